@@ -1,0 +1,1 @@
+"""Flagdeck's storage and domain model: Flipt-format documents on Git branches."""
