@@ -1,0 +1,118 @@
+"""`flagdeck ssh-server`: serve the console over SSH to a team (see docs/ssh.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+from pathlib import Path
+
+import click
+
+DEFAULT_STATE = Path.home() / ".flagdeck" / "ssh"
+
+
+@click.command("ssh-server")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="flagdeck.yaml (default: $FLAGDECK_CONFIG or ./flagdeck.yaml).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=2222,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port; the chosen one is logged).",
+)
+@click.option(
+    "--host-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_STATE / "host_ed25519",
+    show_default=True,
+    help="Host key file; an ed25519 key is generated there (mode 0600) on first start.",
+)
+@click.option(
+    "--users",
+    "users",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_STATE / "users.yaml",
+    show_default=True,
+    help="Users file: public keys -> name, email and roles. Re-read for each new connection.",
+)
+@click.option(
+    "--max-connections",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Concurrent connections allowed.",
+)
+@click.option(
+    "--login-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Seconds allowed to authenticate.",
+)
+@click.option(
+    "--idle-timeout",
+    default=1800.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds without input before a session is closed (0: never).",
+)
+@click.option(
+    "--console-command",
+    hidden=True,
+    help="Program to run per session instead of `flagdeck console` (development and tests).",
+)
+def command(
+    config: Path | None,
+    host: str,
+    port: int,
+    host_key: Path,
+    users: Path,
+    max_connections: int,
+    login_timeout: float,
+    idle_timeout: float,
+    console_command: str | None,
+) -> None:
+    """Serve the Flagdeck console over SSH (public-key authentication; one console per connection).
+
+    Logs one JSON line per login, refusal, logout and commit on standard output."""
+    from app.ssh.hostkey import HostKeyError
+    from app.ssh.server import SSHSettings, serve
+    from app.ssh.users import UsersFileError
+
+    if config is None:
+        config = _default_config()
+    settings = SSHSettings(
+        host_key=host_key,
+        users=users,
+        config=config.resolve() if config else None,
+        host=host,
+        port=port,
+        max_connections=max_connections,
+        login_timeout=login_timeout,
+        idle_timeout=idle_timeout,
+        console_command=shlex.split(console_command) if console_command else None,
+    )
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings))
+    except (UsersFileError, HostKeyError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _default_config() -> Path | None:
+    import os
+
+    env = os.environ.get("FLAGDECK_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("flagdeck.yaml")
+    return local if local.exists() else None

@@ -1,0 +1,82 @@
+"""Commit lines for the SSH log: watch every environment's branch and attribute each new commit to the connected
+person whose e-mail address authored it (the console commits as FLAGDECK_USER, set from the authenticated key)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+MAX_WALK = 100
+
+
+@dataclass(frozen=True)
+class SeenCommit:
+    environment: str
+    commit: str
+    author_name: str
+    author_email: str
+    summary: str
+
+
+def new_commits(repo_path: str | Path, new: str, old: str | None) -> list[SeenCommit]:
+    """Commits reachable from `new` but not from `old`, oldest first (at most MAX_WALK)."""
+    repo = pygit2.Repository(str(repo_path))
+    walker = repo.walk(pygit2.Oid(hex=new), pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    if old:
+        try:
+            walker.hide(pygit2.Oid(hex=old))
+        except (KeyError, ValueError, pygit2.GitError):  # history rewritten: report the new tip only
+            walker = iter([repo[pygit2.Oid(hex=new)]])
+    seen = []
+    for commit in walker:
+        seen.append(
+            SeenCommit(
+                "",
+                str(commit.id),
+                commit.author.name,
+                commit.author.email,
+                commit.message.splitlines()[0] if commit.message else "",
+            )
+        )
+        if len(seen) >= MAX_WALK:
+            break
+    return seen
+
+
+class CommitWatcher:
+    """Subscribes to `store.watch`; walks the new commits on the watcher thread, then hands them to `report`
+    on the event loop."""
+
+    def __init__(self, store: Any, loop: asyncio.AbstractEventLoop, report: Callable[[SeenCommit], None]):
+        self.store = store
+        self.loop = loop
+        self.report = report
+        self.paths: dict[str, Path] = {}
+        self.heads: dict[str, str | None] = {}
+        for info in store.environments():
+            self.paths[info.name] = Path(info.path)
+            self.heads[info.name] = store.head(info.name)
+        self._unsubscribe = store.watch(self._moved)
+
+    def _moved(self, env: str, commit: str) -> None:
+        path = self.paths.get(env)
+        old, self.heads[env] = self.heads.get(env), commit
+        if path is None or commit == old:
+            return
+        try:
+            found = new_commits(path, commit, old)
+        except (pygit2.GitError, KeyError, ValueError) as exc:
+            self.loop.call_soon_threadsafe(self.report, SeenCommit(env, commit, "", "", f"unreadable: {exc}"))
+            return
+        for seen in found:
+            self.loop.call_soon_threadsafe(
+                self.report, SeenCommit(env, seen.commit, seen.author_name, seen.author_email, seen.summary)
+            )
+
+    def close(self) -> None:
+        self._unsubscribe()

@@ -1,0 +1,356 @@
+"""`flagdeck ssh-server`: the console served over SSH (asyncssh), one console process per connection.
+
+Public-key authentication only: the key, looked up in the users file, decides who the person is (the SSH user name
+is ignored) and what they may do. Everything that is not the interactive console is refused: exec requests,
+subsystems (sftp), port and agent forwarding, X11."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from app.ssh.audit import AuditLog
+from app.ssh.commits import CommitWatcher, SeenCommit
+from app.ssh.hostkey import load_or_create_host_key
+from app.ssh.pty_session import PtySession, SessionSpec
+from app.ssh.users import User, UserDirectory
+
+
+def default_console_command(config: Path | None) -> list[str]:
+    command = [sys.executable, "-m", "app.cli", "console"]
+    return command + ["--config", str(config)] if config is not None else command
+
+
+@dataclass
+class SSHSettings:
+    host_key: Path
+    users: Path
+    config: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 2222
+    max_connections: int = 32
+    login_timeout: float = 30.0
+    idle_timeout: float = 1800.0
+    keepalive_interval: float = 30.0
+    keepalive_count_max: int = 3
+    colorterm: str = "truecolor"
+    console_command: list[str] | None = None  # None: `python -m app.cli console [--config F]`
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def command(self) -> list[str]:
+        return self.console_command or default_console_command(self.config)
+
+
+@dataclass
+class LiveSession:
+    """A console running for an authenticated person (for commit attribution and the logs)."""
+
+    user: User
+    fingerprint: str
+    address: str
+    pid: int
+
+
+class _Connection(asyncssh.SSHServer):
+    """Per-connection authentication and bookkeeping."""
+
+    def __init__(self, server: FlagdeckSSHServer):
+        self.server = server
+        self.conn: asyncssh.SSHServerConnection | None = None
+        self.address = "?"
+        self.login_name = ""
+        self.user: User | None = None
+        self.fingerprint: str | None = None
+        self.refused_keys: list[str] = []
+        self.started = time.monotonic()
+        self.over_cap = False
+
+    # -- connection lifetime ------------------------------------------------------------------------------------
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+        peer = conn.get_extra_info("peername") or ("?", 0)
+        self.address = f"{peer[0]}:{peer[1]}"
+        self.server.connections.add(self)
+        if len(self.server.connections) > self.server.settings.max_connections:
+            self.over_cap = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        log = self.server.log
+        if self.user is not None:
+            log.event(
+                "logout",
+                user=self.user.login,
+                email=self.user.email,
+                fingerprint=self.fingerprint,
+                address=self.address,
+                seconds=round(time.monotonic() - self.started, 3),
+                error=str(exc) if exc else None,
+            )
+        elif self.over_cap:
+            log.event(
+                "refusal",
+                reason="too many connections",
+                address=self.address,
+                limit=self.server.settings.max_connections,
+            )
+        else:
+            log.event(
+                "refusal",
+                reason="not authenticated" if not self.refused_keys else "unknown key",
+                login_name=self.login_name or None,
+                fingerprints=self.refused_keys or None,
+                address=self.address,
+                error=str(exc) if exc else None,
+            )
+
+    # -- authentication -----------------------------------------------------------------------------------------
+    def begin_auth(self, username: str) -> bool:
+        self.login_name = username
+        if self.over_cap:
+            raise asyncssh.DisconnectError(
+                asyncssh.DISC_TOO_MANY_CONNECTIONS, "too many connections, try again later"
+            )
+        problem = self.server.users.refresh()
+        if problem is not None:
+            self.server.log.event(
+                "error", reason="users file not reloaded; previous version in force", message=problem
+            )
+        return True
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        user = self.server.users.lookup(key)
+        fingerprint = key.get_fingerprint()
+        if user is None:
+            if fingerprint not in self.refused_keys:
+                self.refused_keys.append(fingerprint)
+            return False
+        # the last key accepted here is the one whose signature completes authentication
+        self.user, self.fingerprint = user, fingerprint
+        return True
+
+    def auth_completed(self) -> None:
+        assert self.conn is not None and self.user is not None
+        self.conn.set_extra_info(flagdeck_connection=self)
+        self.server.log.event(
+            "login",
+            user=self.user.login,
+            email=self.user.email,
+            fingerprint=self.fingerprint,
+            address=self.address,
+            login_name=self.login_name,
+            roles=self.user.roles,
+        )
+
+    # -- everything that is not the console ---------------------------------------------------------------------
+    def server_requested(self, listen_host: str, listen_port: int) -> bool:
+        self._refuse("port forwarding (remote)", f"{listen_host}:{listen_port}")
+        return False
+
+    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> bool:
+        self._refuse("port forwarding (local)", f"{dest_host}:{dest_port}")
+        return False
+
+    def unix_connection_requested(self, dest_path: str) -> bool:
+        self._refuse("unix socket forwarding", dest_path)
+        return False
+
+    def unix_server_requested(self, listen_path: str) -> bool:
+        self._refuse("unix socket forwarding", listen_path)
+        return False
+
+    def _refuse(self, reason: str, detail: str) -> None:
+        self.server.log.event(
+            "refusal",
+            reason=reason,
+            detail=detail,
+            user=self.user.login if self.user else None,
+            fingerprint=self.fingerprint,
+            address=self.address,
+        )
+
+
+class FlagdeckSSHServer:
+    def __init__(self, settings: SSHSettings, log: AuditLog | None = None):
+        self.settings = settings
+        self.log = log or AuditLog()
+        self.users = UserDirectory(settings.users)
+        self.host_key = load_or_create_host_key(settings.host_key)
+        self.connections: set[_Connection] = set()
+        self.sessions: dict[int, LiveSession] = {}
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._store: Any = None
+        self._watcher: CommitWatcher | None = None
+        self._reported: deque[str] = deque(maxlen=256)
+
+    @property
+    def port(self) -> int:
+        assert self._acceptor is not None, "server not started"
+        return self._acceptor.get_port()
+
+    async def start(self) -> None:
+        s = self.settings
+        self._acceptor = await asyncssh.create_server(
+            lambda: _Connection(self),
+            s.host,
+            s.port,
+            config=None,
+            server_host_keys=[self.host_key],
+            process_factory=self._handle_process,
+            encoding=None,
+            line_editor=False,
+            allow_pty=True,
+            password_auth=False,
+            kbdint_auth=False,
+            host_based_auth=False,
+            gss_auth=False,
+            gss_kex=False,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            allow_scp=False,
+            login_timeout=s.login_timeout,
+            keepalive_interval=s.keepalive_interval,
+            keepalive_count_max=s.keepalive_count_max,
+            server_version="Flagdeck",
+        )
+        self.log.event(
+            "server_start",
+            host=s.host,
+            port=self.port,
+            host_key=self.host_key.get_fingerprint(),
+            users=len(self.users),
+            max_connections=s.max_connections,
+            pid=os.getpid(),
+        )
+
+    async def close(self) -> None:
+        if self._acceptor is not None:
+            self._acceptor.close()
+            await self._acceptor.wait_closed()
+        if self._watcher is not None:
+            self._watcher.close()
+        if self._store is not None:
+            await asyncio.to_thread(self._store.close)
+
+    async def _watch_commits(self) -> None:
+        """Log a `commit` line for each commit authored by a connected person (needs the Flagdeck config)."""
+        if self.settings.config is None:
+            return
+        try:
+            from gitstore.config import open_store
+
+            self._store = await asyncio.to_thread(open_store, self.settings.config)
+            self._watcher = await asyncio.to_thread(
+                CommitWatcher, self._store, asyncio.get_running_loop(), self._report_commit
+            )
+        except Exception as exc:  # the console still works; only commit lines are missing
+            self.log.event(
+                "error", reason="commit watching unavailable", message=f"{type(exc).__name__}: {exc}"
+            )
+
+    def _report_commit(self, seen: SeenCommit) -> None:
+        if seen.commit in self._reported:
+            return
+        self._reported.append(seen.commit)
+        email = seen.author_email.lower()
+        for session in list(self.sessions.values()):
+            if session.user.email.lower() == email:
+                self.log.event(
+                    "commit",
+                    user=session.user.login,
+                    email=session.user.email,
+                    fingerprint=session.fingerprint,
+                    address=session.address,
+                    environment=seen.environment,
+                    commit=seen.commit,
+                    summary=seen.summary,
+                )
+                return
+
+    def child_env(self, process: asyncssh.SSHServerProcess, user: User) -> dict[str, str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/"),
+            "LANG": "C.UTF-8",
+            "TERM": process.get_terminal_type() or "xterm-256color",
+            "COLORTERM": self.settings.colorterm,
+            "FLAGDECK_USER": user.author,
+            "FLAGDECK_ROLES": user.roles_json(),
+        }
+        if self.settings.config is not None:
+            env["FLAGDECK_CONFIG"] = str(self.settings.config)
+        env.update(self.settings.extra_env)
+        return env
+
+    async def _handle_process(self, process: asyncssh.SSHServerProcess) -> None:
+        conn: _Connection = process.get_extra_info("flagdeck_connection")
+        assert conn.user is not None and conn.fingerprint is not None
+        who = {"user": conn.user.login, "fingerprint": conn.fingerprint, "address": conn.address}
+        refusal = None
+        if process.subsystem:
+            refusal = (
+                f"subsystem {process.subsystem!r} is not offered; this service is the Flagdeck console only"
+            )
+        elif process.command is not None:
+            refusal = "commands are not accepted; this service is the Flagdeck console only (use ssh -t)"
+        elif process.get_terminal_type() is None:
+            refusal = "this service needs a terminal: use ssh -t"
+        if refusal is not None:
+            kind = (
+                "subsystem" if process.subsystem else "exec" if process.command is not None else "no terminal"
+            )
+            self.log.event("refusal", reason=kind, **who)
+            process.stderr.write(f"flagdeck: {refusal}\r\n".encode())
+            process.exit(1)
+            return
+        user, pids = conn.user, []
+
+        def started(pid: int) -> None:
+            pids.append(pid)
+            self.sessions[pid] = LiveSession(user, conn.fingerprint or "", conn.address, pid)
+            self.log.event("session_start", pid=pid, **who)
+
+        spec = SessionSpec(
+            command=self.settings.command(),
+            env=self.child_env(process, user),
+            idle_timeout=self.settings.idle_timeout or None,
+            on_start=started,
+        )
+        try:
+            result = await PtySession(process, spec).run()
+        except OSError as exc:
+            self.log.event("error", reason="console could not start", message=str(exc), **who)
+            process.stderr.write(b"flagdeck: the console could not be started\r\n")
+            process.exit(1)
+            return
+        finally:
+            for pid in pids:
+                self.sessions.pop(pid, None)
+        self.log.event(
+            "session_end", pid=pids[0] if pids else None, rc=result.returncode, reason=result.reason, **who
+        )
+        if result.reason == "idle":
+            process.stderr.write(b"\r\nflagdeck: session closed after being idle\r\n")
+        rc = result.returncode
+        process.exit(rc if rc >= 0 else 128 - rc)
+
+
+async def serve(settings: SSHSettings, log: AuditLog | None = None) -> None:
+    """Run the server until cancelled."""
+    server = FlagdeckSSHServer(settings, log)
+    await server.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.close()
