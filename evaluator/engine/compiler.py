@@ -1,0 +1,152 @@
+"""`compile_namespace`: a validated `Document` into a `CompiledNamespace` (pure, no I/O).
+
+Flipt's snapshot builder drops a segment from every rule and rollout naming it when one of its constraints cannot
+be prepared (flipt-compat §3.7); so does this compiler, with a warning `Problem` per rule or rollout affected that
+names the flag, the segment and the constraint. Segment keys listed twice in one rule count once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from evaluator.engine.buckets import boundaries, crc32_seed, f32, to_bytes
+from evaluator.engine.constraints import CompiledConstraint, Malformed, compile_constraint
+from evaluator.engine.model import (
+    CompiledDistribution,
+    CompiledFlag,
+    CompiledNamespace,
+    CompiledRollout,
+    CompiledRule,
+    CompiledSegment,
+)
+from gitstore.documents import Document, Flag, FlagType, Segment, SegmentOperator
+from gitstore.errors import Problem
+
+_GO_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+def attachment_text(attachment: Any) -> str:
+    """An attachment as Go's `json.Marshal` writes it: compact, sorted keys, HTML characters escaped; "null" if none."""
+    text = orjson.dumps(attachment, option=orjson.OPT_SORT_KEYS).decode()
+    for raw, escaped in _GO_ESCAPES:
+        if raw in text:
+            text = text.replace(raw, escaped)
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Broken:
+    """Why a segment cannot be used: the first constraint that failed to prepare."""
+
+    index: int
+    description: str
+
+
+def _compile_segment(segment: Segment, position: int) -> CompiledSegment | _Broken:
+    compiled: list[CompiledConstraint] = []
+    for i, c in enumerate(segment.constraints):
+        try:
+            compiled.append(compile_constraint(c))
+        except Malformed as exc:
+            where = f"segments[{position}].constraints[{i}]"
+            shown = f"{c.type.name} {c.property} {c.operator} {c.value!r}"
+            return _Broken(i, f"{where} ({shown}) is malformed: {exc}")
+    return CompiledSegment(
+        key=segment.key,
+        match_all=segment.match_type.name == "ALL",
+        constraints=tuple(compiled),
+        source=segment,
+    )
+
+
+class _Compiler:
+    def __init__(self, doc: Document, file: str):
+        self.doc = doc
+        self.file = file
+        self.warnings: list[Problem] = []
+        self.segments: dict[str, CompiledSegment | _Broken] = {
+            s.key: _compile_segment(s, i) for i, s in enumerate(doc.segments)
+        }
+
+    def resolve(
+        self, keys: tuple[str, ...], flag: Flag, path: str, what: str
+    ) -> tuple[tuple[CompiledSegment, ...], tuple[str, ...]]:
+        kept: list[CompiledSegment] = []
+        dropped: list[str] = []
+        for key in dict.fromkeys(keys):
+            segment = self.segments.get(key)
+            if isinstance(segment, CompiledSegment):
+                kept.append(segment)
+                continue
+            dropped.append(key)
+            why = segment.description if segment is not None else "the segment does not exist"
+            message = f'segment "{key}" dropped from flag "{flag.key}" {what}: {why}'
+            self.warnings.append(Problem(self.file, 0, path, message, "warning"))
+        return tuple(kept), tuple(dropped)
+
+    def flag(self, flag: Flag, position: int) -> CompiledFlag:
+        texts = {v.key: attachment_text(v.attachment) for v in flag.variants}
+        default = flag.default_variant
+        rules = []
+        for i, rule in enumerate(flag.rules):
+            segments, dropped = self.resolve(
+                rule.segment.keys, flag, f"flags[{position}].rules[{i}]", f"rule {i + 1}"
+            )
+            dists = tuple(
+                CompiledDistribution(d.variant, texts.get(d.variant, "null"), f32(d.rollout), d.rollout)
+                for d in rule.distributions
+            )
+            kept = tuple(d for d in dists if d.rollout > 0)
+            rules.append(
+                CompiledRule(
+                    rank=i + 1,
+                    operator=rule.segment.operator,
+                    is_and=rule.segment.operator is SegmentOperator.AND,
+                    segments=segments,
+                    dropped=dropped,
+                    distributions=dists,
+                    kept=kept,
+                    bounds=tuple(boundaries([d.rollout for d in kept])),
+                    source=rule,
+                )
+            )
+        rollouts = []
+        for i, rollout in enumerate(flag.rollouts):
+            if rollout.threshold is not None:
+                t = rollout.threshold
+                compiled = CompiledRollout(
+                    i + 1, t.value, f32(t.percentage), SegmentOperator.OR, False, (), (), rollout
+                )
+            else:
+                s = rollout.segment
+                assert s is not None, "a rollout has a segment or a threshold"
+                segments, dropped = self.resolve(
+                    s.keys, flag, f"flags[{position}].rollouts[{i}]", f"rollout {i + 1}"
+                )
+                compiled = CompiledRollout(
+                    i + 1, s.value, None, s.operator, s.operator is SegmentOperator.AND, segments, dropped, rollout
+                )
+            rollouts.append(compiled)
+        return CompiledFlag(
+            key=flag.key,
+            type=flag.type,
+            is_boolean=flag.type is FlagType.BOOLEAN,
+            enabled=flag.enabled,
+            default_key=default.key if default is not None else "",
+            default_attachment=texts[default.key] if default is not None else "",
+            rules=tuple(rules),
+            rollouts=tuple(rollouts),
+            key_bytes=to_bytes(flag.key),
+            seed=crc32_seed(flag.key),
+            source=flag,
+        )
+
+
+def compile_namespace(doc: Document, file: str = "") -> CompiledNamespace:
+    """Compile once, evaluate many times. `file` names the source in warnings."""
+    compiler = _Compiler(doc, file)
+    flags = {f.key: compiler.flag(f, i) for i, f in enumerate(doc.flags)}
+    return CompiledNamespace(key=doc.namespace.key, flags=flags, warnings=compiler.warnings, document=doc, file=file)

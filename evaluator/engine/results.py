@@ -1,0 +1,70 @@
+"""What an evaluation returns (flipt-compat §4.2, §4.4, §4.6, §4.7).
+
+Results are plain slotted dataclasses, created once per evaluation; treat them as read-only. Request ids,
+timestamps and durations belong to the server, not to the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    UNKNOWN = "UNKNOWN_EVALUATION_REASON"
+    FLAG_DISABLED = "FLAG_DISABLED_EVALUATION_REASON"
+    MATCH = "MATCH_EVALUATION_REASON"
+    DEFAULT = "DEFAULT_EVALUATION_REASON"
+
+
+class ErrorReason(StrEnum):
+    UNKNOWN = "UNKNOWN_ERROR_EVALUATION_REASON"
+    NOT_FOUND = "NOT_FOUND_ERROR_EVALUATION_REASON"
+
+
+@dataclass(slots=True)
+class VariantResult:
+    flag_key: str
+    match: bool
+    reason: Reason
+    variant_key: str
+    variant_attachment: str  # JSON text; "null" for a variant without attachment, "" when no variant
+    segment_keys: list[str]
+
+    @property
+    def value(self) -> str:
+        return self.variant_key
+
+
+@dataclass(slots=True)
+class BooleanResult:
+    flag_key: str
+    enabled: bool
+    reason: Reason
+    segment_keys: list[str]
+
+    @property
+    def value(self) -> bool:
+        return self.enabled
+
+
+@dataclass(slots=True)
+class ErrorResult:
+    """One failed entry of a batch; a batch never fails because of one flag."""
+
+    flag_key: str
+    namespace_key: str
+    reason: ErrorReason
+    message: str
+
+
+@dataclass(slots=True)
+class BatchRequest:
+    namespace_key: str
+    flag_key: str
+    entity_id: str
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+Result = VariantResult | BooleanResult
