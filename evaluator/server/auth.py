@@ -1,0 +1,118 @@
+"""Client-token authentication (flipt-compat §7, issue 4).
+
+Tokens come from `flagdeck.yaml` (`authentication.tokens: {name: {credential, environments?, namespaces?}}`).
+A presented secret is hashed and looked up by its SHA-256, and the digests are compared with
+`hmac.compare_digest`, so neither the lookup nor the comparison depends on the secret's bytes. Secrets are never
+logged or echoed: errors carry only Flipt's fixed texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aiohttp import web
+
+from evaluator.server.errors import PERMISSION_DENIED, UNAUTHENTICATED, ApiError, Code
+
+
+class Api(StrEnum):
+    EVALUATION = "evaluation"  # /evaluate/v1, client snapshots and streams
+    OFREP = "ofrep"
+    FLAGS = "flags"  # /api/v1 flag list: never excluded
+
+
+@dataclass(frozen=True)
+class Token:
+    name: str
+    digest: bytes
+    environments: frozenset[str] | None  # None = every environment
+    namespaces: frozenset[str] | None  # None = every namespace
+
+    def allows(self, env: str, namespace: str) -> bool:
+        return (self.environments is None or env in self.environments) and (
+            self.namespaces is None or namespace in self.namespaces
+        )
+
+    def __repr__(self) -> str:  # never show the digest
+        return f"Token(name={self.name!r})"
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if obj is None:
+        return default
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _scope(values: Iterable[str] | None) -> frozenset[str] | None:
+    """None (= all) for a missing list or one containing `*`."""
+    if values is None:
+        return None
+    scope = frozenset(values)
+    return None if "*" in scope else scope
+
+
+def _secret(value: Any) -> str:
+    getter = getattr(value, "get_secret_value", None)  # pydantic SecretStr
+    return str(getter() if getter else value)
+
+
+class AuthPolicy:
+    def __init__(self, required: bool = False, exclude: Mapping[str, bool] | None = None,
+                 tokens: Iterable[Token] = ()):
+        self.required = required
+        self.exclude = {Api(k): bool(v) for k, v in (exclude or {}).items() if k in Api.__members__.values()}
+        self._by_digest = {t.digest: t for t in tokens}
+
+    @classmethod
+    def from_config(cls, auth: Any) -> AuthPolicy:
+        """From `Config.authentication` (a pydantic model or a plain mapping; None = no authentication)."""
+        if auth is None:
+            return cls()
+        exclude = _get(auth, "exclude") or {}
+        if not isinstance(exclude, Mapping):
+            exclude = {k: _get(exclude, k, False) for k in ("evaluation", "ofrep")}
+        tokens = []
+        for name, spec in (_get(auth, "tokens") or {}).items():
+            credential = _secret(_get(spec, "credential", ""))
+            tokens.append(Token(
+                name=name,
+                digest=hashlib.sha256(credential.encode()).digest(),
+                environments=_scope(_get(spec, "environments")),
+                namespaces=_scope(_get(spec, "namespaces")),
+            ))
+        return cls(required=bool(_get(auth, "required", False)), exclude=exclude, tokens=tokens)
+
+    def applies(self, api: Api) -> bool:
+        return self.required and not self.exclude.get(api, False)
+
+    def authenticate(self, request: web.Request) -> Token:
+        """The token presented by the request, or 401."""
+        secret = None
+        header = request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            secret = value.strip()
+        elif not header:
+            secret = request.cookies.get("flipt_client_token")
+        if secret:
+            digest = hashlib.sha256(secret.encode()).digest()
+            token = self._by_digest.get(digest)
+            if token is not None and hmac.compare_digest(token.digest, digest):
+                return token
+        raise ApiError(Code.UNAUTHENTICATED, UNAUTHENTICATED)
+
+    def check(self, request: web.Request, api: Api, env: str, namespaces: Iterable[str]) -> None:
+        """401 without a valid token, 403 when the token is not scoped to `env` and every namespace."""
+        if not self.applies(api):
+            return
+        token = self.authenticate(request)
+        for namespace in namespaces:
+            if not token.allows(env, namespace):
+                raise ApiError(Code.PERMISSION_DENIED, PERMISSION_DENIED)

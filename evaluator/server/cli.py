@@ -1,0 +1,33 @@
+"""`flagdeck serve` / `python -m evaluator`: the evaluator's command line (one click command, used by both)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from gitstore.errors import ConfigError
+
+
+@click.command("serve")
+@click.option("--config", "config_path", type=click.Path(dir_okay=True), default=None,
+              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, then ./flagdeck.yaml)")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="port (0 = any free port; the chosen one is printed)")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="processes serving the same port")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def command(config_path: str | None, host: str, port: int, workers: int, log_level: str) -> None:
+    """Serve every configured environment to Flipt SDKs, OpenFeature providers and HTTP clients."""
+    from evaluator.server.runner import serve
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        status = serve(config_path, host, port, workers)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    raise SystemExit(status)

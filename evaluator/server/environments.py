@@ -1,0 +1,40 @@
+"""Choosing the environment of a request (flipt-compat §4.1), plus Flagdeck's per-environment URL prefix.
+
+Order: the `/environments/{env}/` URL prefix (an unknown one is a 404); the body's `environmentKey` (or the
+`/client/v2/environments/{env}` path segment) when it names a known environment; the `X-Flipt-Environment` header
+(unknown -> 404, except the literal `default`); the default environment.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from evaluator.server.errors import not_found
+from evaluator.server.reload import Registry
+from evaluator.server.state import EnvState
+
+ENV_HEADER = "X-Flipt-Environment"
+NS_HEADER = "X-Flipt-Namespace"
+URL_ENV = "url_env"  # match_info key of the /environments/{env} prefix
+
+
+def resolve(registry: Registry, request: web.Request, requested: str = "") -> EnvState:
+    states = registry.states
+    url_env = request.match_info.get(URL_ENV)
+    if url_env is not None:
+        state = states.get(url_env)
+        if state is None:
+            raise not_found(f'environment "{url_env}" not found')
+        return state
+    if requested:
+        state = states.get(requested)
+        if state is not None:
+            return state
+    header = request.headers.get(ENV_HEADER)
+    if header:
+        state = states.get(header)
+        if state is not None:
+            return state
+        if header != "default":
+            raise not_found(f'failed to get environment "{header}" from context: environment: "{header}" not found')
+    return states[registry.default]

@@ -1,0 +1,83 @@
+"""Prometheus metrics with Flipt's names (flipt-compat §8). One CollectorRegistry per server, so several servers
+in one process (tests) never collide. prometheus-client appends `_total` to counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+MS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+EVAL_LABELS = ("flipt_environment", "flipt_namespace", "flipt_flag")
+RESULT_LABELS = (*EVAL_LABELS, "flipt_flag_type", "flipt_match", "flipt_reason", "flipt_segments", "flipt_value")
+NS_LABELS = ("flipt_environment", "flipt_namespace")
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("flipt_evaluations_requests", "Evaluation requests", EVAL_LABELS, registry=r)
+        self.results = Counter("flipt_evaluations_results", "Evaluation results", RESULT_LABELS, registry=r)
+        self.errors = Counter("flipt_evaluations_errors", "Evaluation errors", registry=r)
+        self.latency = Histogram("flipt_evaluations_latency_milliseconds", "Evaluation latency (ms)",
+                                 buckets=MS_BUCKETS, registry=r)
+        self.snapshot_requests = Counter("flipt_evaluations_snapshot_requests", "Client snapshot requests",
+                                         NS_LABELS, registry=r)
+        self.snapshot_errors = Counter("flipt_evaluations_snapshot_errors", "Client snapshot errors", registry=r)
+        self.snapshot_latency = Histogram("flipt_evaluations_snapshot_latency_milliseconds",
+                                          "Client snapshot latency (ms)", buckets=MS_BUCKETS, registry=r)
+        self.stream_requests = Counter("flipt_evaluations_stream_requests", "Snapshot stream requests",
+                                       NS_LABELS, registry=r)
+        self.stream_errors = Counter("flipt_evaluations_stream_errors", "Snapshot stream errors", registry=r)
+        self.stream_messages = Counter("flipt_evaluations_stream_messages", "Snapshot stream messages sent",
+                                       NS_LABELS, registry=r)
+        self.stream_latency = Histogram("flipt_evaluations_stream_latency_milliseconds",
+                                        "Commit-to-stream latency (ms)", buckets=MS_BUCKETS, registry=r)
+        self.streams_in_progress = Gauge("flipt_evaluations_streams_in_progress", "Open snapshot streams",
+                                         registry=r)
+        self.server_errors = Counter("flipt_server_errors", "Server errors", registry=r)
+        self.git_updates = Counter("flipt_git_updates", "Environment reloads", ("flipt_environment",), registry=r)
+        self.git_update_errors = Counter("flipt_git_update_errors", "Failed environment reloads",
+                                         ("flipt_environment",), registry=r)
+        self.git_update_latency = Histogram("flipt_git_update_latency_milliseconds", "Reload latency (ms)",
+                                            buckets=MS_BUCKETS, registry=r)
+        self.git_poll_errors = Counter("flipt_git_poll_errors", "Git poll errors", registry=r)
+        self.git_branches = Gauge("flipt_git_branches", "Branches followed", registry=r)
+        self.namespace_invalid = Gauge("flagdeck_namespace_invalid",
+                                       "1 while the newest version of a namespace is invalid (last good one served)",
+                                       NS_LABELS, registry=r)
+        self._children: dict[tuple[str, ...], tuple[Any, Any]] = {}
+
+    def evaluated(self, env: str, ns: str, flag: str, flag_type: str, match: bool, reason: str,
+                  segments: str, value: str, millis: float) -> None:
+        key = (env, ns, flag, flag_type, "true" if match else "false", reason, segments, value)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(env, ns, flag), self.results.labels(*key))
+            self._children[key] = children
+        children[0].inc()
+        children[1].inc()
+        self.latency.observe(millis)
+
+    def evaluation_failed(self, env: str, ns: str, flag: str) -> None:
+        self.requests.labels(env, ns, flag).inc()
+        self.errors.inc()
+
+    def git_updated(self, env: str, state: Any, seconds: float) -> None:
+        self.git_updates.labels(env).inc()
+        self.git_update_latency.observe(seconds * 1000)
+        for ns in state.namespaces:
+            self.namespace_invalid.labels(env, ns).set(1 if ns in state.errors else 0)
+        for ns in state.errors:
+            if ns:
+                self.namespace_invalid.labels(env, ns).set(1)
+
+    def git_update_error(self, env: str) -> None:
+        self.git_update_errors.labels(env).inc()
+        self.git_poll_errors.inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

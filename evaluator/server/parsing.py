@@ -1,0 +1,163 @@
+"""Request bodies: JSON objects with camelCase or snake_case keys, `null` meaning absent (flipt-compat §6.1).
+
+A wrong type is a 400 `invalid values for key(s) in json body` naming the keys; a body over the cap is a 413.
+Context values: strings as they are; numbers and booleans coerced to their JSON text (the OpenFeature provider and
+the `flipt` SDK send them untyped); `null` values dropped; objects and arrays rejected.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from evaluator.server.errors import BAD_JSON_TYPES, ApiError, Code, invalid
+
+DEFAULT_MAX_BODY = 1 << 20  # 1 MiB
+
+
+@dataclass(slots=True)
+class EvalRequest:
+    flag_key: str = ""
+    entity_id: str = ""
+    namespace_key: str = "default"
+    context: dict[str, str] = field(default_factory=dict)
+    request_id: str = ""
+    environment_key: str = ""
+    reference: str = ""
+
+
+@dataclass(slots=True)
+class BatchRequest:
+    request_id: str
+    requests: list[EvalRequest]
+    reference: str = ""
+
+
+async def read_json_object(request: web.Request, max_body: int) -> dict[str, Any]:
+    """The body as a JSON object ({} when empty). 413 over `max_body`, 400 when not a JSON object."""
+    if request.content_length is not None and request.content_length > max_body:
+        raise too_large(max_body)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large(max_body) from None
+    if len(raw) > max_body:
+        raise too_large(max_body)
+    if not raw.strip():
+        return {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise invalid(f"invalid JSON body: {exc}") from None
+    if not isinstance(data, dict):
+        raise invalid("request body must be a JSON object")
+    return data
+
+
+def too_large(max_body: int) -> ApiError:
+    return ApiError(Code.INVALID_ARGUMENT, f"request body larger than {max_body} bytes", status=413)
+
+
+def _get(data: dict[str, Any], camel: str, snake: str) -> Any:
+    value = data.get(camel)
+    return data.get(snake) if value is None else value
+
+
+def _string(data: dict[str, Any], camel: str, snake: str, bad: list[str], default: str = "") -> str:
+    value = _get(data, camel, snake)
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value
+    bad.append(camel)
+    return default
+
+
+def coerce_context(value: Any, bad: list[str], name: str = "context") -> dict[str, str]:
+    """A string map from a JSON object; scalars become their JSON text, nulls are dropped."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        bad.append(name)
+        return {}
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, str):
+            out[key] = item
+        elif item is None:
+            continue
+        elif isinstance(item, bool):
+            out[key] = "true" if item else "false"
+        elif isinstance(item, int | float):
+            out[key] = orjson.dumps(item).decode()
+        else:
+            bad.append(f"{name}.{key}")
+    return out
+
+
+def _check(bad: list[str]) -> None:
+    if bad:
+        raise invalid(f"{BAD_JSON_TYPES}: {', '.join(bad)}")
+
+
+def _eval_request(data: dict[str, Any], bad: list[str]) -> EvalRequest:
+    return EvalRequest(
+        flag_key=_string(data, "flagKey", "flag_key", bad),
+        entity_id=_string(data, "entityId", "entity_id", bad),
+        namespace_key=_string(data, "namespaceKey", "namespace_key", bad) or "default",
+        context=coerce_context(data.get("context"), bad),
+        request_id=_string(data, "requestId", "request_id", bad),
+        environment_key=_string(data, "environmentKey", "environment_key", bad),
+        reference=_string(data, "reference", "reference", bad),
+    )
+
+
+def parse_evaluation(data: dict[str, Any]) -> EvalRequest:
+    bad: list[str] = []
+    req = _eval_request(data, bad)
+    _check(bad)
+    return req
+
+
+def parse_batch(data: dict[str, Any]) -> BatchRequest:
+    bad: list[str] = []
+    items = data.get("requests")
+    requests: list[EvalRequest] = []
+    if items is not None and not isinstance(items, list):
+        bad.append("requests")
+    for i, item in enumerate(items or ()):
+        if isinstance(item, dict):
+            requests.append(_eval_request(item, bad))
+        else:
+            bad.append(f"requests[{i}]")
+    request_id = _string(data, "requestId", "request_id", bad)
+    reference = _string(data, "reference", "reference", bad)
+    _check(bad)
+    return BatchRequest(request_id=request_id or new_request_id(), requests=requests, reference=reference)
+
+
+@dataclass(slots=True)
+class OfrepRequest:
+    entity_id: str
+    context: dict[str, str]
+    flags: list[str] | None = None
+
+
+def parse_ofrep(data: dict[str, Any], bulk: bool = False) -> OfrepRequest:
+    """`{"context": {"targetingKey": ..., ...}}`; no targeting key -> a random entity id (Flipt's behaviour)."""
+    bad: list[str] = []
+    context = coerce_context(data.get("context"), bad)
+    _check(bad)
+    entity_id = context.get("targetingKey") or str(uuid.uuid4())
+    flags = None
+    if bulk and context.get("flags"):
+        flags = [k.strip() for k in context["flags"].split(",") if k.strip()]
+    return OfrepRequest(entity_id=entity_id, context=context, flags=flags)
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())

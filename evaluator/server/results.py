@@ -1,0 +1,96 @@
+"""Engine results -> Flipt's wire shapes (flipt-compat §6.3, §6.6). Attachments are JSON text, `"null"` when a
+variant has none (§4.8); reasons are enum names."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+VARIANT_TYPE = "VARIANT_EVALUATION_RESPONSE_TYPE"
+BOOLEAN_TYPE = "BOOLEAN_EVALUATION_RESPONSE_TYPE"
+ERROR_TYPE = "ERROR_EVALUATION_RESPONSE_TYPE"
+OFREP_REASONS = {
+    "FLAG_DISABLED_EVALUATION_REASON": "DISABLED",
+    "MATCH_EVALUATION_REASON": "TARGETING_MATCH",
+    "DEFAULT_EVALUATION_REASON": "DEFAULT",
+}
+
+
+def timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def reason_name(result: Any) -> str:
+    reason = result.reason
+    return getattr(reason, "value", None) or str(reason)
+
+
+def attachment_text(result: Any) -> str:
+    text = result.variant_attachment
+    return "null" if text is None or text == "" else text
+
+
+def is_boolean(result: Any) -> bool:
+    return hasattr(result, "enabled")
+
+
+def variant_json(result: Any, request_id: str, ts: str, millis: float) -> dict[str, Any]:
+    return {
+        "match": result.match,
+        "segmentKeys": list(result.segment_keys),
+        "reason": reason_name(result),
+        "variantKey": result.variant_key,
+        "variantAttachment": attachment_text(result),
+        "requestId": request_id,
+        "requestDurationMillis": millis,
+        "timestamp": ts,
+        "flagKey": result.flag_key,
+    }
+
+
+def boolean_json(result: Any, request_id: str, ts: str, millis: float) -> dict[str, Any]:
+    return {
+        "enabled": result.enabled,
+        "reason": reason_name(result),
+        "requestId": request_id,
+        "requestDurationMillis": millis,
+        "timestamp": ts,
+        "flagKey": result.flag_key,
+        "segmentKeys": list(result.segment_keys),
+    }
+
+
+def batch_entry(result: Any, request_id: str, ts: str, millis: float) -> dict[str, Any]:
+    if is_boolean(result):
+        return {"type": BOOLEAN_TYPE, "booleanResponse": boolean_json(result, request_id, ts, millis)}
+    return {"type": VARIANT_TYPE, "variantResponse": variant_json(result, request_id, ts, millis)}
+
+
+def batch_error(flag_key: str, namespace: str, not_found: bool) -> dict[str, Any]:
+    reason = "NOT_FOUND_ERROR_EVALUATION_REASON" if not_found else "UNKNOWN_ERROR_EVALUATION_REASON"
+    return {"type": ERROR_TYPE, "errorResponse": {"flagKey": flag_key, "namespaceKey": namespace, "reason": reason}}
+
+
+def ofrep_json(result: Any) -> dict[str, Any]:
+    reason = OFREP_REASONS.get(reason_name(result), "UNKNOWN")
+    if is_boolean(result):
+        value = bool(result.enabled)
+        return {"key": result.flag_key, "reason": reason, "variant": "true" if value else "false", "value": value}
+    metadata: dict[str, str] = {}
+    if result.segment_keys:
+        metadata["segments"] = ",".join(result.segment_keys)
+    if result.variant_attachment and result.variant_attachment != "null":
+        metadata["attachment"] = result.variant_attachment
+    body: dict[str, Any] = {"key": result.flag_key, "reason": reason, "variant": result.variant_key,
+                            "value": result.variant_key}
+    if metadata:
+        body["metadata"] = metadata
+    return body
+
+
+def metric_labels(result: Any) -> tuple[str, bool, str, str, str]:
+    """(flag type, match, reason, segments, value) for the results counter."""
+    segments = ",".join(sorted(result.segment_keys))
+    if is_boolean(result):
+        return "boolean", True, reason_name(result), segments, "true" if result.enabled else "false"
+    return "variant", bool(result.match), reason_name(result), segments, result.variant_key

@@ -1,0 +1,106 @@
+"""Client-side evaluation: snapshots with ETag/304 and the snapshot stream (flipt-compat §6.4, §6.5).
+
+Every body here was serialised when the environment was loaded; a request only picks bytes and compares the
+`If-None-Match` header with the namespace digest.
+"""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+from aiohttp import web
+
+from evaluator.server.auth import Api
+from evaluator.server.context import ServerContext, endpoint
+from evaluator.server.errors import Code, invalid
+from evaluator.server.state import EnvState, ServedNamespace
+
+SNAPSHOT_MISSING = 'evaluation snapshot for namespace "{}" not found'
+SSE = "text/event-stream"
+
+
+def _target(request: web.Request, ctx: ServerContext, api: Api = Api.EVALUATION) -> tuple[EnvState, ServedNamespace]:
+    env = ctx.environment(request, request.match_info.get("environment", ""))
+    return env, ctx.namespace(request, api, env, request.match_info["namespace"], SNAPSHOT_MISSING)
+
+
+@endpoint
+async def snapshot(request: web.Request, ctx: ServerContext) -> web.Response:
+    started = time.perf_counter()
+    env, ns = _target(request, ctx)
+    ctx.metrics.snapshot_requests.labels(env.name, ns.key).inc()
+    headers = {"ETag": ns.digest}
+    if request.headers.get("If-None-Match") == ns.digest:
+        response = web.Response(status=304, headers=headers)
+    else:
+        response = web.Response(body=ns.snapshot_body, headers=headers, content_type="application/json")
+    ctx.metrics.snapshot_latency.observe((time.perf_counter() - started) * 1000)
+    return response
+
+
+def _error_frame(sse: bool, code: Code, message: str) -> bytes:
+    if sse:
+        return b"data: " + orjson.dumps({"type": "error", "code": int(code), "message": message}) + b"\n\n"
+    return orjson.dumps({"error": {"code": int(code), "message": message, "details": []}}) + b"\n"
+
+
+async def _stream(request: web.Request, ctx: ServerContext, sse: bool, api: Api) -> web.StreamResponse:
+    digest = request.query.get("digest")
+    if digest is not None and len(digest) != 40:
+        raise invalid("digest must be a 40-character string")
+    env, ns = _target(request, ctx, api)
+    name, key = env.name, ns.key
+    metrics = ctx.metrics
+    metrics.stream_requests.labels(name, key).inc()
+    response = web.StreamResponse(headers={
+        "Content-Type": SSE if sse else "application/json",
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",
+    })
+    await response.prepare(request)
+    registry = ctx.registry
+    sent = digest
+    metrics.streams_in_progress.inc()
+    try:
+        while not registry.closed:
+            changed = registry.changed(name)
+            state = registry.states[name]
+            current = state.namespaces.get(key)
+            if current is None:
+                await response.write(_error_frame(sse, Code.NOT_FOUND, SNAPSHOT_MISSING.format(key)))
+                metrics.stream_errors.inc()
+                break
+            if current.digest != sent:
+                await response.write(current.sse_event if sse else current.stream_line)
+                sent = current.digest
+                metrics.stream_messages.labels(name, key).inc()
+                if state.loaded_at:
+                    metrics.stream_latency.observe(max(0.0, time.time() - state.loaded_at) * 1000)
+            await changed.wait()
+    except (ConnectionResetError, ConnectionError):
+        pass
+    finally:
+        metrics.streams_in_progress.dec()
+    return response
+
+
+@endpoint
+async def stream(request: web.Request, ctx: ServerContext) -> web.StreamResponse:
+    return await _stream(request, ctx, SSE in request.headers.get("Accept", ""), Api.EVALUATION)
+
+
+@endpoint
+async def ofrep_events(request: web.Request, ctx: ServerContext) -> web.StreamResponse:
+    if SSE not in request.headers.get("Accept", ""):
+        return web.Response(status=406, content_type="application/json", body=orjson.dumps(
+            {"code": int(Code.INVALID_ARGUMENT), "message": f"Accept: {SSE} is required", "details": []}))
+    return await _stream(request, ctx, True, Api.OFREP)
+
+
+def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
+    router.add_get(prefix + "/internal/v1/evaluation/snapshot/namespace/{namespace}", snapshot)
+    base = prefix + "/client/v2/environments/{environment}/namespaces/{namespace}"
+    router.add_get(base + "/snapshot", snapshot)
+    router.add_get(base + "/stream", stream)
+    router.add_get(prefix + "/ofrep/v1/_stream/{environment}/{namespace}/events", ofrep_events)

@@ -1,0 +1,84 @@
+"""OFREP: `POST /ofrep/v1/evaluate/flags/{key}` and the bulk `POST /ofrep/v1/evaluate/flags` (flipt-compat §6.6).
+Namespace from `X-Flipt-Namespace`, environment from `X-Flipt-Environment`; errors in OFREP's own shape."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from evaluator.engine import EvaluationError, evaluate
+from evaluator.server.auth import Api
+from evaluator.server.context import ServerContext, endpoint
+from evaluator.server.environments import NS_HEADER
+from evaluator.server.errors import ApiError, Code, invalid, json_error, ofrep_error
+from evaluator.server.parsing import parse_ofrep, read_json_object
+from evaluator.server.results import metric_labels, ofrep_json
+from evaluator.server.state import EnvState, ServedNamespace
+
+
+def _namespace(request: web.Request, ctx: ServerContext) -> tuple[EnvState, ServedNamespace]:
+    env = ctx.environment(request)
+    return env, ctx.namespace(request, Api.OFREP, env, request.headers.get(NS_HEADER) or "default")
+
+
+def _evaluate(ctx: ServerContext, env: EnvState, ns: ServedNamespace, flag: str, entity: str,
+              context: dict[str, str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        result = evaluate(ns.compiled, flag, entity, context)
+    except EvaluationError:
+        ctx.metrics.evaluation_failed(env.name, ns.key, flag)
+        raise
+    ctx.metrics.evaluated(env.name, ns.key, flag, *metric_labels(result), (time.perf_counter() - started) * 1000)
+    return ofrep_json(result)
+
+
+def _render(err: ApiError, request: web.Request) -> web.Response:
+    """401/403 in Flipt's shape (as its auth middleware answers); everything else in OFREP's."""
+    if err.code in (Code.UNAUTHENTICATED, Code.PERMISSION_DENIED):
+        return json_error(err)
+    return ofrep_error(err, request.match_info.get("key"))
+
+
+async def _single(request: web.Request, ctx: ServerContext) -> web.Response:
+    key = request.match_info.get("key", "")
+    if not key:
+        raise invalid("flag key was not provided")
+    body = parse_ofrep(await read_json_object(request, ctx.max_body))
+    env, ns = _namespace(request, ctx)
+    result = _evaluate(ctx, env, ns, key, body.entity_id, body.context)
+    return web.Response(body=orjson.dumps(result), content_type="application/json")
+
+
+def _bulk_etag(env: str, namespace: str, flags: list[dict[str, Any]]) -> str:
+    h = hashlib.blake2b(digest_size=8)
+    h.update(env.encode() + b"\0" + namespace.encode())
+    for flag in flags:
+        h.update(b"\0" + flag["key"].encode() + b"\0" + str(flag.get("variant", "")).encode())
+    return f'W/"{h.hexdigest()}"'
+
+
+async def _bulk(request: web.Request, ctx: ServerContext) -> web.Response:
+    body = parse_ofrep(await read_json_object(request, ctx.max_body), bulk=True)
+    env, ns = _namespace(request, ctx)
+    keys = body.flags if body.flags is not None else ns.bulk_keys
+    flags = [_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys]
+    etag = _bulk_etag(env.name, ns.key, flags)
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag})
+    stream_uri = f"/ofrep/v1/_stream/{env.name}/{ns.key}/events"
+    payload = {"flags": flags, "eventStreams": [{"type": "sse", "endpoint": {"requestUri": stream_uri}}]}
+    return web.Response(body=orjson.dumps(payload), headers={"ETag": etag}, content_type="application/json")
+
+
+evaluate_flag = endpoint(_single, _render)
+evaluate_bulk = endpoint(_bulk, _render)
+
+
+def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
+    router.add_post(prefix + "/ofrep/v1/evaluate/flags/{key}", evaluate_flag)
+    router.add_post(prefix + "/ofrep/v1/evaluate/flags", evaluate_bulk)
