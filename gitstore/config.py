@@ -1,0 +1,289 @@
+"""`flagdeck.yaml`: storages (Git repositories), environments on them, evaluator tokens and a commit identity.
+
+Found via an explicit path, then `FLAGDECK_CONFIG`, then `./flagdeck.yaml`. Relative paths are relative to the
+configuration file. Errors name the file, the line and the key: `flagdeck.yaml:7: storage.local.poll_interval: ...`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from gitstore.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gitstore.store import Store
+
+ENV_VAR = "FLAGDECK_CONFIG"
+DEFAULT_NAME = "flagdeck.yaml"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+ROLES = ("viewer", "editor", "admin")
+
+
+def parse_duration(value: Any) -> float:
+    """`500ms`, `1s`, `30s`, `5m`, `1h` or a bare number of seconds -> seconds (float > 0)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 1s, 500ms or 30s")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration (use e.g. 500ms, 1s, 30s, 5m)")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be greater than zero")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageConfig(_Model):
+    """One Git repository: `path` (created if missing), optional `remote` URL, `branch`, `poll_interval`."""
+
+    path: Path
+    branch: str = "main"
+    remote: str | None = None
+    poll_interval: Duration = 30.0
+
+    @field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str) -> str:
+        if not value or value.startswith(("/", "-")) or ".." in value or " " in value:
+            raise ValueError(f"{value!r} is not a valid branch name")
+        return value
+
+
+class EnvironmentConfig(_Model):
+    name: str = ""
+    storage: str = ""
+    directory: str = ""
+    default: bool = False
+
+    @field_validator("directory", mode="before")
+    @classmethod
+    def _directory(cls, value: Any) -> str:
+        if value is None:
+            return ""
+        text = str(value).strip().strip("/")
+        if text in ("", "."):
+            return ""
+        parts = PurePosixPath(text).parts
+        if any(part in ("..", ".") for part in parts) or "\\" in text:
+            raise ValueError(f"{value!r} must be a plain path inside the repository (no '..')")
+        return "/".join(parts)
+
+
+class ExcludeConfig(_Model):
+    evaluation: bool = False
+    ofrep: bool = False
+
+
+class TokenConfig(_Model):
+    credential: str = Field(min_length=1)
+    environments: list[str] = Field(default_factory=lambda: ["*"])
+    namespaces: list[str] | None = None
+
+
+class AuthenticationConfig(_Model):
+    required: bool = False
+    exclude: ExcludeConfig = Field(default_factory=ExcludeConfig)
+    tokens: dict[str, TokenConfig] = Field(default_factory=dict)
+
+
+class IdentityConfig(_Model):
+    name: str = Field(min_length=1)
+    email: str = Field(min_length=1)
+
+
+class Config(_Model):
+    path: Path | None = None
+    storage: dict[str, StorageConfig]
+    environments: dict[str, EnvironmentConfig]
+    authentication: AuthenticationConfig = Field(default_factory=AuthenticationConfig)
+    identity: IdentityConfig | None = None
+
+    @property
+    def default_environment(self) -> str:
+        return next(name for name, env in self.environments.items() if env.default)
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        try:
+            return self.environments[name]
+        except KeyError:
+            known = ", ".join(self.environments)
+            raise ConfigError(f"unknown environment {name!r} (configured: {known})") from None
+
+    def storage_of(self, env: str) -> StorageConfig:
+        return self.storage[self.environment(env).storage]
+
+
+def _line_of(source: Any, loc: tuple[Any, ...]) -> int:
+    """1-based line of the deepest key of `loc` that exists in the ruamel document, 0 when unknown."""
+    node, line = source, 0
+    for key in loc:
+        lc = getattr(node, "lc", None)
+        try:
+            if lc is not None and isinstance(node, dict) and key in node:
+                line = lc.key(key)[0] + 1
+            elif lc is not None and isinstance(node, list) and isinstance(key, int) and key < len(node):
+                line = lc.item(key)[0] + 1
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+    return line
+
+
+def _where(file: str, line: int, loc: tuple[Any, ...]) -> str:
+    place = f"{file}:{line}" if line else file
+    return f"{place}: {'.'.join(str(p) for p in loc)}" if loc else place
+
+
+def _resolve(raw: dict[str, Any], base: Path, file: str, source: Any) -> dict[str, Any]:
+    """Fill in names and defaults, make paths absolute, and check the cross-entry rules."""
+    storages = raw.get("storage")
+    envs = raw.get("environments")
+    if not isinstance(storages, dict) or not storages:
+        raise ConfigError(f"{_where(file, _line_of(source, ('storage',)), ('storage',))}: "
+                          "at least one storage (a Git repository) is required")
+    if not isinstance(envs, dict) or not envs:
+        raise ConfigError(f"{_where(file, _line_of(source, ('environments',)), ('environments',))}: "
+                          "at least one environment is required")
+    for name, storage in storages.items():
+        if isinstance(storage, dict) and storage.get("path") is not None:
+            path = Path(os.path.expanduser(str(storage["path"])))
+            storage["path"] = path if path.is_absolute() else (base / path)
+        remote = storage.get("remote") if isinstance(storage, dict) else None
+        if isinstance(remote, str) and "://" not in remote and not re.match(r"^[\w.-]+@[\w.-]+:", remote):
+            local = Path(os.path.expanduser(remote))
+            storage["remote"] = str(local if local.is_absolute() else (base / local).resolve())
+        if isinstance(storage, dict) and "path" not in storage:
+            loc = ("storage", name)
+            raise ConfigError(f"{_where(file, _line_of(source, loc), loc + ('path',))}: is required")
+    only_storage = next(iter(storages)) if len(storages) == 1 else None
+    for name, env in envs.items():
+        env = envs[name] = {} if env is None else env
+        if not isinstance(env, dict):
+            continue
+        env.setdefault("name", name)
+        if not env.get("storage") and only_storage:
+            env["storage"] = only_storage
+        loc = ("environments", name, "storage")
+        if env.get("storage") not in storages:
+            known = ", ".join(storages)
+            raise ConfigError(f"{_where(file, _line_of(source, loc), loc)}: names no configured storage "
+                              f"({env.get('storage')!r}; known: {known})")
+    return raw
+
+
+def _check(config: Config, file: str, source: Any) -> Config:
+    defaults = [name for name, env in config.environments.items() if env.default]
+    if not defaults and len(config.environments) == 1:
+        (name,) = config.environments
+        envs = {name: config.environments[name].model_copy(update={"default": True})}
+        config = config.model_copy(update={"environments": envs})
+    elif len(defaults) != 1:
+        which = ", ".join(defaults) if defaults else "none"
+        raise ConfigError(f"{_where(file, _line_of(source, ('environments',)), ('environments',))}: exactly one "
+                          f"environment must have `default: true` (found: {which})")
+    seen: dict[tuple[str, str], str] = {}
+    for name, env in config.environments.items():
+        spot = (env.storage, env.directory)
+        if spot in seen:
+            loc = ("environments", name, "directory")
+            raise ConfigError(f"{_where(file, _line_of(source, loc), loc)}: environments {seen[spot]!r} and "
+                              f"{name!r} share storage {env.storage!r} and directory {env.directory or '/'!r}")
+        seen[spot] = name
+    for token, spec in config.authentication.tokens.items():
+        for env in spec.environments:
+            if env != "*" and env not in config.environments:
+                loc = ("authentication", "tokens", token, "environments")
+                raise ConfigError(f"{_where(file, _line_of(source, loc), loc)}: unknown environment {env!r}")
+    return config
+
+
+def parse_config(text: str, path: Path | None = None) -> Config:
+    """Parse and check the text of a configuration file; `path` anchors relative paths and names the file."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    file = str(path) if path else DEFAULT_NAME
+    try:
+        source = YAML(typ="rt").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        raise ConfigError(f"{_where(file, line, ())}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(source, dict):
+        raise ConfigError(f"{file}: expected a mapping with `storage` and `environments`")
+    raw = _plain(source)
+    base = path.parent if path else Path.cwd()
+    raw = _resolve(raw, base.resolve(), file, source)
+    raw["path"] = path
+    try:
+        config = Config.model_validate(raw)
+    except PydanticValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            lines.append(f"{_where(file, _line_of(source, loc), loc)}: {_message(err)}")
+        raise ConfigError("\n".join(lines)) from None
+    return _check(config, file, source)
+
+
+def _message(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] == "missing":
+        return "is required"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def find_config(path: str | Path | None = None) -> Path:
+    if path is not None:
+        candidate = Path(path)
+    elif os.environ.get(ENV_VAR):
+        candidate = Path(os.environ[ENV_VAR])
+    else:
+        candidate = Path.cwd() / DEFAULT_NAME
+    if candidate.is_dir():
+        candidate = candidate / DEFAULT_NAME
+    if not candidate.is_file():
+        raise ConfigError(f"{candidate}: configuration file not found (use --config, {ENV_VAR} or ./{DEFAULT_NAME}; "
+                          "`flagdeck init` writes one)")
+    return candidate.resolve()
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    found = find_config(path)
+    try:
+        text = found.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{found}: cannot read: {exc}") from None
+    return parse_config(text, found)
+
+
+def open_store(config_path: str | Path | None = None, **kwargs: Any) -> Store:
+    """Load the configuration and open a Store on it (keyword arguments go to `Store`: roles, identity)."""
+    from gitstore.store import Store
+
+    return Store(load_config(config_path), **kwargs)

@@ -1,0 +1,93 @@
+"""History of a namespace or one flag (first-parent walk comparing blob ids, no diffs computed for commits that did
+not touch it), and the resource changes behind a promotion."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import UTC, datetime
+
+import pygit2
+from pygit2.enums import SortMode
+
+from gitstore.changes import Change, Kind, diff_documents
+from gitstore.documents import Document
+from gitstore.errors import NotFoundError
+from gitstore.repo import blob_at, tip
+from gitstore.results import HistoryEntry
+from gitstore.snapshot import FEATURE_FILES, ParseCache, file_path
+
+
+def _version(tree: pygit2.Tree, directory: str, namespace: str) -> tuple[str, pygit2.Oid | None]:
+    for name in FEATURE_FILES:
+        path = file_path(directory, namespace, name)
+        entry = blob_at(tree, path)
+        if entry is not None:
+            return path, entry.id
+    return file_path(directory, namespace, FEATURE_FILES[0]), None
+
+
+def _text(repo: pygit2.Repository, blob: pygit2.Oid | None) -> str:
+    return repo[blob].data.decode("utf-8", "replace") if blob is not None else ""
+
+
+def unified_diff(old_path: str, old: str, new_path: str, new: str) -> str:
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                 f"a/{old_path}" if old else "/dev/null", f"b/{new_path}" if new else "/dev/null")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _flag(repo: pygit2.Repository, path: str, blob: pygit2.Oid | None, key: str, cache: ParseCache) -> object:
+    if blob is None:
+        return None
+    doc = cache.get(str(blob), path, lambda: repo[blob].data).document
+    return doc.flag(key) if doc is not None else ("invalid", str(blob))
+
+
+def history(repo: pygit2.Repository, ref: str, directory: str, namespace: str, flag: str | None, limit: int,
+            cache: ParseCache) -> list[HistoryEntry]:
+    """Newest first: the commits on the branch's first-parent line that changed the namespace file (or, with
+    `flag`, that changed that flag's parsed value), each with a unified diff of the document."""
+    start = tip(repo, ref)
+    if start is None:
+        raise NotFoundError(f"{ref} does not exist")
+    walker = repo.walk(start, SortMode.TOPOLOGICAL | SortMode.TIME)
+    walker.simplify_first_parent()
+    entries: list[HistoryEntry] = []
+    for commit in walker:
+        new_path, new_blob = _version(commit.tree, directory, namespace)
+        if commit.parents:
+            old_path, old_blob = _version(commit.parents[0].tree, directory, namespace)
+        else:
+            old_path, old_blob = new_path, None
+        if old_blob == new_blob:
+            continue
+        if flag is not None and _flag(repo, old_path, old_blob, flag, cache) == _flag(
+                repo, new_path, new_blob, flag, cache):
+            continue
+        diff = unified_diff(old_path, _text(repo, old_blob), new_path, _text(repo, new_blob))
+        when = datetime.fromtimestamp(commit.author.time, UTC)
+        entries.append(HistoryEntry(str(commit.id), commit.author.name, commit.author.email, when, commit.message,
+                                    diff))
+        if len(entries) >= limit:
+            break
+    return entries
+
+
+def promotion_changes(namespace: str, source: Document, target: Document | None, flag: str | None) -> list[Change]:
+    """What makes `target` hold `source`'s namespace, or only `source`'s flag plus the segments that flag uses."""
+    if flag is None:
+        return diff_documents(namespace, target, source)
+    value = source.flag(flag)
+    if value is None:
+        raise NotFoundError(f"flag {namespace}/{flag} not found in the source environment")
+    used = {key for rule in value.rules for key in rule.segment.keys}
+    used |= {key for rollout in value.rollouts if rollout.segment for key in rollout.segment.keys}
+    changes: list[Change] = []
+    if target is None:
+        changes.append(Change(namespace, Kind.NAMESPACE, namespace, source.namespace))
+    for segment in source.segments:
+        if segment.key in used and (target is None or target.segment(segment.key) != segment):
+            changes.append(Change(namespace, Kind.SEGMENT, segment.key, segment))
+    if target is None or target.flag(flag) != value:
+        changes.append(Change(namespace, Kind.FLAG, flag, value))
+    return changes

@@ -1,0 +1,288 @@
+"""The Store: every environment's namespaces on a Git branch, read as immutable snapshots and written as commits.
+
+All public methods are synchronous and thread-safe: each runs on its repository's own single-worker thread.
+`await store.call("snapshot", env)` does the same from asyncio without blocking the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import pygit2
+
+from gitstore import history, remote
+from gitstore.changes import Change, Kind, commit_message, diff_documents
+from gitstore.config import ROLES, Config
+from gitstore.errors import AccessDenied, ConflictError, NotFoundError
+from gitstore.repo import GitRepo, branch_ref, build_tree, cas_ref, commit_of, ensure_branch, make_commit, tip
+from gitstore.results import (
+    FALLBACK_EMAIL,
+    FALLBACK_NAME,
+    Author,
+    CommitResult,
+    EnvironmentInfo,
+    HistoryEntry,
+    SyncState,
+)
+from gitstore.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot
+from gitstore.writes import check_unchanged, edit_tree, namespace_document
+
+__all__ = ["Author", "CommitResult", "EnvironmentInfo", "HistoryEntry", "NamespaceSnapshot", "Snapshot", "Store",
+           "SyncState"]
+
+CAS_ATTEMPTS = 20
+SNAPSHOTS_KEPT = 64
+
+
+class Store:
+    def __init__(self, config: Config, roles: dict[str, str] | None = None, identity: Author | None = None):
+        for scope, role in (roles or {}).items():
+            if role not in ROLES:
+                raise ValueError(f"role for {scope!r} must be one of {', '.join(ROLES)}, not {role!r}")
+        self.config = config
+        self.roles = roles
+        self.identity = identity
+        self.cache = ParseCache()
+        self._repos = {name: GitRepo(name, storage.path) for name, storage in config.storage.items()}
+        self._sync = {name: remote.SyncTracker(storage) for name, storage in config.storage.items()}
+        self._snapshots: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
+        self._latest: dict[str, Snapshot] = {}
+        self._lock = threading.Lock()
+        self._watcher: Any = None
+        for name in config.storage:
+            self._repos[name].run(self._open, name)
+
+    # -- plumbing ------------------------------------------------------------------------------------------------
+    def _open(self, repo: pygit2.Repository, storage_name: str) -> None:
+        storage = self.config.storage[storage_name]
+        ref = branch_ref(storage.branch)
+        if repo.is_bare and repo.head_is_unborn:
+            repo.set_head(ref)
+        if storage.remote:
+            try:
+                remote.fetch(repo, storage, self._sync[storage_name])
+                remote.integrate(repo, storage, self._sync[storage_name], self.cache)
+            except Exception:  # noqa: BLE001 - unreachable or diverged: keep working locally, state says why
+                pass
+        if tip(repo, ref) is None:
+            ensure_branch(repo, storage.branch, self._fallback_author(repo))
+            if storage.remote:
+                remote.try_push(repo, storage, self._sync[storage_name], self.cache)
+
+    def _run(self, env: str, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._repos[self.config.environment(env).storage].run(fn, *args)
+
+    def _fallback_author(self, repo: pygit2.Repository) -> Author:
+        if self.identity is not None:
+            return self.identity
+        if self.config.identity is not None:
+            return Author(self.config.identity.name, self.config.identity.email)
+        try:
+            sig = repo.default_signature
+            return Author(sig.name, sig.email)
+        except (KeyError, pygit2.GitError, ValueError):
+            return Author(FALLBACK_NAME, FALLBACK_EMAIL)
+
+    def require(self, env: str, needed: str, action: str = "this change") -> None:
+        """`AccessDenied` unless the store's role in `env` (or `"*"`) is at least `needed`."""
+        if self.roles is None:
+            return
+        role = self.roles.get(env, self.roles.get("*"))
+        if role is None or ROLES.index(role) < ROLES.index(needed):
+            who = self.identity.name if self.identity else "this user"
+            raise AccessDenied(f"{who} is {role or 'not allowed'} in {env!r}; {action} needs {needed}")
+
+    async def call(self, fn: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a store method (by name) or any callable off the event loop; the Git work stays on its thread."""
+        target = getattr(self, fn) if isinstance(fn, str) else fn
+        return await asyncio.to_thread(target, *args, **kwargs)
+
+    # -- reading -------------------------------------------------------------------------------------------------
+    def environments(self) -> list[EnvironmentInfo]:
+        return [
+            EnvironmentInfo(name, env.storage, self.config.storage[env.storage].path,
+                            self.config.storage[env.storage].branch, env.directory,
+                            self.config.storage[env.storage].remote, env.default)
+            for name, env in self.config.environments.items()
+        ]
+
+    def head(self, env: str) -> str | None:
+        ref = branch_ref(self.config.storage_of(env).branch)
+        found = self._run(env, tip, ref)
+        return str(found) if found is not None else None
+
+    def snapshot(self, env: str, commit: str | None = None) -> Snapshot:
+        self.require(env, "viewer", "reading")
+        return self._run(env, self._snapshot, env, commit)
+
+    def _snapshot(self, repo: pygit2.Repository, env: str, commit: str | None) -> Snapshot:
+        if commit is None:
+            found = tip(repo, branch_ref(self.config.storage_of(env).branch))
+            if found is None:
+                raise NotFoundError(f"environment {env!r} has no commits")
+            target = repo[found]
+        else:
+            target = commit_of(repo, commit)
+        key = (env, str(target.id))
+        with self._lock:
+            cached = self._snapshots.get(key)
+            if cached is not None:
+                self._snapshots.move_to_end(key)
+                return cached
+        directory = self.config.environment(env).directory
+        snap = build_snapshot(repo, env, target, directory, self.cache, self._latest.get(env))
+        with self._lock:
+            self._snapshots[key] = snap
+            while len(self._snapshots) > SNAPSHOTS_KEPT:
+                self._snapshots.popitem(last=False)
+            if commit is None:
+                self._latest[env] = snap
+        return snap
+
+    # -- writing -------------------------------------------------------------------------------------------------
+    def commit(self, env: str, changes: list[Change], author: Author | None = None, based_on: str | None = None,
+               message: str | None = None) -> CommitResult:
+        """One commit on the environment's branch applying `changes`; see the module docs for the rules."""
+        if not changes:
+            raise ValueError("no changes to commit")
+        admin = any(c.kind is Kind.NAMESPACE and c.value is None for c in changes)
+        self.require(env, "admin" if admin else "editor", "deleting a namespace" if admin else "committing")
+        return self._run(env, self._commit, env, list(changes), author, based_on, message)
+
+    def _commit(self, repo: pygit2.Repository, env: str, changes: list[Change], author: Author | None,
+                based_on: str | None, message: str | None) -> CommitResult:
+        storage = self.config.storage_of(env)
+        tracker = self._sync[self.config.environment(env).storage]
+        directory = self.config.environment(env).directory
+        ref = branch_ref(storage.branch)
+        if storage.remote:
+            remote.try_sync(repo, storage, tracker, self.cache, push=False)
+        author = author or self._fallback_author(repo)
+        base = commit_of(repo, based_on) if based_on else None
+        for attempt in range(CAS_ATTEMPTS):
+            tip_id = tip(repo, ref)
+            if tip_id is None:
+                raise NotFoundError(f"environment {env!r} has no branch {storage.branch!r}")
+            current = repo[tip_id]
+            rebased = base is not None and base.id != tip_id
+            if rebased:
+                check_unchanged(repo, base, current, directory, changes, self.cache)
+            if any(c.kind is Kind.NAMESPACE and c.value is not None for c in changes):
+                self._require_admin_for_new_namespaces(repo, env, current, changes)
+            edits, created = edit_tree(repo, current, directory, changes, self.cache)
+            tree = build_tree(repo, current.tree, edits)
+            if tree == current.tree_id:
+                return CommitResult(str(tip_id), rebased, created=False)
+            text = message or commit_message(changes, created)
+            new = make_commit(repo, tree, [tip_id], author, text)
+            try:
+                cas_ref(repo, ref, tip_id, new, f"flagdeck: {text.splitlines()[0]}")
+                break
+            except ConflictError:
+                time.sleep(random.uniform(0.001, 0.004) * (attempt + 1))
+        else:
+            raise ConflictError(f"{ref} kept moving; gave up after {CAS_ATTEMPTS} attempts", resource=ref)
+        pushed = remote.try_push(repo, storage, tracker, self.cache) if storage.remote else None
+        final = tip(repo, ref)
+        return CommitResult(str(final if pushed else new), rebased, True, pushed)
+
+    def _require_admin_for_new_namespaces(self, repo: pygit2.Repository, env: str, current: pygit2.Commit,
+                                          changes: list[Change]) -> None:
+        directory = self.config.environment(env).directory
+        for change in changes:
+            if change.kind is Kind.NAMESPACE and change.value is not None:
+                if namespace_document(repo, current.tree, directory, change.namespace, self.cache) is None:
+                    self.require(env, "admin", "creating a namespace")
+
+    # -- history, revert, promote ----------------------------------------------------------------------------
+    def history(self, env: str, namespace: str, flag: str | None = None, limit: int = 100) -> list[HistoryEntry]:
+        self.require(env, "viewer", "reading history")
+        directory = self.config.environment(env).directory
+        ref = branch_ref(self.config.storage_of(env).branch)
+        return self._run(env, history.history, ref, directory, namespace, flag, limit, self.cache)
+
+    def revert(self, env: str, namespace: str, commit: str, flag: str | None = None,
+               author: Author | None = None) -> CommitResult:
+        """A new commit that puts the namespace (or one flag) back as it was at `commit`."""
+        self.require(env, "editor", "reverting")
+        old = self.snapshot(env, commit).document(namespace)
+        now_snap = self.snapshot(env)
+        now = now_snap.document(namespace)
+        if flag is not None:
+            value = old.flag(flag) if old is not None else None
+            if value is None and (now is None or now.flag(flag) is None):
+                raise NotFoundError(f"flag {namespace}/{flag} exists neither at {commit[:8]} nor now")
+            changes = [Change(namespace, Kind.FLAG, flag, value)]
+        else:
+            changes = diff_documents(namespace, now, old)
+        if not changes:
+            return CommitResult(now_snap.commit, created=False)
+        what = f"{namespace}/{flag}" if flag else namespace
+        message = f"{commit_message(changes)}\n\nReverts {what} to commit {commit}."
+        return self.commit(env, changes, author, now_snap.commit, message)
+
+    def promote(self, src_env: str, dst_env: str, namespace: str, flag: str | None = None,
+                author: Author | None = None) -> CommitResult:
+        """Copy a namespace (or one flag and the segments it uses) from `src_env` to `dst_env` as one commit."""
+        self.require(dst_env, "admin", "promoting")
+        src = self.snapshot(src_env)
+        source = src.document(namespace)
+        if source is None:
+            raise NotFoundError(f"namespace {namespace!r} not found (or invalid) in {src_env!r}")
+        dst = self.snapshot(dst_env)
+        target = dst.document(namespace)
+        changes = history.promotion_changes(namespace, source, target, flag)
+        if not changes:
+            return CommitResult(dst.commit, created=False)
+        what = f"{namespace}/{flag}" if flag else namespace
+        message = f"{commit_message(changes)}\n\nPromotes {what} from {src_env} at commit {src.commit}."
+        return self.commit(dst_env, changes, author, dst.commit, message)
+
+    # -- remotes and watching ------------------------------------------------------------------------------------
+    def sync_state(self, env: str) -> SyncState:
+        storage_name = self.config.environment(env).storage
+        return self._run(env, self._sync[storage_name].state, branch_ref(self.config.storage_of(env).branch))
+
+    def fetch(self, env: str) -> None:
+        """Fetch the environment's remote and bring the branch up to date (replaying unpushed local commits)."""
+        storage_name = self.config.environment(env).storage
+        storage = self.config.storage[storage_name]
+        if storage.remote:
+            self._run(env, remote.sync, storage, self._sync[storage_name], self.cache, False)
+
+    def push(self, env: str) -> None:
+        """Push local commits that the remote does not have yet (fetching and replaying on a non-fast-forward)."""
+        storage_name = self.config.environment(env).storage
+        storage = self.config.storage[storage_name]
+        if storage.remote:
+            self._run(env, remote.sync, storage, self._sync[storage_name], self.cache, True)
+
+    def watch(self, callback: Callable[[str, str], None]) -> Callable[[], None]:
+        """Call `callback(env, commit)` from a watcher thread whenever an environment's branch moves."""
+        from gitstore.watch import Watcher
+
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = Watcher(self)
+            watcher = self._watcher
+        return watcher.subscribe(callback)
+
+    def close(self) -> None:
+        with self._lock:
+            watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+        for repo in self._repos.values():
+            repo.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
