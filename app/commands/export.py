@@ -1,0 +1,81 @@
+"""`flagdeck export`: an environment's namespaces for scripts, as Flipt's declarative YAML documents or as the
+client snapshot JSON documents exactly as the evaluator serves them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from gitstore.config import open_store
+from gitstore.errors import FlagdeckError
+from gitstore.snapshot import NamespaceSnapshot, Snapshot
+
+
+def _selected(snap: Snapshot, namespace: str | None) -> list[NamespaceSnapshot]:
+    if namespace is not None:
+        found = snap.namespaces.get(namespace)
+        if found is None:
+            known = ", ".join(snap.namespaces) or "none"
+            raise click.ClickException(f"namespace {namespace!r} not found in {snap.environment} (found: {known})")
+        chosen = [found]
+    else:
+        chosen = list(snap.namespaces.values())
+    invalid = [ns for ns in chosen if ns.document is None]
+    if invalid:
+        lines = [str(p) for ns in invalid for p in ns.problems if p.severity == "error"]
+        raise click.ClickException("invalid namespaces, nothing exported:\n" + "\n".join(lines))
+    return chosen
+
+
+def render_yaml(chosen: list[NamespaceSnapshot]) -> str:
+    from gitstore.loader import dump_document
+
+    return "---\n".join(dump_document(ns.document) for ns in chosen if ns.document is not None)
+
+
+def render_json(chosen: list[NamespaceSnapshot], single: bool) -> bytes:
+    from evaluator.client_snapshot import build_client_snapshot
+
+    docs: dict[str, Any] = {ns.key: build_client_snapshot(ns.document, ns.digest) for ns in chosen}
+    body = next(iter(docs.values())) if single else docs
+    return orjson.dumps(body) + b"\n"
+
+
+@click.command("export")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, then ./flagdeck.yaml).")
+@click.option("--env", "env", default=None, help="Environment (default: the configured default).")
+@click.option("--namespace", "namespace", default=None, help="Only this namespace (default: all).")
+@click.option("--commit", "commit", default=None, help="Export as of this commit (default: the branch tip).")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="yaml: Flipt's declarative documents; json: client snapshot documents as served "
+                   "(one namespace: the document; several: an object keyed by namespace).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to FILE instead of standard output.")
+def command(config_path: Path | None, env: str | None, namespace: str | None, commit: str | None, fmt: str,
+            output: Path | None) -> None:
+    """Export an environment's namespaces."""
+    try:
+        store = open_store(config_path)
+    except FlagdeckError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        env = env or store.config.default_environment
+        snap = store.snapshot(env, commit)
+        chosen = _selected(snap, namespace)
+        data = render_yaml(chosen).encode() if fmt == "yaml" else render_json(chosen, namespace is not None)
+    except FlagdeckError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        store.close()
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+        click.echo(f"wrote {output} ({len(chosen)} namespace{'s' if len(chosen) != 1 else ''}, {env} at "
+                   f"{snap.commit[:8]})", err=True)

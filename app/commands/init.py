@@ -1,0 +1,24 @@
+"""`flagdeck init [DIR]`: write flagdeck.yaml and a Git repository holding a demo namespace in two environments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gitstore.demo import init_demo
+from gitstore.errors import FlagdeckError
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@click.option("--force", is_flag=True, help="Overwrite an existing flagdeck.yaml and demo repository.")
+def command(directory: Path, force: bool) -> None:
+    """Create DIR/flagdeck.yaml and DIR/repo (environments production and staging) with demo flags."""
+    try:
+        config = init_demo(directory, force=force)
+    except (FlagdeckError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {config} and the repository {config.parent / 'repo'} "
+               "(environments: production [default], staging)")
+    click.echo(f"next: flagdeck console --config {config}    or    flagdeck serve --config {config}")
