@@ -1,11 +1,12 @@
 """Commit lines for the SSH log: watch every environment's branch and attribute each new commit to the connected
-person whose e-mail address authored it (the console commits as FLAGDECK_USER, set from the authenticated key)."""
+person whose e-mail address authored it (the console commits as FLAGDECK_USER, set from the authenticated key).
+Environments sharing a branch are told apart by the directory the commit touched."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,12 @@ class SeenCommit:
     author_name: str
     author_email: str
     summary: str
+    paths: tuple[str, ...] = ()
+
+    def touches(self, directory: str) -> bool:
+        """Whether the commit changed anything under `directory` ("" = the whole repository)."""
+        prefix = directory.strip("/") + "/" if directory.strip("/") else ""
+        return not prefix or any(path.startswith(prefix) for path in self.paths)
 
 
 def new_commits(repo_path: str | Path, new: str, old: str | None) -> list[SeenCommit]:
@@ -57,9 +64,11 @@ class CommitWatcher:
         self.loop = loop
         self.report = report
         self.paths: dict[str, Path] = {}
+        self.directories: dict[str, str] = {}
         self.heads: dict[str, str | None] = {}
         for info in store.environments():
             self.paths[info.name] = Path(info.path)
+            self.directories[info.name] = info.directory or ""
             self.heads[info.name] = store.head(info.name)
         self._unsubscribe = store.watch(self._moved)
 
@@ -74,9 +83,8 @@ class CommitWatcher:
             self.loop.call_soon_threadsafe(self.report, SeenCommit(env, commit, "", "", f"unreadable: {exc}"))
             return
         for seen in found:
-            self.loop.call_soon_threadsafe(
-                self.report, SeenCommit(env, seen.commit, seen.author_name, seen.author_email, seen.summary)
-            )
+            if seen.touches(self.directories.get(env, "")):
+                self.loop.call_soon_threadsafe(self.report, replace(seen, environment=env))
 
     def close(self) -> None:
         self._unsubscribe()

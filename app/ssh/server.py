@@ -192,7 +192,7 @@ class FlagdeckSSHServer:
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._store: Any = None
         self._watcher: CommitWatcher | None = None
-        self._reported: deque[str] = deque(maxlen=256)
+        self._reported: deque[tuple[str, str]] = deque(maxlen=256)
 
     @property
     def port(self) -> int:
@@ -260,9 +260,9 @@ class FlagdeckSSHServer:
             )
 
     def _report_commit(self, seen: SeenCommit) -> None:
-        if seen.commit in self._reported:
+        if (seen.commit, seen.environment) in self._reported:
             return
-        self._reported.append(seen.commit)
+        self._reported.append((seen.commit, seen.environment))
         email = seen.author_email.lower()
         for session in list(self.sessions.values()):
             if session.user.email.lower() == email:
