@@ -1,0 +1,51 @@
+"""Fixtures: a real flag repository (prod and staging directories on one branch) and real evaluators on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .harness import FlagRepo, ServerThread, write_config
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def ns1(environment: str) -> str:
+    return (DATA / "ns1.yaml").read_text().replace("ENVIRONMENT", environment)
+
+
+def initial_files() -> dict[str, str | None]:
+    return {
+        "prod/ns1/features.yaml": ns1("production"),
+        "staging/ns1/features.yaml": ns1("staging"),
+        "prod/billing/features.yaml": (DATA / "billing.yaml").read_text(),
+    }
+
+
+@pytest.fixture
+def flag_repo(tmp_path: Path) -> FlagRepo:
+    repo = FlagRepo(tmp_path / "flags")
+    repo.commit(initial_files(), "initial flags")
+    return repo
+
+
+@pytest.fixture
+def make_server(tmp_path: Path, flag_repo: FlagRepo) -> Iterator[Callable[..., ServerThread]]:
+    started: list[ServerThread] = []
+
+    def make(extra: str = "", max_body: int | None = None) -> ServerThread:
+        config = write_config(tmp_path, flag_repo.path, extra)
+        server = ServerThread(config, max_body=max_body)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server: Callable[..., ServerThread]) -> ServerThread:
+    return make_server()
