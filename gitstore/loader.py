@@ -1,0 +1,181 @@
+"""Loading a namespace file into a `Document` (fast path: yaml-rs/orjson, validation on plain data, line numbers
+found only when there is a problem) and writing documents back in Flipt's canonical form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import orjson
+
+from gitstore.documents import (
+    LIST_OPERATORS,
+    ComparisonType,
+    Constraint,
+    Distribution,
+    Document,
+    Flag,
+    FlagType,
+    MatchType,
+    NamespaceInfo,
+    Rollout,
+    RolloutSegment,
+    RolloutThreshold,
+    Rule,
+    Segment,
+    SegmentOperator,
+    SegmentRef,
+    Variant,
+)
+from gitstore.errors import Problem
+from gitstore.lines import attach_lines
+from gitstore.serialize import document_to_data, flag_to_data, segment_to_data
+from gitstore.validation import check_documents, document_version, namespace_key
+from gitstore.validation_rules import Finding, compact_json_list, normalise_value
+from gitstore.yamlemit import emit_document
+from gitstore.yamlio import ParseError, decode_text, parse_documents
+
+__all__ = [
+    "LoadResult", "build_flag", "build_segment", "document_to_data", "dump_document", "dump_json", "flag_to_data",
+    "load_document", "segment_to_data",
+]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """`document`: the file's namespace (None when any error exists); `documents`: every namespace the file holds
+    (a YAML stream may hold several); `problems`: errors and warnings, each with file, line and path."""
+
+    document: Document | None
+    problems: list[Problem]
+    documents: dict[str, Document] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+
+def load_document(data: bytes | str, filename: str, namespace: str | None = None) -> LoadResult:
+    """Parse, validate and build the namespace document of one feature file. `namespace` picks which namespace of
+    a multi-namespace stream is `document` (default: the one named like the file's directory, else the first)."""
+    try:
+        text = data if isinstance(data, str) else decode_text(data)
+        docs = parse_documents(text, filename)
+    except ParseError as exc:
+        return LoadResult(None, [Problem(filename, exc.line, "", exc.message)])
+    findings = check_documents(docs)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for doc in docs:
+        if isinstance(doc, dict):
+            groups.setdefault(namespace_key(doc), []).append(doc)
+    directory = _namespace_directory(filename)
+    chosen = namespace or (directory if directory in groups else next(iter(groups), "default"))
+    if directory and chosen != directory and not namespace:
+        index = next((i for i, d in enumerate(docs) if isinstance(d, dict) and namespace_key(d) == chosen), 0)
+        findings.append(Finding(index, ("namespace",), f"the document's namespace {chosen!r} differs from its "
+                                f"directory {directory!r}", "warning"))
+    problems = attach_lines(text, filename, findings) if findings else []
+    if any(p.severity == "error" for p in problems):
+        return LoadResult(None, problems)
+    documents = {key: build_document(parts) for key, parts in groups.items()}
+    document = documents.get(chosen)
+    if document is None:
+        document = Document(namespace=NamespaceInfo(key=chosen))
+    return LoadResult(document, problems, documents)
+
+
+def _namespace_directory(filename: str) -> str:
+    path = PurePosixPath(filename.replace("\\", "/"))
+    return path.parent.name if path.stem == "features" else ""
+
+
+# -- building models from validated plain data -----------------------------------------------------------------------
+def build_document(parts: list[dict[str, Any]]) -> Document:
+    first = parts[0]
+    ns = first.get("namespace")
+    if isinstance(ns, dict):
+        info = NamespaceInfo.model_construct(
+            key=ns.get("key") or "default", name=ns.get("name"), description=ns.get("description"))
+    else:
+        info = NamespaceInfo.model_construct(key=ns or "default", name=None, description=None)
+    flags: list[Flag] = []
+    segments: list[Segment] = []
+    for doc in parts:
+        version = document_version(doc)
+        flags.extend(build_flag(f) for f in doc.get("flags") or ())
+        segments.extend(build_segment(s, version) for s in doc.get("segments") or ())
+    return Document.model_construct(
+        version=document_version(first), namespace=info, flags=tuple(flags), segments=tuple(segments))
+
+
+def _segment_ref(value: Any) -> tuple[tuple[str, ...], SegmentOperator]:
+    if isinstance(value, str):
+        return (value,), SegmentOperator.OR
+    keys = value.get("keys")
+    keys = tuple(keys) if keys is not None else (value["key"],)
+    return keys, SegmentOperator(value.get("operator") or SegmentOperator.OR.value)
+
+
+def build_flag(d: dict[str, Any]) -> Flag:
+    variants = tuple(
+        Variant.model_construct(key=v["key"], name=v.get("name"), description=v.get("description"),
+                                default=bool(v.get("default", False)), attachment=v.get("attachment"))
+        for v in d.get("variants") or ()
+    )
+    rules = []
+    for r in d.get("rules") or ():
+        keys, operator = _segment_ref(r["segment"])
+        dists = tuple(Distribution.model_construct(variant=x["variant"], rollout=float(x["rollout"]))
+                      for x in r.get("distributions") or ())
+        rules.append(Rule.model_construct(segment=SegmentRef.model_construct(keys=keys, operator=operator),
+                                          distributions=dists))
+    rollouts = []
+    for r in d.get("rollouts") or ():
+        segment = threshold = None
+        if r.get("segment") is not None:
+            keys, operator = _segment_ref(r["segment"])
+            segment = RolloutSegment.model_construct(keys=keys, operator=operator,
+                                                     value=bool(r["segment"].get("value", False)))
+        if r.get("threshold") is not None:
+            t = r["threshold"]
+            threshold = RolloutThreshold.model_construct(percentage=float(t["percentage"]),
+                                                         value=bool(t.get("value", False)))
+        rollouts.append(Rollout.model_construct(description=r.get("description"), segment=segment,
+                                                threshold=threshold))
+    return Flag.model_construct(
+        key=d["key"], name=d["name"], type=FlagType(d.get("type") or FlagType.VARIANT.value),
+        description=d.get("description"), enabled=bool(d.get("enabled", False)), metadata=d.get("metadata") or None,
+        variants=variants, rules=tuple(rules), rollouts=tuple(rollouts),
+    )
+
+
+def build_segment(d: dict[str, Any], version: str = "1.6") -> Segment:
+    constraints = []
+    for c in d.get("constraints") or ():
+        value = c.get("value")
+        text = normalise_value(value)
+        if c["operator"] in LIST_OPERATORS and isinstance(value, str):
+            text = compact_json_list(value) or value
+        constraints.append(Constraint.model_construct(
+            type=ComparisonType(c["type"]), property=c["property"], operator=c["operator"], value=text,
+            description=c.get("description")))
+    return Segment.model_construct(
+        key=d["key"], name=d["name"], description=d.get("description"),
+        match_type=MatchType(d.get("match_type") or MatchType.ALL.value), constraints=tuple(constraints))
+
+
+# -- writing ---------------------------------------------------------------------------------------------------------
+def dump_document(doc: Document) -> str:
+    """Canonical YAML: Flipt's key order, `version: "1.6"`, every flag with its `enabled:` line, two-space indent."""
+    return emit_document(document_to_data(doc))
+
+
+def dump_json(doc: Document) -> str:
+    """The same document as JSON (for `features.json` files and exports)."""
+    return orjson.dumps(document_to_data(doc), option=orjson.OPT_INDENT_2).decode() + "\n"
+

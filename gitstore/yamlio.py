@@ -1,0 +1,172 @@
+"""Reading feature files into plain data, fast.
+
+YAML goes through yaml-rs (a Rust YAML 1.2 parser: `on`/`off`/`yes`/`no` stay strings, duplicate keys are errors),
+JSON through orjson. Neither gives per-node line numbers; `gitstore.yamlscan` finds those from the text when a
+problem needs one. If yaml-rs refuses a document, ruamel.yaml (also YAML 1.2) gets a second opinion, so a construct
+the fast parser lacks costs time, not correctness.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import yaml_rs
+
+_DOC_MARKER = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
+_RS_POSITION = re.compile(r"line (\d+), column (\d+)")
+
+
+class ParseError(Exception):
+    """The file is not well-formed YAML/JSON (or not UTF-8). `line`/`column` are 1-based, 0 when unknown."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0):
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(message)
+
+
+def is_json(filename: str) -> bool:
+    """Flipt picks the decoder by extension: `.yaml`/`.yml` are YAML, anything else is JSON."""
+    return not filename.lower().endswith((".yaml", ".yml"))
+
+
+def decode_text(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ParseError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})", line) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def parse_documents(text: str, filename: str) -> list[Any]:
+    """Every document of the file as plain Python data (dict/list/str/int/float/bool/None); empty documents are
+    dropped. Raises `ParseError` with the line of the first syntax error."""
+    if is_json(filename):
+        return _parse_json_stream(text)
+    return _parse_yaml_stream(text)
+
+
+def _parse_json_stream(text: str) -> list[Any]:
+    if not text.strip():
+        return []
+    try:
+        return [orjson.loads(text)]
+    except orjson.JSONDecodeError:
+        pass
+    decoder = json.JSONDecoder()
+    docs: list[Any] = []
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= len(text):
+            return docs
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        docs.append(value)
+
+
+def _parse_yaml_stream(text: str) -> list[Any]:
+    try:
+        result = yaml_rs.loads(text, parse_datetime=False)
+    except yaml_rs.YAMLDecodeError as exc:
+        return _second_opinion(text, exc)
+    if result is None:
+        return []
+    if isinstance(result, list) and _document_count(text) > 1:
+        return [doc for doc in result if doc is not None]
+    return [result]
+
+
+def _document_count(text: str) -> int:
+    """How many documents the stream holds, judged from `---` markers at column 0 (yaml-rs returns a list both for
+    a stream and for a single document whose top level is a sequence)."""
+    markers = len(_DOC_MARKER.findall(text))
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "%")):
+            continue
+        return markers if _DOC_MARKER.match(line) else markers + 1
+    return markers
+
+
+def _second_opinion(text: str, exc: Exception) -> list[Any]:
+    message = str(exc)
+    found = _RS_POSITION.search(message)
+    line, column = (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+    detail = message.strip().splitlines()[-1] if message.strip() else "syntax error"
+    if "duplicate" in message:
+        raise ParseError(f"invalid YAML: {detail}", line or _duplicate_line(text, message), column)
+    try:
+        docs = [to_plain(doc) for doc in rt_load_all(text)]
+    except Exception:  # noqa: BLE001 - any ruamel failure means the file is malformed; report yaml-rs's position
+        raise ParseError(f"invalid YAML: {detail}", line, column) from None
+    return [doc for doc in docs if doc is not None]
+
+
+def _duplicate_line(text: str, message: str) -> int:
+    found = re.search(r"duplicate mapping key: '([^']*)'", message)
+    if not found:
+        return 0
+    pattern = re.compile(rf"^\s*(?:- )?{re.escape(found.group(1))}\s*:", re.MULTILINE)
+    hits = [m.start() for m in pattern.finditer(text)]
+    return text.count("\n", 0, hits[1]) + 1 if len(hits) > 1 else 0
+
+
+def rt_load_all(text: str) -> list[Any]:
+    """ruamel round-trip load (YAML 1.2; nodes remember their lines). Slow: only for problems and fallbacks."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    return list(yaml.load_all(text))
+
+
+def to_plain(value: Any) -> Any:
+    """ruamel's round-trip objects as plain Python data."""
+    if isinstance(value, dict):
+        return {to_plain(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if type(value).__name__ == "ScalarBoolean":
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, _dt.date | _dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def go_number(value: int | float) -> str:
+    """A number as Go's encoders print it: shortest round-trip digits, no `.0`, exponents only outside
+    [1e-6, 1e21) (`1e-07` -> `1e-7`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "0"
+    if 1e-6 <= abs(value) < 1e21:
+        text = format(Decimal(repr(value)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    mantissa, _, exponent = repr(value).partition("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    sign = "-" if exponent.startswith("-") else "+"
+    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
