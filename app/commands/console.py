@@ -1,0 +1,59 @@
+"""`flagdeck console`: the Textual console over the configured Git store."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from gitstore.errors import FlagdeckError
+
+
+def parse_roles(text: str | None) -> dict[str, str] | None:
+    """`FLAGDECK_ROLES`: JSON such as {"*": "editor"} or {"staging": "editor", "production": "viewer"}."""
+    if not text:
+        return None
+    try:
+        roles = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"FLAGDECK_ROLES is not JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(roles, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in roles.items()):
+        raise click.ClickException('FLAGDECK_ROLES must be a JSON object of strings, e.g. {"*": "editor"}')
+    return roles
+
+
+@click.command("console")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, else ./flagdeck.yaml).")
+@click.option("--env", "env", default=None, help="Environment to open (default: the default environment).")
+@click.option("--namespace", "namespace", default="default", show_default=True, help="Namespace to open.")
+@click.option("--user", "user", default=None, help='Commit author "NAME <EMAIL>" (default: $FLAGDECK_USER, '
+              "else Git's identity).")
+def command(config_path: Path | None, env: str | None, namespace: str, user: str | None) -> None:
+    """Manage flags, segments and namespaces in a terminal; every change is reviewed and committed."""
+    from app.session import Session, resolve_author
+    from gitstore.config import load_config
+    from gitstore.store import Author, Store
+
+    try:
+        author = resolve_author(user)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    roles = parse_roles(os.environ.get("FLAGDECK_ROLES"))
+    try:
+        config = load_config(config_path)
+        if env is not None and env not in config.environments:
+            raise click.ClickException(f"no environment {env!r} in {config.path}: "
+                                       f"known are {', '.join(config.environments)}")
+        store = Store(config, roles=roles, identity=Author(*author) if author else None)
+    except (FlagdeckError, ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    from app.console import ConsoleApp
+
+    session = Session(store, env=env or config.default_environment, namespace=namespace, author=author, roles=roles)
+    try:
+        ConsoleApp(session).run()
+    finally:
+        store.close()

@@ -1,0 +1,130 @@
+"""The Flagdeck console: a Textual app over the Git store. The store, clock and author come in through a `Session`,
+so tests drive the real app over real repositories with a frozen clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from textual import events
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from app.screens.flags import FlagsScreen
+from app.screens.modals.confirm import ConfirmModal
+from app.session import Session
+
+THEMES = ("textual-dark", "textual-light", "nord", "gruvbox")
+
+
+class ConsoleApp(App[None]):
+    TITLE = "Flagdeck"
+    CSS_PATH = "console.tcss"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+s", "review", "Review"),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("g", "segments", "Segments", show=False),
+        Binding("N", "namespaces", "Namespaces", show=False),
+        Binding("E", "environments", "Environments", show=False),
+        Binding("ctrl+t", "next_theme", "Theme", show=False),
+    ]
+
+    def __init__(self, session: Session, *, theme: str = "textual-dark", cursor_blink: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.initial_theme = theme
+        self.cursor_blink = cursor_blink
+        self.unwatch: Any = None
+
+    def on_mount(self) -> None:
+        self.theme = self.initial_theme
+        self.push_screen(FlagsScreen())
+
+    def on_unmount(self) -> None:
+        if self.unwatch is not None:
+            self.unwatch()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if not self.cursor_blink and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False  # type: ignore[attr-defined]
+
+    # ----- navigation -----------------------------------------------------------------------------------------
+    def base_reload(self) -> None:
+        """Re-read the data of every screen on the stack (after a commit, a revert, a switch)."""
+        for screen in self.screen_stack:
+            reload = getattr(screen, "reload", None)
+            if callable(reload):
+                reload()
+
+    def action_review(self) -> None:
+        from app.screens.review import ReviewScreen
+
+        if not isinstance(self.screen, ReviewScreen):
+            self.push_screen(ReviewScreen())
+
+    def action_help(self) -> None:
+        from app.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_segments(self) -> None:
+        from app.screens.segments import SegmentsScreen
+
+        self.push_screen(SegmentsScreen())
+
+    def action_namespaces(self) -> None:
+        from app.screens.namespaces import NamespacesScreen
+
+        self.push_screen(NamespacesScreen())
+
+    def action_environments(self) -> None:
+        from app.screens.environments import EnvironmentsScreen
+
+        self.push_screen(EnvironmentsScreen())
+
+    def action_next_theme(self) -> None:
+        self.theme = THEMES[(THEMES.index(self.theme) + 1) % len(THEMES)] if self.theme in THEMES else THEMES[0]
+        self.notify(f"Theme: {self.theme}")
+
+    def switch_to(self, env: str | None = None, namespace: str | None = None) -> None:
+        """Show another environment or namespace: back to the flag list, which reloads."""
+        if env is not None:
+            self.session.env = env
+        if namespace is not None:
+            self.session.namespace = namespace
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.base_reload()
+
+    # ----- quitting -------------------------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        count = len(self.session.pending)
+        if not count:
+            self.exit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmModal("Quit", f"{count} pending edit(s) are not committed and will be lost. Quit?",
+                                      "Quit", "Stay"), answered)
+
+    # ----- command palette: every action of the current screen, plus the app's --------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            key = binding.key_display or self.get_key_display(binding)
+            yield SystemCommand(f"{binding.description} ({key})", binding.description,
+                                partial(self.run_action, binding.action, active.node))
+        yield SystemCommand("Change theme…", "Pick a colour theme", self.action_change_theme)
+        yield SystemCommand("Take a screenshot", "Save an SVG screenshot", lambda: self.action_screenshot())

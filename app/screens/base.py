@@ -1,0 +1,90 @@
+"""What every console screen shares: a context line, Git work in workers with results handed back to the screen,
+and errors shown in a dialog where they happen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textual.screen import Screen
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from app.screens.modals.error import ErrorModal, describe
+
+if TYPE_CHECKING:
+    from app.console import ConsoleApp
+    from app.session import Session
+
+
+class BaseScreen(Screen):
+    """`run_git(fn, *args, then=...)` runs a blocking store call in a thread worker and calls `then(result)` back on
+    the event loop; a failure opens an error dialog titled with `what`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._git_jobs: dict[Worker, tuple[str, Callable[[Any], None] | None, Callable[[BaseException], None] | None]]
+        self._git_jobs = {}
+
+    @property
+    def console(self) -> ConsoleApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def session(self) -> Session:
+        return self.console.session
+
+    def context_line(self) -> str:
+        s = self.session
+        pending = len(s.pending_for())
+        role = s.role()
+        parts = [f"env: {s.env}", f"ns: {s.namespace}", f"role: {role}" + ("" if s.can_edit() else " (read-only)")]
+        parts.append(f"pending: {pending}" if pending else "no pending edits")
+        return "  │  ".join(parts)
+
+    def update_context(self) -> None:
+        for widget in self.query(".context-line").results(Static):
+            widget.update(self.context_line())
+
+    def run_git(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        then: Callable[[Any], None] | None = None,
+        what: str = "Git operation failed",
+        on_error: Callable[[BaseException], None] | None = None,
+        exclusive: bool = False,
+        group: str = "git",
+    ) -> Worker:
+        worker = self.run_worker(
+            lambda: fn(*args), thread=True, exclusive=exclusive, group=group, exit_on_error=False,
+            description=what,
+        )
+        self._git_jobs[worker] = (what, then, on_error)
+        return worker
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        entry = self._git_jobs.get(event.worker)
+        if entry is None or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        del self._git_jobs[event.worker]
+        what, then, on_error = entry
+        if event.state is WorkerState.SUCCESS and then is not None:
+            then(event.worker.result)
+        elif event.state is WorkerState.ERROR and event.worker.error is not None:
+            if on_error is not None:
+                on_error(event.worker.error)
+            self.show_error(what, event.worker.error)
+
+    def show_error(self, what: str, error: BaseException | str) -> None:
+        self.app.push_screen(ErrorModal(what, error if isinstance(error, str) else describe(error)))
+
+    def reload(self) -> None:
+        """Re-read what this screen shows (after a commit, or when the branch moved). Screens override it."""
+
+    def redraw(self) -> None:
+        """Show the session's data again without reading Git (pending edits changed). Screens override it."""
+
+    def on_screen_resume(self) -> None:
+        self.update_context()
+        self.redraw()

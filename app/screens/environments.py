@@ -1,0 +1,116 @@
+"""Every environment: repository, branch, directory, served commit, sync state and validation problems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Static
+
+from app.screens.base import BaseScreen
+
+
+def sync_text(state: Any) -> str:
+    if state is None or not getattr(state, "remote", None):
+        return "local only"
+    if not state.reachable:
+        return "✗ remote unreachable"
+    parts = [f"↑{state.ahead}" if state.ahead else "", f"↓{state.behind}" if state.behind else ""]
+    return " ".join(p for p in parts if p) or "✓ in sync"
+
+
+def gather(session: Any) -> list[tuple[Any, Any, Any]]:
+    """Blocking: (environment info, snapshot, sync state) for every environment."""
+    rows = []
+    for env in session.environments():
+        snap = session.load(env.name)
+        rows.append((env, snap, session.sync_state(env.name)))
+    return rows
+
+
+class EnvironmentsScreen(BaseScreen):
+    BINDINGS = [
+        Binding("enter", "open", "Open"),
+        Binding("f", "fetch", "Fetch"),
+        Binding("p", "push", "Push"),
+        Binding("r", "reload", "Reload", show=False),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.context_line(), classes="context-line")
+        yield DataTable(id="environments", cursor_type="row")
+        with VerticalScroll(classes="list"):
+            yield Static("loading…", id="env-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.rows: list[tuple[Any, Any, Any]] = []
+        table = self.query_one(DataTable)
+        table.add_columns("", "Environment", "Branch", "Directory", "Commit", "Sync", "State")
+        table.focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.run_git(gather, self.session, then=self.fill, what="Could not read the environments",
+                     exclusive=True, group="load")
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def fill(self, rows: list[tuple[Any, Any, Any]]) -> None:
+        self.rows = rows
+        table = self.query_one(DataTable)
+        table.clear()
+        for env, snap, state in rows:
+            errors = [p for p in snap.problems if p.severity == "error"] if snap else []
+            mark = "•" if env.name == self.session.env else ""
+            table.add_row(mark, env.name + (" (default)" if env.default else ""), env.branch,
+                          env.directory or "/", (snap.commit or "")[:8] if snap else "-", sync_text(state),
+                          f"✗ {len(errors)} error(s)" if errors else "ok", key=env.name)
+        names = [env.name for env, _, _ in rows]
+        if self.session.env in names:
+            table.move_cursor(row=names.index(self.session.env))
+        self.show_detail()
+        self.update_context()
+
+    def selected(self) -> tuple[Any, Any, Any] | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.rows[row] if self.rows and 0 <= row < len(self.rows) else None
+
+    def show_detail(self) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        env, snap, state = item
+        lines = [f"{env.name}: repository {env.path}  branch {env.branch}  directory {env.directory or '/'}"]
+        if state is not None and getattr(state, "remote", None):
+            lines.append(f"remote {state.remote}: {sync_text(state)}"
+                         + (f"  last error: {state.last_error}" if state.last_error else ""))
+        lines += [f"{'⚠' if p.severity == 'warning' else '✗'} {p}" for p in (snap.problems if snap else [])]
+        self.query_one("#env-detail", Static).update("\n".join(lines))
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.show_detail()
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        item = self.selected()
+        if item is not None:
+            self.console.switch_to(env=item[0].name)
+
+    def action_fetch(self) -> None:
+        item = self.selected()
+        if item is not None:
+            self.run_git(self.session.store.fetch, item[0].name, what=f"Fetch of {item[0].name} failed",
+                         then=lambda _: self.reload(), group="write")
+
+    def action_push(self) -> None:
+        item = self.selected()
+        if item is not None:
+            self.run_git(self.session.store.push, item[0].name, what=f"Push of {item[0].name} failed",
+                         then=lambda _: self.reload(), group="write")

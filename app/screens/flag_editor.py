@@ -1,0 +1,248 @@
+"""Edit one flag: name, description, type, enabled, metadata, variants and default variant, and the ordered rules
+(variant flags) or rollouts (boolean flags). `escape` keeps the edit as pending; nothing is committed here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Input, Label, Select, Static, Switch, TextArea
+
+from app.screens.base import BaseScreen
+from app.screens.modals.rollout import RolloutModal
+from app.screens.modals.rule import RuleModal
+from app.screens.modals.variant import VariantModal
+from app.widgets.distribution_bar import _pct, bar_text, distribution_note
+from app.widgets.list_editor import ListEditor
+from gitstore.changes import Change, Kind
+from gitstore.documents import Flag, FlagType, Rollout, Rule, SegmentOperator, Variant
+
+NO_DEFAULT = "(none)"
+
+
+def segments_text(keys: tuple[str, ...], operator: SegmentOperator) -> str:
+    return f" {'AND' if operator is SegmentOperator.AND else 'OR'} ".join(keys)
+
+
+def rule_row(i: int, rule: Rule) -> tuple[str, ...]:
+    note = distribution_note(rule.distributions)
+    split = bar_text(rule.distributions, width=10).plain if rule.distributions else "default variant"
+    return (str(i + 1), segments_text(rule.segment.keys, rule.segment.operator), split + (" ⚠" if note else ""))
+
+
+def rollout_row(i: int, rollout: Rollout) -> tuple[str, ...]:
+    if rollout.threshold is not None:
+        what, value = f"threshold {_pct(rollout.threshold.percentage)}", rollout.threshold.value
+    else:
+        seg = rollout.segment
+        what, value = f"segment {segments_text(seg.keys, seg.operator)}" if seg else "?", seg.value if seg else False
+    return (str(i + 1), what, "true" if value else "false", rollout.description or "")
+
+
+def parse_metadata(text: str) -> dict[str, Any] | None:
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"metadata: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    if not isinstance(value, dict) or any(v is None for v in value.values()):
+        raise ValueError("metadata: must be a JSON object whose values are not null")
+    return value
+
+
+class FlagEditorScreen(BaseScreen):
+    BINDINGS = [
+        Binding("escape", "done", "Keep & back"),
+        Binding("ctrl+x", "cancel", "Cancel"),
+        Binding("ctrl+s", "review", "Review"),
+        Binding("e", "evaluate", "Evaluate", show=False),
+    ]
+
+    def __init__(self, flag: Flag) -> None:
+        super().__init__()
+        self.flag = flag
+        self.variants: list[Variant] = list(flag.variants)
+        self.rules: list[Rule] = list(flag.rules)
+        self.rollouts: list[Rollout] = list(flag.rollouts)
+        default = flag.default_variant
+        self.default = default.key if default else NO_DEFAULT
+
+    def compose(self) -> ComposeResult:
+        f = self.flag
+        yield Static(self.context_line(), classes="context-line")
+        with VerticalScroll(classes="form", id="flag-form"):
+            yield Label(f"Flag {f.key}", classes="section-title")
+            yield Label("Name")
+            yield Input(f.name, id="flag-name")
+            yield Label("Description")
+            yield Input(f.description or "", id="flag-description")
+            with Horizontal(classes="row"):
+                yield Select([("variant flag", FlagType.VARIANT), ("boolean flag", FlagType.BOOLEAN)],
+                             value=f.type, allow_blank=False, id="flag-type")
+                yield Switch(value=f.enabled, id="flag-enabled")
+                yield Static("", id="enabled-text")
+            yield Label("Metadata (JSON object, empty for none)")
+            yield TextArea(json.dumps(f.metadata, indent=1) if f.metadata else "", id="flag-metadata",
+                           soft_wrap=True)
+            yield Label("Variants (a add, enter edit, x remove)", classes="section-title")
+            yield ListEditor("Key", "Name", "Attachment", id="variants")
+            yield Label("Default variant", id="default-label")
+            yield Select([], id="flag-default", allow_blank=False)
+            yield Label("Rules, in order (a add, enter edit, x remove, [ ] move)", id="rules-label",
+                        classes="section-title")
+            yield ListEditor("#", "Segments", "Distribution", id="rules", movable=True)
+            yield Static("", id="rule-notes", classes="warning-text")
+            yield Label("Rollouts, in order (a add, enter edit, x remove, [ ] move)", id="rollouts-label",
+                        classes="section-title")
+            yield ListEditor("#", "When", "Value", "Description", id="rollouts", movable=True)
+            yield Static("", id="flag-error", classes="error-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_lists()
+        self.show_type()
+        self.query_one("#flag-name", Input).focus()
+        if not self.session.can_edit():
+            for widget in self.query("Input, Select, Switch, TextArea, ListEditor"):
+                widget.disabled = True
+
+    # ----- showing ------------------------------------------------------------------------------------------
+    def show_type(self) -> None:
+        boolean = self.query_one("#flag-type", Select).value == FlagType.BOOLEAN
+        for selector in ("#rules", "#rules-label", "#rule-notes", "#flag-default", "#default-label"):
+            self.query_one(selector).display = not boolean
+        for selector in ("#rollouts", "#rollouts-label"):
+            self.query_one(selector).display = boolean
+        enabled = self.query_one("#flag-enabled", Switch).value
+        self.query_one("#enabled-text", Static).update("enabled" if enabled else "disabled")
+
+    def show_lists(self) -> None:
+        self.query_one("#variants", ListEditor).set_items([
+            (v.key, v.name or "", json.dumps(v.attachment)[:30] if v.attachment is not None else "")
+            for v in self.variants])
+        options = [(NO_DEFAULT, NO_DEFAULT)] + [(v.key, v.key) for v in self.variants]
+        select = self.query_one("#flag-default", Select)
+        if self.default not in {v.key for v in self.variants}:
+            self.default = NO_DEFAULT
+        select.set_options(options)
+        select.value = self.default
+        self.query_one("#rules", ListEditor).set_items([rule_row(i, r) for i, r in enumerate(self.rules)])
+        notes = [f"rule {i + 1}: {n}" for i, r in enumerate(self.rules) if (n := distribution_note(r.distributions))]
+        self.query_one("#rule-notes", Static).update("\n".join(notes))
+        self.query_one("#rollouts", ListEditor).set_items([rollout_row(i, r) for i, r in enumerate(self.rollouts)])
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "flag-type":
+            self.show_type()
+        elif event.select.id == "flag-default" and event.value is not Select.BLANK:
+            self.default = str(event.value)
+
+    def on_switch_changed(self) -> None:
+        self.show_type()
+
+    # ----- list edits ---------------------------------------------------------------------------------------
+    def known_segments(self) -> set[str]:
+        doc = self.session.document()
+        return {s.key for s in doc.segments} if doc else set()
+
+    def on_list_editor_request(self, event: ListEditor.Request) -> None:
+        items: list[Any] = {"variants": self.variants, "rules": self.rules, "rollouts": self.rollouts}[
+            event.editor.id or ""]
+        index = event.index
+        if event.what == "move" and index is not None:
+            items[index], items[index + event.delta] = items[index + event.delta], items[index]
+            self.show_lists()
+            event.editor.move_cursor(row=index + event.delta)
+            return
+        if event.what == "delete" and index is not None:
+            if items is self.variants and (users := self.rules_using(self.variants[index].key)):
+                self.query_one("#flag-error", Static).update(
+                    f"✗ variant {self.variants[index].key!r} is used by rule(s) {users}: change those first")
+                return
+            del items[index]
+            self.show_lists()
+            return
+        current = items[index] if index is not None else None
+
+        def edited(value: Any) -> None:
+            if value is None:
+                return
+            if index is None:
+                items.append(value)
+            else:
+                if items is self.variants and current.key != value.key:
+                    self.rename_variant(current.key, value.key)
+                items[index] = value
+            self.show_lists()
+
+        variant_keys = {v.key for v in self.variants}
+        if items is self.variants:
+            modal: Any = VariantModal(current, variant_keys)
+        elif items is self.rules:
+            modal = RuleModal(current, self.known_segments(), variant_keys)
+        else:
+            modal = RolloutModal(current, self.known_segments())
+        self.app.push_screen(modal, edited)
+
+    def rules_using(self, variant: str) -> str:
+        return ", ".join(str(i + 1) for i, r in enumerate(self.rules) if any(d.variant == variant
+                                                                              for d in r.distributions))
+
+    def rename_variant(self, old: str, new: str) -> None:
+        self.rules = [r.model_copy(update={"distributions": tuple(
+            d.model_copy(update={"variant": new}) if d.variant == old else d for d in r.distributions)})
+            for r in self.rules]
+        if self.default == old:
+            self.default = new
+
+    # ----- saving ---------------------------------------------------------------------------------------------
+    def build(self) -> Flag:
+        name = self.query_one("#flag-name", Input).value.strip()
+        if not name:
+            raise ValueError("name must not be empty")
+        kind = self.query_one("#flag-type", Select).value
+        metadata = parse_metadata(self.query_one("#flag-metadata", TextArea).text)
+        variants = tuple(v.model_copy(update={"default": v.key == self.default}) for v in self.variants)
+        return self.flag.model_copy(update={
+            "name": name,
+            "description": self.query_one("#flag-description", Input).value.strip() or None,
+            "type": kind,
+            "enabled": self.query_one("#flag-enabled", Switch).value,
+            "metadata": metadata,
+            "variants": variants,
+            "rules": tuple(self.rules),
+            "rollouts": tuple(self.rollouts) if kind == FlagType.BOOLEAN else (),
+        })
+
+    def apply(self) -> bool:
+        if not self.session.can_edit():
+            return True
+        try:
+            flag = self.build()
+        except ValueError as error:
+            self.query_one("#flag-error", Static).update(f"✗ {error}")
+            return False
+        if flag != self.session.find(Kind.FLAG, flag.key):
+            self.session.stage(Change(self.session.namespace, Kind.FLAG, flag.key, flag))
+        return True
+
+    def action_done(self) -> None:
+        if self.apply():
+            self.app.pop_screen()
+
+    def action_cancel(self) -> None:
+        self.app.pop_screen()
+
+    def action_review(self) -> None:
+        if self.apply():
+            self.console.action_review()
+
+    def action_evaluate(self) -> None:
+        from app.screens.evaluate import EvaluateScreen
+
+        if self.apply():
+            self.app.push_screen(EvaluateScreen(self.flag.key))

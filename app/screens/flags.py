@@ -1,0 +1,246 @@
+"""The flag list of one namespace: filter as you type, sort, open, toggle, create, duplicate, delete, promote."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Input, Static
+
+from app.screens.base import BaseScreen
+from app.screens.modals.choose import ChooseModal
+from app.screens.modals.confirm import ConfirmModal
+from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
+from app.session import relative_time
+from app.widgets.flag_table import COLUMNS, FlagRow, FlagTable
+from gitstore.changes import Change, Kind
+from gitstore.documents import Flag, FlagType
+
+
+class FlagsScreen(BaseScreen):
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("enter", "open", "Open"),
+        Binding("space", "toggle", "Toggle"),
+        Binding("e", "evaluate", "Evaluate"),
+        Binding("h", "history", "History"),
+        Binding("n", "new", "New"),
+        Binding("c", "duplicate", "Duplicate", show=False),
+        Binding("d", "delete", "Delete", show=False),
+        Binding("p", "promote", "Promote", show=False),
+        Binding("s", "sort", "Sort", show=False),
+        Binding("H", "history_namespace", "Namespace history", show=False),
+        Binding("r", "reload", "Reload", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.context_line(), classes="context-line")
+        yield Static("", id="problems", classes="problems")
+        yield Input(placeholder="filter flags by key or name", id="filter")
+        yield FlagTable(id="flags")
+        yield Static("loading…", id="flags-status", classes="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one(FlagTable).focus()
+        self.reload()
+
+    # ----- loading ----------------------------------------------------------------------------------------------
+    def reload(self) -> None:
+        self.run_git(self._load, then=self._loaded, what="Could not read the namespace", exclusive=True, group="load")
+
+    def _load(self) -> None:
+        self.session.open() if not self.session.env_names else self.session.load()
+
+    def _loaded(self, _: object = None) -> None:
+        self.show_rows()
+        self.run_git(self.session.load_last_changes, then=lambda _: self.show_rows(), group="history",
+                     exclusive=True, what="Could not read the history")
+
+    def show_rows(self) -> None:
+        s = self.session
+        doc = s.document()
+        changed = s.last_change.get((s.env, s.namespace), {})
+        pending = {p.change.key for p in s.pending_for() if p.change.kind is Kind.FLAG
+                   and p.change.namespace == s.namespace}
+        now = s.clock()
+        rows = [
+            FlagRow(
+                f.key, f.name, "boolean" if f.type is FlagType.BOOLEAN else "variant", f.enabled,
+                len(f.rollouts) if f.type is FlagType.BOOLEAN else len(f.rules),
+                relative_time(changed.get(f"flag:{f.key}"), now), f.key in pending,
+            )
+            for f in (doc.flags if doc else ())
+        ]
+        self.query_one(FlagTable).set_rows(rows)
+        problems = s.problems(namespace=s.namespace)
+        panel = self.query_one("#problems", Static)
+        panel.display = bool(problems) or doc is None
+        if doc is None and not problems:
+            panel.update(f"Namespace {s.namespace!r} does not exist in environment {s.env!r}.")
+        else:
+            panel.update("\n".join(f"{'⚠' if p.severity == 'warning' else '✗'} {p}" for p in problems))
+        self.update_status()
+        self.update_context()
+
+    def redraw(self) -> None:
+        if self.session.snapshot() is not None:
+            self.show_rows()
+
+    def update_status(self) -> None:
+        table = self.query_one(FlagTable)
+        snap = self.session.snapshot()
+        commit = f"  │  at {snap.commit[:8]}" if snap and snap.commit else ""
+        text = f"{table.row_count:,} of {table.total:,} flags  │  sorted by {table.sort_column}"
+        self.query_one("#flags-status", Static).update(text + commit)
+
+    # ----- filter and sort ----------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(FlagTable).set_filter(event.value)
+        self.update_status()
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self) -> None:
+        self.query_one(FlagTable).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.value or box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(FlagTable).set_filter("")
+            self.query_one(FlagTable).focus()
+            self.update_status()
+
+    def action_sort(self) -> None:
+        table = self.query_one(FlagTable)
+        attrs = [attr for _, attr, _ in COLUMNS]
+        table.sort_by(attrs[(attrs.index(table.sort_column) + 1) % len(attrs)])
+        self.update_status()
+
+    # ----- actions on the selected flag ---------------------------------------------------------------------
+    def current(self) -> Flag | None:
+        key = self.query_one(FlagTable).current_key
+        flag = self.session.find(Kind.FLAG, key) if key else None
+        return flag if isinstance(flag, Flag) else None
+
+    def check_write(self) -> bool:
+        if not self.session.can_edit():
+            self.show_error("Read-only", f"Your role in {self.session.env!r} is {self.session.role()!r}: "
+                            "you can look but not change.")
+            return False
+        return True
+
+    def stage(self, flag: Flag | None, key: str) -> None:
+        self.session.stage(Change(self.session.namespace, Kind.FLAG, key, flag))
+        self.show_rows()
+
+    def action_open(self) -> None:
+        flag = self.current()
+        if flag is not None:
+            from app.screens.flag_editor import FlagEditorScreen
+
+            self.app.push_screen(FlagEditorScreen(flag))
+
+    @on(FlagTable.Opened)
+    def opened(self, event: FlagTable.Opened) -> None:
+        self.action_open()
+
+    def action_toggle(self) -> None:
+        flag = self.current()
+        if flag is not None and self.check_write():
+            self.stage(flag.model_copy(update={"enabled": not flag.enabled}), flag.key)
+
+    def action_evaluate(self) -> None:
+        from app.screens.evaluate import EvaluateScreen
+
+        flag = self.current()
+        self.app.push_screen(EvaluateScreen(flag.key if flag else None))
+
+    def action_history(self) -> None:
+        from app.screens.history import HistoryScreen
+
+        flag = self.current()
+        self.app.push_screen(HistoryScreen(flag.key if flag else None))
+
+    def action_history_namespace(self) -> None:
+        from app.screens.history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(None))
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def existing_keys(self) -> set[str]:
+        doc = self.session.document()
+        return {f.key for f in doc.flags} if doc else set()
+
+    def action_new(self) -> None:
+        if not self.check_write():
+            return
+        fields = [Field("key", "Key", check=key_check(self.existing_keys())), Field("name", "Name", check=non_empty),
+                  Field("type", "Type (variant or boolean)", "variant",
+                        check=lambda v: None if v in ("variant", "boolean") else "variant or boolean")]
+
+        def created(values: dict[str, str] | None) -> None:
+            if values:
+                kind = FlagType.BOOLEAN if values["type"] == "boolean" else FlagType.VARIANT
+                self.stage(Flag(key=values["key"], name=values["name"], type=kind), values["key"])
+                self.query_one(FlagTable).move_to(values["key"])
+
+        self.app.push_screen(PromptModal("New flag", fields), created)
+
+    def action_duplicate(self) -> None:
+        flag = self.current()
+        if flag is None or not self.check_write():
+            return
+        fields = [Field("key", "Key of the copy", f"{flag.key}-copy", key_check(self.existing_keys())),
+                  Field("name", "Name", f"{flag.name} (copy)", non_empty)]
+
+        def copied(values: dict[str, str] | None) -> None:
+            if values:
+                self.stage(flag.model_copy(update=values), values["key"])
+                self.query_one(FlagTable).move_to(values["key"])
+
+        self.app.push_screen(PromptModal(f"Duplicate {flag.key}", fields), copied)
+
+    def action_delete(self) -> None:
+        flag = self.current()
+        if flag is None or not self.check_write():
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.stage(None, flag.key)
+
+        self.app.push_screen(ConfirmModal("Delete flag", f"Delete flag {flag.key!r}? (pending until committed)",
+                                          "Delete"), answered)
+
+    def action_promote(self) -> None:
+        flag = self.current()
+        if flag is None:
+            return
+        if self.session.is_pending(Kind.FLAG, flag.key):
+            self.show_error("Promote", f"{flag.key!r} has pending edits: commit or discard them first.")
+            return
+        snap = self.session.snapshot()
+        envs = [name for name in sorted(self.session.env_names) if name != self.session.env]
+        if not envs:
+            self.show_error("Promote", "There is no other environment to promote to.")
+            return
+
+        def chosen(target: str | None) -> None:
+            if target:
+                self.run_git(self.session.promote, target, flag.key, what=f"Could not promote {flag.key}",
+                             then=lambda r: self.notify(f"Promoted {flag.key} to {target} ({r.commit[:8]})"))
+
+        title = f"Promote {flag.key} (as committed at {snap.commit[:8] if snap else '?'}) to…"
+        self.app.push_screen(ChooseModal(title, [(e, e) for e in envs]), chosen)

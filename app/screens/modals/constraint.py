@@ -1,0 +1,135 @@
+"""Edit one constraint: only the operators valid for its type are offered, and the value is checked for that type
+(numbers, booleans, dates, lists) before it can be saved."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.widgets import Input, Label, Select
+
+from app.screens.modals.form import FormModal
+from gitstore.documents import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS, ComparisonType, Constraint
+
+TYPE_NAMES = {
+    ComparisonType.STRING: "string", ComparisonType.NUMBER: "number", ComparisonType.BOOLEAN: "boolean",
+    ComparisonType.DATETIME: "datetime", ComparisonType.ENTITY_ID: "entity id",
+}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _number(text: str) -> str:
+    try:
+        float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    return text
+
+
+def _datetime(text: str) -> str:
+    try:
+        if _DATE.match(text):
+            datetime.strptime(text, "%Y-%m-%d")
+        else:
+            datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if "T" not in text.upper():
+                raise ValueError
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or an RFC 3339 time") from None
+    return text
+
+
+def _items(text: str) -> list[str]:
+    """A list typed as JSON (`["a","b"]`) or as comma-separated words."""
+    if text.startswith("["):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"list: invalid JSON at column {error.colno}: {error.msg}") from None
+        return [str(v) if not isinstance(v, str) else v for v in value]
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def check_value(kind: ComparisonType, operator: str, text: str) -> str:
+    """The constraint value as stored (lists as compact JSON arrays), or a ValueError saying what is wrong."""
+    text = text.strip()
+    if operator in NO_VALUE_OPERATORS:
+        return ""
+    if operator in LIST_OPERATORS:
+        items = _items(text)
+        if not items:
+            raise ValueError(f"{operator} needs a list of values")
+        if kind is ComparisonType.NUMBER:
+            return "[" + ",".join(_number(i.strip()) for i in items) + "]"
+        return json.dumps(items, separators=(",", ":"), ensure_ascii=False)
+    if not text:
+        raise ValueError(f"{operator} needs a value")
+    if kind is ComparisonType.NUMBER:
+        return _number(text)
+    if kind is ComparisonType.DATETIME:
+        return _datetime(text)
+    return text
+
+
+def value_text(constraint: Constraint) -> str:
+    """A stored value as the user types it: lists comma separated."""
+    if constraint.operator in LIST_OPERATORS and constraint.value.startswith("["):
+        try:
+            return ", ".join(str(v) for v in json.loads(constraint.value))
+        except json.JSONDecodeError:
+            pass
+    return constraint.value
+
+
+class ConstraintModal(FormModal[Constraint | None]):
+    def __init__(self, constraint: Constraint | None) -> None:
+        super().__init__("Edit constraint" if constraint else "New constraint")
+        self.constraint = constraint or Constraint(type=ComparisonType.STRING, property="", operator="eq")
+
+    def fields(self) -> ComposeResult:
+        c = self.constraint
+        yield Label("Type")
+        yield Select([(name, kind) for kind, name in TYPE_NAMES.items()], value=c.type, allow_blank=False,
+                     id="constraint-type")
+        yield Label("Property (ignored for entity id)")
+        yield Input(c.property, id="constraint-property")
+        yield Label("Operator")
+        yield Select([(op, op) for op in OPERATORS[c.type]], value=c.operator, allow_blank=False,
+                     id="constraint-operator")
+        yield Label("Value (lists: comma separated)", id="constraint-value-label")
+        yield Input(value_text(c), id="constraint-value")
+        yield Label("Description (optional)")
+        yield Input(c.description or "", id="constraint-description")
+
+    def on_mount(self) -> None:
+        self.show_value_field()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "constraint-type" and event.value is not Select.BLANK:
+            operators = OPERATORS[ComparisonType(event.value)]
+            select = self.query_one("#constraint-operator", Select)
+            current = select.value
+            select.set_options([(op, op) for op in operators])
+            select.value = current if current in operators else operators[0]
+        self.show_value_field()
+
+    def show_value_field(self) -> None:
+        operator = self.query_one("#constraint-operator", Select).value
+        needs_value = operator not in NO_VALUE_OPERATORS
+        self.query_one("#constraint-value", Input).display = needs_value
+        self.query_one("#constraint-value-label", Label).display = needs_value
+
+    def build(self) -> Constraint:
+        kind = ComparisonType(self.query_one("#constraint-type", Select).value)
+        operator = str(self.query_one("#constraint-operator", Select).value)
+        if operator not in OPERATORS[kind]:
+            raise ValueError(f"operator {operator!r} is not valid for {TYPE_NAMES[kind]} constraints")
+        prop = self.query_one("#constraint-property", Input).value.strip()
+        if not prop and kind is not ComparisonType.ENTITY_ID:
+            raise ValueError("property must not be empty")
+        value = check_value(kind, operator, self.query_one("#constraint-value", Input).value)
+        description = self.query_one("#constraint-description", Input).value.strip() or None
+        return Constraint(type=kind, property=prop or "entityId", operator=operator, value=value,
+                          description=description)

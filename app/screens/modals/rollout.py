@@ -1,0 +1,50 @@
+"""Edit one rollout of a boolean flag: a percentage threshold or a segment match, and the value it serves."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Input, Label, Select
+
+from app.screens.modals.form import FormModal
+from app.screens.modals.rule import OPERATORS, parse_keys
+from gitstore.documents import Rollout, RolloutSegment, RolloutThreshold, SegmentOperator
+
+
+class RolloutModal(FormModal[Rollout | None]):
+    def __init__(self, rollout: Rollout | None, segments: set[str]) -> None:
+        super().__init__("Edit rollout" if rollout else "New rollout")
+        self.rollout = rollout or Rollout(threshold=RolloutThreshold(percentage=50, value=True))
+        self.segments = segments
+
+    def fields(self) -> ComposeResult:
+        r = self.rollout
+        kind = "segment" if r.segment else "threshold"
+        value = (r.segment or r.threshold).value if (r.segment or r.threshold) else True
+        yield Label("Kind")
+        yield Select([("threshold: a percentage of entities", "threshold"), ("segment: entities in segments",
+                      "segment")], value=kind, allow_blank=False, id="rollout-kind")
+        yield Label("Percentage (threshold)")
+        yield Input(f"{r.threshold.percentage:g}" if r.threshold else "", id="rollout-percentage")
+        yield Label(f"Segments, comma separated (segment; known: {', '.join(sorted(self.segments)) or 'none'})")
+        yield Input(", ".join(r.segment.keys) if r.segment else "", id="rollout-segments")
+        yield Label("Segment operator")
+        yield Select(OPERATORS, value=r.segment.operator if r.segment else SegmentOperator.OR, allow_blank=False,
+                     id="rollout-operator")
+        yield Label("Value served")
+        yield Select([("true", True), ("false", False)], value=value, allow_blank=False, id="rollout-value")
+        yield Label("Description (optional)")
+        yield Input(r.description or "", id="rollout-description")
+
+    def build(self) -> Rollout:
+        value = bool(self.query_one("#rollout-value", Select).value)
+        description = self.query_one("#rollout-description", Input).value.strip() or None
+        if self.query_one("#rollout-kind", Select).value == "threshold":
+            text = self.query_one("#rollout-percentage", Input).value.strip().rstrip("%")
+            try:
+                percentage = float(text)
+            except ValueError:
+                raise ValueError(f"percentage is not a number: {text!r}") from None
+            return Rollout(description=description, threshold=RolloutThreshold(percentage=percentage, value=value))
+        keys = parse_keys(self.query_one("#rollout-segments", Input).value, self.segments)
+        operator = self.query_one("#rollout-operator", Select).value
+        return Rollout(description=description, segment=RolloutSegment(keys=keys, operator=operator, value=value))

@@ -1,0 +1,85 @@
+"""Edit one rule of a variant flag: its segments (AND/OR) and its distributions, shown as a bar as you type."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Input, Label, Select
+
+from app.screens.modals.form import FormModal
+from app.widgets.distribution_bar import DistributionBar
+from gitstore.documents import Distribution, Rule, SegmentOperator, SegmentRef
+
+OPERATORS = [("OR: any segment matches", SegmentOperator.OR), ("AND: every segment matches", SegmentOperator.AND)]
+
+
+def parse_keys(text: str, known: set[str], what: str = "segment") -> tuple[str, ...]:
+    keys = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    if not keys:
+        raise ValueError(f"name at least one {what}")
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise ValueError(f"unknown {what}(s): {', '.join(unknown)} (known: {', '.join(sorted(known)) or 'none'})")
+    return keys
+
+
+def parse_distributions(text: str, variants: set[str]) -> tuple[Distribution, ...]:
+    """`blue=50, green=50` -> distributions; every variant must exist and every rollout be a number in 0..100."""
+    result: list[Distribution] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        variant, sep, number = part.partition("=")
+        variant = variant.strip()
+        if not sep:
+            raise ValueError(f"distribution {part!r} is not variant=percent")
+        if variant not in variants:
+            raise ValueError(f"distribution names unknown variant {variant!r}")
+        try:
+            rollout = float(number.strip().rstrip("%"))
+        except ValueError:
+            raise ValueError(f"rollout of {variant!r} is not a number: {number.strip()!r}") from None
+        if not 0 <= rollout <= 100:
+            raise ValueError(f"rollout of {variant!r} must be between 0 and 100, not {rollout:g}")
+        result.append(Distribution(variant=variant, rollout=rollout))
+    return tuple(result)
+
+
+def distributions_text(distributions: tuple[Distribution, ...]) -> str:
+    return ", ".join(f"{d.variant}={d.rollout:g}" for d in distributions)
+
+
+class RuleModal(FormModal[Rule | None]):
+    def __init__(self, rule: Rule | None, segments: set[str], variants: set[str]) -> None:
+        super().__init__("Edit rule" if rule else "New rule")
+        self.rule = rule
+        self.segments, self.variants = segments, variants
+
+    def fields(self) -> ComposeResult:
+        rule = self.rule
+        yield Label(f"Segments, comma separated (known: {', '.join(sorted(self.segments)) or 'none'})")
+        yield Input(", ".join(rule.segment.keys) if rule else "", id="rule-segments")
+        yield Label("Segment operator")
+        yield Select(OPERATORS, value=rule.segment.operator if rule else SegmentOperator.OR, allow_blank=False,
+                     id="rule-operator")
+        yield Label(f"Distributions: variant=percent, … (variants: {', '.join(sorted(self.variants)) or 'none'})")
+        yield Input(distributions_text(rule.distributions) if rule else "", id="rule-distributions")
+        yield DistributionBar(id="rule-bar")
+
+    def on_mount(self) -> None:
+        self.update_bar()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "rule-distributions":
+            self.update_bar()
+
+    def update_bar(self) -> None:
+        try:
+            dists = parse_distributions(self.query_one("#rule-distributions", Input).value, self.variants)
+        except ValueError as error:
+            self.query_one("#rule-bar", DistributionBar).update(f"✗ {error}")
+            return
+        self.query_one("#rule-bar", DistributionBar).show(dists)
+
+    def build(self) -> Rule:
+        keys = parse_keys(self.query_one("#rule-segments", Input).value, self.segments)
+        operator = self.query_one("#rule-operator", Select).value
+        dists = parse_distributions(self.query_one("#rule-distributions", Input).value, self.variants)
+        return Rule(segment=SegmentRef(keys=keys, operator=operator), distributions=dists)

@@ -1,0 +1,56 @@
+"""Edit one variant; the attachment is JSON (an object, an array, or empty for none), checked before OK."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.widgets import Input, Label, TextArea
+
+from app.screens.modals.form import FormModal
+from app.screens.modals.prompt import key_check
+from gitstore.documents import Variant
+
+
+def parse_attachment(text: str) -> Any:
+    """The attachment from its JSON text: None when empty; a ValueError naming line and column when invalid."""
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"attachment: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+    if not isinstance(value, dict | list):
+        raise ValueError("attachment: must be a JSON object or array (or empty), not a single value")
+    return value
+
+
+class VariantModal(FormModal[Variant | None]):
+    def __init__(self, variant: Variant | None, taken: set[str]) -> None:
+        super().__init__(f"Variant {variant.key}" if variant else "New variant")
+        self.variant = variant or Variant(key="")
+        self.taken = taken
+
+    def fields(self) -> ComposeResult:
+        v = self.variant
+        yield Label("Key")
+        yield Input(v.key, id="variant-key")
+        yield Label("Name (optional)")
+        yield Input(v.name or "", id="variant-name")
+        yield Label("Description (optional)")
+        yield Input(v.description or "", id="variant-description")
+        yield Label("Attachment (JSON object or array; empty for none)")
+        text = json.dumps(v.attachment, indent=2) if v.attachment is not None else ""
+        yield TextArea(text, id="variant-attachment", language=None, soft_wrap=True)
+
+    def build(self) -> Variant:
+        key = self.query_one("#variant-key", Input).value.strip()
+        problem = key_check(self.taken - {self.variant.key})(key)
+        if problem:
+            raise ValueError(f"key: {problem}")
+        attachment = parse_attachment(self.query_one("#variant-attachment", TextArea).text)
+        name = self.query_one("#variant-name", Input).value.strip() or None
+        description = self.query_one("#variant-description", Input).value.strip() or None
+        return self.variant.model_copy(update={"key": key, "name": name, "description": description,
+                                               "attachment": attachment})

@@ -1,0 +1,136 @@
+"""Review and commit: every pending edit as a readable diff, an editable message (Flipt's form by default), discard
+one or all, `enter` commits."""
+
+from __future__ import annotations
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Footer, Label, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from app.screens.base import BaseScreen
+from app.screens.modals.confirm import ConfirmModal
+from app.session import Pending, pending_diff
+
+
+class ReviewScreen(BaseScreen):
+    BINDINGS = [
+        Binding("enter", "commit", "Commit"),
+        Binding("d", "discard", "Discard"),
+        Binding("D", "discard_all", "Discard all"),
+        Binding("m", "edit_message", "Message"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.context_line(), classes="context-line")
+        with Horizontal(classes="split"):
+            with Vertical(classes="list-pane"):
+                yield Label("Pending edits", classes="section-title")
+                yield OptionList(id="pending")
+            with VerticalScroll(classes="detail-pane", id="diff-pane"):
+                yield Static("", id="diff", classes="diff")
+                yield Static("", id="impact")  # the impact preview of the selected change (issue 6)
+        yield Label("Commit message (m to edit, enter commits)", classes="hint")
+        yield TextArea(self.session.proposed_message(), id="commit-message", soft_wrap=True)
+        yield Static("", id="review-status", classes="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.message_edited = False
+        self.fill()
+        self.query_one("#pending", OptionList).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("commit", "discard", "discard_all", "edit_message") and not self.session.can_edit():
+            return False
+        if action == "commit" and not self.session.pending_for():
+            return None
+        return True
+
+    def items(self) -> list[Pending]:
+        return self.session.pending_for()
+
+    def fill(self) -> None:
+        items = self.items()
+        menu = self.query_one("#pending", OptionList)
+        highlighted = menu.highlighted
+        menu.clear_options()
+        menu.add_options([Option(Text(p.title), id=str(i)) for i, p in enumerate(items)])
+        if items:
+            menu.highlighted = min(highlighted or 0, len(items) - 1)
+        else:
+            self.query_one("#diff", Static).update("Nothing to commit: no pending edits.")
+        if not self.message_edited:
+            self.query_one("#commit-message", TextArea).text = self.session.proposed_message()
+        status = f"{len(items)} pending edit(s) in {self.session.env}"
+        if not self.session.can_edit():
+            status += f"  │  role {self.session.role()}: read-only, cannot commit"
+        self.query_one("#review-status", Static).update(status)
+        self.update_context()
+        self.refresh_bindings()
+
+    def selected(self) -> Pending | None:
+        index = self.query_one("#pending", OptionList).highlighted
+        items = self.items()
+        return items[index] if index is not None and index < len(items) else None
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        p = self.selected()
+        if p is not None:
+            self.query_one("#diff", Static).update(Syntax(pending_diff(p), "diff", theme="ansi_dark",
+                                                          background_color="default"))
+
+    def on_option_list_option_selected(self) -> None:
+        self.action_commit()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.message_edited = event.text_area.text != self.session.proposed_message()
+
+    def action_edit_message(self) -> None:
+        self.query_one("#commit-message", TextArea).focus()
+
+    def action_back(self) -> None:
+        if self.query_one("#commit-message", TextArea).has_focus:
+            self.query_one("#pending", OptionList).focus()
+        else:
+            self.app.pop_screen()
+
+    def action_discard(self) -> None:
+        p = self.selected()
+        if p is not None:
+            self.session.discard(p)
+            self.fill()
+
+    def action_discard_all(self) -> None:
+        if not self.items():
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.session.discard_all()
+                self.fill()
+
+        self.app.push_screen(ConfirmModal("Discard all", f"Discard all {len(self.items())} pending edit(s)?",
+                                          "Discard"), answered)
+
+    def action_commit(self) -> None:
+        if not self.items():
+            return
+        message = self.query_one("#commit-message", TextArea).text.strip() or self.session.proposed_message()
+        self.query_one("#review-status", Static).update("committing…")
+        self.run_git(self.session.commit, message, then=self.committed, what="Commit failed",
+                     on_error=lambda _: self.fill(), group="write")
+
+    def committed(self, result: object) -> None:
+        commit = getattr(result, "commit", "") or ""
+        rebased = " (rebased onto newer commits)" if getattr(result, "rebased", False) else ""
+        self.notify(f"Committed {commit[:8]}{rebased}")
+        self.app.pop_screen()
+        self.console.base_reload()
+
+    def reload(self) -> None:
+        self.fill()

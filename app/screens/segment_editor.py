@@ -1,0 +1,107 @@
+"""Edit one segment: name, description, match type and its constraints. `escape` keeps the edit as pending."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Input, Label, Select, Static
+
+from app.screens.base import BaseScreen
+from app.screens.modals.constraint import ConstraintModal, value_text
+from app.widgets.list_editor import ListEditor
+from gitstore.changes import Change, Kind
+from gitstore.documents import Constraint, MatchType, Segment
+
+
+class SegmentEditorScreen(BaseScreen):
+    BINDINGS = [
+        Binding("escape", "done", "Keep & back"),
+        Binding("ctrl+x", "cancel", "Cancel"),
+        Binding("ctrl+s", "review", "Review"),
+    ]
+
+    def __init__(self, segment: Segment) -> None:
+        super().__init__()
+        self.segment = segment
+        self.constraints: list[Constraint] = list(segment.constraints)
+
+    def compose(self) -> ComposeResult:
+        s = self.segment
+        yield Static(self.context_line(), classes="context-line")
+        with VerticalScroll(classes="form"):
+            yield Label(f"Segment {s.key}", classes="section-title")
+            yield Label("Name")
+            yield Input(s.name, id="segment-name")
+            yield Label("Description")
+            yield Input(s.description or "", id="segment-description")
+            yield Label("Match")
+            yield Select([("all constraints must match", MatchType.ALL), ("any constraint matches", MatchType.ANY)],
+                         value=s.match_type, allow_blank=False, id="segment-match")
+            yield Label("Constraints (a add, enter edit, x remove)", classes="section-title")
+            yield ListEditor("Type", "Property", "Operator", "Value", id="constraints")
+            yield Static("", id="segment-error", classes="error-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show_constraints()
+        self.query_one("#segment-name", Input).focus()
+        if not self.session.can_edit():
+            for widget in self.query("Input, Select, ListEditor"):
+                widget.disabled = True
+
+    def show_constraints(self) -> None:
+        rows = [(c.type.value.split("_")[0].lower(), c.property, c.operator, value_text(c)) for c in self.constraints]
+        self.query_one("#constraints", ListEditor).set_items(rows)
+
+    def on_list_editor_request(self, event: ListEditor.Request) -> None:
+        if event.what == "delete" and event.index is not None:
+            del self.constraints[event.index]
+            self.show_constraints()
+            return
+        current = self.constraints[event.index] if event.index is not None else None
+
+        def edited(constraint: Constraint | None) -> None:
+            if constraint is None:
+                return
+            if event.index is None:
+                self.constraints.append(constraint)
+            else:
+                self.constraints[event.index] = constraint
+            self.show_constraints()
+
+        self.app.push_screen(ConstraintModal(current), edited)
+
+    def build(self) -> Segment:
+        name = self.query_one("#segment-name", Input).value.strip()
+        if not name:
+            raise ValueError("name must not be empty")
+        return self.segment.model_copy(update={
+            "name": name,
+            "description": self.query_one("#segment-description", Input).value.strip() or None,
+            "match_type": self.query_one("#segment-match", Select).value,
+            "constraints": tuple(self.constraints),
+        })
+
+    def apply(self) -> bool:
+        if not self.session.can_edit():
+            return True
+        try:
+            segment = self.build()
+        except ValueError as error:
+            self.query_one("#segment-error", Static).update(f"✗ {error}")
+            return False
+        if segment != self.session.find(Kind.SEGMENT, segment.key):
+            self.session.stage(Change(self.session.namespace, Kind.SEGMENT, segment.key, segment))
+        return True
+
+    def action_done(self) -> None:
+        if self.apply():
+            self.app.pop_screen()
+
+    def action_cancel(self) -> None:
+        self.app.pop_screen()
+
+    def action_review(self) -> None:
+        if self.apply():
+            self.console.action_review()

@@ -1,0 +1,291 @@
+"""The console's data layer: what the user is looking at, the edits waiting to be committed, and the calls into the
+store. Nothing here imports Textual. Methods marked *blocking* reach Git and are called from workers only; the rest
+work on data already loaded and are cheap enough for the event loop."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gitstore.changes import Change, Kind, apply_to_document, commit_message, resource_value
+from gitstore.documents import Document, Flag, NamespaceInfo, Segment
+
+Clock = Callable[[], datetime]
+Resource = Flag | Segment | NamespaceInfo
+ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
+_AUTHOR = re.compile(r"^\s*(?P<name>[^<>]+?)\s*(?:<(?P<email>[^<>]*)>)?\s*$")
+_MESSAGE_LINE = re.compile(r"^(?:create|update|delete) (flag|segment) ([^/\s]+)/(\S+)$")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_author(text: str) -> tuple[str, str]:
+    """`"Ada Lovelace <ada@example.com>"` -> (name, email); a bare name gets `<name>@localhost`."""
+    match = _AUTHOR.match(text or "")
+    if not match:
+        raise ValueError(f"not an author: {text!r} (expected 'NAME <EMAIL>')")
+    name = match["name"]
+    email = match["email"] or f"{re.sub(r'[^A-Za-z0-9._-]+', '.', name).strip('.') or 'user'}@localhost"
+    return name, email
+
+
+def git_identity() -> tuple[str, str] | None:
+    """Git's configured `user.name`/`user.email` (global or system config), if any."""
+    try:
+        import pygit2
+
+        config = pygit2.Config.get_global_config()
+        return config["user.name"], config["user.email"]
+    except (KeyError, OSError, ImportError, pygit2.GitError):
+        return None
+
+
+def resolve_author(user: str | None, environ: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """The commit author: `--user`, else `FLAGDECK_USER`, else Git's identity (None: the store's fall-back)."""
+    environ = os.environ if environ is None else environ
+    text = user or environ.get("FLAGDECK_USER")
+    return parse_author(text) if text else git_identity()
+
+
+def relative_time(then: datetime | None, now: datetime) -> str:
+    """`just now`, `5m ago`, `3h ago`, `2d ago`, else the date."""
+    if then is None:
+        return ""
+    seconds = (now - then).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("m", 60), ("h", 3600), ("d", 86400)):
+        limit = {"m": 3600, "h": 86400, "d": 86400 * 30}[unit]
+        if seconds < limit:
+            return f"{int(seconds // size)}{unit} ago"
+    return then.strftime("%Y-%m-%d")
+
+
+@dataclass
+class Pending:
+    """One resource change waiting for review: the change, the value it replaces, the commit it was made on."""
+
+    env: str
+    change: Change
+    before: Resource | None
+    based_on: str | None
+
+    @property
+    def title(self) -> str:
+        verb = "create" if self.before is None and self.change.value is not None else self.change.verb
+        return f"{verb} {self.change.kind.value} {self.change.resource}"
+
+
+@dataclass
+class Session:
+    """The console's state over one Store: environment, namespace, author, roles and the pending edits."""
+
+    store: Any
+    env: str = ""
+    namespace: str = "default"
+    author: tuple[str, str] | None = None
+    roles: dict[str, str] | None = None
+    clock: Clock = utc_now
+    pending: list[Pending] = field(default_factory=list)
+    snapshots: dict[str, Any] = field(default_factory=dict)
+    last_change: dict[tuple[str, str], dict[str, datetime]] = field(default_factory=dict)
+    env_names: list[str] = field(default_factory=list)
+
+    # ----- roles ---------------------------------------------------------------------------------------------
+    def role(self, env: str | None = None) -> str:
+        if self.roles is None:
+            return "admin"
+        env = env or self.env
+        return self.roles.get(env, self.roles.get("*", "viewer"))
+
+    def can_edit(self, env: str | None = None) -> bool:
+        return ROLE_RANK.get(self.role(env), 0) >= ROLE_RANK["editor"]
+
+    def is_admin(self, env: str | None = None) -> bool:
+        return self.role(env) == "admin"
+
+    def author_obj(self) -> Any:
+        if self.author is None:
+            return None
+        from gitstore.store import Author
+
+        return Author(*self.author)
+
+    # ----- blocking reads (workers only) ---------------------------------------------------------------------
+    def environments(self) -> list[Any]:
+        envs = list(self.store.environments())
+        self.env_names = [e.name for e in envs]
+        return envs
+
+    def open(self) -> Any:
+        """Blocking: settle on an environment (the default one unless chosen) and load its snapshot."""
+        envs = self.environments()
+        if not self.env:
+            self.env = next((e.name for e in envs if e.default), envs[0].name if envs else "")
+        elif self.env not in self.env_names:
+            raise ValueError(f"no environment {self.env!r} (known: {', '.join(self.env_names)})")
+        return self.load()
+
+    def load(self, env: str | None = None) -> Any:
+        """Blocking: the environment's current snapshot (the store caches by commit id)."""
+        env = env or self.env
+        snapshot = self.store.snapshot(env)
+        self.snapshots[env] = snapshot
+        return snapshot
+
+    def load_last_changes(self, env: str | None = None, namespace: str | None = None, limit: int = 200) -> None:
+        """Blocking: when each flag and segment last changed, read from the Flipt-form commit messages."""
+        env, namespace = env or self.env, namespace or self.namespace
+        found: dict[str, datetime] = {}
+        for entry in self.store.history(env, namespace, limit=limit):
+            for line in entry.message.splitlines():
+                match = _MESSAGE_LINE.match(line.strip())
+                if match and match[2] == namespace:
+                    found.setdefault(f"{match[1]}:{match[3]}", entry.time)
+        self.last_change[(env, namespace)] = found
+
+    def history(self, flag: str | None = None, limit: int = 100) -> list[Any]:
+        return list(self.store.history(self.env, self.namespace, flag=flag, limit=limit))
+
+    def revert(self, commit: str, flag: str | None = None) -> Any:
+        result = self.store.revert(self.env, self.namespace, commit, flag=flag, author=self.author_obj())
+        self.load()
+        return result
+
+    def promote(self, target: str, flag: str | None = None) -> Any:
+        return self.store.promote(self.env, target, self.namespace, flag=flag, author=self.author_obj())
+
+    def sync_state(self, env: str) -> Any:
+        return self.store.sync_state(env)
+
+    # ----- documents as the user sees them (snapshot + pending) ----------------------------------------------
+    def snapshot(self, env: str | None = None) -> Any:
+        return self.snapshots.get(env or self.env)
+
+    def namespace_keys(self, env: str | None = None) -> list[str]:
+        env = env or self.env
+        snap = self.snapshots.get(env)
+        keys = set(snap.namespaces) if snap else set()
+        for p in self.pending_for(env):
+            if p.change.kind is Kind.NAMESPACE:
+                (keys.add if p.change.value is not None else keys.discard)(p.change.key)
+        return sorted(keys)
+
+    def base_document(self, env: str | None = None, namespace: str | None = None) -> Document | None:
+        snap = self.snapshots.get(env or self.env)
+        ns = snap.namespaces.get(namespace or self.namespace) if snap else None
+        return ns.document if ns else None
+
+    def document(self, env: str | None = None, namespace: str | None = None) -> Document | None:
+        """The namespace document with this session's pending edits applied (None when it does not exist)."""
+        env, namespace = env or self.env, namespace or self.namespace
+        doc = self.base_document(env, namespace)
+        changes = [p.change for p in self.pending_for(env) if p.change.namespace == namespace]
+        if any(c.kind is Kind.NAMESPACE and c.value is None for c in changes):
+            return None
+        return apply_to_document(doc, changes) if changes else doc
+
+    def problems(self, env: str | None = None, namespace: str | None = None) -> list[Any]:
+        snap = self.snapshots.get(env or self.env)
+        if not snap:
+            return []
+        if namespace is None:
+            return list(snap.problems)
+        ns = snap.namespaces.get(namespace)
+        return list(ns.problems) if ns else []
+
+    def find(self, kind: Kind, key: str, namespace: str | None = None) -> Resource | None:
+        return resource_value(self.document(namespace=namespace), kind, key)
+
+    # ----- pending edits --------------------------------------------------------------------------------------
+    def pending_for(self, env: str | None = None) -> list[Pending]:
+        env = env or self.env
+        return [p for p in self.pending if p.env == env]
+
+    def is_pending(self, kind: Kind, key: str, namespace: str | None = None) -> bool:
+        namespace = namespace or self.namespace
+        return any(
+            p.change.kind is kind and p.change.key == key and p.change.namespace == namespace
+            for p in self.pending_for()
+        )
+
+    def stage(self, change: Change) -> None:
+        """Add an edit; a second edit of the same resource folds into the first; an edit back to the original
+        value drops it."""
+        if not self.can_edit():
+            raise PermissionError(f"role {self.role()!r} cannot edit environment {self.env!r}")
+        snap = self.snapshots.get(self.env)
+        for i, p in enumerate(self.pending):
+            c = p.change
+            if (p.env, c.namespace, c.kind, c.key) == (self.env, change.namespace, change.kind, change.key):
+                if change.value == p.before:
+                    del self.pending[i]
+                else:
+                    self.pending[i] = Pending(self.env, change, p.before, p.based_on)
+                return
+        before = self._base_value(change)
+        if change.value != before:
+            self.pending.append(Pending(self.env, change, before, snap.commit if snap else None))
+
+    def _base_value(self, change: Change) -> Resource | None:
+        return resource_value(self.base_document(self.env, change.namespace), change.kind, change.key)
+
+    def discard(self, pending: Pending) -> None:
+        self.pending.remove(pending)
+
+    def discard_all(self, env: str | None = None) -> None:
+        env = env or self.env
+        self.pending = [p for p in self.pending if p.env != env]
+
+    def proposed_message(self, env: str | None = None) -> str:
+        items = self.pending_for(env)
+        created = {p.change.resource for p in items if p.before is None}
+        return commit_message([p.change for p in items], created) if items else ""
+
+    def commit(self, message: str | None = None) -> Any:
+        """Blocking: commit this environment's pending edits as one commit; they stay pending if it fails."""
+        items = self.pending_for()
+        if not items:
+            raise ValueError("nothing to commit")
+        based_on = next((p.based_on for p in items if p.based_on), None)
+        result = self.store.commit(
+            self.env, [p.change for p in items], author=self.author_obj(), based_on=based_on,
+            message=message or None,
+        )
+        self.pending = [p for p in self.pending if p not in items]
+        self.load()
+        return result
+
+
+def resource_text(kind: Kind, value: Resource | None) -> str:
+    """One resource as the YAML it will have in the file (empty when absent)."""
+    if value is None:
+        return ""
+    from gitstore.loader import dump_document
+
+    if kind is Kind.FLAG:
+        text = dump_document(Document(flags=(value,)))
+    elif kind is Kind.SEGMENT:
+        text = dump_document(Document(segments=(value,)))
+    else:
+        text = dump_document(Document(namespace=value))
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(("flags:", "segments:", "namespace:"))), 0)
+    return "\n".join(lines[start:]) + "\n"
+
+
+def pending_diff(p: Pending) -> str:
+    """A unified diff of one pending change's resource, before and after."""
+    kind = p.change.kind
+    before = resource_text(kind, p.before).splitlines(keepends=True)
+    after = resource_text(kind, p.change.value).splitlines(keepends=True)
+    name = f"{p.change.namespace}/features.yaml"
+    diff = difflib.unified_diff(before, after, f"a/{name}", f"b/{name}", n=3)
+    return "".join(diff) or "(no textual change)\n"

@@ -1,0 +1,218 @@
+"""A virtualised flag table: renders only the visible lines, so 10,000 flags filter and scroll instantly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    key: str
+    name: str
+    kind: str  # "variant" | "boolean"
+    enabled: bool
+    rules: int  # rules (variant) or rollouts (boolean)
+    changed: str = ""  # "3m ago"
+    pending: bool = False
+
+    @property
+    def search_text(self) -> str:
+        return f"{self.key}\n{self.name}".lower()
+
+
+# column title, sort attribute, fixed width (None: shares the rest)
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("Key", "key", None),
+    ("Name", "name", None),
+    ("Type", "kind", 7),
+    ("Enabled", "enabled", 7),
+    ("Rules", "rules", 5),
+    ("Changed", "changed", 9),
+)
+
+
+class FlagTable(ScrollView, can_focus=True):
+    """Rows of flags with a cursor. Posts `Highlighted` when the cursor moves and `Opened` on enter/second click."""
+
+    DEFAULT_CSS = """
+    FlagTable { height: 1fr; }
+    FlagTable > .flag-table--header { text-style: bold; background: $panel; }
+    FlagTable > .flag-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground;
+        text-style: bold; }
+    FlagTable > .flag-table--dim { color: $text-muted; }
+    """
+    COMPONENT_CLASSES = {"flag-table--header", "flag-table--cursor", "flag-table--dim"}
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        def __init__(self, key: str | None) -> None:
+            self.key = key
+            super().__init__()
+
+    class Opened(Message):
+        def __init__(self, key: str) -> None:
+            self.key = key
+            super().__init__()
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._rows: list[FlagRow] = []
+        self._search: list[str] = []
+        self._visible: list[int] = []
+        self._filter = ""
+        self.sort_column = "key"
+        self.sort_reverse = False
+
+    # ----- data -----------------------------------------------------------------------------------------------
+    @property
+    def row_count(self) -> int:
+        return len(self._visible)
+
+    @property
+    def total(self) -> int:
+        return len(self._rows)
+
+    @property
+    def current_key(self) -> str | None:
+        return self._rows[self._visible[self.cursor]].key if self._visible else None
+
+    def visible_keys(self) -> list[str]:
+        return [self._rows[i].key for i in self._visible]
+
+    def set_rows(self, rows: list[FlagRow]) -> None:
+        """Replace the rows, keeping the cursor on the same flag where it still exists."""
+        keep = self.current_key
+        self._rows = sorted(rows, key=self._sort_key, reverse=self.sort_reverse)
+        self._search = [row.search_text for row in self._rows]
+        self._refilter(keep)
+
+    def set_filter(self, text: str) -> None:
+        if text.lower() != self._filter:
+            self._filter = text.lower()
+            self._refilter(self.current_key)
+
+    def sort_by(self, column: str) -> None:
+        """Sort by a column; sorting by the same column again reverses the order."""
+        self.sort_reverse = not self.sort_reverse if column == self.sort_column else False
+        self.sort_column = column
+        self.set_rows(self._rows)
+
+    def _sort_key(self, row: FlagRow) -> tuple:
+        value = getattr(row, self.sort_column)
+        return (value.lower() if isinstance(value, str) else value, row.key)
+
+    def _refilter(self, keep: str | None) -> None:
+        text = self._filter
+        self._visible = [i for i, s in enumerate(self._search) if text in s] if text else list(range(len(self._rows)))
+        self.virtual_size = Size(self.size.width, len(self._visible) + 1)
+        index = 0
+        if keep is not None:
+            index = next((n for n, i in enumerate(self._visible) if self._rows[i].key == keep), 0)
+        self.cursor = index
+        self.refresh()
+
+    def move_to(self, key: str) -> bool:
+        for n, i in enumerate(self._visible):
+            if self._rows[i].key == key:
+                self.cursor = n
+                return True
+        return False
+
+    # ----- cursor ---------------------------------------------------------------------------------------------
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self._visible) - 1)) if self._visible else 0
+
+    def watch_cursor(self, value: int) -> None:
+        page = max(1, self.size.height - 1)
+        if value < self.scroll_y:
+            self.scroll_to(y=value, animate=False, immediate=True)
+        elif value >= self.scroll_y + page:
+            self.scroll_to(y=value - page + 1, animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.Highlighted(self.current_key))
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor += direction * max(1, self.size.height - 2)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor = 0 if where == 0 else len(self._visible) - 1
+
+    def on_click(self, event: events.Click) -> None:
+        line = event.y + int(self.scroll_y) - 1
+        if event.y == 0:
+            column = self._column_at(event.x)
+            if column:
+                self.sort_by(column)
+            return
+        if 0 <= line < len(self._visible):
+            if line == self.cursor:
+                self.post_message(self.Opened(self._rows[self._visible[line]].key))
+            self.cursor = line
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self._visible) + 1)
+
+    # ----- rendering ------------------------------------------------------------------------------------------
+    def _widths(self) -> list[int]:
+        width = max(self.size.width, 20)
+        fixed = sum(w or 0 for _, _, w in COLUMNS) + len(COLUMNS) + 2  # a space after each column + marker
+        flexible = max(10, width - fixed)
+        key_width = max(6, flexible * 11 // 20)
+        return [key_width if attr == "key" else flexible - key_width if w is None else w for _, attr, w in COLUMNS]
+
+    def _column_at(self, x: int) -> str | None:
+        x -= 2
+        for (_, attr, _), width in zip(COLUMNS, self._widths(), strict=True):
+            if x < width + 1:
+                return attr
+            x -= width + 1
+        return None
+
+    def _cells(self, values: list[str], style: Style, prefix: str) -> Strip:
+        text = prefix + " ".join(_fit(v, w) for v, w in zip(values, self._widths(), strict=True))
+        return Strip([Segment(text, style)]).adjust_cell_length(self.size.width, style)
+
+    def render_line(self, y: int) -> Strip:
+        base = self.rich_style
+        if y == 0:
+            arrow = " v" if self.sort_reverse else " ^"
+            titles = [title + (arrow if attr == self.sort_column else "") for title, attr, _ in COLUMNS]
+            return self._cells(titles, base + self.get_component_rich_style("flag-table--header"), "  ")
+        line = y - 1 + int(self.scroll_y)
+        if line >= len(self._visible):
+            return Strip.blank(self.size.width, base)
+        row = self._rows[self._visible[line]]
+        values = [row.key, row.name, row.kind, "on" if row.enabled else "off", str(row.rules), row.changed]
+        style = base
+        if line == self.cursor:
+            style = base + self.get_component_rich_style("flag-table--cursor")
+        elif not row.enabled:
+            style = base + self.get_component_rich_style("flag-table--dim")
+        marker = "* " if row.pending else ("> " if line == self.cursor else "  ")
+        return self._cells(values, style, marker)
+
+
+def _fit(text: str, width: int) -> str:
+    return text.ljust(width) if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -1,0 +1,72 @@
+"""A table of ordered items (variants, rules, rollouts, constraints) with keys to add, edit, delete and reorder.
+It only posts requests; the screen owning the data answers them."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable
+
+
+class ListEditor(DataTable):
+    DEFAULT_CSS = "ListEditor { height: auto; max-height: 10; }"
+    BINDINGS = [
+        Binding("a", "add", "Add"),
+        Binding("enter", "edit", "Edit"),
+        Binding("x", "delete", "Remove"),
+        Binding("delete", "delete", "Remove", show=False),
+        Binding("ctrl+up", "move(-1)", "Move up", show=False),
+        Binding("ctrl+down", "move(1)", "Move down", show=False),
+        Binding("left_square_bracket", "move(-1)", "Move up", show=False),
+        Binding("right_square_bracket", "move(1)", "Move down", show=False),
+    ]
+
+    class Request(Message):
+        """`what` is add, edit, delete or move; `index` the row (None for add); `delta` for move."""
+
+        def __init__(self, editor: ListEditor, what: str, index: int | None, delta: int = 0) -> None:
+            self.editor, self.what, self.index, self.delta = editor, what, index, delta
+            super().__init__()
+
+        @property
+        def control(self) -> ListEditor:
+            return self.editor
+
+    def __init__(self, *columns: str, id: str | None = None, movable: bool = False) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.columns_titles = columns
+        self.movable = movable
+
+    def on_mount(self) -> None:
+        self.add_columns(*self.columns_titles)
+
+    def set_items(self, rows: list[tuple[str, ...]], cursor: int | None = None) -> None:
+        keep = self.cursor_row if cursor is None else cursor
+        self.clear()
+        for row in rows:
+            self.add_row(*row)
+        if rows:
+            self.move_cursor(row=max(0, min(keep, len(rows) - 1)))
+
+    def _current(self) -> int | None:
+        return self.cursor_row if self.row_count else None
+
+    def action_add(self) -> None:
+        self.post_message(self.Request(self, "add", None))
+
+    def action_edit(self) -> None:
+        if self._current() is not None:
+            self.post_message(self.Request(self, "edit", self._current()))
+
+    def action_delete(self) -> None:
+        if self._current() is not None:
+            self.post_message(self.Request(self, "delete", self._current()))
+
+    def action_move(self, delta: int) -> None:
+        index = self._current()
+        if self.movable and index is not None and 0 <= index + delta < self.row_count:
+            self.post_message(self.Request(self, "move", index, delta))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_edit()
