@@ -21,6 +21,10 @@ from pygit2.enums import ObjectType
 from gitstore.documents import Document
 from gitstore.errors import Problem
 
+# Imported here, not lazily on a Git thread: yaml_rs (under the loader) crashes the process when it was first
+# imported by a thread that has since ended (yaml-rs 0.1.6).
+from gitstore.loader import load_document
+
 FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
 
 
@@ -47,6 +51,7 @@ class Snapshot:
     namespaces: Mapping[str, NamespaceSnapshot]
     problems: tuple[Problem, ...] = ()
     tree: str = ""  # id of the environment directory's tree ("" when the directory does not exist)
+    files: tuple[tuple[str, str], ...] = ()  # (path, blob id) of every namespace file read
 
     def document(self, namespace: str) -> Document | None:
         found = self.namespaces.get(namespace)
@@ -91,8 +96,6 @@ class ParseCache:
 
 
 def parse_file(data: bytes, filename: str) -> _Parsed:
-    from gitstore.loader import load_document
-
     digest = hashlib.sha1(data).hexdigest()
     try:
         text = data.decode("utf-8")
@@ -132,11 +135,15 @@ def build_snapshot(repo: pygit2.Repository, environment: str, commit: pygit2.Com
     tree_id = str(root.id) if root is not None else ""
     committed_at = datetime.fromtimestamp(commit.commit_time, UTC)
     if previous is not None and previous.tree == tree_id:
-        return Snapshot(environment, str(commit.id), committed_at, previous.namespaces, previous.problems, tree_id)
+        return _reuse(previous, str(commit.id), committed_at, tree_id)
+    found = [(dirname, entry, file_path(directory, dirname, entry.name)) for dirname, entry in
+             namespace_files(repo, root)]
+    files = tuple((path, str(entry.id)) for _, entry, path in found)
+    if previous is not None and previous.files == files:
+        return _reuse(previous, str(commit.id), committed_at, tree_id)
     namespaces: dict[str, NamespaceSnapshot] = {}
     problems: list[Problem] = []
-    for dirname, entry in namespace_files(repo, root):
-        path = file_path(directory, dirname, entry.name)
+    for dirname, entry, path in found:
         parsed = cache.get(str(entry.id), path, lambda e=entry: repo[e.id].data)
         document = parsed.document
         key = document.namespace.key if document is not None else dirname
@@ -149,4 +156,9 @@ def build_snapshot(repo: pygit2.Repository, environment: str, commit: pygit2.Com
                                             str(entry.id))
         problems.extend(parsed.problems)
     return Snapshot(environment, str(commit.id), committed_at, MappingProxyType(namespaces), tuple(problems),
-                    tree_id)
+                    tree_id, files)
+
+
+def _reuse(previous: Snapshot, commit: str, committed_at: datetime, tree_id: str) -> Snapshot:
+    return Snapshot(previous.environment, commit, committed_at, previous.namespaces, previous.problems, tree_id,
+                    previous.files)

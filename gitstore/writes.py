@@ -11,8 +11,14 @@ import pygit2
 from gitstore.changes import Change, Kind, apply_to_document, resource_value
 from gitstore.documents import Document
 from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
+from gitstore.loader import dump_document, load_document
 from gitstore.repo import blob_at, subtree
 from gitstore.snapshot import FEATURE_FILES, ParseCache, file_path
+
+try:
+    from gitstore.writer import apply_changes
+except ImportError:  # pragma: no cover - the minimal-diff writer is being written alongside
+    apply_changes = None
 
 PROTECTED_NAMESPACE = "default"
 
@@ -52,11 +58,7 @@ def group_by_namespace(changes: Iterable[Change]) -> dict[str, list[Change]]:
 
 
 def apply_text(text: str, path: str, changes: list[Change]) -> str:
-    try:
-        from gitstore.writer import apply_changes
-    except ImportError:  # until the minimal-diff writer lands: the whole file as canonical YAML
-        from gitstore.loader import dump_document, load_document
-
+    if apply_changes is None:  # until the minimal-diff writer lands: the whole file as canonical YAML
         base = load_document(text.encode(), path).document if text else None
         out = dump_document(apply_to_document(base, changes))
         result = load_document(out.encode(), path)
@@ -102,14 +104,22 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
     return edits, created
 
 
-def _last_toucher(repo: pygit2.Repository, base: pygit2.Commit, tip: pygit2.Commit, path: str) -> str:
-    """`Name at <time> in <short id>` for the newest commit between base and tip that changed `path`."""
+def _value(repo: pygit2.Repository, commit: pygit2.Commit, directory: str, change: Change,
+           cache: ParseCache) -> object:
+    doc = read_document(repo, find_namespace_file(repo, commit.tree, directory, change.namespace), cache)
+    if change.kind is Kind.NAMESPACE:
+        return doc.namespace if doc is not None else None
+    return resource_value(doc, change.kind, change.key)
+
+
+def _who_changed(repo: pygit2.Repository, base: pygit2.Commit, tip: pygit2.Commit, directory: str, change: Change,
+                 cache: ParseCache) -> str:
+    """`Name in <short id>` of the newest commit between base and tip that changed the resource."""
     for commit in repo.walk(tip.id):
         if commit.id == base.id or not commit.parents:
             break
-        old = blob_at(commit.parents[0].tree, path)
-        new = blob_at(commit.tree, path)
-        if (old.id if old else None) != (new.id if new else None):
+        parent = commit.parents[0]
+        if _value(repo, commit, directory, change, cache) != _value(repo, parent, directory, change, cache):
             return f"{commit.author.name} in {str(commit.id)[:8]}"
     return f"{tip.author.name} in {str(tip.id)[:8]}"
 
@@ -142,7 +152,7 @@ def check_unchanged(repo: pygit2.Repository, base: pygit2.Commit, tip: pygit2.Co
         now = read_document(repo, at_tip, cache)
         change = conflicting_change(before, now, group)
         if change is not None:
-            who = _last_toucher(repo, base, tip, at_tip.path if at_tip.blob else at_base.path)
+            who = _who_changed(repo, base, tip, directory, change, cache)
             raise ConflictError(f"{change.kind.value} {change.resource} was changed meanwhile by {who}",
                                 resource=change.resource)
 
