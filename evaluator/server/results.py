@@ -25,11 +25,6 @@ def reason_name(result: Any) -> str:
     return getattr(reason, "value", None) or str(reason)
 
 
-def attachment_text(result: Any) -> str:
-    text = result.variant_attachment
-    return "null" if text is None or text == "" else text
-
-
 def is_boolean(result: Any) -> bool:
     return hasattr(result, "enabled")
 
@@ -40,7 +35,7 @@ def variant_json(result: Any, request_id: str, ts: str, millis: float) -> dict[s
         "segmentKeys": list(result.segment_keys),
         "reason": reason_name(result),
         "variantKey": result.variant_key,
-        "variantAttachment": attachment_text(result),
+        "variantAttachment": result.variant_attachment,
         "requestId": request_id,
         "requestDurationMillis": millis,
         "timestamp": ts,

@@ -121,7 +121,8 @@ def build_env_state(snapshot: Any, previous: EnvState | None) -> EnvState:
     prev_ns = previous.namespaces if previous is not None else {}
     namespaces: dict[str, ServedNamespace] = {}
     errors: dict[str, str] = {}
-    tree_errors = _errors_of(getattr(snapshot, "problems", ()))
+    files = {ns.path for ns in snapshot.namespaces.values()}
+    tree_errors = _errors_of(p for p in snapshot.problems if p.file not in files)
     for key, ns in snapshot.namespaces.items():
         old = prev_ns.get(key)
         problems = _errors_of(ns.problems)
