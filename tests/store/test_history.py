@@ -1,0 +1,82 @@
+"""History of a namespace and of one flag, revert to an earlier commit, promotion between environments."""
+
+from __future__ import annotations
+
+import pygit2
+import pytest
+
+from gitstore.changes import Change, Kind
+from gitstore.errors import ConflictError, NotFoundError
+from gitstore.store import Store
+
+from .conftest import ALICE, BOB, put_flag
+
+
+def test_history_of_a_namespace_and_of_one_flag(store: Store) -> None:
+    c1 = store.commit("production", [put_flag("a"), put_flag("b")], ALICE).commit
+    c2 = store.commit("production", [put_flag("a", True)], BOB).commit
+    c3 = store.commit("production", [put_flag("b", True)], ALICE).commit
+    namespace = store.history("production", "default")
+    assert [e.commit for e in namespace] == [c3, c2, c1]
+    assert (namespace[1].author_name, namespace[1].author_email) == ("Bob Example", "bob@example.com")
+    assert namespace[1].message == "update flag default/a"
+    assert namespace[0].time.tzinfo is not None
+    assert "--- a/default/features.yaml" in namespace[1].diff
+    changed = [line for line in namespace[1].diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+    assert changed == ["-    enabled: false", "+    enabled: true"]
+    assert namespace[2].diff.startswith("--- /dev/null\n+++ b/default/features.yaml")
+    assert [e.commit for e in store.history("production", "default", flag="a")] == [c2, c1]
+    assert [e.commit for e in store.history("production", "default", flag="b")] == [c3, c1]
+    assert [e.commit for e in store.history("production", "default", limit=1)] == [c3]
+    assert store.history("production", "missing") == []
+
+
+def test_revert_a_flag_and_a_namespace_as_new_commits(store: Store) -> None:
+    c1 = store.commit("production", [put_flag("a"), put_flag("b")], ALICE).commit
+    store.commit("production", [put_flag("a", True), put_flag("b", True)], BOB)
+    reverted = store.revert("production", "default", c1, flag="a", author=ALICE)
+    doc = store.snapshot("production").document("default")
+    assert doc.flag("a").enabled is False and doc.flag("b").enabled is True
+    repo = pygit2.Repository(str(store.config.storage["local"].path))
+    assert repo[reverted.commit].message.startswith("update flag default/a\n\nReverts default/a to commit")
+    assert len(list(repo.walk(repo[reverted.commit].id))) == 4  # nothing rewritten
+    store.commit("production", [put_flag("c")], BOB)
+    whole = store.revert("production", "default", c1, author=ALICE)
+    doc = store.snapshot("production").document("default")
+    assert {f.key: f.enabled for f in doc.flags} == {"a": False, "b": False}
+    assert repo[whole.commit].message.startswith("updated multiple resources")
+    again = store.revert("production", "default", c1)
+    assert not again.created and again.commit == whole.commit
+    with pytest.raises(NotFoundError):
+        store.revert("production", "default", c1, flag="never")
+
+
+def test_promote_a_flag_with_its_segments_and_a_whole_namespace(demo_store: Store) -> None:
+    staging = demo_store.snapshot("staging").document("default")
+    prod_before = demo_store.snapshot("production").document("default")
+    assert staging.flag("search-ranking") != prod_before.flag("search-ranking")
+    result = demo_store.promote("staging", "production", "default", flag="search-ranking", author=ALICE)
+    prod = demo_store.snapshot("production").document("default")
+    assert prod.flag("search-ranking") == staging.flag("search-ranking")
+    assert prod.flag("new-checkout") == prod_before.flag("new-checkout")  # only the one flag moved
+    repo = pygit2.Repository(str(demo_store.config.storage["local"].path))
+    assert repo[result.commit].message.startswith("update flag default/search-ranking\n\nPromotes default/"
+                                                  "search-ranking from staging")
+    demo_store.commit("staging", [put_flag("brand-new", True)], ALICE)
+    whole = demo_store.promote("staging", "production", "default", author=BOB)
+    assert demo_store.snapshot("production").document("default").flags == \
+        demo_store.snapshot("staging").document("default").flags
+    assert len(repo[whole.commit].parents) == 1 and repo[whole.commit].author.name == "Bob Example"
+    assert not demo_store.promote("staging", "production", "default").created
+    with pytest.raises(NotFoundError):
+        demo_store.promote("staging", "production", "nope")
+
+
+def test_revert_refuses_to_overwrite_a_concurrent_change(store: Store) -> None:
+    c1 = store.commit("production", [put_flag("a")], ALICE).commit
+    store.commit("production", [put_flag("a", True)], BOB)
+    snap = store.snapshot("production")
+    store.commit("production", [Change("default", Kind.FLAG, "a", None)], BOB)  # lands after the snapshot
+    with pytest.raises(ConflictError):
+        store.commit("production", [put_flag("a", name="Changed")], ALICE, based_on=snap.commit)
+    assert store.revert("production", "default", c1, flag="a").created
