@@ -125,7 +125,7 @@ def integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTrac
 
 def _changed_paths(repo: pygit2.Repository, old: pygit2.Tree, new: pygit2.Tree) -> set[str]:
     paths = set()
-    for delta in repo.diff(old, new):
+    for delta in repo.diff(old, new).deltas:
         paths.add(delta.old_file.path)
         paths.add(delta.new_file.path)
     return paths
