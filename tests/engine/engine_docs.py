@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gitstore.documents import Document
 from evaluator.engine import CompiledNamespace, compile_namespace
+from gitstore.documents import Document
 
 
 def _refs(value: Any) -> dict[str, Any]:
