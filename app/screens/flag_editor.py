@@ -57,7 +57,7 @@ def parse_metadata(text: str) -> dict[str, Any] | None:
 class FlagEditorScreen(BaseScreen):
     BINDINGS = [
         Binding("escape", "done", "Keep & back"),
-        Binding("ctrl+x", "cancel", "Cancel"),
+        Binding("ctrl+g", "cancel", "Cancel"),
         Binding("ctrl+s", "review", "Review"),
         Binding("e", "evaluate", "Evaluate", show=False),
     ]
@@ -91,7 +91,7 @@ class FlagEditorScreen(BaseScreen):
             yield Label("Variants (a add, enter edit, x remove)", classes="section-title")
             yield ListEditor("Key", "Name", "Attachment", id="variants")
             yield Label("Default variant", id="default-label")
-            yield Select([], id="flag-default", allow_blank=False)
+            yield Select([(NO_DEFAULT, NO_DEFAULT)], value=NO_DEFAULT, id="flag-default", allow_blank=False)
             yield Label("Rules, in order (a add, enter edit, x remove, [ ] move)", id="rules-label",
                         classes="section-title")
             yield ListEditor("#", "Segments", "Distribution", id="rules", movable=True)

@@ -17,7 +17,7 @@ from gitstore.documents import Constraint, MatchType, Segment
 class SegmentEditorScreen(BaseScreen):
     BINDINGS = [
         Binding("escape", "done", "Keep & back"),
-        Binding("ctrl+x", "cancel", "Cancel"),
+        Binding("ctrl+g", "cancel", "Cancel"),
         Binding("ctrl+s", "review", "Review"),
     ]
 

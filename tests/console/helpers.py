@@ -1,0 +1,78 @@
+"""Small helpers for the console tests: wait for workers, read the repository back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from gitstore.demo import CONFIG, demo_features
+from gitstore.repo import branch_ref, build_tree, cas_ref, make_commit, open_repository, tip
+from gitstore.results import Author
+
+
+async def settle(pilot: Any) -> None:
+    """Let messages and workers finish (twice: a finished worker may start another)."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def head_commit(config: Path) -> pygit2.Commit:
+    repo = pygit2.Repository(str(config.parent / "repo"))
+    return repo[repo.references["refs/heads/main"].target]
+
+
+def commit_diff(commit: pygit2.Commit) -> str:
+    return commit.tree.diff_to_tree(commit.parents[0].tree, swap=True).patch or ""
+
+
+T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
+NOW = T0 + timedelta(days=1, hours=2)
+ADA = Author("Ada Admin", "ada@example.com")
+BOB = Author("Bob Builder", "bob@example.com")
+TESS = ("Tess Tester", "tess@example.com")
+
+
+def commit_files(repo_path: Path, files: dict[str, bytes | None], author: Author, message: str,
+                 when: datetime) -> str:
+    """One commit on main with fixed author and date, so ids and dates are the same on every run."""
+    repo = open_repository(repo_path)
+    repo.set_head(branch_ref("main"))
+    current = tip(repo, branch_ref("main"))
+    base = repo[current].tree if current is not None else None
+    tree = build_tree(repo, base, files)
+    new = make_commit(repo, tree, [current] if current is not None else [], author, message, when=when.timestamp())
+    cas_ref(repo, branch_ref("main"), current, new, "test seed")
+    return str(new)
+
+
+def seed(root: Path, production: str | None = None) -> Path:
+    """flagdeck.yaml + a repository with the demo namespace in production and staging, then one later commit by Bob
+    that enables `search-ranking` in production. Returns the config path."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "flagdeck.yaml").write_text(CONFIG, encoding="utf-8")
+    repo = root / "repo"
+    prod = demo_features("production")
+    files: dict[str, bytes | None] = {
+        "README.md": b"# flags\n",
+        "production/default/features.yaml": prod.encode(),
+        "staging/default/features.yaml": demo_features("staging").encode(),
+    }
+    commit_files(repo, files, ADA, "create namespace default", T0)
+    changed = production if production is not None else prod.replace(
+        "    description: Ranking algorithm experiment\n    enabled: false",
+        "    description: Ranking algorithm experiment\n    enabled: true")
+    commit_files(repo, {"production/default/features.yaml": changed.encode()}, BOB,
+                 "update flag default/search-ranking", T0 + timedelta(hours=3))
+    return root / "flagdeck.yaml"
+
+
+def open_store(config: Path) -> Any:
+    from gitstore.config import load_config
+    from gitstore.store import Store
+
+    return Store(load_config(config))

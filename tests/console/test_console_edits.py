@@ -1,0 +1,184 @@
+"""Pilot tests: editing flags (reorder, rules, variants), creating, duplicating and deleting, review and discard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.screens.flag_editor import FlagEditorScreen
+from app.screens.flags import FlagsScreen
+from app.screens.modals.confirm import ConfirmModal
+from app.screens.modals.prompt import PromptModal
+from app.screens.modals.rule import RuleModal
+from app.screens.review import ReviewScreen
+from app.widgets.flag_table import FlagTable
+from app.widgets.list_editor import ListEditor
+from gitstore.documents import FlagType
+
+from .helpers import head_commit, open_store, settle
+
+
+def flag_in_repo(config: Path, key: str, env: str = "production"):  # noqa: ANN201
+    with open_store(config) as store:
+        doc = store.snapshot(env).document("default")
+        return doc.flag(key) if doc else None
+
+
+async def open_flag(pilot, key: str) -> FlagEditorScreen:  # noqa: ANN001
+    table = pilot.app.screen.query_one(FlagTable)
+    assert table.move_to(key)
+    await pilot.press("enter")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, FlagEditorScreen)
+    return pilot.app.screen
+
+
+async def commit_all(pilot) -> None:  # noqa: ANN001
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ReviewScreen)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_reorder_rollouts_and_commit(make_app, config_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        editor = await open_flag(pilot, "new-checkout")
+        editor.query_one("#rollouts", ListEditor).focus()
+        await pilot.press("down", "left_square_bracket")  # move the threshold rollout to the top
+        await pilot.press("escape")
+        await settle(pilot)
+        await commit_all(pilot)
+    flag = flag_in_repo(config_path, "new-checkout")
+    assert flag.type is FlagType.BOOLEAN
+    assert flag.rollouts[0].threshold is not None and flag.rollouts[1].segment is not None
+
+
+async def test_rule_editor_warns_and_saves_distribution(make_app, config_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        editor = await open_flag(pilot, "search-ranking")
+        editor.query_one("#rules", ListEditor).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RuleModal)
+        box = app.screen.query_one("#rule-distributions")
+        box.value = "semantic=20, classic=30"
+        await pilot.pause()
+        bar = str(app.screen.query_one("#rule-bar").render())
+        assert "total 50%" in bar and "semantic 20% → 40%" in bar and "classic 30% → 60%" in bar
+        box.value = "semantic=20, nope=30"
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, RuleModal)  # refused: unknown variant
+        assert "unknown variant 'nope'" in str(app.screen.query_one("#form-error").render())
+        box.value = "semantic=40, classic=60"
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, FlagEditorScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        await commit_all(pilot)
+    flag = flag_in_repo(config_path, "search-ranking")
+    assert [(d.variant, d.rollout) for d in flag.rules[0].distributions] == [("semantic", 40), ("classic", 60)]
+
+
+async def test_variant_attachment_must_be_json_object(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        editor = await open_flag(pilot, "color-theme")
+        editor.query_one("#variants", ListEditor).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        area = app.screen.query_one("#variant-attachment")
+        area.text = '{"background": '
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "invalid JSON at line 1" in str(app.screen.query_one("#form-error").render())
+        area.text = "42"
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "object or array" in str(app.screen.query_one("#form-error").render())
+        area.text = '{"background": "#000"}'
+        await pilot.press("f2")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        [pending] = app.session.pending
+        assert pending.change.value.variants[0].attachment == {"background": "#000"}
+
+
+async def test_new_duplicate_delete_in_one_commit(make_app, config_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press(*"bad key")
+        await pilot.press("enter")
+        assert isinstance(app.screen, PromptModal)  # refused: not a key
+        app.screen.query_one("#field-key").value = "fresh-flag"
+        app.screen.query_one("#field-name").value = "Fresh flag"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.query_one(FlagTable).current_key == "fresh-flag"
+        app.screen.query_one(FlagTable).move_to("color-theme")
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("enter")  # accept the proposed key color-theme-copy
+        await settle(pilot)
+        app.screen.query_one(FlagTable).move_to("maintenance-mode")
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert len(app.session.pending) == 3
+        await commit_all(pilot)
+    commit = head_commit(config_path)
+    assert commit.message.splitlines()[0] == "updated multiple resources"
+    assert "create flag default/fresh-flag" in commit.message
+    assert "delete flag default/maintenance-mode" in commit.message
+    assert flag_in_repo(config_path, "maintenance-mode") is None
+    copy = flag_in_repo(config_path, "color-theme-copy")
+    assert copy.name == "Color theme (copy)" and len(copy.rules) == 2
+
+
+async def test_discard_one_and_all(make_app, config_path: Path) -> None:
+    app = make_app()
+    before = head_commit(config_path).id
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "down", "space", "down", "space")
+        assert len(app.session.pending) == 3
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("d")
+        assert len(app.session.pending) == 2
+        await pilot.press("D")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.session.pending == []
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, FlagsScreen)
+        assert not any(row.pending for row in app.screen.query_one(FlagTable)._rows)
+    assert head_commit(config_path).id == before
+
+
+async def test_edited_commit_message_is_used(make_app, config_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "ctrl+s")
+        await settle(pilot)
+        assert app.screen.query_one("#commit-message").text == "update flag default/color-theme"
+        app.screen.query_one("#commit-message").text = "Turn the colour theme off for the launch"
+        await pilot.press("enter")
+        await settle(pilot)
+    assert head_commit(config_path).message.strip() == "Turn the colour theme off for the launch"
