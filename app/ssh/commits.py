@@ -41,13 +41,12 @@ def new_commits(repo_path: str | Path, new: str, old: str | None) -> list[SeenCo
             walker = iter([repo[pygit2.Oid(hex=new)]])
     seen = []
     for commit in walker:
+        diff = repo.diff(commit.parents[0], commit) if commit.parents else commit.tree.diff_to_tree(swap=True)
+        paths = {path for delta in diff.deltas for path in (delta.old_file.path, delta.new_file.path)}
+        summary = commit.message.splitlines()[0] if commit.message else ""
         seen.append(
             SeenCommit(
-                "",
-                str(commit.id),
-                commit.author.name,
-                commit.author.email,
-                commit.message.splitlines()[0] if commit.message else "",
+                "", str(commit.id), commit.author.name, commit.author.email, summary, tuple(sorted(paths))
             )
         )
         if len(seen) >= MAX_WALK:

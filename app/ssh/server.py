@@ -224,6 +224,7 @@ class FlagdeckSSHServer:
             keepalive_count_max=s.keepalive_count_max,
             server_version="Flagdeck",
         )
+        await self._watch_commits()
         self.log.event(
             "server_start",
             host=s.host,
@@ -254,6 +255,7 @@ class FlagdeckSSHServer:
             self._watcher = await asyncio.to_thread(
                 CommitWatcher, self._store, asyncio.get_running_loop(), self._report_commit
             )
+            self.log.event("watching", environments=sorted(self._watcher.paths))
         except Exception as exc:  # the console still works; only commit lines are missing
             self.log.event(
                 "error", reason="commit watching unavailable", message=f"{type(exc).__name__}: {exc}"
