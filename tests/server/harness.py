@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx2 as httpx
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from evaluator.server import create_app
 from gitstore.config import load_config
@@ -71,6 +72,25 @@ def write_config(directory: Path, repo: Path | str, extra: str = "", remote: str
     return path
 
 
+class Seen:
+    """One request as the server saw it (recorded by the access logger; for asserting what real clients send)."""
+
+    def __init__(self, method: str, path: str, query: str, status: int, headers: dict[str, str]):
+        self.method, self.path, self.query, self.status, self.headers = method, path, query, status, headers
+
+    def __repr__(self) -> str:
+        return f"{self.method} {self.path} -> {self.status}"
+
+
+def recording_logger(seen: list[Seen]) -> type[AbstractAccessLogger]:
+    class Recorder(AbstractAccessLogger):
+        def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+            seen.append(Seen(request.method, request.path, request.query_string, response.status,
+                             {k.lower(): v for k, v in request.headers.items()}))
+
+    return Recorder
+
+
 class ServerThread:
     """The evaluator in a background thread (its own event loop), so blocking real clients can call it."""
 
@@ -83,6 +103,7 @@ class ServerThread:
         self._stopped: asyncio.Event | None = None
         self._error: BaseException | None = None
         self.port = 0
+        self.seen: list[Seen] = []
         self.app: web.Application | None = None
         self._thread = threading.Thread(target=self._main, name="evaluator-under-test", daemon=True)
         self._thread.start()
@@ -103,7 +124,7 @@ class ServerThread:
         self._stopped = asyncio.Event()
         try:
             self.app = create_app(self.store, self.config, **self._kwargs)
-            runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+            runner = web.AppRunner(self.app, access_log_class=recording_logger(self.seen), shutdown_timeout=1.0)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()
