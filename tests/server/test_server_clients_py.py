@@ -42,7 +42,7 @@ def server_side(server: ServerThread, flag: str, entity: str, context: dict, env
 def test_flipt_sdk_boolean_variant_batch_and_list(server: ServerThread) -> None:
     client = RestClient(url=server.url, timeout=10)
     try:
-        for user, (bool_off, _, seg, seg_dflt) in oracle.USERS.items():
+        for user, (bool_off, _, seg, _) in oracle.USERS.items():
             b = client.evaluation.boolean(RestRequest(namespace_key="ns1", flag_key="bool-rollout", entity_id=user,
                                                       context={}))
             assert (b.enabled, b.reason) == bool_off
