@@ -47,6 +47,7 @@ class NamespacesScreen(BaseScreen):
     def fill(self) -> None:
         s = self.session
         table = self.query_one(DataTable)
+        row = table.cursor_row if table.row_count else None
         table.clear()
         for key in s.namespace_keys():
             doc = s.document(namespace=key)
@@ -56,7 +57,9 @@ class NamespacesScreen(BaseScreen):
             table.add_row(pending, key, (doc.namespace.name or "") if doc else "", str(len(doc.flags)) if doc else "-",
                           str(len(doc.segments)) if doc else "-", state, key=key)
         keys = s.namespace_keys()
-        if s.namespace in keys:
+        if row is not None and keys:
+            table.move_cursor(row=min(row, len(keys) - 1))
+        elif s.namespace in keys:
             table.move_cursor(row=keys.index(s.namespace))
         self.query_one("#ns-status", Static).update(f"{len(keys)} namespace(s)  │  • current  * pending")
         self.update_context()
