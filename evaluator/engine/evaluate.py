@@ -30,6 +30,7 @@ from evaluator.engine.trace import (
     ThresholdCheck,
     Trace,
 )
+from gitstore.documents import ComparisonType
 
 _MATCH = Reason.MATCH
 _EMPTY = "no constraint value"
@@ -64,7 +65,7 @@ def _constraint_check(c, entity_id: str, context: Mapping[str, str], r: bool | N
     if actual is None:
         failure = MISSING
     elif r is None:
-        failure = _EMPTY if c.value == "" else c.failure
+        failure = c.failure if c.value or c.type is ComparisonType.BOOLEAN else _EMPTY
     return ConstraintCheck(
         type=c.type.name,
         property="entity id" if c.entity else c.property,
