@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +42,7 @@ async def health(request: web.Request, ctx: ServerContext) -> web.Response:
     registry = ctx.registry
     envs = {name: environment_health(state, name == registry.default) for name, state in registry.states.items()}
     loaded = all(state.loaded_at for state in registry.states.values())
-    body = {"status": "SERVING" if loaded else "NOT_SERVING", "environments": envs}
+    body = {"status": "SERVING" if loaded else "NOT_SERVING", "pid": os.getpid(), "environments": envs}
     return web.Response(body=orjson.dumps(body), content_type="application/json", status=200 if loaded else 503)
 
 

@@ -155,9 +155,9 @@ class ServerThread:
 class ServerProcess:
     """`python -m evaluator` as a subprocess; the bound port is read from its first output line."""
 
-    def __init__(self, config_path: Path, *args: str):
+    def __init__(self, config_path: Path, *args: str, command: tuple[str, ...] = ("-m", "evaluator")):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "evaluator", "--config", str(config_path), "--port", "0", *args],
+            [sys.executable, *command, "--config", str(config_path), "--port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
         )
         assert self.proc.stdout is not None

@@ -1,0 +1,80 @@
+"""The evaluator as real processes: `python -m evaluator` and `flagdeck serve`, `--workers N` on one port, a clear
+error for a bad configuration, and scale-out: two processes mirroring one bare remote both serve a push."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+
+from .conftest import initial_files, ns1
+from .harness import ROOT, FlagRepo, ServerProcess, git, wait_until, write_config
+
+
+def marker(url: str, env: str = "production") -> str:
+    r = httpx.post(url + "/evaluate/v1/variant", json={"namespaceKey": "ns1", "flagKey": "env-marker",
+                                                        "entityId": "u", "environmentKey": env}, timeout=5)
+    return r.json()["variantKey"]
+
+
+def test_flagdeck_serve_with_workers_shares_one_port(tmp_path: Path, flag_repo: FlagRepo) -> None:
+    config = write_config(tmp_path, flag_repo.path)
+    server = ServerProcess(config, "--workers", "2", command=("-m", "app.cli", "serve"))
+    try:
+        pids: set[int] = set()
+
+        def both_answered() -> bool:
+            with httpx.Client(timeout=5) as fresh:  # a new connection each time
+                pids.add(fresh.get(server.url + "/health").json()["pid"])
+            return len(pids) >= 2
+
+        wait_until(both_answered, timeout=20, interval=0, what="both workers to answer")
+        assert server.proc.pid not in pids  # the parent only supervises
+        assert marker(server.url) == "production"
+        flag_repo.commit({"prod/ns1/features.yaml": ns1("after")}, "change")
+        with httpx.Client(timeout=5) as fresh:
+            wait_until(lambda: all(marker(server.url) == "after" for _ in range(10)), timeout=10,
+                       what="every worker to serve the commit")
+            assert fresh.get(server.url + "/health").status_code == 200
+    finally:
+        assert server.stop() == 0
+
+
+def test_bad_configuration_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "flagdeck.yaml"
+    config.write_text("storage:\n  flags: {path: repo, poll_interval: soon}\nenvironments:\n  production: {}\n")
+    done = subprocess.run([sys.executable, "-m", "evaluator", "--config", str(config), "--port", "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0
+    assert f"{config}:2" in done.stderr and "poll_interval" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_two_processes_mirroring_one_remote_serve_a_push(tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    remote.mkdir()
+    git(remote, "init", "-q", "--bare", "-b", "main")
+    work = FlagRepo(tmp_path / "work")
+    work.commit(initial_files(), "initial flags")
+    git(work.path, "push", "-q", str(remote), "main")
+    servers = []
+    try:
+        for name in ("a", "b"):
+            directory = tmp_path / name
+            directory.mkdir()
+            config = write_config(directory, directory / "cache", remote=str(remote), poll_interval="1s")
+            servers.append(ServerProcess(config))
+        assert [marker(s.url) for s in servers] == ["production", "production"]
+        work.commit({"prod/ns1/features.yaml": ns1("pushed")}, "change production")
+        git(work.path, "push", "-q", str(remote), "main")
+        pushed = time.monotonic()
+        for server in servers:
+            wait_until(lambda s=server: marker(s.url) == "pushed", timeout=5, what="the push to be served")
+        # one poll interval (1 s), plus the reload and our own polling slack
+        assert time.monotonic() - pushed < 2.5
+    finally:
+        for server in servers:
+            server.stop()
