@@ -129,6 +129,7 @@ def parse_batch(data: dict[str, Any]) -> BatchRequest:
     requests: list[EvalRequest] = []
     if items is not None and not isinstance(items, list):
         bad.append("requests")
+        items = None
     for i, item in enumerate(items or ()):
         if isinstance(item, dict):
             requests.append(_eval_request(item, bad))
