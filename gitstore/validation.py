@@ -61,7 +61,7 @@ def namespace_key(doc: Any) -> str:
 
 
 @dataclass
-class _Checker:
+class Checker:
     doc: int
     version: str = VERSIONS[-1]
     findings: list[Finding] = field(default_factory=list)
@@ -327,7 +327,7 @@ def check_documents(docs: list[Any]) -> list[Finding]:
     findings: list[Finding] = []
     groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for i, doc in enumerate(docs):
-        checker = _Checker(i)
+        checker = Checker(i)
         checker.document(doc)
         findings.extend(checker.findings)
         if isinstance(doc, dict):

@@ -1,0 +1,307 @@
+"""Minimal-diff writes of one namespace file (git-notes §4.6): only what changed is rewritten.
+
+- A replaced flag or segment is patched field by field (toggling `enabled` is a one-line diff); if its layout is
+  unusual the item's own lines are re-emitted, in the file's indentation.
+- A new flag or segment is appended after the last one, in canonical form; a delete removes exactly the item's
+  lines with the comments directly above it.
+- Comments, blank lines and formatting everywhere else stay byte for byte.
+- Every spliced item is parsed back and must equal the intended model, else the whole file is re-emitted in
+  canonical form (`EditResult.rewritten`). Files in an older version that a change needs a newer one for, JSON
+  files, and layouts the index cannot follow are also re-emitted.
+
+Big files stay fast: item positions come from `gitstore.writer_index` (regular expressions, no parse), and with
+`base` (the parsed document the store already holds) the file is never parsed whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml_rs
+
+from gitstore.changes import Change, Kind
+from gitstore.documents import Document, Flag, NamespaceInfo, Segment
+from gitstore.errors import Problem, ValidationError
+from gitstore.loader import build_flag, build_segment, dump_document, dump_json, gc_paused, load_document
+from gitstore.serialize import flag_to_data, namespace_to_data, segment_to_data
+from gitstore.validation import Checker, namespace_key
+from gitstore.writer_checks import apply_to_document, changed_keys, check_written
+from gitstore.writer_index import (
+    DocIndex,
+    TopKey,
+    content_end,
+    index_documents,
+    leading_comments,
+    sequence_items,
+)
+from gitstore.writer_patch import FLAG_ORDER, SEGMENT_ORDER, detect_style, patch_item
+from gitstore.yamlemit import CANONICAL, Style, item_lines, mapping_lines
+from gitstore.yamlio import is_json, parse_documents
+
+VERIFY_WHOLE_BELOW = 256_000  # characters: smaller results are re-loaded whole as a final check
+
+
+@dataclass(frozen=True)
+class EditResult:
+    text: str
+    document: Document  # the namespace as the new text holds it
+    rewritten: bool = False  # the file was re-emitted whole: comments and formatting were not kept
+
+
+class _Fallback(Exception):
+    """The splice cannot be done safely; re-emit the file."""
+
+
+def apply_changes(text: str, filename: str, changes: list[Change], base: Document | None = None) -> str:
+    """The file's new text. `base` (optional) is the parsed namespace of `text`; giving it saves a full parse."""
+    return edit_file(text, filename, changes, base).text
+
+
+def edit_file(text: str, filename: str, changes: list[Change], base: Document | None = None) -> EditResult:
+    with gc_paused():
+        return _edit(text, filename, changes, base)
+
+
+def _edit(text: str, filename: str, changes: list[Change], base: Document | None) -> EditResult:
+    namespaces = {c.namespace for c in changes}
+    if len(namespaces) > 1:
+        raise ValueError(f"one file holds one namespace; changes name {sorted(namespaces)}")
+    ns = next(iter(namespaces), base.namespace.key if base else "default")
+    if not text.strip():
+        empty = Document(namespace=NamespaceInfo(key=ns))
+        new = apply_to_document(empty, changes)
+        return _rewrite(filename, new, None)
+    others: dict[str, Document] = {}
+    if base is None or base.namespace.key != ns:
+        result = load_document(text, filename, namespace=ns)
+        if result.document is None:
+            raise ValidationError(result.errors)
+        base, others = result.document, {k: d for k, d in result.documents.items() if k != ns}
+    if all(_unchanged(base, c) for c in changes):
+        return EditResult(text, base)
+    new = apply_to_document(base, changes)
+    flags, segments = changed_keys(changes, Kind.FLAG), changed_keys(changes, Kind.SEGMENT)
+    removed = {c.key for c in changes if c.kind is Kind.SEGMENT}
+    if is_json(filename):
+        return _rewrite(filename, new, others or None)
+    try:
+        if check_written(new, flags, segments, base.version, filename, removed):
+            raise _Fallback("needs a newer version")
+        new_text = _Splicer(text, filename, ns, base, new).run(changes)
+    except _Fallback:
+        problems = check_written(new, flags, segments, "1.6", filename, removed)
+        if problems:
+            raise ValidationError(problems) from None
+        return _rewrite(filename, new, others or None)
+    if len(new_text) < VERIFY_WHOLE_BELOW:
+        check = load_document(new_text, filename, namespace=ns)
+        if check.document is None or check.document != new:
+            return _rewrite(filename, new, others or None)
+    return EditResult(new_text, new)
+
+
+def _rewrite(filename: str, new: Document, others: dict[str, Document] | None) -> EditResult:
+    """The whole file in canonical form (several namespaces of a stream stay in one stream)."""
+    new = new.model_copy(update={"version": "1.6"})
+    if is_json(filename):
+        text = dump_json(new)
+    else:
+        text = "---\n".join(dump_document(d) for d in [new, *(others or {}).values()])
+    check = load_document(text, filename, namespace=new.namespace.key)
+    if check.document is None:
+        raise ValidationError(check.errors)
+    return EditResult(text, check.document, rewritten=True)
+
+
+def _unchanged(base: Document, change: Change) -> bool:
+    if change.kind is Kind.NAMESPACE:
+        return change.value == base.namespace
+    current = base.flag(change.key) if change.kind is Kind.FLAG else base.segment(change.key)
+    return current == change.value
+
+
+class _Spans:
+    """Item spans (start, end) computed on demand: the end of an item needs a look at its last lines."""
+
+    def __init__(self, text: str, starts: list[int], limit: int):
+        self.text, self.starts, self.limit = text, starts, limit
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __bool__(self) -> bool:
+        return bool(self.starts)
+
+    def __getitem__(self, n: int) -> tuple[int, int]:
+        n = n % len(self.starts)
+        nxt = self.starts[n + 1] if n + 1 < len(self.starts) else self.limit
+        return self.starts[n], content_end(self.text, self.starts[n], nxt)
+
+
+class _Splicer:
+    def __init__(self, text: str, filename: str, ns: str, base: Document, new: Document):
+        self.text, self.filename, self.ns, self.base, self.new = text, filename, ns, base, new
+        self.version = base.version
+        docs = index_documents(text)
+        if docs is None:
+            raise _Fallback("layout")
+        self.doc, self.keys = self._locate(docs)
+        self.edits: list[tuple[int, int, str]] = []
+
+    def _locate(self, docs: list[DocIndex]) -> tuple[DocIndex, dict[str, list[str]]]:
+        """The document holding the namespace and the keys of its flags and segments, in file order."""
+        if len(docs) == 1:
+            return docs[0], {"flags": [f.key for f in self.base.flags],
+                             "segments": [s.key for s in self.base.segments]}
+        plain = parse_documents(self.text, self.filename)
+        mine = [i for i, d in enumerate(plain) if isinstance(d, dict) and namespace_key(d) == self.ns]
+        if len(plain) != len(docs) or len(mine) != 1:
+            raise _Fallback("one namespace spread over several documents")
+        data = plain[mine[0]]
+        return docs[mine[0]], {k: [item["key"] for item in data.get(k) or ()] for k in ("flags", "segments")}
+
+    def run(self, changes: list[Change]) -> str:
+        for kind, attr, order in ((Kind.FLAG, "flags", FLAG_ORDER), (Kind.SEGMENT, "segments", SEGMENT_ORDER)):
+            mine = [c for c in changes if c.kind is kind]
+            if mine:
+                self._sequence(attr, order, mine)
+        if any(c.kind is Kind.NAMESPACE for c in changes) and self.new.namespace != self.base.namespace:
+            self._namespace()
+        out = self.text
+        for start, end, replacement in sorted(self.edits, key=lambda e: (e[0], e[1]), reverse=True):
+            out = out[:start] + replacement + out[end:]
+        return out
+
+    # -- one top-level sequence -----------------------------------------------------------------------------------
+    def _sequence(self, attr: str, order: tuple[str, ...], changes: list[Change]) -> None:
+        keys = self.keys[attr]
+        old_items = {item.key: item for item in getattr(self.base, attr)}
+        new_items = getattr(self.new, attr)
+        new_by_key = {item.key: item for item in new_items}
+        top = self.doc.keys.get(attr)
+        found = sequence_items(self.text, top) if top is not None else (-1, [])
+        if found is None:
+            if top is None or top.inline not in ("[]", "null", "~"):
+                raise _Fallback("flow style")
+            found = (-1, [])
+        dash_col, starts = found
+        if len(starts) != len(keys):
+            raise _Fallback("item count")
+        limit = top.end if top is not None else self.doc.end
+        spans = _Spans(self.text, starts, limit)
+        default_style = Style(CANONICAL.indent, dash_col if dash_col >= 0 else CANONICAL.seq_indent)
+        renamed = {c.key: c.value for c in changes if c.value is not None and c.value.key != c.key}
+        touched = {c.key for c in changes}
+        placed: list[str] = []
+        for n, key in enumerate(keys):
+            new = new_by_key.get(key) or renamed.get(key)
+            if new is not None and new.key != key and new.key in old_items:
+                raise _Fallback("renamed onto an existing key")
+            if new is not None:
+                placed.append(new.key)
+            if key not in touched:
+                continue
+            start, end = spans[n]
+            self._check_identity(start, end, dash_col, key, attr)
+            if new is None:
+                floor = spans[n - 1][1] if n else top.body
+                self.edits.append((leading_comments(self.text, start, floor), end, ""))
+            elif new != old_items[key]:
+                self.edits.append((start, end, self._replacement(order, old_items[key], new, start, end,
+                                                                 dash_col, default_style)))
+        placed_keys = set(placed)
+        appended = [item for item in new_items if item.key not in placed_keys]
+        if placed + [item.key for item in appended] != [item.key for item in new_items]:
+            raise _Fallback("order differs")
+        if appended:
+            self._append(attr, appended, top, spans, dash_col, default_style)
+        elif not placed and keys and top is not None and not top.inline:
+            self.edits.append((top.start, top.body, ""))  # no items left: drop the `flags:` line too
+
+    def _check_identity(self, start: int, end: int, dash_col: int, key: str, attr: str) -> None:
+        data = self._parse_item(self.text[start:end], dash_col)
+        if not isinstance(data, dict) or data.get("key") != key:
+            raise _Fallback(f"{attr} item is not {key!r}")
+
+    def _replacement(self, order: tuple[str, ...], old: Flag | Segment, new: Flag | Segment, start: int, end: int,
+                     dash_col: int, default: Style) -> str:
+        item_text = self.text[start:end]
+        style = detect_style(item_text.rstrip("\n").split("\n"), dash_col, default)
+        new_data = self._data(new)
+        patched = patch_item(item_text, dash_col, self._data(old), new_data, order, style)
+        if patched is not None and self._verified(patched, dash_col, new):
+            return patched
+        whole = "\n".join(item_lines(new_data, dash_col, style)) + "\n"
+        if self._verified(whole, dash_col, new):
+            return whole
+        raise _Fallback("item did not verify")
+
+    def _data(self, item: Flag | Segment) -> dict[str, Any]:
+        return flag_to_data(item) if isinstance(item, Flag) else segment_to_data(item, self.version)
+
+    def _append(self, attr: str, items: list[Flag | Segment], top: TopKey | None, spans: _Spans,
+                dash_col: int, default: Style) -> None:
+        style = default
+        if spans:
+            last = self.text[spans[-1][0]:spans[-1][1]]
+            style = detect_style(last.rstrip("\n").split("\n"), dash_col, default)
+        col = dash_col if dash_col >= 0 else style.seq_indent
+        block = ""
+        for item in items:
+            emitted = "\n".join(item_lines(self._data(item), col, style)) + "\n"
+            if not self._verified(emitted, col, item):
+                raise _Fallback("appended item did not verify")
+            block += emitted
+        if spans:
+            self.edits.append((spans[-1][1], spans[-1][1], block))
+        elif top is not None:
+            self.edits.append((top.start, top.end, f"{attr}:\n{block}"))
+        else:
+            at = self._insertion_point(attr)
+            prefix = "" if at == 0 or self.text[at - 1] == "\n" else "\n"
+            self.edits.append((at, at, f"{prefix}{attr}:\n{block}"))
+
+    def _insertion_point(self, attr: str) -> int:
+        """Where a missing top-level key goes: flags before `segments:` (Flipt's order), else after the last key."""
+        if attr == "flags" and "segments" in self.doc.keys:
+            seg = self.doc.keys["segments"]
+            return leading_comments(self.text, seg.start, self.doc.start)
+        return max((k.end for k in self.doc.keys.values()), default=self.doc.end)
+
+    def _namespace(self) -> None:
+        lines = "\n".join(mapping_lines({"namespace": namespace_to_data(self.new.namespace)}, 0, CANONICAL)) + "\n"
+        top = self.doc.keys.get("namespace")
+        if top is not None:
+            self.edits.append((top.start, top.end, lines))
+        else:
+            version = self.doc.keys.get("version")
+            at = version.end if version is not None else self.doc.start
+            self.edits.append((at, at, lines))
+
+    # -- verification ------------------------------------------------------------------------------------------------
+    def _parse_item(self, item_text: str, dash_col: int) -> Any:
+        lines = [line[dash_col:] if not line[:dash_col].strip() else "" for line in item_text.split("\n")]
+        try:
+            parsed = yaml_rs.loads("\n".join(lines), parse_datetime=False)
+        except yaml_rs.YAMLDecodeError:
+            return None
+        return parsed[0] if isinstance(parsed, list) and len(parsed) == 1 else None
+
+    def _verified(self, item_text: str, dash_col: int, expected: Flag | Segment) -> bool:
+        data = self._parse_item(item_text, dash_col)
+        if not isinstance(data, dict):
+            return False
+        checker = Checker(0, self.version)
+        if isinstance(expected, Flag):
+            checker.flag(data, ("flags", 0))
+            build = build_flag
+        else:
+            checker.segment(data, ("segments", 0))
+            build = build_segment
+        if any(f.severity == "error" for f in checker.findings):
+            return False
+        return build(data) == expected
+
+
+__all__ = ["EditResult", "Problem", "apply_changes", "apply_to_document", "edit_file"]

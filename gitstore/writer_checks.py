@@ -1,0 +1,106 @@
+"""Applying resource changes to a document model, and validating what a write produces without re-reading the
+whole file: the schema rules for the resources that changed (at the file's version), references across the whole
+namespace, and two rules that are only warnings on read but refused on write (a variant key used twice in one
+flag, a distribution naming a variant the flag does not have)."""
+
+from __future__ import annotations
+
+from gitstore.changes import Change, Kind
+from gitstore.documents import Document, Flag, NamespaceInfo, Segment
+from gitstore.errors import NotFoundError, Problem
+from gitstore.serialize import flag_to_data, segment_to_data
+from gitstore.validation import Checker
+from gitstore.validation_rules import path_text
+
+
+def apply_to_document(doc: Document, changes: list[Change]) -> Document:
+    """The document with the changes applied in order: a FLAG/SEGMENT value replaces the resource named `key` in
+    place (or is appended when `key` is new); `None` deletes it; a NAMESPACE value replaces name/description."""
+    flags, segments, info = list(doc.flags), list(doc.segments), doc.namespace
+    for change in changes:
+        if change.kind is Kind.NAMESPACE:
+            if change.value is None:
+                raise ValueError("deleting a namespace removes its file; that is the store's job")
+            assert isinstance(change.value, NamespaceInfo)
+            info = change.value
+            continue
+        items: list = flags if change.kind is Kind.FLAG else segments
+        index = next((i for i, item in enumerate(items) if item.key == change.key), None)
+        if change.value is None:
+            if index is None:
+                raise NotFoundError(f"{change.kind.value} \"{change.resource}\" not found")
+            del items[index]
+        elif index is None:
+            items.append(change.value)
+        else:
+            items[index] = change.value
+    return doc.model_copy(update={"flags": tuple(flags), "segments": tuple(segments), "namespace": info})
+
+
+def check_written(doc: Document, changed_flags: set[str], changed_segments: set[str], version: str,
+                  filename: str, removed_segments: set[str] = frozenset()) -> list[Problem]:
+    """Errors that would make the written document invalid (empty list: fine). Only the changed flags and
+    segments are checked, plus every flag naming a segment in `removed_segments` (keys the change took away)."""
+    checker = Checker(0, version)
+    for i, flag in enumerate(doc.flags):
+        if flag.key in changed_flags:
+            checker.flag(flag_to_data(flag), ("flags", i))
+    for i, segment in enumerate(doc.segments):
+        if segment.key in changed_segments:
+            checker.segment(segment_to_data(segment, version), ("segments", i))
+    problems = [Problem(filename, 0, path_text(f.path), f.message) for f in checker.findings
+                if f.severity == "error"]
+    segment_keys = {s.key for s in doc.segments}
+    removed = removed_segments - segment_keys
+    for i, flag in enumerate(doc.flags):
+        changed = flag.key in changed_flags
+        if changed and sum(1 for f in doc.flags if f.key == flag.key) > 1:
+            problems.append(Problem(filename, 0, f"flags[{i}].key", f"duplicate flag key {flag.key!r}"))
+        if changed or (removed and _names_any(flag, removed)):
+            problems.extend(_flag_references(flag, i, segment_keys, strict=changed, file=filename))
+    for i, segment in enumerate(doc.segments):
+        if segment.key in changed_segments and sum(1 for s in doc.segments if s.key == segment.key) > 1:
+            problems.append(Problem(filename, 0, f"segments[{i}].key", f"duplicate segment key {segment.key!r}"))
+    return problems
+
+
+def _names_any(flag: Flag, keys: set[str]) -> bool:
+    return any(k in keys for r in flag.rules for k in r.segment.keys) or any(
+        k in keys for r in flag.rollouts if r.segment for k in r.segment.keys)
+
+
+def _flag_references(flag: Flag, i: int, segment_keys: set[str], strict: bool, file: str) -> list[Problem]:
+    problems = []
+    path = f"flags[{i}]"
+    for r, rule in enumerate(flag.rules):
+        for key in rule.segment.keys:
+            if key not in segment_keys:
+                problems.append(Problem(file, 0, f"{path}.rules[{r}].segment",
+                                        f"rule references unknown segment {key!r}"))
+    for r, rollout in enumerate(flag.rollouts):
+        for key in rollout.segment.keys if rollout.segment else ():
+            if key not in segment_keys:
+                problems.append(Problem(file, 0, f"{path}.rollouts[{r}].segment",
+                                        f"rollout references unknown segment {key!r}"))
+    if not strict:
+        return problems
+    variants: set[str] = set()
+    for v, variant in enumerate(flag.variants):
+        if variant.key in variants:
+            problems.append(Problem(file, 0, f"{path}.variants[{v}].key", f"duplicate variant key {variant.key!r}"))
+        variants.add(variant.key)
+    for r, rule in enumerate(flag.rules):
+        for d, dist in enumerate(rule.distributions):
+            if dist.variant not in variants:
+                problems.append(Problem(file, 0, f"{path}.rules[{r}].distributions[{d}].variant",
+                                        f"unknown variant {dist.variant!r}"))
+    return problems
+
+
+def changed_keys(changes: list[Change], kind: Kind) -> set[str]:
+    """Keys of the resources of one kind that a change list creates or replaces (new keys included)."""
+    keys = set()
+    for change in changes:
+        if change.kind is kind and isinstance(change.value, Flag | Segment):
+            keys.add(change.value.key)
+    return keys

@@ -1,0 +1,98 @@
+"""Field-level patching of one sequence item (a flag or a segment): only the fields whose value changed are
+rewritten, in the file's own indentation; every other line of the item (comments included) stays byte for byte.
+Toggling `enabled` is therefore a one-line diff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gitstore.yamlemit import Style, mapping_lines
+from gitstore.yamlscan import Node, mapping_entries
+
+FLAG_ORDER = ("key", "name", "type", "description", "enabled", "metadata", "variants", "rules", "rollouts")
+SEGMENT_ORDER = ("key", "name", "description", "constraints", "match_type")
+_MISSING = object()
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as data, type-exact (`True` is not `1`), key order significant."""
+    if a is _MISSING or b is _MISSING:
+        return a is b
+    return orjson.dumps(a) == orjson.dumps(b)
+
+
+def item_node(lines: list[str], dash_col: int) -> Node:
+    """The mapping inside an item whose first line is `- key: value` (or a lone `-`)."""
+    after = lines[0][dash_col + 1:]
+    inline = after.lstrip(" \t")
+    if inline and not inline.startswith("#"):
+        return Node(0, len(lines), dash_col + 1 + len(after) - len(inline))
+    return Node(1, len(lines))
+
+
+def detect_style(lines: list[str], dash_col: int, default: Style) -> Style:
+    """The indentation an item's author used for nested mappings and sequences."""
+    entries = mapping_entries(lines, item_node(lines, dash_col))
+    indent = seq_indent = None
+    for entry in entries or ():
+        if entry.node is None:
+            continue
+        for i in range(entry.node.start, entry.node.end):
+            stripped = lines[i].lstrip(" ")
+            if stripped and not stripped.startswith("#"):
+                offset = len(lines[i]) - len(stripped) - entry.col
+                if stripped.startswith("- ") or stripped == "-":
+                    seq_indent = seq_indent if seq_indent is not None else offset
+                elif offset > 0:
+                    indent = indent if indent is not None else offset
+                break
+    return Style(indent=indent or default.indent,
+                 seq_indent=seq_indent if seq_indent is not None else default.seq_indent)
+
+
+def patch_item(text: str, dash_col: int, old: dict[str, Any], new: dict[str, Any], order: tuple[str, ...],
+               style: Style) -> str | None:
+    """The item's text with only the changed fields rewritten; None when the item's layout is not one this can
+    patch safely (the caller then re-emits the whole item)."""
+    lines = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+    entries = mapping_entries(lines, item_node(lines, dash_col))
+    if not entries:
+        return None
+    col = entries[0].col
+    by_key = {e.key: e for e in entries}
+    fields = list(order) + [k for k in by_key if k not in order]
+    edits: list[tuple[int, int, int, list[str]]] = []  # (start, end, field rank, new lines)
+    for rank, name in enumerate(fields):
+        before, after = old.get(name, _MISSING), new.get(name, _MISSING)
+        if same(before, after):
+            continue
+        entry = by_key.get(name)
+        if entry is not None and after is _MISSING:
+            if entry.line == 0:
+                return None
+            edits.append((entry.line, entry.end, rank, []))
+        elif entry is not None:
+            replacement = mapping_lines({name: after}, col, style)
+            if entry.line == 0:
+                if len(lines[0]) < col:
+                    return None
+                replacement[0] = lines[0][:col] + replacement[0][col:]
+            edits.append((entry.line, entry.end, rank, replacement))
+        elif after is not _MISSING:
+            at = _insertion_line(fields[:rank], by_key)
+            if at is None:
+                return None
+            edits.append((at, at, rank, mapping_lines({name: after}, col, style)))
+    for start, end, _rank, replacement in sorted(edits, key=lambda e: (e[0], e[2]), reverse=True):
+        lines[start:end] = replacement
+    return "\n".join(lines) + "\n"
+
+
+def _insertion_line(preceding: list[str], by_key: dict[str, Any]) -> int | None:
+    """After the last present field that comes before the new one in Flipt's order."""
+    for name in reversed(preceding):
+        if name in by_key:
+            return by_key[name].end
+    return None
