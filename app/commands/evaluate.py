@@ -1,0 +1,148 @@
+"""`flagdeck eval`: evaluate one flag (or every flag) of a namespace for an entity, from a directory of feature
+files or from an environment's Git branch, optionally with the explain trace.
+
+    flagdeck eval --dir flags --namespace default new-checkout --entity user-1 --context plan=pro --explain
+    flagdeck eval --config flagdeck.yaml --env staging color-theme --entity user-1 --json
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from evaluator.engine import (
+    BooleanResult,
+    EvaluationError,
+    Trace,
+    VariantResult,
+    compile_namespace,
+    evaluate,
+)
+from gitstore.documents import Document
+from gitstore.errors import FlagdeckError, Problem
+
+FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
+
+
+def _parse_context(pairs: tuple[str, ...]) -> dict[str, str]:
+    context = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--context")
+        context[key] = value
+    return context
+
+
+def _fail(lines: list[str]) -> click.ClickException:
+    return click.ClickException("\n".join(lines))
+
+
+def document_from_dir(directory: Path, namespace: str) -> tuple[Document, str]:
+    """The namespace's feature file one level below `directory` (flipt-compat §3.1), loaded and validated."""
+    from gitstore.loader import load_document
+
+    path = next((directory / namespace / n for n in FEATURE_FILES if (directory / namespace / n).is_file()), None)
+    if path is None:
+        raise _fail([f"{directory / namespace}: no features.yaml, features.yml or features.json"])
+    loaded = load_document(path.read_bytes(), str(path), namespace)
+    if loaded.document is None:
+        raise _fail([str(p) for p in loaded.problems if p.severity == "error"])
+    return loaded.document, str(path)
+
+
+def document_from_store(config: Path | None, env: str | None, namespace: str) -> tuple[Document, str]:
+    """The namespace as of the environment's branch tip (`--config`/`--env`)."""
+    from gitstore.config import open_store
+
+    try:
+        store = open_store(config)
+    except FlagdeckError as exc:
+        raise _fail([str(exc)]) from None
+    try:
+        env = env or store.config.default_environment
+        snap = store.snapshot(env)
+    except FlagdeckError as exc:
+        raise _fail([str(exc)]) from None
+    finally:
+        store.close()
+    ns = snap.namespaces.get(namespace)
+    if ns is None:
+        raise _fail([f"namespace {namespace!r} not found in environment {env} (found: {', '.join(snap.namespaces)})"])
+    if ns.document is None:
+        raise _fail([str(p) for p in ns.problems if p.severity == "error"])
+    return ns.document, ns.path
+
+
+def result_data(result: VariantResult | BooleanResult) -> dict[str, Any]:
+    """The result in `/evaluate/v1`'s field names (without request id, timestamp and duration)."""
+    if isinstance(result, BooleanResult):
+        return {"flagKey": result.flag_key, "enabled": result.enabled, "reason": result.reason.value,
+                "segmentKeys": result.segment_keys}
+    return {"flagKey": result.flag_key, "match": result.match, "reason": result.reason.value,
+            "variantKey": result.variant_key, "variantAttachment": result.variant_attachment,
+            "segmentKeys": result.segment_keys}
+
+
+def result_line(result: VariantResult | BooleanResult) -> str:
+    if isinstance(result, BooleanResult):
+        value = "true" if result.enabled else "false"
+    else:
+        value = f"variant {result.variant_key}" if result.variant_key else "no variant"
+    extra = f", segments {', '.join(result.segment_keys)}" if result.segment_keys else ""
+    return f"{result.flag_key}: {value} ({result.reason.value}{extra})"
+
+
+def _warn(warnings: list[Problem]) -> None:
+    for problem in warnings:
+        click.echo(f"warning: {problem}", err=True)
+
+
+@click.command("eval")
+@click.argument("flag", required=False)
+@click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="A directory of <namespace>/features.yaml files (instead of an environment).")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, then ./flagdeck.yaml); used without --dir.")
+@click.option("--env", "env", default=None, help="Environment (default: the configured default); without --dir.")
+@click.option("--namespace", "-n", "namespace", default="default", show_default=True)
+@click.option("--entity", "-e", "entity", required=True, help="The entity id.")
+@click.option("--context", "-c", "pairs", multiple=True, metavar="KEY=VALUE", help="A context property (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per flag).")
+@click.option("--explain", is_flag=True, help="Show why: each rule, segment, constraint, bucket and the reason.")
+def command(flag: str | None, directory: Path | None, config: Path | None, env: str | None, namespace: str,
+            entity: str, pairs: tuple[str, ...], as_json: bool, explain: bool) -> None:
+    """Evaluate FLAG (or every flag of the namespace) for an entity, as Flipt's server would."""
+    context = _parse_context(pairs)
+    if directory is not None:
+        if config is not None or env is not None:
+            raise click.UsageError("--dir cannot be combined with --config or --env")
+        document, source = document_from_dir(directory, namespace)
+    else:
+        document, source = document_from_store(config, env, namespace)
+    compiled = compile_namespace(document, source)
+    _warn(compiled.warnings)
+    keys = [flag] if flag is not None else compiled.flag_keys
+    for key in keys:
+        trace = Trace() if explain else None
+        try:
+            result = evaluate(compiled, key, entity, context, trace=trace)
+        except EvaluationError as exc:
+            raise click.ClickException(exc.message) from None
+        if as_json:
+            data = result_data(result)
+            if trace is not None:
+                data["explain"] = trace.render()
+            sys.stdout.buffer.write(orjson.dumps(data) + b"\n")
+            continue
+        if trace is not None:
+            click.echo("\n".join(trace.render()))
+            if len(keys) > 1:
+                click.echo("")
+        else:
+            click.echo(result_line(result))
+    sys.stdout.flush()
