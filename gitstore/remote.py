@@ -172,7 +172,7 @@ def replay(repo: pygit2.Repository, local: pygit2.Oid, upstream: pygit2.Oid, cac
     walker_tip = repo[upstream]
     for commit in reversed(pending):
         if not commit.parents:
-            raise ConflictError("the local branch has no history in common with the remote")
+            continue  # a local root (the `add initial README` of a repository made while offline): theirs wins
         edits = {}
         for path in _changed_paths(repo, commit.parents[0].tree, commit.tree):
             changed, data = _replay_path(repo, commit, walker_tip, path, cache)

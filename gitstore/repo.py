@@ -3,6 +3,8 @@ store needs: trees built without a work tree, commits, and a compare-and-swap on
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -187,3 +189,17 @@ def ensure_branch(repo: pygit2.Repository, branch: str, author: Author) -> pygit
     found = tip(repo, ref)
     assert found is not None
     return found
+
+
+def gc_auto(path: Path) -> threading.Thread | None:
+    """`git gc --auto` in a background thread (libgit2 never packs loose objects). The default thresholds make it
+    a no-op until about 1,300 one-file commits; the default prune grace period protects commits written but not
+    yet referenced by a concurrent writer."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    command = [git, "-C", str(path), "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"]
+    thread = threading.Thread(target=subprocess.run, args=(command,), name="flagdeck-gc", daemon=True,
+                              kwargs={"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": False})
+    thread.start()
+    return thread

@@ -20,7 +20,17 @@ from gitstore import history, remote
 from gitstore.changes import Change, Kind, commit_message, diff_documents
 from gitstore.config import ROLES, Config
 from gitstore.errors import AccessDenied, ConflictError, NotFoundError
-from gitstore.repo import GitRepo, branch_ref, build_tree, cas_ref, commit_of, ensure_branch, make_commit, tip
+from gitstore.repo import (
+    GitRepo,
+    branch_ref,
+    build_tree,
+    cas_ref,
+    commit_of,
+    ensure_branch,
+    gc_auto,
+    make_commit,
+    tip,
+)
 from gitstore.results import (
     FALLBACK_EMAIL,
     FALLBACK_NAME,
@@ -38,6 +48,7 @@ __all__ = ["Author", "CommitResult", "EnvironmentInfo", "HistoryEntry", "Namespa
 
 CAS_ATTEMPTS = 20
 SNAPSHOTS_KEPT = 64
+GC_EVERY = 100  # commits made by this process between two `git gc --auto` runs
 
 
 class Store:
@@ -55,6 +66,7 @@ class Store:
         self._latest: dict[str, Snapshot] = {}
         self._lock = threading.Lock()
         self._watcher: Any = None
+        self._commits = 0
         for name in config.storage:
             self._repos[name].run(self._open, name)
 
@@ -188,6 +200,9 @@ class Store:
                 time.sleep(random.uniform(0.001, 0.004) * (attempt + 1))
         else:
             raise ConflictError(f"{ref} kept moving; gave up after {CAS_ATTEMPTS} attempts", resource=ref)
+        self._commits += 1
+        if self._commits % GC_EVERY == 0:
+            gc_auto(storage.path)
         pushed = remote.try_push(repo, storage, tracker, self.cache) if storage.remote else None
         final = tip(repo, ref)
         return CommitResult(str(final if pushed else new), rebased, True, pushed)

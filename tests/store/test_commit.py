@@ -165,3 +165,20 @@ def test_config_in_another_directory(tmp_path: Path) -> None:
     with Store(load_config(path)) as store:
         store.commit("live", [put_flag("x")])
     assert (tmp_path / "data" / "repo.git" / "HEAD").is_file()
+
+
+def test_gc_auto_packs_loose_objects_and_the_store_keeps_reading(store: Store) -> None:
+    from gitstore.repo import gc_auto
+
+    path = store.config.storage["local"].path
+    for i in range(3):
+        store.commit("production", [put_flag(f"f{i}")], ALICE)
+    git(path, "config", "gc.auto", "1")
+    thread = gc_auto(path)
+    assert thread is not None
+    thread.join(timeout=60)
+    assert list((path / "objects" / "pack").glob("*.pack"))
+    git(path, "fsck", "--strict")
+    result = store.commit("production", [put_flag("after-gc", True)], ALICE)
+    assert store.snapshot("production").document("default").flag("after-gc").enabled
+    assert store.history("production", "default", flag="f1")[0].commit != result.commit

@@ -180,3 +180,21 @@ def test_a_push_refused_by_a_server_hook_is_reported_and_the_commit_stays_local(
         hook.unlink()
         a.push("production")
         assert remote_tip(origin) == a.head("production") == result.commit
+
+
+def test_a_clone_started_while_the_remote_was_missing_joins_its_history_later(tmp_path: Path) -> None:
+    origin = tmp_path / "origin.git"
+    b = open_clone(tmp_path / "b", origin.as_uri())  # nothing there yet: works locally
+    try:
+        assert b.sync_state("production").reachable is False
+        b.commit("production", [put_flag("early")], BOB)
+        bare(origin)
+        with open_clone(tmp_path / "a", origin.as_uri()) as a:
+            a.commit("production", [put_flag("first-online", True)], ALICE)
+        b.push("production")
+        repo = pygit2.Repository(str(origin))
+        messages = [c.message for c in repo.walk(repo.references["refs/heads/main"].target)]
+        assert messages == ["create flag default/early", "create flag default/first-online", "add initial README"]
+        assert b.sync_state("production").ahead == 0
+    finally:
+        b.close()
