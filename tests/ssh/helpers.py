@@ -153,6 +153,17 @@ class Tmux:
                 raise AssertionError(f"{'still' if gone else 'never'} saw {text!r}; screen:\n{screen}")
             time.sleep(0.05)
 
+    def wait_screen(self, check: Callable[[list[str]], bool], what: str, timeout: float = 10) -> list[str]:
+        """Poll until `check(lines of the screen)` holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.screen().splitlines()
+            if check(lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never saw {what}; screen:\n" + "\n".join(lines))
+            time.sleep(0.05)
+
     def keys(self, *keys: str, literal: bool = False) -> None:
         self.run("send-keys", "-t", "t", *(["-l"] if literal else []), *keys)
 
