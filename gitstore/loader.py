@@ -63,11 +63,13 @@ class LoadResult:
         return [p for p in self.problems if p.severity != "error"]
 
 
-def load_document(data: bytes | str, filename: str, namespace: str | None = None) -> LoadResult:
+def load_document(data: bytes | str, filename: str, namespace: str | None = None, extended: bool = False
+                  ) -> LoadResult:
     """Parse, validate and build the namespace document of one feature file. `namespace` picks which namespace of
-    a multi-namespace stream is `document` (default: the one named like the file's directory, else the first)."""
+    a multi-namespace stream is `document` (default: the one named like the file's directory, else the first).
+    `extended` adds Flipt's optional extended rules (every flag needs a description)."""
     with gc_paused():
-        return _load(data, filename, namespace)
+        return _load(data, filename, namespace, extended)
 
 
 @contextmanager
@@ -84,13 +86,13 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load(data: bytes | str, filename: str, namespace: str | None) -> LoadResult:
+def _load(data: bytes | str, filename: str, namespace: str | None, extended: bool) -> LoadResult:
     try:
         text = data if isinstance(data, str) else decode_text(data)
         docs = parse_documents(text, filename)
     except ParseError as exc:
         return LoadResult(None, [Problem(filename, exc.line, "", exc.message)])
-    findings = check_documents(docs)
+    findings = check_documents(docs, extended)
     groups: dict[str, list[dict[str, Any]]] = {}
     for doc in docs:
         if isinstance(doc, dict):

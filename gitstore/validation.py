@@ -65,6 +65,7 @@ class Checker:
     doc: int
     version: str = VERSIONS[-1]
     findings: list[Finding] = field(default_factory=list)
+    extended: bool = False  # Flipt's optional extended rules (`flipt validate -e`): flags need a description
 
     def error(self, path: Path, message: str) -> None:
         self.findings.append(Finding(self.doc, path, message))
@@ -177,6 +178,8 @@ class Checker:
         self.text(flag, "name", path, nonempty=True)
         self.enum(flag, "type", path, tuple(t.value for t in FlagType))
         self.text(flag, "description", path, nullable=True)
+        if self.extended and not flag.get("description"):
+            self.error(path + ("description",), "a flag needs a non-empty description (extended rules)")
         self.boolean(flag, "enabled", path)
         metadata = flag.get("metadata")
         if metadata is not None:
@@ -321,13 +324,13 @@ def _num(value: float) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
-def check_documents(docs: list[Any]) -> list[Finding]:
+def check_documents(docs: list[Any], extended: bool = False) -> list[Finding]:
     """Schema findings of every document, then cross-references per namespace (several documents of a stream
     may add to one namespace)."""
     findings: list[Finding] = []
     groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for i, doc in enumerate(docs):
-        checker = Checker(i)
+        checker = Checker(i, extended=extended)
         checker.document(doc)
         findings.extend(checker.findings)
         if isinstance(doc, dict):
