@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from evaluator.engine import CompiledNamespace, compile_namespace
+from evaluator.engine.compiler import gc_paused
 from evaluator.engine.model import CompiledFlag, CompiledRollout, CompiledSegment
 from gitstore.documents import ComparisonType, Document, MatchType
 
@@ -122,8 +123,6 @@ def build_client_snapshot(
     compiled = source if isinstance(source, CompiledNamespace) else compile_namespace(source)
     when = (built_at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     builder = _Builder(digest, when)
-    return {
-        "namespace": {"key": compiled.key},
-        "flags": [builder.flag(f) for f in compiled.flags.values()],
-        "digest": digest,
-    }
+    with gc_paused():
+        flags = [builder.flag(f) for f in compiled.flags.values()]
+    return {"namespace": {"key": compiled.key}, "flags": flags, "digest": digest}

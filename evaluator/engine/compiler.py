@@ -7,6 +7,9 @@ names the flag, the segment and the constraint. Segment keys listed twice in one
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,8 +148,22 @@ class _Compiler:
         )
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Compiling (or serialising) a namespace allocates many long-lived, acyclic objects; the cyclic collector would
+    rescan them over and over (it made compiling 10,000 flags 2-6x slower). Same idea as gitstore.loader's."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def compile_namespace(doc: Document, file: str = "") -> CompiledNamespace:
     """Compile once, evaluate many times. `file` names the source in warnings."""
-    compiler = _Compiler(doc, file)
-    flags = {f.key: compiler.flag(f, i) for i, f in enumerate(doc.flags)}
+    with gc_paused():
+        compiler = _Compiler(doc, file)
+        flags = {f.key: compiler.flag(f, i) for i, f in enumerate(doc.flags)}
     return CompiledNamespace(key=doc.namespace.key, flags=flags, warnings=compiler.warnings, document=doc, file=file)
