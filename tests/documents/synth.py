@@ -3,6 +3,8 @@ distributions), shared by the writer tests and bench/documents.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def flag_block(i: int, indent: str = "  ") -> str:
     p = indent
@@ -51,3 +53,6 @@ def namespace_text(flags: int, namespace: str = "default", comments: bool = Fals
             f"        value: plan-{s}\n    match_type: ALL_MATCH_TYPE\n"
         )
     return "".join(out)
+
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "flipt"
