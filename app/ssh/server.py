@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections import deque
 from dataclasses import dataclass, field
@@ -113,14 +114,23 @@ class FlagdeckSSHServer:
             pid=os.getpid(),
         )
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop listening, end every connection (their consoles get SIGHUP, then SIGKILL) and stop watching."""
         if self._acceptor is not None:
             self._acceptor.close()
             await self._acceptor.wait_closed()
+        for connection in list(self.connections):
+            if connection.conn is not None:
+                connection.conn.disconnect(asyncssh.DISC_BY_APPLICATION, "server shutting down")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self.sessions and loop.time() < deadline:
+            await asyncio.sleep(0.05)
         if self._watcher is not None:
             self._watcher.close()
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
+        self.log.event("server_stop", sessions_left=len(self.sessions))
 
     async def _watch_commits(self) -> None:
         """Log a `commit` line for each commit authored by a connected person (needs the Flagdeck config)."""
@@ -227,10 +237,16 @@ class FlagdeckSSHServer:
 
 
 async def serve(settings: SSHSettings, log: AuditLog | None = None) -> None:
-    """Run the server until cancelled."""
+    """Run the server until SIGINT or SIGTERM (or cancellation), then shut it down cleanly."""
     server = FlagdeckSSHServer(settings, log)
     await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         await server.close()

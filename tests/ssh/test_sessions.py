@@ -4,6 +4,7 @@ size, resizes, identity handed to the child, raw keys, exit status, teardown, an
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 
@@ -120,3 +121,17 @@ def test_host_key_is_generated_once_with_mode_0600(team, start_server, tmp_path)
         argv[:1] + strict + argv[1:], capture_output=True, text=True, timeout=15, stdin=subprocess.DEVNULL
     )
     assert "needs a terminal" in done.stderr, done.stderr  # host key accepted: same key as the first run
+
+
+def test_server_stop_ends_every_console(team, start_server, tmux):
+    server = start_server()
+    for who in ("alice", "carol"):
+        tmux(ssh_command(team.keys[who], server.port, "-tt")).wait_for("FAKE CONSOLE")
+    server.wait_event(lambda e: len(events_of("session_start", server)) == 2)
+    pids = [e["pid"] for e in events_of("session_start", server)]
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.proc.wait(10) == 0
+    for pid in pids:
+        wait_gone(pid, timeout=1)
+    assert server.wait_event(lambda e: e["event"] == "server_stop")["sessions_left"] == 0
+    assert sorted(e["reason"] for e in events_of("session_end", server)) == ["disconnect", "disconnect"]
