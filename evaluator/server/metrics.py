@@ -3,10 +3,12 @@ in one process (tests) never collide. prometheus-client appends `_total` to coun
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import CounterMetricFamily, Metric
 
 MS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 EVAL_LABELS = ("flipt_environment", "flipt_namespace", "flipt_flag")
@@ -14,26 +16,48 @@ RESULT_LABELS = (*EVAL_LABELS, "flipt_flag_type", "flipt_match", "flipt_reason",
 NS_LABELS = ("flipt_environment", "flipt_namespace")
 
 
+class HotCounter:
+    """A labelled counter kept as a plain dict (one `dict.get` + store per increment, no lock: the event loop is
+    single-threaded) and exported at scrape time. The hot paths count with it."""
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...], registry: CollectorRegistry):
+        self.name, self.documentation, self.label_names = name, documentation, labels
+        self.counts: dict[tuple[str, ...], int] = {}
+        registry.register(self)
+
+    def inc(self, key: tuple[str, ...]) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def describe(self) -> list[Metric]:
+        return [CounterMetricFamily(self.name, self.documentation, labels=self.label_names)]
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.label_names)
+        for key, count in list(self.counts.items()):
+            family.add_metric(key, count)
+        yield family
+
+
 class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("flipt_evaluations_requests", "Evaluation requests", EVAL_LABELS, registry=r)
-        self.results = Counter("flipt_evaluations_results", "Evaluation results", RESULT_LABELS, registry=r)
+        self.requests = HotCounter("flipt_evaluations_requests", "Evaluation requests", EVAL_LABELS, r)
+        self.results = HotCounter("flipt_evaluations_results", "Evaluation results", RESULT_LABELS, r)
         self.errors = Counter("flipt_evaluations_errors", "Evaluation errors", registry=r)
         self.latency = Histogram("flipt_evaluations_latency_milliseconds", "Evaluation latency (ms)",
                                  buckets=MS_BUCKETS, registry=r)
-        self.snapshot_requests = Counter("flipt_evaluations_snapshot_requests", "Client snapshot requests",
-                                         NS_LABELS, registry=r)
+        self.snapshot_requests = HotCounter("flipt_evaluations_snapshot_requests", "Client snapshot requests",
+                                            NS_LABELS, r)
         self.snapshot_errors = Counter("flipt_evaluations_snapshot_errors", "Client snapshot errors", registry=r)
         self.snapshot_latency = Histogram("flipt_evaluations_snapshot_latency_milliseconds",
                                           "Client snapshot latency (ms)", buckets=MS_BUCKETS, registry=r)
         self.stream_requests = Counter("flipt_evaluations_stream_requests", "Snapshot stream requests",
                                        NS_LABELS, registry=r)
         self.stream_errors = Counter("flipt_evaluations_stream_errors", "Snapshot stream errors", registry=r)
-        self.stream_messages = Counter("flipt_evaluations_stream_messages", "Snapshot stream messages sent",
-                                       NS_LABELS, registry=r)
+        self.stream_messages = HotCounter("flipt_evaluations_stream_messages", "Snapshot stream messages sent",
+                                          NS_LABELS, r)
         self.stream_latency = Histogram("flipt_evaluations_stream_latency_milliseconds",
                                         "Commit-to-stream latency (ms)", buckets=MS_BUCKETS, registry=r)
         self.streams_in_progress = Gauge("flipt_evaluations_streams_in_progress", "Open snapshot streams",
@@ -49,21 +73,15 @@ class Metrics:
         self.namespace_invalid = Gauge("flagdeck_namespace_invalid",
                                        "1 while the newest version of a namespace is invalid (last good one served)",
                                        NS_LABELS, registry=r)
-        self._children: dict[tuple[str, ...], tuple[Any, Any]] = {}
 
     def evaluated(self, env: str, ns: str, flag: str, flag_type: str, match: bool, reason: str,
                   segments: str, value: str, millis: float) -> None:
-        key = (env, ns, flag, flag_type, "true" if match else "false", reason, segments, value)
-        children = self._children.get(key)
-        if children is None:
-            children = (self.requests.labels(env, ns, flag), self.results.labels(*key))
-            self._children[key] = children
-        children[0].inc()
-        children[1].inc()
+        self.requests.inc((env, ns, flag))
+        self.results.inc((env, ns, flag, flag_type, "true" if match else "false", reason, segments, value))
         self.latency.observe(millis)
 
     def evaluation_failed(self, env: str, ns: str, flag: str) -> None:
-        self.requests.labels(env, ns, flag).inc()
+        self.requests.inc((env, ns, flag))
         self.errors.inc()
 
     def git_updated(self, env: str, state: Any, seconds: float) -> None:

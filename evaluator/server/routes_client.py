@@ -29,7 +29,7 @@ def _target(request: web.Request, ctx: ServerContext, api: Api = Api.EVALUATION)
 async def snapshot(request: web.Request, ctx: ServerContext) -> web.Response:
     started = time.perf_counter()
     env, ns = _target(request, ctx)
-    ctx.metrics.snapshot_requests.labels(env.name, ns.key).inc()
+    ctx.metrics.snapshot_requests.inc((env.name, ns.key))
     headers = {"ETag": ns.digest}
     if request.headers.get("If-None-Match") == ns.digest:
         response = web.Response(status=304, headers=headers)
@@ -74,7 +74,7 @@ async def _stream(request: web.Request, ctx: ServerContext, sse: bool, api: Api)
             if current.digest != sent:
                 await response.write(current.sse_event if sse else current.stream_line)
                 sent = current.digest
-                metrics.stream_messages.labels(name, key).inc()
+                metrics.stream_messages.inc((name, key))
                 if state.loaded_at:
                     metrics.stream_latency.observe(max(0.0, time.time() - state.loaded_at) * 1000)
             await changed.wait()

@@ -1,0 +1,199 @@
+"""Evaluator throughput and latency under load, as a ratio to a bare aiohttp handler on the same machine.
+
+Both servers run as separate single-process subprocesses: the real evaluator (`python -m evaluator`, serving a real
+Git repository built in a temporary directory) and a bare aiohttp app answering every request with a fixed JSON
+body. Debian's `wrk` loads each with the same request; runs alternate between the two servers and the medians of
+`--repeat` runs are reported. Targets (issue 4): single evaluation >= 70 % of bare, snapshot 304 >= 85 %,
+p99 < 5 ms at 32 connections.
+
+    python bench/server.py [--duration 3] [--repeat 3] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NS1 = (ROOT / "tests" / "server" / "data" / "ns1.yaml").read_text().replace("ENVIRONMENT", "production")
+GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_NAME": "bench",
+           "GIT_COMMITTER_EMAIL": "bench@example.com", "PATH": "/usr/bin:/bin"}
+BARE_APP = """
+import sys
+from aiohttp import web
+BODY = b'{"match":true,"reason":"MATCH_EVALUATION_REASON","variantKey":"blue"}'
+async def fixed(request):
+    return web.Response(body=BODY, content_type="application/json")
+app = web.Application()
+app.router.add_route("*", "/{tail:.*}", fixed)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+"""
+
+
+def bench_namespace(flags: int = 50) -> str:
+    lines = ['version: "1.6"', "namespace: bench", "flags:"]
+    for i in range(flags):
+        if i % 2:
+            lines += [f"  - key: flag-{i}", f"    name: Flag {i}", "    type: BOOLEAN_FLAG_TYPE", "    enabled: true",
+                      "    rollouts:", "      - segment: {key: pro-users, value: false}",
+                      "      - threshold: {percentage: 30, value: false}"]
+        else:
+            lines += [f"  - key: flag-{i}", f"    name: Flag {i}", "    enabled: true", "    variants:",
+                      "      - {key: a, attachment: {n: 1}}", "      - {key: b}", "    rules:",
+                      "      - segment: pro-users",
+                      "        distributions: [{variant: a, rollout: 50}, {variant: b, rollout: 50}]"]
+    lines += ["segments:", "  - key: pro-users", "    name: Pro users", "    match_type: ALL_MATCH_TYPE",
+              "    constraints:", "      - {type: STRING_COMPARISON_TYPE, property: plan, operator: eq, value: pro}"]
+    return "\n".join(lines) + "\n"
+
+
+def make_repository(directory: Path) -> Path:
+    repo = directory / "flags"
+    for name, text in (("ns1/features.yaml", NS1), ("bench/features.yaml", bench_namespace())):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench flags"]):
+        subprocess.run(["git", *args], cwd=repo, env=GIT_ENV, check=True)
+    config = directory / "flagdeck.yaml"
+    config.write_text(f"storage:\n  flags: {{path: {repo}}}\nenvironments:\n  production: {{storage: flags}}\n")
+    return config
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def start_evaluator(config: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-m", "evaluator", "--config", str(config), "--port", "0"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    found = re.search(r"http://[\d.]+:\d+", proc.stdout.readline())
+    if not found:
+        proc.kill()
+        raise RuntimeError("evaluator did not start")
+    wait_for(found.group(0) + "/health")
+    return proc, found.group(0)
+
+
+def start_bare(port: int) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port)], text=True)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(url + "/")
+    return proc, url
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lua_script(directory: Path, name: str, method: str, body: str | None, headers: dict[str, str]) -> Path:
+    lines = [f'wrk.method = "{method}"']
+    if body is not None:
+        lines.append(f"wrk.body = {json.dumps(body)}")
+        headers = {"Content-Type": "application/json", **headers}
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    path = directory / f"{name}.lua"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(url: str, script: Path, duration: int, connections: int) -> dict[str, float]:
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    latency = {}
+    for pct in ("50", "99"):
+        value, unit = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)\b", out).groups()  # type: ignore[union-attr]
+        latency[pct] = float(value) * _UNITS[unit]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if non_2xx:
+        raise RuntimeError(f"{url}: {non_2xx.group(1)} error responses under load")
+    return {"rps": rps, "p50": latency["50"], "p99": latency["99"]}
+
+
+def scenarios(evaluator: str) -> list[tuple[str, str, str, str | None, dict[str, str]]]:
+    with urllib.request.urlopen(evaluator + "/internal/v1/evaluation/snapshot/namespace/ns1") as r:
+        etag = r.headers["ETag"]
+    variant = json.dumps({"namespaceKey": "ns1", "flagKey": "variant-seg", "entityId": "user-1",
+                          "context": {"plan": "pro"}})
+    batch = json.dumps({"requests": [{"namespaceKey": "bench", "flagKey": f"flag-{i}", "entityId": "user-1",
+                                      "context": {"plan": "pro"}} for i in range(50)]})
+    ofrep = json.dumps({"context": {"targetingKey": "user-1", "plan": "pro"}})
+    snap = "/internal/v1/evaluation/snapshot/namespace/ns1"
+    return [
+        ("variant", "/evaluate/v1/variant", "POST", variant, {}),
+        ("batch-50", "/evaluate/v1/batch", "POST", batch, {}),
+        ("ofrep", "/ofrep/v1/evaluate/flags/variant-seg", "POST", ofrep, {"X-Flipt-Namespace": "ns1"}),
+        ("snapshot-200", snap, "GET", None, {}),
+        ("snapshot-304", snap, "GET", None, {"If-None-Match": etag}),
+    ]
+
+
+TARGETS = {"variant": 0.70, "ofrep": 0.70, "snapshot-304": 0.85}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args(argv if argv is not None else [])
+    if shutil.which("wrk") is None:
+        print("wrk not found: apt-get install -y wrk")
+        return
+    with tempfile.TemporaryDirectory(prefix="flagdeck-bench-") as tmp:
+        directory = Path(tmp)
+        evaluator, ours = start_evaluator(make_repository(directory))
+        bare, base = start_bare(free_port())
+        try:
+            print(f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.repeat} alternating runs")
+            print(f"{'scenario':<14}{'bare req/s':>12}{'ours req/s':>12}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
+                  f"{'bare p99':>10}  target")
+            for name, path, method, body, headers in scenarios(ours):
+                script = lua_script(directory, name, method, body, headers)
+                run_wrk(ours + path, script, 1, args.connections)  # warm-up
+                runs: dict[str, list[dict[str, float]]] = {"bare": [], "ours": []}
+                for _ in range(args.repeat):
+                    runs["bare"].append(run_wrk(base + path, script, args.duration, args.connections))
+                    runs["ours"].append(run_wrk(ours + path, script, args.duration, args.connections))
+                med = {who: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
+                       for who, rs in runs.items()}
+                ratio = med["ours"]["rps"] / med["bare"]["rps"]
+                target = TARGETS.get(name)
+                verdict = ""
+                if target is not None:
+                    verdict = f">= {target:.0%} {'ok' if ratio >= target else 'MISSED'}"
+                verdict += f"; p99 < 5 ms {'ok' if med['ours']['p99'] < 5 else 'MISSED'}"
+                print(f"{name:<14}{med['bare']['rps']:>12.0f}{med['ours']['rps']:>12.0f}{ratio:>8.2f}"
+                      f"{med['ours']['p50']:>9.2f}{med['ours']['p99']:>9.2f}{med['bare']['p99']:>10.2f}  {verdict}")
+        finally:
+            for proc in (evaluator, bare):
+                proc.terminate()
+                proc.wait(10)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
