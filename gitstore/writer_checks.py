@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gitstore.changes import Change, Kind
 from gitstore.documents import Document, Flag, NamespaceInfo, Segment
-from gitstore.errors import NotFoundError, Problem
+from gitstore.errors import Problem
 from gitstore.serialize import flag_to_data, segment_to_data
 from gitstore.validation import Checker
 from gitstore.validation_rules import path_text
@@ -15,7 +15,8 @@ from gitstore.validation_rules import path_text
 
 def apply_to_document(doc: Document, changes: list[Change]) -> Document:
     """The document with the changes applied in order: a FLAG/SEGMENT value replaces the resource named `key` in
-    place (or is appended when `key` is new); `None` deletes it; a NAMESPACE value replaces name/description."""
+    place (or is appended when `key` is new); `None` deletes it (a no-op when it is already gone); a NAMESPACE
+    value replaces name/description."""
     flags, segments, info = list(doc.flags), list(doc.segments), doc.namespace
     for change in changes:
         if change.kind is Kind.NAMESPACE:
@@ -27,9 +28,8 @@ def apply_to_document(doc: Document, changes: list[Change]) -> Document:
         items: list = flags if change.kind is Kind.FLAG else segments
         index = next((i for i, item in enumerate(items) if item.key == change.key), None)
         if change.value is None:
-            if index is None:
-                raise NotFoundError(f"{change.kind.value} \"{change.resource}\" not found")
-            del items[index]
+            if index is not None:  # deleting what is already gone is a no-op (a write re-applied on a newer tip)
+                del items[index]
         elif index is None:
             items.append(change.value)
         else:

@@ -1,0 +1,244 @@
+"""The minimal-diff writer: a change rewrites only what changed; everything else stays byte for byte."""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gitstore.changes import Change, Kind
+from gitstore.documents import ComparisonType, Constraint, Distribution, Flag, NamespaceInfo, Rule, SegmentRef
+from gitstore.errors import ValidationError
+from gitstore.loader import dump_document, load_document
+from gitstore.writer import apply_changes, edit_file
+
+from .synth import namespace_text
+
+HAND_WRITTEN = """\
+# Flags for the web shop. Reviewed weekly.
+version: "1.6"
+namespace: shop
+
+flags:
+# --- checkout ---
+- key: new-checkout   # the big one
+  name: New checkout
+  type: VARIANT_FLAG_TYPE
+  enabled: false
+  variants:
+  - key: "on"
+  - key: "off"
+  rules:
+  - segment: beta
+    distributions:
+    - {variant: "on", rollout: 100}
+
+# --- misc ---
+- key: dark-mode
+  name: Dark mode
+  type: BOOLEAN_FLAG_TYPE
+  enabled: true  # everyone
+  rollouts:
+  - threshold: {percentage: 50, value: true}
+
+segments:
+- key: beta
+  name: Beta users
+  match_type: ANY_MATCH_TYPE
+  constraints:
+  - {type: STRING_COMPARISON_TYPE, property: plan, operator: eq, value: beta}   # keep me
+"""
+
+
+def diff(before: str, after: str) -> list[str]:
+    """Changed lines (`-old`/`+new`) of a unified diff."""
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return [line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def load(text: str, name: str = "shop/features.yaml"):
+    result = load_document(text, name)
+    assert result.errors == [], result.errors
+    return result.document
+
+
+def change(flag: Flag | None, key: str | None = None, ns: str = "shop") -> Change:
+    return Change(ns, Kind.FLAG, key or flag.key, flag)
+
+
+def test_toggle_is_a_one_line_diff_and_keeps_comments() -> None:
+    doc = load(HAND_WRITTEN)
+    flag = doc.flag("new-checkout")
+    out = apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(flag.model_copy(update={"enabled": True}))])
+    assert diff(HAND_WRITTEN, out) == ["-  enabled: false", "+  enabled: true"]
+    assert load(out).flag("new-checkout").enabled is True
+
+
+def test_toggle_on_the_first_line_of_an_item() -> None:
+    text = "namespace: a\nflags:\n  - enabled: false\n    key: f\n    name: F\n"
+    doc = load(text, "a/features.yaml")
+    out = apply_changes(text, "a/features.yaml", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="a")])
+    assert diff(text, out) == ["-  - enabled: false", "+  - enabled: true"]
+
+
+def test_adding_a_missing_field_inserts_it_in_flipt_order() -> None:
+    doc = load(HAND_WRITTEN)
+    flag = doc.flag("dark-mode").model_copy(update={"description": "Night theme"})
+    out = apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(flag)])
+    assert diff(HAND_WRITTEN, out) == ["+  description: Night theme"]
+    assert out.index("description: Night theme") < out.index("enabled: true  # everyone")
+
+
+def test_replacing_rules_rewrites_only_that_field() -> None:
+    doc = load(HAND_WRITTEN)
+    flag = doc.flag("new-checkout")
+    rule = Rule(segment=SegmentRef(keys=("beta",)), distributions=(Distribution(variant="off", rollout=25),))
+    out = apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(flag.model_copy(update={"rules": (rule,)}))])
+    changed = diff(HAND_WRITTEN, out)
+    assert all("variant" in line or "rollout" in line or "segment" in line or "distributions" in line
+               for line in changed), changed
+    assert "# the big one" in out and "# keep me" in out
+    assert load(out).flag("new-checkout").rules == (rule,)
+
+
+def test_new_flag_is_appended_in_canonical_form_after_the_last_one() -> None:
+    flag = Flag(key="yes", name="Yes", enabled=False, description="multi\nline\n")
+    out = apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(flag)])
+    added = diff(HAND_WRITTEN, out)
+    assert added == ['+- key: "yes"', "+  name: \"Yes\"", "+  type: VARIANT_FLAG_TYPE", "+  description: |",
+                     "+    multi", "+    line", "+  enabled: false"]
+    assert out.index('key: "yes"') < out.index("segments:")
+    assert load(out).flag("yes") == flag
+
+
+def test_delete_removes_the_item_and_its_leading_comment() -> None:
+    out = apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(None, "dark-mode")])
+    removed = diff(HAND_WRITTEN, out)
+    assert removed[0] == "-# --- misc ---" and all(line.startswith("-") for line in removed)
+    assert "dark-mode" not in out and "# Flags for the web shop" in out
+    assert [f.key for f in load(out).flags] == ["new-checkout"]
+
+
+def test_deleting_every_flag_drops_the_key() -> None:
+    out = apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(None, "dark-mode"), change(None, "new-checkout")])
+    assert "flags:" not in out and load(out).flags == ()
+
+
+def test_segment_edit_keeps_the_flow_style_line_of_untouched_fields() -> None:
+    doc = load(HAND_WRITTEN)
+    segment = doc.segment("beta").model_copy(update={"name": "Beta testers"})
+    out = apply_changes(HAND_WRITTEN, "shop/features.yaml", [Change("shop", Kind.SEGMENT, "beta", segment)])
+    assert diff(HAND_WRITTEN, out) == ["-  name: Beta users", "+  name: Beta testers"]
+
+
+def test_new_segment_and_flag_using_it_in_one_write() -> None:
+    from gitstore.documents import MatchType, Segment
+
+    seg = Segment(key="staff", name="Staff", match_type=MatchType.ALL, constraints=(
+        Constraint(type=ComparisonType.STRING, property="email", operator="isoneof", value='["a@x","b@x"]'),))
+    flag = Flag(key="beta-ui", name="Beta UI", variants=(), rules=(Rule(segment=SegmentRef(keys=("staff",))),))
+    out = apply_changes(HAND_WRITTEN, "shop/features.yaml",
+                        [Change("shop", Kind.SEGMENT, "staff", seg), change(flag)])
+    doc = load(out)
+    assert doc.segment("staff") == seg and doc.flag("beta-ui") == flag
+    assert "      - a@x\n" not in out and "    - a@x\n" in out  # a YAML list in the file's indentation
+
+
+def test_namespace_update() -> None:
+    info = NamespaceInfo(key="shop", name="Shop", description="The web shop")
+    out = apply_changes(HAND_WRITTEN, "shop/features.yaml", [Change("shop", Kind.NAMESPACE, "shop", info)])
+    assert diff(HAND_WRITTEN, out) == ["-namespace: shop", "+namespace:", "+  key: shop", "+  name: Shop",
+                                       "+  description: The web shop"]
+    assert load(out).namespace == info
+
+
+def test_invalid_results_are_refused() -> None:
+    doc = load(HAND_WRITTEN)
+    bad_rule = Rule(segment=SegmentRef(keys=("nobody",)))
+    with pytest.raises(ValidationError) as caught:
+        apply_changes(HAND_WRITTEN, "shop/features.yaml",
+                      [change(doc.flag("new-checkout").model_copy(update={"rules": (bad_rule,)}))])
+    assert "unknown segment 'nobody'" in str(caught.value)
+    with pytest.raises(ValidationError, match="segment 'beta'"):
+        apply_changes(HAND_WRITTEN, "shop/features.yaml", [Change("shop", Kind.SEGMENT, "beta", None)])
+    unknown_variant = Rule(segment=SegmentRef(keys=("beta",)), distributions=(Distribution(variant="x", rollout=5),))
+    with pytest.raises(ValidationError, match="unknown variant 'x'"):
+        apply_changes(HAND_WRITTEN, "shop/features.yaml",
+                      [change(doc.flag("new-checkout").model_copy(update={"rules": (unknown_variant,)}))])
+    assert apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(None, "missing")]) is HAND_WRITTEN
+
+
+def test_no_op_returns_the_text_unchanged() -> None:
+    doc = load(HAND_WRITTEN)
+    result = edit_file(HAND_WRITTEN, "shop/features.yaml", [change(doc.flag("dark-mode"))])
+    assert result.text is HAND_WRITTEN and not result.rewritten
+
+
+def test_new_file_is_canonical() -> None:
+    flag = Flag(key="a", name="A")
+    out = apply_changes("", "team/features.yaml", [Change("team", Kind.FLAG, "a", flag)])
+    assert out == ('version: "1.6"\nnamespace: team\nflags:\n  - key: a\n    name: A\n'
+                   "    type: VARIANT_FLAG_TYPE\n    enabled: false\n")
+    assert dump_document(load(out, "team/features.yaml")) == out
+
+
+def test_json_files_are_rewritten_as_json() -> None:
+    text = '{"namespace": "j", "flags": [{"key": "a", "name": "A", "enabled": false}]}'
+    doc = load(text, "j/features.json")
+    out = apply_changes(text, "j/features.json", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="j")])
+    assert out.startswith("{\n") and load(out, "j/features.json").flags[0].enabled is True
+
+
+def test_a_change_an_old_version_cannot_hold_rewrites_the_file_at_1_6() -> None:
+    text = 'version: "1.2"\nnamespace: old\nflags:\n  # comment\n  - key: a\n    name: A\n'
+    doc = load(text, "old/features.yaml")
+    result = edit_file(text, "old/features.yaml",
+                       [change(doc.flags[0].model_copy(update={"metadata": {"team": "x"}}), ns="old")])
+    assert result.rewritten and result.text.startswith('version: "1.6"\n')
+    assert load(result.text, "old/features.yaml").flags[0].metadata == {"team": "x"}
+
+
+def test_old_version_files_get_json_string_lists() -> None:
+    text = 'version: "1.5"\nnamespace: old\nsegments:\n  - {key: s, name: S, match_type: ALL_MATCH_TYPE}\n'
+    doc = load(text, "old/features.yaml")
+    seg = doc.segments[0].model_copy(update={"constraints": (
+        Constraint(type=ComparisonType.NUMBER, property="age", operator="isoneof", value="[18,21]"),)})
+    result = edit_file(text, "old/features.yaml", [Change("old", Kind.SEGMENT, "s", seg)])
+    assert not result.rewritten and "value: \"[18,21]\"" in result.text
+
+
+def test_flow_style_sequences_fall_back_to_a_canonical_rewrite() -> None:
+    text = "namespace: f\nflags: [{key: a, name: A}]\n"
+    doc = load(text, "f/features.yaml")
+    result = edit_file(text, "f/features.yaml", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="f")])
+    assert result.rewritten and load(result.text, "f/features.yaml").flags[0].enabled
+
+
+def test_stream_edits_touch_only_their_document() -> None:
+    text = "namespace: a\nflags:\n- {key: x, name: X}\n---\n# b's flags\nnamespace: b\nflags:\n- key: x\n  name: X\n"
+    doc = load_document(text, "s.yaml", namespace="b").document
+    out = apply_changes(text, "s.yaml", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="b")])
+    assert diff(text, out) == ["+  enabled: true"]
+
+
+def test_ten_thousand_flags_one_line_diff_with_base(tmp_path: Path) -> None:
+    text = namespace_text(10_000, comments=True)
+    doc = load(text, "default/features.yaml")
+    flag = doc.flags[7_777]
+    result = edit_file(text, "default/features.yaml", [change(flag.model_copy(update={"enabled": not flag.enabled}),
+                                                               ns="default")], base=doc)
+    assert not result.rewritten
+    assert result.document.flags[7_777].enabled is not flag.enabled
+    old_lines, new_lines = text.split("\n"), result.text.split("\n")
+    assert len(old_lines) == len(new_lines)
+    changed = [(a, b) for a, b in zip(old_lines, new_lines, strict=True) if a != b]
+    assert changed == [("    enabled: true", "    enabled: false")]
+    # what git itself says about the commit
+    before, after = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    before.write_text(text)
+    after.write_text(result.text)
+    out = subprocess.run(["git", "diff", "--no-index", "--numstat", str(before), str(after)],
+                         capture_output=True, text=True).stdout
+    assert out.split()[:2] == ["1", "1"]
