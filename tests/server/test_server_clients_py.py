@@ -202,3 +202,17 @@ def test_openfeature_ofrep_provider_uses_default_namespace_and_env_url(server: S
         assert value == "staging"
     finally:
         api.shutdown()
+
+
+def test_flipt_client_pointed_at_an_environment_url(server: ServerThread, flag_repo: FlagRepo) -> None:
+    """An SDK that knows nothing of environments, given http://host:port/environments/staging, just works."""
+    client = FliptClient(ClientOptions(url=server.url + "/environments/staging", namespace="ns1",
+                                       fetch_mode=FetchMode.STREAMING))
+    try:
+        assert client.evaluate_variant("env-marker", "u", {}).variant_key == "staging"
+        wait_until(lambda: _stream_open(server), timeout=10, what="the stream request")
+        flag_repo.commit({"staging/ns1/features.yaml": ns1("via-url")}, "change staging")
+        wait_until(lambda: client.evaluate_variant("env-marker", "u", {}).variant_key == "via-url",
+                   timeout=2, what="the change over the environment URL's stream")
+    finally:
+        client.close()

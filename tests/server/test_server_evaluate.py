@@ -163,3 +163,15 @@ def test_flag_list(server: ServerThread) -> None:
     assert [v["key"] for v in by_key["variant-seg"]["variants"]] == ["blue", "green"]
     assert by_key["variant-seg-dflt"]["defaultVariant"]["key"] == "control"
     assert server.get("/api/v1/namespaces/ghost/flags").status_code == 404
+
+
+def test_slow_client_does_not_block_others(server: ServerThread) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as slow:
+        slow.sendall(b"POST /evaluate/v1/boolean HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"namespaceKey\"")  # and then nothing
+        for _ in range(3):
+            r = server.post("/evaluate/v1/boolean", {"namespaceKey": "ns1", "flagKey": "bool-rollout",
+                                                     "entityId": "user-2"})
+            assert r.status_code == 200 and r.json()["enabled"] is True
