@@ -66,6 +66,9 @@ def endpoint(handler: Handler, render: Renderer = _render_json) -> Callable[[web
             return render(err, request)
         except EvaluationError as exc:
             return render(from_engine(exc), request)
+        except web.HTTPException as exc:  # raised by aiohttp itself while reading the request
+            code = Code.INVALID_ARGUMENT if 400 <= exc.status < 500 else Code.INTERNAL
+            return render(ApiError(code, exc.reason, status=exc.status), request)
         except (asyncio.CancelledError, ConnectionResetError):
             raise
         except Exception:

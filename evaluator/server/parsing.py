@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from evaluator.server.errors import BAD_JSON_TYPES, ApiError, Code, invalid
 
@@ -45,6 +46,8 @@ async def read_json_object(request: web.Request, max_body: int) -> dict[str, Any
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large(max_body) from None
+    except HttpProcessingError as exc:  # a broken chunked or compressed body
+        raise invalid(f"unreadable request body: {exc.message or exc}") from None
     if len(raw) > max_body:
         raise too_large(max_body)
     if not raw.strip():

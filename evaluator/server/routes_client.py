@@ -102,5 +102,5 @@ def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
     router.add_get(prefix + "/internal/v1/evaluation/snapshot/namespace/{namespace}", snapshot)
     base = prefix + "/client/v2/environments/{environment}/namespaces/{namespace}"
     router.add_get(base + "/snapshot", snapshot)
-    router.add_get(base + "/stream", stream)
-    router.add_get(prefix + "/ofrep/v1/_stream/{environment}/{namespace}/events", ofrep_events)
+    router.add_get(base + "/stream", stream, allow_head=False)
+    router.add_get(prefix + "/ofrep/v1/_stream/{environment}/{namespace}/events", ofrep_events, allow_head=False)

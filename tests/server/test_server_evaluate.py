@@ -175,3 +175,13 @@ def test_slow_client_does_not_block_others(server: ServerThread) -> None:
             r = server.post("/evaluate/v1/boolean", {"namespaceKey": "ns1", "flagKey": "bool-rollout",
                                                      "entityId": "user-2"})
             assert r.status_code == 200 and r.json()["enabled"] is True
+
+
+def test_broken_chunked_body_is_400(server: ServerThread) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(b"POST /evaluate/v1/boolean HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"zz\r\n{}\r\n0\r\n\r\n")
+        reply = conn.recv(4096).decode(errors="replace")
+    assert reply.split()[1] == "400", reply  # rejected by the HTTP parser, never a 5xx
