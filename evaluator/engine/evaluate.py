@@ -11,6 +11,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 
 from evaluator.engine.buckets import BUCKETS, PERCENT, to_bytes
+from evaluator.engine.constraints import CompiledConstraint
 from evaluator.engine.errors import EvaluationError, FlagNotFound, WrongFlagType
 from evaluator.engine.model import CompiledFlag, CompiledNamespace, CompiledSegment
 from evaluator.engine.results import (
@@ -59,7 +60,9 @@ def _segment_matches(
     return match_all or not seg.constraints
 
 
-def _constraint_check(c, entity_id: str, context: Mapping[str, str], r: bool | None) -> ConstraintCheck:  # noqa: ANN001
+def _constraint_check(
+    c: CompiledConstraint, entity_id: str, context: Mapping[str, str], r: bool | None
+) -> ConstraintCheck:
     actual = entity_id if c.entity else context.get(c.property)
     failure = ""
     if actual is None:

@@ -20,7 +20,7 @@ from flipt_peer import flipt_client, snapshot_server
 from random_namespaces import random_inputs, random_namespace
 
 from evaluator.client_snapshot import build_client_snapshot
-from evaluator.engine import BooleanResult, Reason, Trace, compile_namespace, evaluate
+from evaluator.engine import BooleanResult, Reason, Trace, VariantResult, compile_namespace, evaluate
 from evaluator.engine.buckets import f32
 from evaluator.engine.model import CompiledFlag
 from gitstore.documents import OPERATORS
@@ -59,7 +59,7 @@ def attachment(text: str | None) -> object:
     return None if text in (None, "", "null") else json.loads(text)
 
 
-def check_trace(result, trace: Trace) -> None:  # noqa: ANN001
+def check_trace(result: VariantResult | BooleanResult, trace: Trace) -> None:
     assert trace.reason == result.reason.value
     assert trace.segment_keys == result.segment_keys
     matched = [s for s in trace.steps if s.matched]
