@@ -22,6 +22,7 @@ import asyncssh
 
 MAX_COLS, MAX_ROWS = 1000, 500
 DEFAULT_SIZE = (80, 24)
+MAX_UNSENT = 1 << 20  # bytes queued for a client before the console's output is paused
 
 
 def clamp_size(cols: int, rows: int) -> tuple[int, int]:
@@ -61,6 +62,7 @@ class PtySession:
         self.spec = spec
         self._master = -1
         self._output_done: asyncio.Future[None] | None = None
+        self._draining: asyncio.Task[None] | None = None
 
     async def run(self) -> SessionResult:
         loop = asyncio.get_running_loop()
@@ -104,8 +106,11 @@ class PtySession:
             input_task.cancel()
             if not exit_task.done():  # cancelled from outside: never leave the console behind
                 await self._terminate(child, exit_task)
+            if self._draining is not None:
+                self._draining.cancel()
             loop.remove_reader(master)
             os.close(master)
+            self._master = -1
 
     def _pump_out(self) -> None:
         try:
@@ -114,15 +119,28 @@ class PtySession:
             return
         except OSError:  # EIO: every holder of the PTY's slave side has gone
             data = b""
+        loop = asyncio.get_running_loop()
         if data:
             try:
                 self.process.stdout.write(data)
-                return
             except (BrokenPipeError, ConnectionError, asyncssh.Error):
                 pass
-        asyncio.get_running_loop().remove_reader(self._master)
+            else:
+                if self.process.channel.get_write_buffer_size() > MAX_UNSENT:
+                    loop.remove_reader(self._master)  # a slow client: stop reading until it catches up
+                    self._draining = loop.create_task(self._resume_after_drain())
+                return
+        loop.remove_reader(self._master)
         if self._output_done is not None and not self._output_done.done():
             self._output_done.set_result(None)
+
+    async def _resume_after_drain(self) -> None:
+        try:
+            await self.process.stdout.drain()
+        except (BrokenPipeError, ConnectionError, asyncssh.Error):
+            return
+        if self._output_done is not None and not self._output_done.done() and self._master >= 0:
+            asyncio.get_running_loop().add_reader(self._master, self._pump_out)
 
     async def _pump_in(self) -> str:
         stdin = self.process.stdin
