@@ -88,6 +88,19 @@ def command(
 
     if config is None:
         config = _default_config()
+    if config is None and console_command is None:
+        raise click.ClickException(
+            "no configuration: pass --config F, set FLAGDECK_CONFIG or run in the directory "
+            "holding flagdeck.yaml (flagdeck init makes one)"
+        )
+    if config is not None:
+        from gitstore.config import load_config
+        from gitstore.errors import FlagdeckError
+
+        try:
+            load_config(config)  # fail now, not in every session's console
+        except FlagdeckError as exc:
+            raise click.ClickException(str(exc)) from None
     settings = SSHSettings(
         host_key=host_key,
         users=users,

@@ -1,0 +1,45 @@
+"""`flagdeck ssh-server` refuses to start, with a clear message, when what it needs is missing or broken."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+from gitstore.demo import init_demo
+
+
+def run_cli(*args: str, cwd) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "ssh-server", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+    )
+
+
+def test_start_up_errors_are_clear(tmp_path, team):
+    base = ["--users", str(team.users_file), "--host-key", str(tmp_path / "hk")]
+    missing = run_cli(*base, cwd=tmp_path)
+    assert missing.returncode == 1 and "no configuration: pass --config" in missing.stderr
+    (tmp_path / "bad.yaml").write_text("storage: [\n")
+    bad = run_cli(*base, "--config", str(tmp_path / "bad.yaml"), cwd=tmp_path)
+    assert bad.returncode == 1 and f"{tmp_path / 'bad.yaml'}:2: not valid YAML" in bad.stderr
+    config = init_demo(tmp_path / "flags")
+    no_users = run_cli(
+        "--config",
+        str(config),
+        "--users",
+        str(tmp_path / "none.yaml"),
+        "--host-key",
+        str(tmp_path / "hk"),
+        cwd=tmp_path,
+    )
+    assert no_users.returncode == 1 and "none.yaml: cannot read users file" in no_users.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = run_cli(*base, "--config", str(config), "--port", str(busy.getsockname()[1]), cwd=tmp_path)
+    assert taken.returncode == 1 and "cannot listen on 127.0.0.1:" in taken.stderr
