@@ -214,3 +214,16 @@ def test_errors(integration) -> None:
     with pytest.raises(WrongFlagType) as wt:
         evaluate_boolean(integration, "flag_001", "x", {})
     assert wt.value.message == "flag type VARIANT_FLAG_TYPE invalid"
+
+
+def test_bucket_666_of_25_25_25_goes_to_the_third_variant_as_on_the_go_server() -> None:
+    """Go truncates 666.66 to 666 (the Rust engine rounds to 667 and would answer "b", flipt-compat §5)."""
+    import zlib
+
+    entity = next(f"e{i}" for i in range(100_000) if zlib.crc32(f"foo-e{i}".encode()) % 1000 == 666)
+    ns = compiled(
+        [{"key": "foo-", "enabled": True, "variants": variants("a", "b", "c"),
+          "rules": [{"segment": "all", "distributions": split(("a", 25), ("b", 25), ("c", 25))}]}],
+        [SEGMENT_ALL],
+    )
+    assert evaluate_variant(ns, "foo-", entity, {}).variant_key == "c"
