@@ -59,8 +59,13 @@ def apply_changes(text: str, filename: str, changes: list[Change], base: Documen
 
 
 def edit_file(text: str, filename: str, changes: list[Change], base: Document | None = None) -> EditResult:
+    """`apply_changes` with the new document (for the store's parse cache) and whether the file was re-emitted."""
+    crlf = "\r\n" in text
     with gc_paused():
-        return _edit(text, filename, changes, base)
+        result = _edit(text.replace("\r\n", "\n") if crlf else text, filename, changes, base)
+    if crlf and result.text is not text:
+        return EditResult(result.text.replace("\n", "\r\n"), result.document, result.rewritten)
+    return result
 
 
 def _edit(text: str, filename: str, changes: list[Change], base: Document | None) -> EditResult:
@@ -77,6 +82,8 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
         result = load_document(text, filename, namespace=ns)
         if result.document is None:
             raise ValidationError(result.errors)
+        if ns not in result.documents:
+            raise ValueError(f"{filename} holds namespace(s) {sorted(result.documents)}, not {ns!r}")
         base, others = result.document, {k: d for k, d in result.documents.items() if k != ns}
     if all(_unchanged(base, c) for c in changes):
         return EditResult(text, base)
@@ -231,11 +238,13 @@ class _Splicer:
         new_data = self._data(new)
         patched = patch_item(item_text, dash_col, self._data(old), new_data, order, style)
         if patched is not None and self._verified(patched, dash_col, new):
-            return patched
+            return patched if item_text.endswith("\n") else patched[:-1]
         whole = "\n".join(item_lines(new_data, dash_col, style)) + "\n"
         if self._verified(whole, dash_col, new):
-            return whole
-        raise _Fallback("item did not verify")
+            patched = whole
+        else:
+            raise _Fallback("item did not verify")
+        return patched if item_text.endswith("\n") else patched[:-1]
 
     def _data(self, item: Flag | Segment) -> dict[str, Any]:
         return flag_to_data(item) if isinstance(item, Flag) else segment_to_data(item, self.version)
@@ -254,7 +263,8 @@ class _Splicer:
                 raise _Fallback("appended item did not verify")
             block += emitted
         if spans:
-            self.edits.append((spans[-1][1], spans[-1][1], block))
+            at = spans[-1][1]
+            self.edits.append((at, at, block if self.text[at - 1] == "\n" else "\n" + block))
         elif top is not None:
             self.edits.append((top.start, top.end, f"{attr}:\n{block}"))
         else:

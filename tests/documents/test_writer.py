@@ -242,3 +242,55 @@ def test_ten_thousand_flags_one_line_diff_with_base(tmp_path: Path) -> None:
     out = subprocess.run(["git", "diff", "--no-index", "--numstat", str(before), str(after)],
                          capture_output=True, text=True).stdout
     assert out.split()[:2] == ["1", "1"]
+
+
+YAML_V3_STYLE = """\
+version: "1.6"
+namespace: v3
+flags:
+    - key: a
+      name: A
+      type: VARIANT_FLAG_TYPE
+      enabled: true
+      metadata:
+          team: web
+      variants:
+          - key: x
+            attachment:
+                deep: [1, 2]
+segments:
+    - key: s
+      name: S
+      match_type: ALL_MATCH_TYPE
+"""
+
+
+def test_appended_items_follow_the_files_indentation() -> None:
+    doc = load(YAML_V3_STYLE, "v3/features.yaml")
+    new = doc.flags[0].model_copy(update={"key": "b", "metadata": {"team": "api"}})
+    out = apply_changes(YAML_V3_STYLE, "v3/features.yaml", [change(new, ns="v3")])
+    assert diff(YAML_V3_STYLE, out) == [
+        "+    - key: b", "+      name: A", "+      type: VARIANT_FLAG_TYPE", "+      enabled: true",
+        "+      metadata:", "+          team: api", "+      variants:", "+          - key: x",
+        "+            attachment:", "+                deep:", "+                    - 1", "+                    - 2"]
+    assert load(out, "v3/features.yaml").flag("b") == new
+
+
+def test_crlf_files_and_files_without_a_final_newline() -> None:
+    text = HAND_WRITTEN.replace("\n", "\r\n")
+    doc = load(text)
+    out = apply_changes(text, "shop/features.yaml",
+                        [change(doc.flag("new-checkout").model_copy(update={"enabled": True}))])
+    assert out == HAND_WRITTEN.replace("enabled: false", "enabled: true").replace("\n", "\r\n")
+    bare = "namespace: a\nflags:\n- key: f\n  name: F\n  enabled: false"
+    doc = load(bare, "a/features.yaml")
+    toggled = apply_changes(bare, "a/features.yaml", [change(doc.flags[0].model_copy(update={"enabled": True}),
+                                                             ns="a")])
+    assert toggled == bare.replace("false", "true")
+    appended = apply_changes(bare, "a/features.yaml", [change(Flag(key="g", name="G"), ns="a")])
+    assert appended.startswith(bare + "\n- key: g\n") and load(appended, "a/features.yaml").flag("g")
+
+
+def test_a_change_for_another_namespace_is_refused() -> None:
+    with pytest.raises(ValueError, match="not 'other'"):
+        apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(Flag(key="g", name="G"), ns="other")])
