@@ -158,7 +158,8 @@ def _replay_path(repo: pygit2.Repository, commit: pygit2.Commit, onto: pygit2.Co
                             resource=clash.resource)
     if not changes:
         return False, None
-    return True, apply_text(repo[theirs].data.decode("utf-8"), path, changes).encode("utf-8")
+    text, _ = apply_text(repo[theirs].data.decode("utf-8"), path, changes, docs[2])
+    return True, text.encode("utf-8")
 
 
 def replay(repo: pygit2.Repository, local: pygit2.Oid, upstream: pygit2.Oid, cache: ParseCache) -> pygit2.Oid:

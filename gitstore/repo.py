@@ -105,11 +105,13 @@ def blob_at(tree: pygit2.Tree, path: str) -> pygit2.Object | None:
     return entry if entry.type == ObjectType.BLOB else None
 
 
-def build_tree(repo: pygit2.Repository, base: pygit2.Tree | None, edits: dict[str, bytes | None]) -> pygit2.Oid:
-    """A new tree: `base` with each path set to the bytes given or removed (None). Only the trees on the edited
-    paths are rebuilt; a directory left empty disappears, as does one holding nothing but a `.gitkeep`."""
-    nested: dict[str, dict[str, bytes | None]] = {}
-    files: dict[str, bytes | None] = {}
+def build_tree(repo: pygit2.Repository, base: pygit2.Tree | None,
+               edits: dict[str, bytes | pygit2.Oid | None]) -> pygit2.Oid:
+    """A new tree: `base` with each path set to the bytes (or existing blob id) given, or removed (None). Only the
+    trees on the edited paths are rebuilt; a directory left empty disappears, as does one holding nothing but a
+    `.gitkeep`."""
+    nested: dict[str, dict[str, bytes | pygit2.Oid | None]] = {}
+    files: dict[str, bytes | pygit2.Oid | None] = {}
     for path, data in edits.items():
         head, _, rest = path.partition("/")
         if rest:
@@ -122,7 +124,8 @@ def build_tree(repo: pygit2.Repository, base: pygit2.Tree | None, edits: dict[st
             if builder.get(name) is not None:
                 builder.remove(name)
         else:
-            builder.insert(name, repo.create_blob(data), FileMode.BLOB)
+            blob = data if isinstance(data, pygit2.Oid) else repo.create_blob(data)
+            builder.insert(name, blob, FileMode.BLOB)
     for name, sub_edits in nested.items():
         existing = builder.get(name)
         sub_base = repo[existing.id] if existing is not None and existing.type == ObjectType.TREE else None

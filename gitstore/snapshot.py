@@ -87,12 +87,23 @@ class ParseCache:
         parsed = parse_file(data_fn(), filename)
         with self._lock:
             self.parses += 1
+        self._add(key, parsed)
+        return parsed
+
+    def put(self, blob_id: str, filename: str, data: bytes, text: str, document: Document) -> None:
+        """Remember a file the store has just written, with the document the writer verified it holds, so the
+        next snapshot does not parse it again."""
+        self._add((blob_id, filename), _Parsed(document, (), hashlib.sha1(data).hexdigest(), text, len(data)))
+
+    def _add(self, key: tuple[str, str], parsed: _Parsed) -> None:
+        with self._lock:
+            if key in self._items:
+                return
             self._items[key] = parsed
             self._bytes += parsed.size
             while self._bytes > self.max_bytes and len(self._items) > 1:
                 _, old = self._items.popitem(last=False)
                 self._bytes -= old.size
-        return parsed
 
 
 def parse_file(data: bytes, filename: str) -> _Parsed:

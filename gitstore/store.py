@@ -187,11 +187,13 @@ class Store:
                 check_unchanged(repo, base, current, directory, changes, self.cache)
             if any(c.kind is Kind.NAMESPACE and c.value is not None for c in changes):
                 self._require_admin_for_new_namespaces(repo, env, current, changes)
-            edits, created = edit_tree(repo, current, directory, changes, self.cache)
-            tree = build_tree(repo, current.tree, edits)
+            edits = edit_tree(repo, current, directory, changes, self.cache)
+            blobs = {path: repo.create_blob(data) if data is not None else None
+                     for path, data in edits.files.items()}
+            tree = build_tree(repo, current.tree, blobs)
             if tree == current.tree_id:
                 return CommitResult(str(tip_id), rebased, created=False)
-            text = message or commit_message(changes, created)
+            text = message or commit_message(changes, edits.created)
             new = make_commit(repo, tree, [tip_id], author, text)
             try:
                 cas_ref(repo, ref, tip_id, new, f"flagdeck: {text.splitlines()[0]}")
@@ -200,6 +202,10 @@ class Store:
                 time.sleep(random.uniform(0.001, 0.004) * (attempt + 1))
         else:
             raise ConflictError(f"{ref} kept moving; gave up after {CAS_ATTEMPTS} attempts", resource=ref)
+        for path in edits.clean:
+            data = edits.files[path]
+            if data is not None:
+                self.cache.put(str(blobs[path]), path, data, edits.texts[path], edits.documents[path])
         self._commits += 1
         if self._commits % GC_EVERY == 0:
             gc_auto(storage.path)

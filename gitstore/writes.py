@@ -8,17 +8,12 @@ from dataclasses import dataclass
 
 import pygit2
 
-from gitstore.changes import Change, Kind, apply_to_document, resource_value
+from gitstore.changes import Change, Kind, resource_value
 from gitstore.documents import Document
 from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
-from gitstore.loader import dump_document, load_document
 from gitstore.repo import blob_at, subtree
 from gitstore.snapshot import FEATURE_FILES, ParseCache, file_path
-
-try:
-    from gitstore.writer import apply_changes
-except ImportError:  # pragma: no cover - the minimal-diff writer is being written alongside
-    apply_changes = None
+from gitstore.writer import edit_file
 
 PROTECTED_NAMESPACE = "default"
 
@@ -57,22 +52,25 @@ def group_by_namespace(changes: Iterable[Change]) -> dict[str, list[Change]]:
     return groups
 
 
-def apply_text(text: str, path: str, changes: list[Change]) -> str:
-    if apply_changes is None:  # until the minimal-diff writer lands: the whole file as canonical YAML
-        base = load_document(text.encode(), path).document if text else None
-        out = dump_document(apply_to_document(base, changes))
-        result = load_document(out.encode(), path)
-        if result.document is None:
-            raise ValidationError(result.problems) from None
-        return out
-    return apply_changes(text, path, changes)
+def apply_text(text: str, path: str, changes: list[Change], base: Document | None = None) -> tuple[str, Document]:
+    """The file's new text (minimal diff) and the document it holds; `ValidationError` if it would be invalid."""
+    result = edit_file(text, path, changes, base)
+    return result.text, result.document
+
+
+@dataclass
+class TreeEdits:
+    files: dict[str, bytes | None]  # path -> new bytes, or None to delete
+    documents: dict[str, Document]  # path -> the document a written file holds (verified by the writer)
+    texts: dict[str, str]  # path -> the written text
+    created: set[str]  # resources that did not exist before (for Flipt's `create` verb)
+    clean: set[str]  # written paths whose previous version had no problems (safe to cache without a parse)
 
 
 def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, changes: list[Change],
-              cache: ParseCache) -> tuple[dict[str, bytes | None], set[str]]:
-    """The file edits that apply `changes` on `base`, and the resources they create (for the `create` verb)."""
-    edits: dict[str, bytes | None] = {}
-    created: set[str] = set()
+              cache: ParseCache) -> TreeEdits:
+    """The file edits that apply `changes` on `base`."""
+    edits = TreeEdits({}, {}, {}, set(), set())
     for namespace, group in group_by_namespace(changes).items():
         found = find_namespace_file(repo, base.tree, directory, namespace)
         if found.blob is not None and found.path.endswith(".json"):
@@ -87,21 +85,27 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
             if len(group) > 1:
                 raise ValidationError([Problem(found.path, 0, "namespace", "a namespace that is deleted cannot be "
                                                "changed in the same commit")])
-            edits[found.path] = None
+            edits.files[found.path] = None
             continue
         creates_namespace = any(c.kind is Kind.NAMESPACE for c in group)
         if found.blob is None and not creates_namespace and namespace != PROTECTED_NAMESPACE:
             raise NotFoundError(f'namespace "{namespace}" not found')
-        before = read_document(repo, found, cache)
-        if found.blob is not None and before is None:
-            problems = cache.get(str(found.blob), found.path, lambda f=found: repo[f.blob].data).problems
-            raise ValidationError(list(problems) or [Problem(found.path, 0, "", "the file is invalid")])
+        parsed = (cache.get(str(found.blob), found.path, lambda f=found: repo[f.blob].data)
+                  if found.blob is not None else None)
+        before = parsed.document if parsed is not None else None
+        if parsed is not None and before is None:
+            raise ValidationError(list(parsed.problems) or [Problem(found.path, 0, "", "the file is invalid")])
         for change in group:
             if change.value is not None and resource_value(before, change.kind, change.key) is None:
-                created.add(change.resource)
-        text = repo[found.blob].data.decode("utf-8") if found.blob is not None else ""
-        edits[found.path] = apply_text(text, found.path, group).encode("utf-8")
-    return edits, created
+                edits.created.add(change.resource)
+        text = parsed.text if parsed is not None else ""
+        new_text, document = apply_text(text, found.path, group, before)
+        edits.files[found.path] = new_text.encode("utf-8")
+        edits.documents[found.path] = document
+        edits.texts[found.path] = new_text
+        if parsed is None or not parsed.problems:
+            edits.clean.add(found.path)
+    return edits
 
 
 def _value(repo: pygit2.Repository, commit: pygit2.Commit, directory: str, change: Change,

@@ -123,3 +123,21 @@ def test_commit_then_snapshot_sees_the_change(store: Store) -> None:
     snap = store.snapshot("production")
     assert snap.commit == result.commit
     assert snap.document("default").flag("dark-mode").enabled is True
+
+
+def test_a_written_file_is_not_parsed_again_and_equals_a_cold_parse(demo_config: Path) -> None:
+    with Store(load_config(demo_config)) as store:
+        store.snapshot("production")
+        parses = store.cache.parses
+        store.commit("production", [put_flag("maintenance-mode", True, name="Maintenance mode")], ALICE)
+        store.commit("production", [put_flag("brand-new")], ALICE)
+        warm = store.snapshot("production")
+        assert store.cache.parses == parses
+    with Store(load_config(demo_config)) as cold_store:
+        cold = cold_store.snapshot("production")
+        assert cold_store.cache.parses == 1  # production/default only
+    assert warm.commit == cold.commit
+    for key, ns in cold.namespaces.items():
+        assert warm.namespaces[key].document == ns.document
+        assert (warm.namespaces[key].digest, warm.namespaces[key].text) == (ns.digest, ns.text)
+        assert warm.namespaces[key].problems == ns.problems
