@@ -8,6 +8,7 @@ from __future__ import annotations
 from gitstore.changes import Change, Kind
 from gitstore.documents import Document, Flag, NamespaceInfo, Segment
 from gitstore.errors import Problem
+from gitstore.loader import build_flag, build_segment
 from gitstore.serialize import flag_to_data, segment_to_data
 from gitstore.validation import Checker
 from gitstore.validation_rules import path_text
@@ -31,10 +32,18 @@ def apply_to_document(doc: Document, changes: list[Change]) -> Document:
             if index is not None:  # deleting what is already gone is a no-op (a write re-applied on a newer tip)
                 del items[index]
         elif index is None:
-            items.append(change.value)
+            items.append(normalised(change.value))
         else:
-            items[index] = change.value
+            items[index] = normalised(change.value)
     return doc.model_copy(update={"flags": tuple(flags), "segments": tuple(segments), "namespace": info})
+
+
+def normalised(item: Flag | Segment) -> Flag | Segment:
+    """The resource exactly as the file will hold it when read back (empty metadata is no metadata, list values
+    are compact JSON, numbers are floats), so the written document equals a fresh load of the written file."""
+    if isinstance(item, Flag):
+        return build_flag(flag_to_data(item))
+    return build_segment(segment_to_data(item))
 
 
 def check_written(doc: Document, changed_flags: set[str], changed_segments: set[str], version: str,

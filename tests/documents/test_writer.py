@@ -294,3 +294,16 @@ def test_crlf_files_and_files_without_a_final_newline() -> None:
 def test_a_change_for_another_namespace_is_refused() -> None:
     with pytest.raises(ValueError, match="not 'other'"):
         apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(Flag(key="g", name="G"), ns="other")])
+
+
+def test_values_are_normalised_so_the_written_document_equals_a_reload() -> None:
+    from gitstore.documents import MatchType, Segment
+
+    seg = Segment(key="s2", name="S2", match_type=MatchType.ALL, constraints=(
+        Constraint(type=ComparisonType.STRING, property="p", operator="isoneof", value='[ "a",  "b" ]'),))
+    flag = Flag(key="m", name="M", metadata={})
+    result = edit_file(HAND_WRITTEN, "shop/features.yaml",
+                       [Change("shop", Kind.SEGMENT, "s2", seg), change(flag)])
+    assert not result.rewritten and "# keep me" in result.text
+    assert result.document == load(result.text)
+    assert result.document.segment("s2").constraints[0].value == '["a","b"]'
