@@ -98,7 +98,8 @@ def _load(data: bytes | str, filename: str, namespace: str | None, extended: boo
         if isinstance(doc, dict):
             groups.setdefault(namespace_key(doc), []).append(doc)
     directory = _namespace_directory(filename)
-    chosen = namespace or (directory if directory in groups else next(iter(groups), "default"))
+    chosen = namespace or (directory if directory in groups or not groups else next(iter(groups)))
+    chosen = chosen or "default"
     if directory and chosen != directory and not namespace:
         index = next((i for i, d in enumerate(docs) if isinstance(d, dict) and namespace_key(d) == chosen), 0)
         findings.append(Finding(index, ("namespace",), f"the document's namespace {chosen!r} differs from its "
