@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -120,9 +121,19 @@ def lua_script(directory: Path, name: str, method: str, body: str | None, header
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(url: str, script: Path, duration: int, connections: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (from /proc), to measure cost per request independently of how busy
+    the machine is."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(url: str, script: Path, duration: int, connections: int, pid: int) -> dict[str, float]:
+    cpu_before = cpu_seconds(pid)
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu_before
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     latency = {}
     for pct in ("50", "99"):
@@ -131,7 +142,7 @@ def run_wrk(url: str, script: Path, duration: int, connections: int) -> dict[str
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     if non_2xx:
         raise RuntimeError(f"{url}: {non_2xx.group(1)} error responses under load")
-    return {"rps": rps, "p50": latency["50"], "p99": latency["99"]}
+    return {"rps": rps, "p50": latency["50"], "p99": latency["99"], "cpu_us": cpu / max(requests, 1) * 1e6}
 
 
 def scenarios(evaluator: str) -> list[tuple[str, str, str, str | None, dict[str, str]]]:
@@ -170,25 +181,28 @@ def main(argv: list[str] | None = None) -> None:
         bare, base = start_bare(free_port())
         try:
             print(f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.repeat} alternating runs")
-            print(f"{'scenario':<14}{'bare req/s':>12}{'ours req/s':>12}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
-                  f"{'bare p99':>10}  target")
+            print("ratio = ours/bare req/s; cpu ratio = bare/ours server CPU per request (load-independent)")
+            print(f"{'scenario':<14}{'bare req/s':>11}{'ours req/s':>11}{'ratio':>7}{'bare us':>9}{'ours us':>9}"
+                  f"{'cpu ratio':>10}{'p50 ms':>8}{'p99 ms':>8}{'bare p99':>9}  target")
             for name, path, method, body, headers in scenarios(ours):
                 script = lua_script(directory, name, method, body, headers)
-                run_wrk(ours + path, script, 1, args.connections)  # warm-up
+                run_wrk(ours + path, script, 1, args.connections, evaluator.pid)  # warm-up
                 runs: dict[str, list[dict[str, float]]] = {"bare": [], "ours": []}
                 for _ in range(args.repeat):
-                    runs["bare"].append(run_wrk(base + path, script, args.duration, args.connections))
-                    runs["ours"].append(run_wrk(ours + path, script, args.duration, args.connections))
-                med = {who: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
+                    runs["bare"].append(run_wrk(base + path, script, args.duration, args.connections, bare.pid))
+                    runs["ours"].append(run_wrk(ours + path, script, args.duration, args.connections, evaluator.pid))
+                med = {who: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99", "cpu_us")}
                        for who, rs in runs.items()}
                 ratio = med["ours"]["rps"] / med["bare"]["rps"]
+                cpu_ratio = med["bare"]["cpu_us"] / med["ours"]["cpu_us"]
                 target = TARGETS.get(name)
                 verdict = ""
                 if target is not None:
                     verdict = f">= {target:.0%} {'ok' if ratio >= target else 'MISSED'}"
                 verdict += f"; p99 < 5 ms {'ok' if med['ours']['p99'] < 5 else 'MISSED'}"
-                print(f"{name:<14}{med['bare']['rps']:>12.0f}{med['ours']['rps']:>12.0f}{ratio:>8.2f}"
-                      f"{med['ours']['p50']:>9.2f}{med['ours']['p99']:>9.2f}{med['bare']['p99']:>10.2f}  {verdict}")
+                print(f"{name:<14}{med['bare']['rps']:>11.0f}{med['ours']['rps']:>11.0f}{ratio:>7.2f}"
+                      f"{med['bare']['cpu_us']:>9.1f}{med['ours']['cpu_us']:>9.1f}{cpu_ratio:>10.2f}"
+                      f"{med['ours']['p50']:>8.2f}{med['ours']['p99']:>8.2f}{med['bare']['p99']:>9.2f}  {verdict}")
         finally:
             for proc in (evaluator, bare):
                 proc.terminate()

@@ -7,7 +7,7 @@ the `flipt` SDK send them untyped); `null` values dropped; objects and arrays re
 
 from __future__ import annotations
 
-import uuid
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,9 @@ async def read_json_object(request: web.Request, max_body: int) -> dict[str, Any
     if request.content_length is not None and request.content_length > max_body:
         raise too_large(max_body)
     try:
-        raw = await request.read()
+        content = request.content
+        # fast path: the whole (small) body has already arrived, so take it without awaiting
+        raw = content.read_nowait() if content.is_eof() else await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large(max_body) from None
     except HttpProcessingError as exc:  # a broken chunked or compressed body
@@ -107,16 +109,36 @@ def _check(bad: list[str]) -> None:
         raise invalid(f"{BAD_JSON_TYPES}: {', '.join(bad)}")
 
 
+# body key -> EvalRequest field, both spellings (flipt-compat §6.1); when a body has both, the later one wins
+_FIELDS = {
+    "flagKey": "flag_key", "flag_key": "flag_key",
+    "entityId": "entity_id", "entity_id": "entity_id",
+    "namespaceKey": "namespace_key", "namespace_key": "namespace_key",
+    "requestId": "request_id", "request_id": "request_id",
+    "environmentKey": "environment_key", "environment_key": "environment_key",
+    "reference": "reference",
+}
+
+
 def _eval_request(data: dict[str, Any], bad: list[str]) -> EvalRequest:
-    return EvalRequest(
-        flag_key=_string(data, "flagKey", "flag_key", bad),
-        entity_id=_string(data, "entityId", "entity_id", bad),
-        namespace_key=_string(data, "namespaceKey", "namespace_key", bad) or "default",
-        context=coerce_context(data.get("context"), bad),
-        request_id=_string(data, "requestId", "request_id", bad),
-        environment_key=_string(data, "environmentKey", "environment_key", bad),
-        reference=_string(data, "reference", "reference", bad),
-    )
+    """One pass over the keys actually present (the hot path of every evaluation)."""
+    req = EvalRequest()
+    for key, value in data.items():
+        if value is None:
+            continue
+        if key == "context":
+            req.context = coerce_context(value, bad)
+            continue
+        name = _FIELDS.get(key)
+        if name is None:
+            continue  # unknown fields are ignored
+        if type(value) is str:
+            setattr(req, name, value)
+        else:
+            bad.append(key)
+    if not req.namespace_key:
+        req.namespace_key = "default"
+    return req
 
 
 def parse_evaluation(data: dict[str, Any]) -> EvalRequest:
@@ -156,7 +178,7 @@ def parse_ofrep(data: dict[str, Any], bulk: bool = False) -> OfrepRequest:
     bad: list[str] = []
     context = coerce_context(data.get("context"), bad)
     _check(bad)
-    entity_id = context.get("targetingKey") or str(uuid.uuid4())
+    entity_id = context.get("targetingKey") or new_request_id()
     flags = None
     if bulk and context.get("flags"):
         flags = [k.strip() for k in context["flags"].split(",") if k.strip()]
@@ -164,4 +186,6 @@ def parse_ofrep(data: dict[str, Any], bulk: bool = False) -> OfrepRequest:
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID string; about twice as fast as `str(uuid.uuid4())`."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"

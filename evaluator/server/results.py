@@ -17,7 +17,8 @@ OFREP_REASONS = {
 
 
 def timestamp() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 in UTC with a `Z` (isoformat is about twice as fast as strftime)."""
+    return datetime.now(UTC).isoformat()[:-6] + "Z"
 
 
 def reason_name(result: Any) -> str:
