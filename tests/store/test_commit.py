@@ -183,3 +183,17 @@ def test_gc_runs_and_the_store_keeps_reading_after_a_repack(store: Store) -> Non
     result = store.commit("production", [put_flag("after-gc", True)], ALICE)
     assert store.snapshot("production").document("default").flag("after-gc").enabled
     assert store.history("production", "default", flag="f1")[0].commit != result.commit
+
+
+def test_toggling_a_flag_through_the_store_is_a_one_line_diff_that_keeps_comments(demo_store: Store) -> None:
+    before = demo_store.snapshot("production")
+    flag = before.document("default").flag("maintenance-mode")
+    result = demo_store.commit("production", [Change("default", Kind.FLAG, flag.key,
+                                                     flag.model_copy(update={"enabled": True}))], ALICE,
+                               based_on=before.commit)
+    diff = git(demo_store.config.storage["local"].path, "diff", "--unified=0", before.commit, result.commit)
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert changed == ["-    enabled: false", "+    enabled: true"]
+    text = demo_store.snapshot("production").namespaces["default"].text
+    assert text.startswith("# Demo namespace of the production environment.")
+    assert "  # A plain kill switch.\n" in text
