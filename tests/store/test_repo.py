@@ -1,0 +1,79 @@
+"""Git plumbing: the compare-and-swap maps every lost race to ConflictError; trees are rebuilt along the path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from gitstore.errors import ConflictError
+from gitstore.repo import (
+    StorageError,
+    branch_ref,
+    build_tree,
+    cas_ref,
+    ensure_branch,
+    make_commit,
+    open_repository,
+)
+
+from .conftest import ALICE, git
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> pygit2.Repository:
+    repo = open_repository(tmp_path / "r.git")
+    ensure_branch(repo, "main", ALICE)
+    return repo
+
+
+def _child(repo: pygit2.Repository, name: str) -> pygit2.Oid:
+    parent = repo.references[branch_ref("main")].target
+    tree = build_tree(repo, repo[parent].tree, {f"ns/{name}": b"x\n"})
+    return make_commit(repo, tree, [parent], ALICE, name)
+
+
+def test_a_held_lock_file_and_a_stale_expected_value_are_conflicts(repo: pygit2.Repository) -> None:
+    ref = branch_ref("main")
+    parent = repo.references[ref].target
+    lock = Path(repo.path) / "refs" / "heads" / "main.lock"
+    lock.write_text("held by someone else\n")
+    with pytest.raises(ConflictError):
+        cas_ref(repo, ref, parent, _child(repo, "a"), "test")
+    lock.unlink()
+    first = _child(repo, "a")
+    cas_ref(repo, ref, parent, first, "test")
+    with pytest.raises(ConflictError, match="moved"):
+        cas_ref(repo, ref, parent, _child(repo, "b"), "test")  # expected the old tip
+    with pytest.raises(ConflictError):
+        cas_ref(repo, ref, None, first, "test")  # creating a branch that exists
+    assert repo.references[ref].target == first
+
+
+def test_trees_prune_empty_directories_and_keep_siblings(repo: pygit2.Repository) -> None:
+    base = repo[repo.references[branch_ref("main")].target].tree
+    one = build_tree(repo, base, {"env/a/features.yaml": b"a\n", "env/b/features.yaml": b"b\n", "env/b/.gitkeep": b""})
+    tree = repo[one]
+    sibling = tree["env/a"].id
+    two = repo[build_tree(repo, tree, {"env/b/features.yaml": None})]
+    assert "env/b" not in [e.name for e in repo[two["env"].id]]  # only a .gitkeep was left: pruned
+    assert two["env/a"].id == sibling  # untouched subtrees are shared
+    three = repo[build_tree(repo, two, {"env/a/features.yaml": None})]
+    assert "env" not in [e.name for e in three]
+    assert build_tree(repo, tree, {}) == tree.id
+
+
+def test_a_directory_that_is_not_a_repository_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "stuff").mkdir()
+    (tmp_path / "stuff" / "file.txt").write_text("hello\n")
+    with pytest.raises(StorageError, match="not a Git repository"):
+        open_repository(tmp_path / "stuff")
+
+
+def test_a_work_tree_repository_is_opened_in_place(tmp_path: Path) -> None:
+    subprocess_repo = tmp_path / "wt"
+    subprocess_repo.mkdir()
+    git(subprocess_repo, "init", "-q", "-b", "main")
+    repo = open_repository(subprocess_repo)
+    assert not repo.is_bare and Path(repo.workdir).resolve() == subprocess_repo.resolve()
