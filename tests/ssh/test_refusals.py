@@ -102,7 +102,11 @@ def test_forwarding_is_refused(team, start_server):
     )
     assert remote.returncode == 255
     assert "forwarding failed" in remote.stderr.lower()
-    server.wait_event(lambda e: e["event"] == "refusal" and e["reason"].startswith("port forwarding"))
+    server.wait_event(lambda e: e["event"] == "refusal" and e["reason"] == "port forwarding (remote)")
+    local = run_ssh(ssh_command(team.keys["alice"], server.port, "-W", "127.0.0.1:9"))  # a direct-tcpip channel
+    assert local.returncode == 255
+    assert "forwarding failed" in local.stderr
+    server.wait_event(lambda e: e["event"] == "refusal" and e["reason"] == "port forwarding (local)")
 
 
 def test_agent_forwarding_gives_the_console_no_agent(team, start_server, tmux):
