@@ -21,6 +21,14 @@ def sync_text(state: Any) -> str:
     return " ".join(p for p in parts if p) or "✓ in sync"
 
 
+def short_path(path: Any, config_path: Any) -> str:
+    """The repository path relative to the configuration file when it lies beside it."""
+    try:
+        return str(path.relative_to(config_path.parent))
+    except (AttributeError, ValueError):
+        return str(path)
+
+
 def gather(session: Any) -> list[tuple[Any, Any, Any]]:
     """Blocking: (environment info, snapshot, sync state) for every environment."""
     rows = []
@@ -85,7 +93,8 @@ class EnvironmentsScreen(BaseScreen):
         if item is None:
             return
         env, snap, state = item
-        lines = [f"{env.name}: repository {env.path}  branch {env.branch}  directory {env.directory or '/'}"]
+        where = short_path(env.path, getattr(getattr(self.session.store, "config", None), "path", None))
+        lines = [f"{env.name}: repository {where}  branch {env.branch}  directory {env.directory or '/'}"]
         if state is not None and getattr(state, "remote", None):
             lines.append(f"remote {state.remote}: {sync_text(state)}"
                          + (f"  last error: {state.last_error}" if state.last_error else ""))

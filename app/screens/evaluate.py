@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input, Label, Static
 
 from app.screens.base import BaseScreen
+from app.widgets.fields import field
 
 
 def parse_context(text: str) -> dict[str, str]:
@@ -50,10 +51,8 @@ class EvaluateScreen(BaseScreen):
         with VerticalScroll(classes="form"):
             yield Label(f"Evaluate {'flag ' + self.flag if self.flag else 'every flag'} "
                         f"in {self.session.namespace} (pending edits included)", classes="section-title")
-            yield Label("Entity id")
-            yield Input(id="entity", placeholder="user-123")
-            yield Label("Context (key=value, comma separated)")
-            yield Input(id="context", placeholder="plan=pro, country=de")
+            yield field("Entity id", Input(id="entity", placeholder="user-123"))
+            yield field("Context", Input(id="context", placeholder="key=value, key=value…"))
             yield Static("Enter evaluates.", id="eval-result", markup=False)
         yield Footer()
 

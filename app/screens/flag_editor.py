@@ -8,14 +8,15 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Input, Label, Select, Static, Switch, TextArea
+from textual.containers import VerticalScroll
+from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
 
 from app.screens.base import BaseScreen
 from app.screens.modals.rollout import RolloutModal
 from app.screens.modals.rule import RuleModal
 from app.screens.modals.variant import VariantModal
 from app.widgets.distribution_bar import _pct, bar_text, distribution_note
+from app.widgets.fields import field
 from app.widgets.list_editor import ListEditor
 from gitstore.changes import Change, Kind
 from gitstore.documents import Flag, FlagType, Rollout, Rule, SegmentOperator, Variant
@@ -76,22 +77,18 @@ class FlagEditorScreen(BaseScreen):
         yield Static(self.context_line(), classes="context-line")
         with VerticalScroll(classes="form", id="flag-form"):
             yield Label(f"Flag {f.key}", classes="section-title")
-            yield Label("Name")
-            yield Input(f.name, id="flag-name")
-            yield Label("Description")
-            yield Input(f.description or "", id="flag-description")
-            with Horizontal(classes="row"):
-                yield Select([("variant flag", FlagType.VARIANT), ("boolean flag", FlagType.BOOLEAN)],
-                             value=f.type, allow_blank=False, id="flag-type")
-                yield Switch(value=f.enabled, id="flag-enabled")
-                yield Static("", id="enabled-text")
-            yield Label("Metadata (JSON object, empty for none)")
+            yield field("Name", Input(f.name, id="flag-name"))
+            yield field("Description", Input(f.description or "", id="flag-description"))
+            yield field("Type", Select([("variant flag", FlagType.VARIANT), ("boolean flag", FlagType.BOOLEAN)],
+                                       value=f.type, allow_blank=False, id="flag-type"))
+            yield field("State", Checkbox("enabled (unticked: disabled)", f.enabled, id="flag-enabled"))
+            yield Label("Metadata (JSON object, empty for none)", classes="section-title")
             yield TextArea(json.dumps(f.metadata, indent=1) if f.metadata else "", id="flag-metadata",
                            soft_wrap=True)
             yield Label("Variants (a add, enter edit, x remove)", classes="section-title")
             yield ListEditor("Key", "Name", "Attachment", id="variants")
-            yield Label("Default variant", id="default-label")
-            yield Select([(NO_DEFAULT, NO_DEFAULT)], value=NO_DEFAULT, id="flag-default", allow_blank=False)
+            yield field("Default variant", Select([(NO_DEFAULT, NO_DEFAULT)], value=NO_DEFAULT, id="flag-default",
+                                                  allow_blank=False), id="default-row")
             yield Label("Rules, in order (a add, enter edit, x remove, [ ] move)", id="rules-label",
                         classes="section-title")
             yield ListEditor("#", "Segments", "Distribution", id="rules", movable=True)
@@ -107,18 +104,16 @@ class FlagEditorScreen(BaseScreen):
         self.show_type()
         self.query_one("#flag-name", Input).focus()
         if not self.session.can_edit():
-            for widget in self.query("Input, Select, Switch, TextArea, ListEditor"):
+            for widget in self.query("Input, Select, Checkbox, TextArea, ListEditor"):
                 widget.disabled = True
 
     # ----- showing ------------------------------------------------------------------------------------------
     def show_type(self) -> None:
         boolean = self.query_one("#flag-type", Select).value == FlagType.BOOLEAN
-        for selector in ("#rules", "#rules-label", "#rule-notes", "#flag-default", "#default-label"):
+        for selector in ("#rules", "#rules-label", "#rule-notes", "#default-row"):
             self.query_one(selector).display = not boolean
         for selector in ("#rollouts", "#rollouts-label"):
             self.query_one(selector).display = boolean
-        enabled = self.query_one("#flag-enabled", Switch).value
-        self.query_one("#enabled-text", Static).update("enabled" if enabled else "disabled")
 
     def show_lists(self) -> None:
         self.query_one("#variants", ListEditor).set_items([
@@ -140,9 +135,6 @@ class FlagEditorScreen(BaseScreen):
             self.show_type()
         elif event.select.id == "flag-default" and event.value is not Select.BLANK:
             self.default = str(event.value)
-
-    def on_switch_changed(self) -> None:
-        self.show_type()
 
     # ----- list edits ---------------------------------------------------------------------------------------
     def known_segments(self) -> set[str]:
@@ -211,7 +203,7 @@ class FlagEditorScreen(BaseScreen):
             "name": name,
             "description": self.query_one("#flag-description", Input).value.strip() or None,
             "type": kind,
-            "enabled": self.query_one("#flag-enabled", Switch).value,
+            "enabled": self.query_one("#flag-enabled", Checkbox).value,
             "metadata": metadata,
             "variants": variants,
             "rules": tuple(self.rules),

@@ -9,6 +9,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from app.screens.base import BaseScreen
 from app.screens.modals.constraint import ConstraintModal, value_text
+from app.widgets.fields import field
 from app.widgets.list_editor import ListEditor
 from gitstore.changes import Change, Kind
 from gitstore.documents import Constraint, MatchType, Segment
@@ -31,13 +32,11 @@ class SegmentEditorScreen(BaseScreen):
         yield Static(self.context_line(), classes="context-line")
         with VerticalScroll(classes="form"):
             yield Label(f"Segment {s.key}", classes="section-title")
-            yield Label("Name")
-            yield Input(s.name, id="segment-name")
-            yield Label("Description")
-            yield Input(s.description or "", id="segment-description")
-            yield Label("Match")
-            yield Select([("all constraints must match", MatchType.ALL), ("any constraint matches", MatchType.ANY)],
-                         value=s.match_type, allow_blank=False, id="segment-match")
+            yield field("Name", Input(s.name, id="segment-name"))
+            yield field("Description", Input(s.description or "", id="segment-description"))
+            yield field("Match", Select([("all constraints must match", MatchType.ALL),
+                                         ("any constraint matches", MatchType.ANY)],
+                                        value=s.match_type, allow_blank=False, id="segment-match"))
             yield Label("Constraints (a add, enter edit, x remove)", classes="section-title")
             yield ListEditor("Type", "Property", "Operator", "Value", id="constraints")
             yield Static("", id="segment-error", classes="error-text")

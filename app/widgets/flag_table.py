@@ -37,7 +37,7 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("Type", "kind", 7),
     ("Enabled", "enabled", 7),
     ("Rules", "rules", 5),
-    ("Changed", "changed", 9),
+    ("Changed", "changed", 10),
 )
 
 

@@ -34,11 +34,8 @@ class ListEditor(DataTable):
 
     def __init__(self, *columns: str, id: str | None = None, movable: bool = False) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.columns_titles = columns
         self.movable = movable
-
-    def on_mount(self) -> None:
-        self.add_columns(*self.columns_titles)
+        self.add_columns(*columns)
 
     def set_items(self, rows: list[tuple[str, ...]], cursor: int | None = None) -> None:
         keep = self.cursor_row if cursor is None else cursor

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-for _name in [n for n in os.environ if n.startswith("TEXTUAL_")] + ["ESCDELAY"]:
+for _name in [n for n in os.environ if n.startswith("TEXTUAL_") and n != "TEXTUAL_SNAPSHOT_TEMPDIR"] + ["ESCDELAY"]:
     os.environ.pop(_name, None)
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
 

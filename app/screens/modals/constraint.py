@@ -8,9 +8,10 @@ import re
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Select
 
 from app.screens.modals.form import FormModal
+from app.widgets.fields import field
 from gitstore.documents import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS, ComparisonType, Constraint
 
 TYPE_NAMES = {
@@ -90,18 +91,14 @@ class ConstraintModal(FormModal[Constraint | None]):
 
     def fields(self) -> ComposeResult:
         c = self.constraint
-        yield Label("Type")
-        yield Select([(name, kind) for kind, name in TYPE_NAMES.items()], value=c.type, allow_blank=False,
-                     id="constraint-type")
-        yield Label("Property (ignored for entity id)")
-        yield Input(c.property, id="constraint-property")
-        yield Label("Operator")
-        yield Select([(op, op) for op in OPERATORS[c.type]], value=c.operator, allow_blank=False,
-                     id="constraint-operator")
-        yield Label("Value (lists: comma separated)", id="constraint-value-label")
-        yield Input(value_text(c), id="constraint-value")
-        yield Label("Description (optional)")
-        yield Input(c.description or "", id="constraint-description")
+        yield field("Type", Select([(name, kind) for kind, name in TYPE_NAMES.items()], value=c.type,
+                                   allow_blank=False, id="constraint-type"))
+        yield field("Property", Input(c.property, id="constraint-property", placeholder="context key"))
+        yield field("Operator", Select([(op, op) for op in OPERATORS[c.type]], value=c.operator, allow_blank=False,
+                                       id="constraint-operator"))
+        yield field("Value", Input(value_text(c), id="constraint-value", placeholder="lists: comma separated"),
+                    id="constraint-value-row")
+        yield field("Description", Input(c.description or "", id="constraint-description", placeholder="optional"))
 
     def on_mount(self) -> None:
         self.show_value_field()
@@ -118,8 +115,7 @@ class ConstraintModal(FormModal[Constraint | None]):
     def show_value_field(self) -> None:
         operator = self.query_one("#constraint-operator", Select).value
         needs_value = operator not in NO_VALUE_OPERATORS
-        self.query_one("#constraint-value", Input).display = needs_value
-        self.query_one("#constraint-value-label", Label).display = needs_value
+        self.query_one("#constraint-value-row").display = needs_value
 
     def build(self) -> Constraint:
         kind = ComparisonType(self.query_one("#constraint-type", Select).value)

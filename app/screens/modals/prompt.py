@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from app.widgets.fields import field as field_row
 from gitstore.documents import KEY_PATTERN
 
 Check = Callable[[str], str | None]  # returns an error message, or None when the value is fine
@@ -51,8 +52,7 @@ class PromptModal(ModalScreen[dict[str, str] | None]):
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             for f in self.fields:
-                yield Label(f.label)
-                yield Input(f.value, id=f"field-{f.name}")
+                yield field_row(f.label, Input(f.value, id=f"field-{f.name}"))
             yield Static("", id="prompt-error", classes="error-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK (enter)", variant="primary", id="ok")

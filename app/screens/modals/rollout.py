@@ -7,6 +7,7 @@ from textual.widgets import Input, Label, Select
 
 from app.screens.modals.form import FormModal
 from app.screens.modals.rule import OPERATORS, parse_keys
+from app.widgets.fields import field
 from gitstore.documents import Rollout, RolloutSegment, RolloutThreshold, SegmentOperator
 
 
@@ -20,20 +21,19 @@ class RolloutModal(FormModal[Rollout | None]):
         r = self.rollout
         kind = "segment" if r.segment else "threshold"
         value = (r.segment or r.threshold).value if (r.segment or r.threshold) else True
-        yield Label("Kind")
-        yield Select([("threshold: a percentage of entities", "threshold"), ("segment: entities in segments",
-                      "segment")], value=kind, allow_blank=False, id="rollout-kind")
-        yield Label("Percentage (threshold)")
-        yield Input(f"{r.threshold.percentage:g}" if r.threshold else "", id="rollout-percentage")
-        yield Label(f"Segments, comma separated (segment; known: {', '.join(sorted(self.segments)) or 'none'})")
-        yield Input(", ".join(r.segment.keys) if r.segment else "", id="rollout-segments")
-        yield Label("Segment operator")
-        yield Select(OPERATORS, value=r.segment.operator if r.segment else SegmentOperator.OR, allow_blank=False,
-                     id="rollout-operator")
-        yield Label("Value served")
-        yield Select([("true", True), ("false", False)], value=value, allow_blank=False, id="rollout-value")
-        yield Label("Description (optional)")
-        yield Input(r.description or "", id="rollout-description")
+        yield field("Kind", Select([("threshold: a percentage of entities", "threshold"),
+                                    ("segment: entities in segments", "segment")], value=kind, allow_blank=False,
+                                   id="rollout-kind"))
+        yield field("Percentage", Input(f"{r.threshold.percentage:g}" if r.threshold else "",
+                                        id="rollout-percentage", placeholder="for a threshold"))
+        yield Label(f"Known segments: {', '.join(sorted(self.segments)) or 'none'}", classes="hint")
+        yield field("Segments", Input(", ".join(r.segment.keys) if r.segment else "", id="rollout-segments",
+                                      placeholder="for a segment rollout: key, key…"))
+        yield field("Operator", Select(OPERATORS, value=r.segment.operator if r.segment else SegmentOperator.OR,
+                                       allow_blank=False, id="rollout-operator"))
+        yield field("Value served", Select([("true", True), ("false", False)], value=value, allow_blank=False,
+                                           id="rollout-value"))
+        yield field("Description", Input(r.description or "", id="rollout-description", placeholder="optional"))
 
     def build(self) -> Rollout:
         value = bool(self.query_one("#rollout-value", Select).value)

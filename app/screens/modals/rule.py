@@ -7,6 +7,7 @@ from textual.widgets import Input, Label, Select
 
 from app.screens.modals.form import FormModal
 from app.widgets.distribution_bar import DistributionBar
+from app.widgets.fields import field
 from gitstore.documents import Distribution, Rule, SegmentOperator, SegmentRef
 
 OPERATORS = [("OR: any segment matches", SegmentOperator.OR), ("AND: every segment matches", SegmentOperator.AND)]
@@ -54,13 +55,14 @@ class RuleModal(FormModal[Rule | None]):
 
     def fields(self) -> ComposeResult:
         rule = self.rule
-        yield Label(f"Segments, comma separated (known: {', '.join(sorted(self.segments)) or 'none'})")
-        yield Input(", ".join(rule.segment.keys) if rule else "", id="rule-segments")
-        yield Label("Segment operator")
-        yield Select(OPERATORS, value=rule.segment.operator if rule else SegmentOperator.OR, allow_blank=False,
-                     id="rule-operator")
-        yield Label(f"Distributions: variant=percent, … (variants: {', '.join(sorted(self.variants)) or 'none'})")
-        yield Input(distributions_text(rule.distributions) if rule else "", id="rule-distributions")
+        yield Label(f"Known segments: {', '.join(sorted(self.segments)) or 'none'}", classes="hint")
+        yield field("Segments", Input(", ".join(rule.segment.keys) if rule else "", id="rule-segments",
+                                      placeholder="key, key…"))
+        yield field("Operator", Select(OPERATORS, value=rule.segment.operator if rule else SegmentOperator.OR,
+                                       allow_blank=False, id="rule-operator"))
+        yield Label(f"Variants: {', '.join(sorted(self.variants)) or 'none'}", classes="hint")
+        yield field("Distributions", Input(distributions_text(rule.distributions) if rule else "",
+                                           id="rule-distributions", placeholder="variant=percent, …"))
         yield DistributionBar(id="rule-bar")
 
     def on_mount(self) -> None:

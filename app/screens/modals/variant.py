@@ -10,6 +10,7 @@ from textual.widgets import Input, Label, TextArea
 
 from app.screens.modals.form import FormModal
 from app.screens.modals.prompt import key_check
+from app.widgets.fields import field
 from gitstore.documents import Variant
 
 
@@ -34,13 +35,10 @@ class VariantModal(FormModal[Variant | None]):
 
     def fields(self) -> ComposeResult:
         v = self.variant
-        yield Label("Key")
-        yield Input(v.key, id="variant-key")
-        yield Label("Name (optional)")
-        yield Input(v.name or "", id="variant-name")
-        yield Label("Description (optional)")
-        yield Input(v.description or "", id="variant-description")
-        yield Label("Attachment (JSON object or array; empty for none)")
+        yield field("Key", Input(v.key, id="variant-key"))
+        yield field("Name", Input(v.name or "", id="variant-name", placeholder="optional"))
+        yield field("Description", Input(v.description or "", id="variant-description", placeholder="optional"))
+        yield Label("Attachment (JSON object or array; empty for none)", classes="section-title")
         text = json.dumps(v.attachment, indent=2) if v.attachment is not None else ""
         yield TextArea(text, id="variant-attachment", language=None, soft_wrap=True)
 
