@@ -12,6 +12,7 @@ from gitstore.documents import (
     Constraint,
     Document,
     Flag,
+    FlagType,
     NamespaceInfo,
     Rollout,
     Segment,
@@ -22,7 +23,7 @@ from gitstore.documents import (
 def document_to_data(doc: Document, version: str = LATEST_VERSION) -> dict[str, Any]:
     data: dict[str, Any] = {"version": version, "namespace": namespace_to_data(doc.namespace)}
     if doc.flags:
-        data["flags"] = [flag_to_data(f) for f in doc.flags]
+        data["flags"] = [flag_to_data(f, version) for f in doc.flags]
     if doc.segments:
         data["segments"] = [segment_to_data(s, version) for s in doc.segments]
     return data
@@ -45,8 +46,11 @@ def _segment_ref(keys: tuple[str, ...], operator: SegmentOperator) -> str | dict
     return {"keys": list(keys), "operator": operator.value}
 
 
-def flag_to_data(flag: Flag) -> dict[str, Any]:
-    data: dict[str, Any] = {"key": flag.key, "name": flag.name, "type": flag.type.value}
+def flag_to_data(flag: Flag, version: str = LATEST_VERSION) -> dict[str, Any]:
+    """A flag in Flipt's field order; `type` is left out of a variant flag for version 1.0 files, which have none."""
+    data: dict[str, Any] = {"key": flag.key, "name": flag.name}
+    if version >= "1.1" or flag.type is not FlagType.VARIANT:
+        data["type"] = flag.type.value
     if flag.description is not None:
         data["description"] = flag.description
     data["enabled"] = flag.enabled

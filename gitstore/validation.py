@@ -17,7 +17,8 @@ from typing import Any
 
 from gitstore.documents import KEY_PATTERN, VERSIONS, FlagType, MatchType, SegmentOperator
 from gitstore.validation_refs import check_references
-from gitstore.validation_rules import Finding, Path, check_constraint, path_text
+from gitstore.validation_rules import Finding, Path, check_constraint, describe, path_text
+from gitstore.yamlio import go_number
 
 __all__ = ["Finding", "Path", "check_documents", "path_text", "validate_tree"]
 _KEY_RE = re.compile(KEY_PATTERN)
@@ -80,7 +81,7 @@ class Checker:
     def obj(self, value: Any, path: Path, fields: dict[str, str | None], required: tuple[str, ...] = ()
             ) -> dict[str, Any] | None:
         if not isinstance(value, dict):
-            self.error(path, f"must be a mapping, not {_kind(value)}")
+            self.error(path, f"must be a mapping, not {describe(value)}")
             return None
         for key in value:
             if key not in fields:
@@ -99,7 +100,7 @@ class Checker:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.error(path + (key,), f"must be a list, not {_kind(value)}")
+            self.error(path + (key,), f"must be a list, not {describe(value)}")
             return []
         return value
 
@@ -111,7 +112,7 @@ class Checker:
         if value is None and nullable:
             return
         if not isinstance(value, str):
-            self.error(path + (key,), f"must be a string, not {_kind(value)}")
+            self.error(path + (key,), f"must be a string, not {describe(value)}")
         elif nonempty and not value:
             self.error(path + (key,), "must not be empty")
 
@@ -121,13 +122,13 @@ class Checker:
 
     def key_value(self, value: Any, path: Path) -> None:
         if not isinstance(value, str):
-            self.error(path, f"must be a key string, not {_kind(value)}")
+            self.error(path, f"must be a key string, not {describe(value)}")
         elif not _KEY_RE.match(value):
             self.error(path, f"{value!r} is not a valid key (allowed characters: letters, digits, '-', '_', ',')")
 
     def boolean(self, data: dict[str, Any], key: str, path: Path) -> None:
         if key in data and not isinstance(data[key], bool):
-            self.error(path + (key,), f"must be true or false, not {_kind(data[key])}")
+            self.error(path + (key,), f"must be true or false, not {describe(data[key])}")
 
     def enum(self, data: dict[str, Any], key: str, path: Path, allowed: tuple[str, ...]) -> None:
         if key in data and data[key] not in allowed:
@@ -136,19 +137,19 @@ class Checker:
     def number(self, data: dict[str, Any], key: str, path: Path) -> float | None:
         value = data.get(key)
         if key in data and (not isinstance(value, int | float) or isinstance(value, bool)):
-            self.error(path + (key,), f"must be a number, not {_kind(value)}")
+            self.error(path + (key,), f"must be a number, not {describe(value)}")
             return None
         return value
 
     # -- the document --------------------------------------------------------------------------------------------
     def document(self, doc: Any) -> None:
         if not isinstance(doc, dict):
-            self.error((), f"a feature document must be a mapping, not {_kind(doc)}")
+            self.error((), f"a feature document must be a mapping, not {describe(doc)}")
             return
         version = doc.get("version")
-        if isinstance(version, int | float) and not isinstance(version, bool) and document_version(doc) == str(
-                f"{float(version):.1f}"):
-            self.warn(("version",), f"version should be a quoted string (\"{document_version(doc)}\")")
+        numeric = isinstance(version, int | float) and not isinstance(version, bool)
+        if numeric and f"{float(version):.1f}" in VERSIONS:
+            self.warn(("version",), f"version should be a quoted string (\"{float(version):.1f}\")")
         elif "version" in doc and version not in VERSIONS:
             self.error(("version",), f"unsupported version {version!r} (expected one of {', '.join(VERSIONS)})")
         self.version = document_version(doc)
@@ -184,7 +185,7 @@ class Checker:
         metadata = flag.get("metadata")
         if metadata is not None:
             if not isinstance(metadata, dict):
-                self.error(path + ("metadata",), f"must be a mapping, not {_kind(metadata)}")
+                self.error(path + ("metadata",), f"must be a mapping, not {describe(metadata)}")
             else:
                 for key, value in metadata.items():
                     if value is None:
@@ -204,7 +205,7 @@ class Checker:
             attachment = variant.get("attachment")
             if attachment is not None and not isinstance(attachment, dict | list):
                 self.error(vpath + ("attachment",), f"an attachment must be an object, an array or null, "
-                           f"not {_kind(attachment)}")
+                           f"not {describe(attachment)}")
             elif attachment is not None:
                 self.json_value(attachment, vpath + ("attachment",))
         if len(defaults) > 1:
@@ -229,7 +230,7 @@ class Checker:
         elif "segment" in rule:
             self.key_value(segment, path + ("segment",))
         if "rank" in rule and (not isinstance(rule["rank"], int) or isinstance(rule["rank"], bool)):
-            self.error(path + ("rank",), f"must be an integer, not {_kind(rule['rank'])}")
+            self.error(path + ("rank",), f"must be an integer, not {describe(rule['rank'])}")
         for i, dist in enumerate(self.seq(rule, "distributions", path)):
             dpath = path + ("distributions", i)
             if self.obj(dist, dpath, DISTRIBUTION_FIELDS, ("variant", "rollout")) is None:
@@ -237,7 +238,7 @@ class Checker:
             self.text(dist, "variant", dpath, nonempty=True)
             rollout = self.number(dist, "rollout", dpath)
             if rollout is not None and not (0 <= rollout <= 100):
-                self.error(dpath + ("rollout",), f"invalid value {_num(rollout)} (out of bound: a rollout is a "
+                self.error(dpath + ("rollout",), f"invalid value {go_number(rollout)} (out of bound: a rollout is a "
                            "percentage from 0 to 100)")
 
     def segment_keys(self, segment: dict[str, Any], path: Path) -> None:
@@ -247,7 +248,7 @@ class Checker:
         if "keys" in segment:
             keys = segment["keys"]
             if not isinstance(keys, list):
-                self.error(path + ("keys",), f"must be a list of segment keys, not {_kind(keys)}")
+                self.error(path + ("keys",), f"must be a list of segment keys, not {describe(keys)}")
             else:
                 for i, key in enumerate(keys):
                     self.key_value(key, path + ("keys", i))
@@ -306,22 +307,6 @@ class Checker:
                 self.json_value(item, path + (i,))
         elif isinstance(value, float) and not math.isfinite(value):
             self.error(path, f"{value} is not a JSON number")
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, int | float):
-        return f"the number {_num(value)}"
-    return {"dict": "a mapping", "list": "a list"}.get(type(value).__name__, type(value).__name__)
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def check_documents(docs: list[Any], extended: bool = False) -> list[Finding]:

@@ -148,19 +148,19 @@ def _check_list_value(
     if version >= "1.6":
         if not isinstance(value, list):
             emit(path, f"from version 1.6 the value of isoneof/isnotoneof is a YAML list of {kind}, "
-                 f"not {_describe(value)}", "error")
+                 f"not {describe(value)}", "error")
             return
         for i, item in enumerate(value):
             good = _is_number(item) if numbers else isinstance(item, str)
             if not good:
-                emit(path + (i,), f"list values of {comparison.value} must be {kind}, not {_describe(item)}", "error")
+                emit(path + (i,), f"list values of {comparison.value} must be {kind}, not {describe(item)}", "error")
         return
     if isinstance(value, list):
         emit(path, f"list values need version 1.6 (document is {version}); up to 1.5 write a JSON array string "
              "such as '[\"a\",\"b\"]'", "error")
         return
     if not isinstance(value, str):
-        emit(path, f"the value of isoneof/isnotoneof must be a JSON array string, not {_describe(value)}", "error")
+        emit(path, f"the value of isoneof/isnotoneof must be a JSON array string, not {describe(value)}", "error")
         return
     try:
         parsed = json.loads(value)
@@ -176,7 +176,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """A value as an error message names it: `the string 'x'`, `the number 3`, `a mapping`, `null`."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -185,4 +186,4 @@ def _describe(value: Any) -> str:
         return f"the string {value!r}"
     if isinstance(value, int | float):
         return f"the number {go_number(value)}"
-    return f"a {type(value).__name__}"
+    return {"dict": "a mapping", "list": "a list"}.get(type(value).__name__, f"a {type(value).__name__}")

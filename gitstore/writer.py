@@ -93,11 +93,11 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
     if is_json(filename):
         return _rewrite(filename, new, others or None)
     try:
-        if check_written(new, flags, segments, base.version, filename, removed):
+        if check_written(new, flags, segments, base.version, filename, removed, base):
             raise _Fallback("needs a newer version")
         new_text = _Splicer(text, filename, ns, base, new).run(changes)
     except _Fallback:
-        problems = check_written(new, flags, segments, "1.6", filename, removed)
+        problems = check_written(new, flags, segments, "1.6", filename, removed, base)
         if problems:
             raise ValidationError(problems) from None
         return _rewrite(filename, new, others or None)
@@ -247,7 +247,7 @@ class _Splicer:
         return patched if item_text.endswith("\n") else patched[:-1]
 
     def _data(self, item: Flag | Segment) -> dict[str, Any]:
-        return flag_to_data(item) if isinstance(item, Flag) else segment_to_data(item, self.version)
+        return flag_to_data(item, self.version) if isinstance(item, Flag) else segment_to_data(item, self.version)
 
     def _append(self, attr: str, items: list[Flag | Segment], top: TopKey | None, spans: _Spans,
                 dash_col: int, default: Style) -> None:

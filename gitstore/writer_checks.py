@@ -47,13 +47,16 @@ def normalised(item: Flag | Segment) -> Flag | Segment:
 
 
 def check_written(doc: Document, changed_flags: set[str], changed_segments: set[str], version: str,
-                  filename: str, removed_segments: set[str] = frozenset()) -> list[Problem]:
+                  filename: str, removed_segments: set[str] = frozenset(), base: Document | None = None
+                  ) -> list[Problem]:
     """Errors that would make the written document invalid (empty list: fine). Only the changed flags and
-    segments are checked, plus every flag naming a segment in `removed_segments` (keys the change took away)."""
+    segments are checked, plus every flag naming a segment in `removed_segments` (keys the change took away).
+    `base` is the document before the change: problems a changed flag already had there are not held against
+    the write."""
     checker = Checker(0, version)
     for i, flag in enumerate(doc.flags):
         if flag.key in changed_flags:
-            checker.flag(flag_to_data(flag), ("flags", i))
+            checker.flag(flag_to_data(flag, version), ("flags", i))
     for i, segment in enumerate(doc.segments):
         if segment.key in changed_segments:
             checker.segment(segment_to_data(segment, version), ("segments", i))
@@ -66,7 +69,11 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
         if changed and sum(1 for f in doc.flags if f.key == flag.key) > 1:
             problems.append(Problem(filename, 0, f"flags[{i}].key", f"duplicate flag key {flag.key!r}"))
         if changed or (removed and _names_any(flag, removed)):
-            problems.extend(_flag_references(flag, i, segment_keys, strict=changed, file=filename))
+            problems.extend(_flag_references(flag, i, segment_keys, filename))
+        if changed:
+            before = base.flag(flag.key) if base is not None else None
+            known = {p.message for p in _strict(before, 0, filename)} if before is not None else set()
+            problems.extend(p for p in _strict(flag, i, filename) if p.message not in known)
     for i, segment in enumerate(doc.segments):
         if segment.key in changed_segments and sum(1 for s in doc.segments if s.key == segment.key) > 1:
             problems.append(Problem(filename, 0, f"segments[{i}].key", f"duplicate segment key {segment.key!r}"))
@@ -78,7 +85,7 @@ def _names_any(flag: Flag, keys: set[str]) -> bool:
         k in keys for r in flag.rollouts if r.segment for k in r.segment.keys)
 
 
-def _flag_references(flag: Flag, i: int, segment_keys: set[str], strict: bool, file: str) -> list[Problem]:
+def _flag_references(flag: Flag, i: int, segment_keys: set[str], file: str) -> list[Problem]:
     problems = []
     path = f"flags[{i}]"
     for r, rule in enumerate(flag.rules):
@@ -91,8 +98,13 @@ def _flag_references(flag: Flag, i: int, segment_keys: set[str], strict: bool, f
             if key not in segment_keys:
                 problems.append(Problem(file, 0, f"{path}.rollouts[{r}].segment",
                                         f"rollout references unknown segment {key!r}"))
-    if not strict:
-        return problems
+    return problems
+
+
+def _strict(flag: Flag, i: int, file: str) -> list[Problem]:
+    """Read-time warnings that a write must not introduce (a flag that already had them may still be edited)."""
+    problems = []
+    path = f"flags[{i}]"
     variants: set[str] = set()
     for v, variant in enumerate(flag.variants):
         if variant.key in variants:

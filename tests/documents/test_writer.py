@@ -14,7 +14,7 @@ from gitstore.errors import ValidationError
 from gitstore.loader import dump_document, load_document
 from gitstore.writer import apply_changes, edit_file
 
-from .synth import namespace_text
+from .synth import FIXTURES, namespace_text
 
 HAND_WRITTEN = """\
 # Flags for the web shop. Reviewed weekly.
@@ -307,3 +307,13 @@ def test_values_are_normalised_so_the_written_document_equals_a_reload() -> None
     assert not result.rewritten and "# keep me" in result.text
     assert result.document == load(result.text)
     assert result.document.segment("s2").constraints[0].value == '["a","b"]'
+
+
+def test_version_1_0_files_are_edited_in_place() -> None:
+    text = (FIXTURES / "core/validation/testdata/valid_v1.yaml").read_text()
+    doc = load(text, "default/features.yaml")
+    result = edit_file(text, "default/features.yaml",
+                       [change(doc.flags[0].model_copy(update={"enabled": True}), ns="default")])
+    assert not result.rewritten and diff(text, result.text) == ["-  enabled: false", "+  enabled: true"]
+    added = edit_file(text, "default/features.yaml", [change(Flag(key="n", name="N"), ns="default")])
+    assert not added.rewritten and "  type: VARIANT" not in added.text
