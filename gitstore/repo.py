@@ -206,3 +206,35 @@ def gc_auto(path: Path) -> threading.Thread | None:
                               kwargs={"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": False})
     thread.start()
     return thread
+
+
+def update_worktree(repo: pygit2.Repository, ref: str, changed: dict[str, tuple[pygit2.Oid | None, pygit2.Oid | None]]
+                    ) -> list[str]:
+    """For a repository with a work tree whose HEAD is `ref`: bring each changed file (path -> (old blob, new
+    blob)) in the work tree and the index up to the new commit, as Flipt does, but only where the file still holds
+    the old version; a file edited by hand meanwhile is left alone. Returns the paths left alone."""
+    if repo.is_bare or repo.head_is_detached or repo.references["HEAD"].target != ref:
+        return []
+    workdir = Path(repo.workdir)
+    index = repo.index
+    index.read()
+    skipped = []
+    for path, (old, new) in changed.items():
+        target = workdir / path
+        on_disk = pygit2.hashfile(str(target)) if target.is_file() else None
+        in_index = index[path].id if path in index else None
+        if on_disk != old or in_index != old:
+            skipped.append(path)
+            continue
+        if new is None:
+            target.unlink(missing_ok=True)
+            index.remove(path)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(repo[new].data)
+            index.add(path)
+    try:
+        index.write()
+    except (OSError, pygit2.GitError):
+        skipped.extend(p for p in changed if p not in skipped)  # index locked by a concurrent git command
+    return skipped

@@ -22,6 +22,7 @@ from gitstore.config import ROLES, Config
 from gitstore.errors import AccessDenied, ConflictError, NotFoundError
 from gitstore.repo import (
     GitRepo,
+    blob_at,
     branch_ref,
     build_tree,
     cas_ref,
@@ -30,6 +31,7 @@ from gitstore.repo import (
     gc_auto,
     make_commit,
     tip,
+    update_worktree,
 )
 from gitstore.results import (
     FALLBACK_EMAIL,
@@ -202,6 +204,10 @@ class Store:
                 time.sleep(random.uniform(0.001, 0.004) * (attempt + 1))
         else:
             raise ConflictError(f"{ref} kept moving; gave up after {CAS_ATTEMPTS} attempts", resource=ref)
+        if not repo.is_bare:
+            olds = {path: blob_at(current.tree, path) for path in blobs}
+            update_worktree(repo, ref, {path: (olds[path].id if olds[path] else None, new_blob)
+                                        for path, new_blob in blobs.items()})
         for path in edits.clean:
             data = edits.files[path]
             if data is not None:

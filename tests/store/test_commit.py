@@ -197,3 +197,24 @@ def test_toggling_a_flag_through_the_store_is_a_one_line_diff_that_keeps_comment
     text = demo_store.snapshot("production").namespaces["default"].text
     assert text.startswith("# Demo namespace of the production environment.")
     assert "  # A plain kill switch.\n" in text
+
+
+def test_a_work_tree_clone_is_updated_unless_the_file_was_edited_by_hand(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    (work / "default").mkdir()
+    (work / "default" / "features.yaml").write_text('version: "1.6"\nnamespace: default\n')
+    (work / "team").mkdir()
+    (work / "team" / "features.yaml").write_text('version: "1.6"\nnamespace: team\n')
+    git(work, "add", "-A")
+    git(work, "-c", "user.name=Me", "-c", "user.email=me@example.com", "commit", "-qm", "start")
+    path = write_config(tmp_path, f"storage: {{s: {{path: {work}}}}}\nenvironments: {{live: {{}}}}\n")
+    with Store(load_config(path)) as store:
+        store.commit("live", [put_flag("on-disk", True)], ALICE)
+        assert "key: on-disk" in (work / "default" / "features.yaml").read_text()
+        assert git(work, "status", "--porcelain") == ""  # index and files match the new commit
+        (work / "team" / "features.yaml").write_text('version: "1.6"\nnamespace: team\n# my edit\n')
+        store.commit("live", [put_flag("x", namespace="team")], ALICE)
+        assert (work / "team" / "features.yaml").read_text().endswith("# my edit\n")  # left alone
+        assert "key: x" in git(work, "show", "HEAD:team/features.yaml")
