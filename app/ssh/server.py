@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,9 @@ from app.ssh.connection import Connection
 from app.ssh.hostkey import load_or_create_host_key
 from app.ssh.pty_session import PtySession, SessionSpec
 from app.ssh.users import User, UserDirectory
+
+# seconds a closed session still claims commits by its person (the store's watcher polls every ~50 ms)
+ENDED_GRACE = 5.0
 
 
 def default_console_command(config: Path | None) -> list[str]:
@@ -68,6 +72,7 @@ class FlagdeckSSHServer:
         self.host_key = load_or_create_host_key(settings.host_key)
         self.connections: set[Connection] = set()
         self.sessions: dict[int, LiveSession] = {}
+        self._ended: deque[tuple[float, LiveSession]] = deque(maxlen=64)  # for commits seen just after a quit
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._store: Any = None
         self._watcher: CommitWatcher | None = None
@@ -154,7 +159,11 @@ class FlagdeckSSHServer:
             return
         self._reported.append((seen.commit, seen.environment))
         email = seen.author_email.lower()
-        for session in list(self.sessions.values()):
+        recent = time.monotonic() - ENDED_GRACE
+        candidates = list(self.sessions.values()) + [
+            s for ended, s in reversed(self._ended) if ended >= recent
+        ]
+        for session in candidates:
             if session.user.email.lower() == email:
                 self.log.event(
                     "commit",
@@ -226,7 +235,9 @@ class FlagdeckSSHServer:
             return
         finally:
             for pid in pids:
-                self.sessions.pop(pid, None)
+                ended = self.sessions.pop(pid, None)
+                if ended is not None:
+                    self._ended.append((time.monotonic(), ended))
         self.log.event(
             "session_end", pid=pids[0] if pids else None, rc=result.returncode, reason=result.reason, **who
         )

@@ -43,8 +43,12 @@ def test_commits_by_connected_people_are_logged(team, start_server, tmux, tmp_pa
     assert theirs not in str(server.events)
     client.keys("q")
     client.wait_dead()
+    server.wait_event(lambda e: e["event"] == "session_end")
+    with Store(load_config(config)) as store:  # a commit seen just after the person quit is still theirs
+        late = toggle(store, "staging", "maintenance-mode", Author("Carol Test", "carol@example.com"))
+    assert server.wait_event(lambda e: e["event"] == "commit" and e["commit"] == late)["user"] == "carol"
     assert subprocess.run(
-        ["git", "-C", str(tmp_path / "flags" / "repo"), "log", "--format=%ae", "-3"],
+        ["git", "-C", str(tmp_path / "flags" / "repo"), "log", "--format=%ae", "-4"],
         capture_output=True,
         text=True,
-    ).stdout.split() == ["carol@example.com", "dave@example.com", "carol@example.com"]
+    ).stdout.split() == ["carol@example.com", "carol@example.com", "dave@example.com", "carol@example.com"]
