@@ -213,7 +213,10 @@ class _Splicer:
             self._check_identity(start, end, dash_col, key, attr)
             if new is None:
                 floor = spans[n - 1][1] if n else top.body
-                self.edits.append((leading_comments(self.text, start, floor), end, ""))
+                start = leading_comments(self.text, start, floor)
+                if self.text[start - 2:start] == "\n\n" and self.text[end:end + 1] == "\n":
+                    end += 1  # do not leave two blank lines where one separated the items
+                self.edits.append((start, end, ""))
             elif new != old_items[key]:
                 self.edits.append((start, end, self._replacement(order, old_items[key], new, start, end,
                                                                  dash_col, default_style)))

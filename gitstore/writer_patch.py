@@ -79,6 +79,8 @@ def patch_item(text: str, dash_col: int, old: dict[str, Any], new: dict[str, Any
                 if len(lines[0]) < col:
                     return None
                 replacement[0] = lines[0][:col] + replacement[0][col:]
+            if entry.end == entry.line + 1 and len(replacement) == 1:
+                replacement[0] += trailing_comment(lines[entry.line], entry.col)
             edits.append((entry.line, entry.end, rank, replacement))
         elif after is not _MISSING:
             at = _insertion_line(fields[:rank], by_key)
@@ -88,6 +90,39 @@ def patch_item(text: str, dash_col: int, old: dict[str, Any], new: dict[str, Any
     for start, end, _rank, replacement in sorted(edits, key=lambda e: (e[0], e[2]), reverse=True):
         lines[start:end] = replacement
     return "\n".join(lines) + "\n"
+
+
+def trailing_comment(line: str, col: int) -> str:
+    """The ` # comment` after a one-line scalar entry (with its leading spaces), or "". Flow collections are not
+    looked into."""
+    colon = line.find(":", col)
+    rest = line[colon + 1:] if colon >= 0 else ""
+    value = rest.lstrip(" ")
+    offset = len(line) - len(value)
+    if value.startswith(('"', "'")):
+        quote, i = value[0], 1
+        while i < len(value):
+            if quote == '"' and value[i] == "\\":
+                i += 2
+                continue
+            if value[i] == quote:
+                if quote == "'" and value[i + 1:i + 2] == "'":
+                    i += 2
+                    continue
+                break
+            i += 1
+        after = value[i + 1:]
+        stripped = after.lstrip(" \t")
+        return after if stripped.startswith("#") and after != stripped else ""
+    if value.startswith(("[", "{", "#")):
+        return ""
+    at = line.find(" #", offset)
+    if at < 0:
+        return ""
+    start = at
+    while start > offset and line[start - 1] in " \t":
+        start -= 1
+    return line[start:]
 
 
 def _insertion_line(preceding: list[str], by_key: dict[str, Any]) -> int | None:

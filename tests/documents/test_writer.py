@@ -76,6 +76,18 @@ def test_toggle_is_a_one_line_diff_and_keeps_comments() -> None:
     assert load(out).flag("new-checkout").enabled is True
 
 
+def test_trailing_comments_of_rewritten_lines_are_kept() -> None:
+    doc = load(HAND_WRITTEN)
+    flag = doc.flag("dark-mode").model_copy(update={"enabled": False, "key": "night-mode"})
+    out = apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(flag, "dark-mode")])
+    assert diff(HAND_WRITTEN, out) == ["-- key: dark-mode", "+- key: night-mode", "-  enabled: true  # everyone",
+                                       "+  enabled: false  # everyone"]
+    text = 'namespace: a\nflags:\n- key: f\n  name: "F # not a comment" # but this is\n'
+    doc = load(text, "a/features.yaml")
+    out = apply_changes(text, "a/features.yaml", [change(doc.flags[0].model_copy(update={"name": "G"}), ns="a")])
+    assert out.endswith("  name: G # but this is\n")
+
+
 def test_toggle_on_the_first_line_of_an_item() -> None:
     text = "namespace: a\nflags:\n  - enabled: false\n    key: f\n    name: F\n"
     doc = load(text, "a/features.yaml")
@@ -117,6 +129,7 @@ def test_delete_removes_the_item_and_its_leading_comment() -> None:
     out = apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(None, "dark-mode")])
     removed = diff(HAND_WRITTEN, out)
     assert removed[0] == "-# --- misc ---" and all(line.startswith("-") for line in removed)
+    assert "rollout: 100}\n\nsegments:" in out  # one blank line left between the blocks
     assert "dark-mode" not in out and "# Flags for the web shop" in out
     assert [f.key for f in load(out).flags] == ["new-checkout"]
 
