@@ -19,6 +19,7 @@ import yaml_rs
 
 _DOC_MARKER = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
 _RS_POSITION = re.compile(r"line (\d+), column (\d+)")
+SECOND_OPINION_LIMIT = 300_000  # characters: ruamel costs ~5 s per 450 KB; bigger files take yaml-rs's word
 
 
 class ParseError(Exception):
@@ -106,6 +107,8 @@ def _second_opinion(text: str, exc: Exception) -> list[Any]:
     detail = message.strip().splitlines()[-1] if message.strip() else "syntax error"
     if "duplicate" in message:
         raise ParseError(f"invalid YAML: {detail}", line or _duplicate_line(text, message), column)
+    if len(text) > SECOND_OPINION_LIMIT:
+        raise ParseError(f"invalid YAML: {detail}", line, column)
     try:
         docs = [to_plain(doc) for doc in rt_load_all(text)]
     except Exception:  # noqa: BLE001 - any ruamel failure means the file is malformed; report yaml-rs's position
