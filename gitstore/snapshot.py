@@ -23,7 +23,7 @@ from gitstore.errors import Problem
 
 # Imported here, not lazily on a Git thread: yaml_rs (under the loader) crashes the process when it was first
 # imported by a thread that has since ended (yaml-rs 0.1.6).
-from gitstore.loader import load_document
+from gitstore.loader import gc_paused, load_document
 
 FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
 
@@ -152,6 +152,14 @@ def build_snapshot(repo: pygit2.Repository, environment: str, commit: pygit2.Com
     files = tuple((path, str(entry.id)) for _, entry, path in found)
     if previous is not None and previous.files == files:
         return _reuse(previous, str(commit.id), committed_at, tree_id)
+    with gc_paused():  # one pause for all files: re-enabling after each file triggered a full collection each time
+        namespaces, problems = _read_namespaces(repo, found, cache)
+    return Snapshot(environment, str(commit.id), committed_at, MappingProxyType(namespaces), tuple(problems),
+                    tree_id, files)
+
+
+def _read_namespaces(repo: pygit2.Repository, found: list[tuple[str, pygit2.Object, str]],
+                     cache: ParseCache) -> tuple[dict[str, NamespaceSnapshot], list[Problem]]:
     namespaces: dict[str, NamespaceSnapshot] = {}
     problems: list[Problem] = []
     for dirname, entry, path in found:
@@ -166,8 +174,7 @@ def build_snapshot(repo: pygit2.Repository, environment: str, commit: pygit2.Com
         namespaces[key] = NamespaceSnapshot(key, path, document, parsed.digest, parsed.problems, parsed.text,
                                             str(entry.id))
         problems.extend(parsed.problems)
-    return Snapshot(environment, str(commit.id), committed_at, MappingProxyType(namespaces), tuple(problems),
-                    tree_id, files)
+    return namespaces, problems
 
 
 def _reuse(previous: Snapshot, commit: str, committed_at: datetime, tree_id: str) -> Snapshot:
