@@ -35,7 +35,7 @@ from gitstore.errors import Problem
 from gitstore.lines import attach_lines
 from gitstore.serialize import document_to_data, flag_to_data, segment_to_data
 from gitstore.validation import check_documents, document_version, namespace_key
-from gitstore.validation_rules import Finding, compact_json_list, normalise_value
+from gitstore.validation_rules import Finding, compact_json_list, normalise_value, operator_text
 from gitstore.yamlemit import emit_document
 from gitstore.yamlio import ParseError, decode_text, parse_documents
 
@@ -202,9 +202,10 @@ def build_flag(d: dict[str, Any]) -> Flag:
 def _constraint(c: dict[str, Any]) -> Constraint:
     value = c.get("value")
     text = normalise_value(value)
-    if c["operator"] in LIST_OPERATORS and isinstance(value, str):
+    operator = operator_text(c["operator"])
+    if operator in LIST_OPERATORS and isinstance(value, str):
         text = compact_json_list(value) or value
-    return _make(Constraint, type=_COMPARISONS[c["type"]], property=c["property"], operator=c["operator"],
+    return _make(Constraint, type=_COMPARISONS[c["type"]], property=c["property"], operator=operator,
                  value=text, description=c.get("description"))
 
 

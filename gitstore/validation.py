@@ -291,7 +291,6 @@ class Checker:
             if self.obj(constraint, cpath, CONSTRAINT_FIELDS, ("type", "property", "operator")) is None:
                 continue
             self.text(constraint, "property", cpath, nonempty=True)
-            self.text(constraint, "operator", cpath)
             self.text(constraint, "description", cpath, nullable=True)
             check_constraint(constraint, cpath, self.version, self.emit)
 

@@ -99,10 +99,18 @@ def compact_json_list(text: str) -> str | None:
     return normalise_value(parsed) if isinstance(parsed, list) else None
 
 
+def operator_text(operator: Any) -> Any:
+    """An unquoted `true`/`false` operator is a YAML boolean; read it as the operator it spells."""
+    return ("true" if operator else "false") if isinstance(operator, bool) else operator
+
+
 def check_constraint(data: dict[str, Any], path: tuple[str | int, ...], version: str, emit: Emit) -> None:
     """Type/operator union, value shape per version, and values Flipt would fail to prepare (warnings: Flipt
     silently drops the segment, and so does our engine)."""
-    ctype, operator = data.get("type"), data.get("operator")
+    ctype, operator = data.get("type"), operator_text(data.get("operator"))
+    if isinstance(data.get("operator"), bool):
+        emit(path + ("operator",), f"write the operator in quotes ('{operator}'): YAML reads an unquoted "
+             f"{operator} as a boolean", "warning")
     try:
         comparison = ComparisonType(ctype)
     except ValueError:
