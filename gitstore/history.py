@@ -12,6 +12,7 @@ from pygit2.enums import SortMode
 from gitstore.changes import Change, Kind, diff_documents
 from gitstore.documents import Document
 from gitstore.errors import NotFoundError
+from gitstore.loader import gc_paused
 from gitstore.repo import blob_at, tip
 from gitstore.results import HistoryEntry
 from gitstore.snapshot import FEATURE_FILES, ParseCache, file_path
@@ -52,6 +53,12 @@ def history(repo: pygit2.Repository, ref: str, directory: str, namespace: str, f
         raise NotFoundError(f"{ref} does not exist")
     walker = repo.walk(start, SortMode.TOPOLOGICAL | SortMode.TIME)
     walker.simplify_first_parent()
+    with gc_paused():  # a flag's history may parse many versions of the file
+        return _entries(repo, walker, directory, namespace, flag, limit, cache)
+
+
+def _entries(repo: pygit2.Repository, walker: pygit2.Walker, directory: str, namespace: str, flag: str | None,
+             limit: int, cache: ParseCache) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
     for commit in walker:
         new_path, new_blob = _version(commit.tree, directory, namespace)
