@@ -90,31 +90,40 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
     new = apply_to_document(base, changes)
     flags, segments = changed_keys(changes, Kind.FLAG), changed_keys(changes, Kind.SEGMENT)
     removed = {c.key for c in changes if c.kind is Kind.SEGMENT}
-    if is_json(filename):
-        return _rewrite(filename, new, others or None)
     try:
+        if is_json(filename):
+            raise _Fallback("JSON has no comments to keep")
         if check_written(new, flags, segments, base.version, filename, removed, base):
             raise _Fallback("needs a newer version")
         new_text = _Splicer(text, filename, ns, base, new).run(changes)
+        if len(new_text) < VERIFY_WHOLE_BELOW:
+            check = load_document(new_text, filename, namespace=ns)
+            if check.document is None or check.document != new:
+                raise _Fallback("the spliced file does not read back as intended")
     except _Fallback:
         problems = check_written(new, flags, segments, "1.6", filename, removed, base)
         if problems:
             raise ValidationError(problems) from None
-        return _rewrite(filename, new, others or None)
-    if len(new_text) < VERIFY_WHOLE_BELOW:
-        check = load_document(new_text, filename, namespace=ns)
-        if check.document is None or check.document != new:
-            return _rewrite(filename, new, others or None)
+        return _rewrite(filename, new, others or _other_namespaces(text, filename, ns))
     return EditResult(new_text, new)
+
+
+def _other_namespaces(text: str, filename: str, ns: str) -> dict[str, Document]:
+    """The other namespaces of a multi-document file, which a whole-file rewrite must keep."""
+    if is_json(filename) and text.count("{") < 2 or not is_json(filename) and "---" not in text:
+        return {}
+    result = load_document(text, filename, namespace=ns)
+    return {k: d for k, d in result.documents.items() if k != ns}
 
 
 def _rewrite(filename: str, new: Document, others: dict[str, Document] | None) -> EditResult:
     """The whole file in canonical form (several namespaces of a stream stay in one stream)."""
     new = new.model_copy(update={"version": "1.6"})
+    docs = [new, *(others or {}).values()]
     if is_json(filename):
-        text = dump_json(new)
+        text = "".join(dump_json(d) for d in docs)
     else:
-        text = "---\n".join(dump_document(d) for d in [new, *(others or {}).values()])
+        text = "---\n".join(dump_document(d) for d in docs)
     check = load_document(text, filename, namespace=new.namespace.key)
     if check.document is None:
         raise ValidationError(check.errors)

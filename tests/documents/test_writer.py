@@ -330,3 +330,21 @@ def test_version_1_0_files_are_edited_in_place() -> None:
     assert not result.rewritten and diff(text, result.text) == ["-  enabled: false", "+  enabled: true"]
     added = edit_file(text, "default/features.yaml", [change(Flag(key="n", name="N"), ns="default")])
     assert not added.rewritten and "  type: VARIANT" not in added.text
+
+
+@pytest.mark.parametrize("with_base", [False, True])
+def test_a_rewrite_keeps_the_other_namespaces_of_a_stream(with_base: bool) -> None:
+    text = "namespace: a\nflags: [{key: x, name: X}]\n---\nnamespace: b\nflags: [{key: y, name: Y}]\n"
+    doc = load_document(text, "s.yaml", namespace="b").document
+    result = edit_file(text, "s.yaml", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="b")],
+                       base=doc if with_base else None)
+    assert result.rewritten
+    both = load_document(result.text, "s.yaml").documents
+    assert both["a"].flags[0].key == "x" and both["b"].flags[0].enabled is True
+
+
+def test_json_streams_keep_every_namespace() -> None:
+    text = '{"namespace": "a", "flags": [{"key": "x", "name": "X"}]}\n{"namespace": "b"}\n'
+    doc = load_document(text, "s.json", namespace="a").document
+    out = apply_changes(text, "s.json", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="a")], doc)
+    assert set(load_document(out, "s.json").documents) == {"a", "b"}
