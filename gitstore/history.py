@@ -15,7 +15,8 @@ from gitstore.errors import NotFoundError
 from gitstore.loader import gc_paused
 from gitstore.repo import blob_at, tip
 from gitstore.results import HistoryEntry
-from gitstore.snapshot import FEATURE_FILES, ParseCache, file_path
+from gitstore.snapshot import FEATURE_FILES, file_path
+from gitstore.yamlio import ParseError, parse_documents
 
 
 def _version(tree: pygit2.Tree, directory: str, namespace: str) -> tuple[str, pygit2.Oid | None]:
@@ -37,15 +38,24 @@ def unified_diff(old_path: str, old: str, new_path: str, new: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def _flag(repo: pygit2.Repository, path: str, blob: pygit2.Oid | None, key: str, cache: ParseCache) -> object:
+def _raw_flag(repo: pygit2.Repository, path: str, blob: pygit2.Oid | None, key: str, seen: dict) -> object:
+    """The flag's raw data in one version of the file (a plain parse, no validation or models: a flag's history
+    reads every version of the file, and this is ten times cheaper than loading it)."""
     if blob is None:
         return None
-    doc = cache.get(str(blob), path, lambda: repo[blob].data).document
-    return doc.flag(key) if doc is not None else ("invalid", str(blob))
+    if blob not in seen:
+        try:
+            docs = parse_documents(repo[blob].data.decode("utf-8"), path)
+        except (ParseError, UnicodeDecodeError):
+            seen[blob] = {}
+        else:
+            seen[blob] = {item.get("key"): item for doc in docs if isinstance(doc, dict)
+                          for item in (doc.get("flags") or []) if isinstance(item, dict)}
+    return seen[blob].get(key)
 
 
-def history(repo: pygit2.Repository, ref: str, directory: str, namespace: str, flag: str | None, limit: int,
-            cache: ParseCache) -> list[HistoryEntry]:
+def history(repo: pygit2.Repository, ref: str, directory: str, namespace: str, flag: str | None,
+            limit: int) -> list[HistoryEntry]:
     """Newest first: the commits on the branch's first-parent line that changed the namespace file (or, with
     `flag`, that changed that flag's parsed value), each with a unified diff of the document."""
     start = tip(repo, ref)
@@ -54,12 +64,13 @@ def history(repo: pygit2.Repository, ref: str, directory: str, namespace: str, f
     walker = repo.walk(start, SortMode.TOPOLOGICAL | SortMode.TIME)
     walker.simplify_first_parent()
     with gc_paused():  # a flag's history may parse many versions of the file
-        return _entries(repo, walker, directory, namespace, flag, limit, cache)
+        return _entries(repo, walker, directory, namespace, flag, limit)
 
 
 def _entries(repo: pygit2.Repository, walker: pygit2.Walker, directory: str, namespace: str, flag: str | None,
-             limit: int, cache: ParseCache) -> list[HistoryEntry]:
+             limit: int) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
+    seen: dict[pygit2.Oid, dict] = {}
     for commit in walker:
         new_path, new_blob = _version(commit.tree, directory, namespace)
         if commit.parents:
@@ -68,8 +79,8 @@ def _entries(repo: pygit2.Repository, walker: pygit2.Walker, directory: str, nam
             old_path, old_blob = new_path, None
         if old_blob == new_blob:
             continue
-        if flag is not None and _flag(repo, old_path, old_blob, flag, cache) == _flag(
-                repo, new_path, new_blob, flag, cache):
+        if flag is not None and _raw_flag(repo, old_path, old_blob, flag, seen) == _raw_flag(
+                repo, new_path, new_blob, flag, seen):
             continue
         diff = unified_diff(old_path, _text(repo, old_blob), new_path, _text(repo, new_blob))
         when = datetime.fromtimestamp(commit.author.time, UTC)

@@ -232,7 +232,7 @@ class Store:
         self.require(env, "viewer", "reading history")
         directory = self.config.environment(env).directory
         ref = branch_ref(self.config.storage_of(env).branch)
-        return self._run(env, history.history, ref, directory, namespace, flag, limit, self.cache)
+        return self._run(env, history.history, ref, directory, namespace, flag, limit)
 
     def revert(self, env: str, namespace: str, commit: str, flag: str | None = None,
                author: Author | None = None) -> CommitResult:
