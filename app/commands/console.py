@@ -52,7 +52,8 @@ def command(config_path: Path | None, env: str | None, namespace: str, user: str
         raise click.ClickException(str(exc)) from None
     from app.console import ConsoleApp
 
-    session = Session(store, env=env or config.default_environment, namespace=namespace, author=author, roles=roles)
+    session = Session(store, env=env or config.default_environment, namespace=namespace, author=author, roles=roles,
+                      freeze_gc=True)
     try:
         ConsoleApp(session).run()
     finally:

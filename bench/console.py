@@ -1,0 +1,219 @@
+"""Console speed: process start to the first rendered flag list (demo data and 10,000 flags), one filter keystroke
+and opening a flag on 10,000 flags. Targets: first screen < 1 s; a keystroke < 50 ms.
+
+Run: `.venv/bin/python bench/console.py` (or `make bench`). Each figure is the median of several runs; the
+keystroke is also compared side by side with rebuilding a Textual DataTable, which is what the virtualised
+FlagTable avoids."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ["TEXTUAL_ANIMATIONS"] = "none"
+
+FLAGS = 10_000
+STARTS = int(os.environ.get("BENCH_STARTS", "5"))
+KEYS = "flag-12"
+
+CONFIG = """\
+storage:
+  local: {path: repo, branch: main}
+environments:
+  production: {storage: local, directory: production, default: true}
+"""
+
+# The child: started as a fresh process; prints the seconds from its own start to the first rendered flag list.
+CHILD = r"""
+import sys, time
+sys.path.insert(0, {root!r})
+from app.console import ConsoleApp
+from app.session import Session
+from app.widgets.flag_table import FlagTable
+from gitstore.config import load_config
+from gitstore.store import Store
+
+async def first_screen(pilot):
+    while True:
+        tables = pilot.app.screen.query(FlagTable)
+        if tables and tables.first().total:
+            break
+        await pilot.pause(0.002)
+    await pilot.pause()
+    print(f"READY {{tables.first().total}}", flush=True)
+    pilot.app.exit()
+
+store = Store(load_config({config!r}))
+app = ConsoleApp(Session(store, env="production", freeze_gc=True))
+app.run(headless=True, size=(100, 30), auto_pilot=first_screen)
+store.close()
+"""
+
+
+def big_namespace(count: int) -> str:
+    lines = ['version: "1.6"', "namespace: default", "flags:"]
+    for i in range(count):
+        lines += [f"  - key: flag-{i:05d}", f"    name: Flag number {i}", "    type: VARIANT_FLAG_TYPE",
+                  f"    enabled: {'true' if i % 3 else 'false'}", "    variants:", "      - key: a", "        default: true",
+                  "      - key: b", "    rules:", "      - segment: everyone", "        distributions:",
+                  "          - {variant: a, rollout: 50}", "          - {variant: b, rollout: 50}"]
+    lines += ["segments:", "  - key: everyone", "    name: Everyone", "    match_type: ALL_MATCH_TYPE"]
+    return "\n".join(lines) + "\n"
+
+
+def make_repo(root: Path, count: int | None) -> Path:
+    """A config and repository: the demo data (count None) or one namespace of `count` flags."""
+    from gitstore.demo import init_demo
+    from gitstore.repo import branch_ref, build_tree, cas_ref, make_commit, open_repository
+    from gitstore.results import Author
+
+    if count is None:
+        return init_demo(root)
+    root.mkdir(parents=True)
+    (root / "flagdeck.yaml").write_text(CONFIG)
+    repo = open_repository(root / "repo")
+    repo.set_head(branch_ref("main"))
+    tree = build_tree(repo, None, {"production/default/features.yaml": big_namespace(count).encode()})
+    commit = make_commit(repo, tree, [], Author("Bench", "bench@localhost"), "create namespace default")
+    cas_ref(repo, branch_ref("main"), None, commit, "bench")
+    return root / "flagdeck.yaml"
+
+
+def first_screen(config: Path) -> tuple[float, str]:
+    """Wall time from starting a fresh Python process to the first rendered flag list."""
+    script = CHILD.format(root=str(ROOT), config=str(config))
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    elapsed = time.perf_counter() - started
+    _, err = proc.communicate(timeout=60)
+    if not line.startswith("READY"):
+        raise RuntimeError(f"the console did not render: {err[-2000:]}")
+    return elapsed, line.split()[1]
+
+
+class Frames:
+    """Timestamps of the frames the app renders (its compositor runs in headless mode too; only the write to a
+    terminal is skipped), so a latency is measured up to the frame that shows the result."""
+
+    def __init__(self, app: object) -> None:
+        self.times: list[float] = []
+        display = app._display  # type: ignore[attr-defined]
+
+        def spy(screen: object, renderable: object) -> None:
+            display(screen, renderable)
+            if renderable is not None:
+                self.times.append(time.perf_counter())
+
+        app._display = spy  # type: ignore[attr-defined]
+
+    async def after(self, ready: Callable[[], bool], started: float, timeout: float = 10) -> float:
+        """Seconds from `started` to the first frame rendered once `ready()` holds."""
+        while not ready():
+            if time.perf_counter() - started > timeout:
+                raise TimeoutError("the console did not react")
+            await asyncio.sleep(0.0002)
+        seen = time.perf_counter()
+        while not self.times or self.times[-1] < seen:
+            await asyncio.sleep(0.0002)
+        return self.times[-1] - started
+
+
+async def interaction(config: Path) -> dict[str, list[float]]:
+    """A filter keystroke and opening a flag in one running console over `config`, each measured from the key
+    event to the rendered frame that shows its result."""
+    from textual import events
+    from textual.widgets import DataTable
+
+    from app.console import ConsoleApp
+    from app.screens.flag_editor import FlagEditorScreen
+    from app.session import Session
+    from app.widgets.flag_table import FlagTable
+    from gitstore.config import load_config
+    from gitstore.store import Store
+
+    times: dict[str, list[float]] = {"keystroke": [], "open": [], "datatable": []}
+    store = Store(load_config(config))
+    app = ConsoleApp(Session(store, env="production", freeze_gc=True), cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        frames = Frames(app)
+        while not app.screen.query(FlagTable) or not app.screen.query_one(FlagTable).total:
+            await pilot.pause(0.01)
+        await app.workers.wait_for_complete()
+        table = app.screen.query_one(FlagTable)
+        await pilot.press("slash")
+        for _ in range(3):
+            typed = ""
+            for key in KEYS + "\b" * len(KEYS):
+                typed = typed[:-1] if key == "\b" else typed + key
+                event = events.Key("backspace", None) if key == "\b" else events.Key(key, key)
+                started = time.perf_counter()
+                app.post_message(event)
+                times["keystroke"].append(await frames.after(lambda t=typed: table._filter == t, started))
+        assert table.row_count == table.total, "the filter did not clear"
+        await pilot.press("escape")
+        for i in range(5):
+            table.move_to(f"flag-{i * 1999:05d}")
+            await pilot.pause()
+            started = time.perf_counter()
+            app.post_message(events.Key("enter", "\r"))
+            times["open"].append(await frames.after(
+                lambda: isinstance(app.screen, FlagEditorScreen) and app.screen.query_one("#variants").row_count > 0,
+                started))
+            await pilot.press("escape")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        # The same keystroke on a DataTable: rebuild its rows from the filtered list.
+        rows = [(r.key, r.name, r.kind, "on" if r.enabled else "off", str(r.rules)) for r in table._rows]
+        grid = DataTable()
+        await app.screen.mount(grid, before=table)
+        grid.add_columns("Key", "Name", "Type", "Enabled", "Rules")
+        for prefix in ("f", "fl", "fla", "flag", "flag-", "flag-1"):
+            started = time.perf_counter()
+            grid.clear()
+            grid.add_rows([r for r in rows if prefix in r[0]])
+            times["datatable"].append(await frames.after(lambda: True, started))
+    store.close()
+    return times
+
+
+def ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:8.1f} ms"
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = make_repo(Path(tmp) / "demo", None)
+        big = make_repo(Path(tmp) / "big", FLAGS)
+        demo_times = [first_screen(demo)[0] for _ in range(STARTS)]
+        big_runs = [first_screen(big) for _ in range(STARTS)]
+        assert all(count == str(FLAGS) for _, count in big_runs), big_runs
+        big_times = [t for t, _ in big_runs]
+        inter = asyncio.run(interaction(big))
+    print(f"first flag list, demo data         {ms(demo_times)}   (target < 1000 ms; median of {STARTS} starts)")
+    print(f"first flag list, {FLAGS:,} flags     {ms(big_times)}   (target < 1000 ms; "
+          f"{statistics.median(big_times) / statistics.median(demo_times):.2f}x the demo)")
+    print(f"filter keystroke, {FLAGS:,} flags    {ms(inter['keystroke'])}   (target < 50 ms; "
+          f"median of {len(inter['keystroke'])} keys, key event to rendered frame; "
+          f"max {max(inter['keystroke']) * 1000:.1f} ms)")
+    print(f"  same keystroke as a DataTable rebuild {ms(inter['datatable'])}   "
+          f"(FlagTable is {statistics.median(inter['datatable']) / statistics.median(inter['keystroke']):.1f}x "
+          "faster)")
+    print(f"open a flag, {FLAGS:,} flags         {ms(inter['open'])}   (median of {len(inter['open'])}, key event "
+          "to the rendered editor)")
+    print(f"(machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} during the run)")
+
+
+if __name__ == "__main__":
+    main()
