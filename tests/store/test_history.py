@@ -80,3 +80,21 @@ def test_revert_refuses_to_overwrite_a_concurrent_change(store: Store) -> None:
     with pytest.raises(ConflictError):
         store.commit("production", [put_flag("a", name="Changed")], ALICE, based_on=snap.commit)
     assert store.revert("production", "default", c1, flag="a").created
+
+
+def test_promote_between_environments_in_separate_repositories(tmp_path) -> None:
+    from gitstore.config import load_config
+
+    from .conftest import write_config
+
+    path = write_config(tmp_path, "storage:\n  prod: {path: prod.git}\n  stage: {path: stage.git}\n"
+                                  "environments:\n  production: {storage: prod, default: true}\n"
+                                  "  staging: {storage: stage}\n")
+    with Store(load_config(path)) as store:
+        store.commit("staging", [put_flag("ready", True), put_flag("not-yet")], ALICE)
+        assert store.snapshot("production").document("default") is None
+        result = store.promote("staging", "production", "default", flag="ready", author=BOB)
+        prod = store.snapshot("production")
+        assert prod.commit == result.commit and [f.key for f in prod.document("default").flags] == ["ready"]
+        assert store.head("staging") != store.head("production")
+        assert [e.author_name for e in store.history("production", "default")] == ["Bob Example"]
