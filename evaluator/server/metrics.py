@@ -3,12 +3,14 @@ in one process (tests) never collide. prometheus-client appends `_total` to coun
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 
 MS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 EVAL_LABELS = ("flipt_environment", "flipt_namespace", "flipt_flag")
@@ -38,6 +40,30 @@ class HotCounter:
         yield family
 
 
+class HotHistogram:
+    """A histogram kept as plain bucket counts (bisect + two adds per observation), exported at scrape time."""
+
+    def __init__(self, name: str, documentation: str, buckets: tuple[float, ...], registry: CollectorRegistry):
+        self.name, self.documentation, self.bounds = name, documentation, buckets
+        self.counts = [0] * (len(buckets) + 1)  # the last one is +Inf
+        self.sum = 0.0
+        registry.register(self)
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def describe(self) -> list[Metric]:
+        return [HistogramMetricFamily(self.name, self.documentation)]
+
+    def collect(self) -> Iterator[Metric]:
+        cumulative, total = [], 0
+        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            total += count
+            cumulative.append((floatToGoString(bound), total))
+        yield HistogramMetricFamily(self.name, self.documentation, buckets=cumulative, sum_value=self.sum)
+
+
 class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
@@ -46,8 +72,8 @@ class Metrics:
         self.requests = HotCounter("flipt_evaluations_requests", "Evaluation requests", EVAL_LABELS, r)
         self.results = HotCounter("flipt_evaluations_results", "Evaluation results", RESULT_LABELS, r)
         self.errors = Counter("flipt_evaluations_errors", "Evaluation errors", registry=r)
-        self.latency = Histogram("flipt_evaluations_latency_milliseconds", "Evaluation latency (ms)",
-                                 buckets=MS_BUCKETS, registry=r)
+        self.latency = HotHistogram("flipt_evaluations_latency_milliseconds", "Evaluation latency (ms)",
+                                    MS_BUCKETS, r)
         self.snapshot_requests = HotCounter("flipt_evaluations_snapshot_requests", "Client snapshot requests",
                                             NS_LABELS, r)
         self.snapshot_errors = Counter("flipt_evaluations_snapshot_errors", "Client snapshot errors", registry=r)

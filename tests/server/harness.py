@@ -143,6 +143,12 @@ class ServerThread:
         self._thread.join(10)
         self.store.close()
 
+    def requests_to(self, prefix: str, count: int = 1) -> list[Seen]:
+        """The recorded requests whose path starts with `prefix`, once there are `count` of them (the access log
+        is written just after the response is sent, so a client can be a moment ahead of it)."""
+        return wait_until(lambda: (lambda found: found if len(found) >= count else None)(
+            [s for s in self.seen if s.path.startswith(prefix)]), timeout=5, what=f"{count} request(s) to {prefix}")
+
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.get(self.url + path, timeout=10, **kwargs)
 

@@ -39,7 +39,7 @@ def test_js_client_oracle_and_agreement(server: ServerThread) -> None:
     assert out["changed"] is False  # refresh() got a 304 carrying the ETag
     assert out["marker"] == "production"
     assert out["flags"] == sorted(["bool-rollout", "bool-rollout-on", "variant-seg", "variant-seg-dflt", "env-marker"])
-    polls = [s for s in server.seen if s.path == "/internal/v1/evaluation/snapshot/namespace/ns1"]
+    polls = server.requests_to("/internal/v1/evaluation/snapshot/namespace/ns1", count=2)
     assert [s.status for s in polls[:2]] == [200, 304]
     etag = server.get("/internal/v1/evaluation/snapshot/namespace/ns1").headers["etag"]
     assert "if-none-match" not in polls[0].headers and polls[1].headers["if-none-match"] == etag
@@ -57,5 +57,5 @@ def test_js_client_environment_token_and_commit(make_server, flag_repo: FlagRepo
     finally:
         proc.kill()
         proc.wait(5)
-    first = next(s for s in server.seen if s.path.startswith("/internal/v1/evaluation/snapshot"))
+    first = server.requests_to("/internal/v1/evaluation/snapshot")[0]
     assert first.headers["authorization"] == "Bearer s3cr3t" and first.headers["x-flipt-environment"] == "staging"

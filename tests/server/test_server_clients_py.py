@@ -63,8 +63,8 @@ def test_flipt_sdk_boolean_variant_batch_and_list(server: ServerThread) -> None:
         assert err.value.status_code == 404 and 'flag "ns1/nope" not found' in str(err.value)
     finally:
         client.close()
-    sent = [s for s in server.seen if s.path == "/evaluate/v1/variant"]
-    assert sent and sent[0].headers["user-agent"].startswith("python-httpx2")
+    sent = server.requests_to("/evaluate/v1/variant")
+    assert sent[0].headers["user-agent"].startswith("python-httpx2")
 
 
 def test_flipt_sdk_environment_header_and_token(make_server) -> None:  # noqa: ANN001
@@ -160,7 +160,7 @@ def test_flipt_client_sends_token(make_server) -> None:  # noqa: ANN001
         assert client.evaluate_variant("env-marker", "u", {}).variant_key == "staging"
     finally:
         client.close()
-    polled = [s for s in server.seen if s.path.startswith("/internal/v1/evaluation/snapshot")]
+    polled = server.requests_to("/internal/v1/evaluation/snapshot")
     assert polled[0].status == 200 and polled[0].headers["authorization"] == "Bearer s3cr3t"
 
 
@@ -183,7 +183,7 @@ def test_openfeature_flipt_provider(server: ServerThread) -> None:
         assert mismatch.error_code == ErrorCode.TYPE_MISMATCH
     finally:
         api.shutdown()
-    assert any(s.headers.get("x-flipt-namespace") == "ns1" for s in server.seen)
+    assert all(s.headers.get("x-flipt-namespace") == "ns1" for s in server.requests_to("/ofrep/v1/evaluate/flags/"))
 
 
 def test_openfeature_ofrep_provider_uses_default_namespace_and_env_url(server: ServerThread) -> None:
