@@ -1,96 +1,140 @@
-"""Evaluate a flag (or every flag) of the namespace for an entity id and context, with the engine the evaluator
-uses, over the document as edited (pending edits included). Issue 6 extends it with the full "why"."""
+"""Evaluate and explain (`e` in the flag list): an entity id and context pairs (recent ones per namespace to pick
+from), the result of the selected flag or of every flag (`ctrl+a`), and the "why" from the engine's trace. The
+document evaluated is the namespace as edited (pending edits included); the engine is the evaluator's own."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
+from app.insight.explain import Evaluation, describe_result, explain, parse_context
+from app.insight.recents import context_text
 from app.screens.base import BaseScreen
+from app.widgets.explain import ExplainView
 from app.widgets.fields import field
 
-
-def parse_context(text: str) -> dict[str, str]:
-    """`plan=pro, country=de` -> {"plan": "pro", "country": "de"}; raises ValueError naming the bad pair."""
-    context: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"context pair {part!r} is not key=value")
-        context[key.strip()] = value.strip()
-    return context
-
-
-def describe_result(result: Any) -> str:
-    reason = getattr(result, "reason", "")
-    reason = getattr(reason, "value", reason)
-    segments = ", ".join(sorted(getattr(result, "segment_keys", ()) or ())) or "none"
-    if hasattr(result, "enabled"):
-        value = f"enabled={'true' if result.enabled else 'false'}"
-    else:
-        value = f"match={'yes' if result.match else 'no'}  variant={result.variant_key or '(none)'}"
-    return f"{value}  reason={reason}  segments={segments}"
+__all__ = ["EvaluateScreen", "describe_result", "parse_context"]
 
 
 class EvaluateScreen(BaseScreen):
+    DEFAULT_CSS = """
+    EvaluateScreen #recent { height: auto; max-height: 5; }
+    EvaluateScreen #eval-result { margin-top: 1; height: auto; }
+    """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("ctrl+a", "evaluate_all", "All flags"),
+        Binding("ctrl+a", "evaluate_all", "All flags", priority=True),
+        Binding("ctrl+f", "evaluate_flag", "This flag", show=False),
+        Binding("ctrl+r", "recent", "Recent"),
     ]
 
     def __init__(self, flag: str | None) -> None:
         super().__init__()
         self.flag = flag
+        self.flags: list[str] | None = [flag] if flag else None
+        self.evaluation: Evaluation | None = None
+        self.asked: tuple[str, dict[str, str]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self.context_line(), classes="context-line")
         with VerticalScroll(classes="form"):
-            yield Label(f"Evaluate {'flag ' + self.flag if self.flag else 'every flag'} "
-                        f"in {self.session.namespace} (pending edits included)", classes="section-title")
+            yield Label(self.heading(), id="eval-title", classes="section-title")
             yield field("Entity id", Input(id="entity", placeholder="user-123"))
             yield field("Context", Input(id="context", placeholder="key=value, key=value…"))
-            yield Static("Enter evaluates.", id="eval-result", markup=False)
+            yield Label("Recent (ctrl+r, then enter):", id="recent-label", classes="hint")
+            yield OptionList(id="recent")
+            yield Static("Enter evaluates; ctrl+a evaluates every flag.", id="eval-result", markup=False)
+            yield ExplainView(id="explain")
         yield Footer()
 
+    def heading(self) -> str:
+        what = f"flag {self.flags[0]}" if self.flags else "every flag"
+        return f"Evaluate {what} in {self.session.namespace} (pending edits included)"
+
     def on_mount(self) -> None:
+        self.show_recent()
         self.query_one("#entity", Input).focus()
 
-    def on_input_submitted(self) -> None:
-        self.evaluate([self.flag] if self.flag else None)
+    # ----- recent contexts ----------------------------------------------------------------------------------
+    def show_recent(self) -> None:
+        recents = self.console.insight.recents
+        items = recents.recent(self.session.namespace)
+        menu = self.query_one("#recent", OptionList)
+        menu.clear_options()
+        menu.add_options([Option(Text(r.label()), id=str(i)) for i, r in enumerate(items)])
+        menu.display = bool(items)
+        label = self.query_one("#recent-label", Label)
+        label.display = bool(items) or bool(recents.error)
+        label.update(f"⚠ {recents.error}" if recents.error else "Recent (ctrl+r, then enter):")
+
+    def action_recent(self) -> None:
+        menu = self.query_one("#recent", OptionList)
+        if menu.option_count:
+            menu.focus()
+            if menu.highlighted is None:
+                menu.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#recent")
+    def recent_chosen(self, event: OptionList.OptionSelected) -> None:
+        items = self.console.insight.recents.recent(self.session.namespace)
+        index = int(event.option.id or 0)
+        if index < len(items):
+            self.query_one("#entity", Input).value = items[index].entity
+            self.query_one("#context", Input).value = context_text(items[index].context)
+            self.evaluate(self.flags)
+
+    # ----- evaluating ---------------------------------------------------------------------------------------
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        self.evaluate(self.flags)
 
     def action_evaluate_all(self) -> None:
         self.evaluate(None)
 
-    def evaluate(self, flags: list[str] | None) -> None:
+    def action_evaluate_flag(self) -> None:
+        if self.flag:
+            self.evaluate([self.flag])
+
+    def evaluate(self, flags: list[str] | None, remember: bool = True) -> None:
+        self.flags = flags
+        self.query_one("#eval-title", Label).update(self.heading())
         try:
             context = parse_context(self.query_one("#context", Input).value)
         except ValueError as error:
-            self.query_one("#eval-result", Static).update(f"✗ {error}")
+            self.fail(f"✗ {error}")
             return
-        entity = self.query_one("#entity", Input).value
+        entity = self.query_one("#entity", Input).value.strip()
         doc = self.session.document()
         if doc is None:
-            self.query_one("#eval-result", Static).update("✗ the namespace has no valid document")
+            self.fail(f"✗ namespace {self.session.namespace!r} has no valid document")
             return
-        self.run_git(run_evaluation, doc, flags, entity, context, then=self.show, what="Evaluation failed",
-                     exclusive=True, group="eval")
+        self.asked = (entity, context)
+        self.run_git(explain, doc, flags, entity, context, then=lambda e: self.show(e, remember),
+                     what="Evaluation failed", exclusive=True, group="eval")
 
-    def show(self, lines: list[str]) -> None:
-        self.query_one("#eval-result", Static).update("\n".join(lines) or "no flags")
+    def fail(self, message: str) -> None:
+        self.evaluation = None
+        self.query_one("#eval-result", Static).update(message)
+        self.query_one(ExplainView).show(None)
 
+    def show(self, evaluation: Evaluation, remember: bool = True) -> None:
+        self.evaluation = evaluation
+        self.query_one("#eval-result", Static).update("\n".join(evaluation.summary_lines()) or "no flags")
+        self.query_one(ExplainView).show(evaluation)
+        if remember:
+            self.console.insight.recents.remember(self.session.namespace, evaluation.entity, evaluation.context)
+            self.show_recent()
 
-def run_evaluation(doc: Any, flags: list[str] | None, entity: str, context: dict[str, str]) -> list[str]:
-    from evaluator.engine import EvaluationError, compile_namespace, evaluate
+    # ----- the document changed (pending edits, or the branch moved) -----------------------------------------
+    def redraw(self) -> None:
+        if self.evaluation is not None:
+            self.evaluate(self.flags, remember=False)
 
-    compiled = compile_namespace(doc)
-    lines = [f"⚠ {w}" for w in compiled.warnings]
-    for key in flags if flags is not None else [f.key for f in doc.flags]:
-        try:
-            lines.append(f"{key}: {describe_result(evaluate(compiled, key, entity, context))}")
-        except EvaluationError as error:
-            lines.append(f"{key}: ✗ {error}")
-    return lines
+    def reload(self) -> None:
+        self.update_context()
+        self.redraw()

@@ -1,0 +1,74 @@
+"""Impact preview of pending edits: which flags a change affects (the flag itself, or a segment it uses) and how
+the results of a sample population move, through `evaluator.engine.impact`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evaluator.engine.impact import Entity, Impact, build_population, impact, load_population
+from gitstore.documents import Document, Flag
+
+POPULATION_SIZE = 10_000
+SEED = 1
+
+__all__ = ["POPULATION_SIZE", "Entity", "FlagImpact", "affected_flags", "compute_impacts", "load_population",
+           "population"]
+
+
+def _segment_keys(flag: Flag) -> set[str]:
+    keys: set[str] = set()
+    for rule in flag.rules:
+        keys.update(rule.segment.keys)
+    for rollout in flag.rollouts:
+        if rollout.segment is not None:
+            keys.update(rollout.segment.keys)
+    return keys
+
+
+def affected_flags(before: Document | None, after: Document | None) -> list[str]:
+    """Flags whose definition differs, then flags that use a segment that differs (after's order, then removed)."""
+    old_flags = {f.key: f for f in before.flags} if before else {}
+    new_flags = {f.key: f for f in after.flags} if after else {}
+    old_segments = {s.key: s for s in before.segments} if before else {}
+    new_segments = {s.key: s for s in after.segments} if after else {}
+    changed_segments = {k for k in old_segments.keys() | new_segments.keys()
+                        if old_segments.get(k) != new_segments.get(k)}
+    keys = list(new_flags) + [k for k in old_flags if k not in new_flags]
+    out = []
+    for key in keys:
+        old, new = old_flags.get(key), new_flags.get(key)
+        uses = (_segment_keys(old) if old else set()) | (_segment_keys(new) if new else set())
+        if old != new or uses & changed_segments:
+            out.append(key)
+    return out
+
+
+def population(doc: Document | None, sample: Sequence[Entity] = (), size: int = POPULATION_SIZE) -> list[Entity]:
+    """`size` entities built from the namespace's segments and constraints, plus the sample (real contexts)."""
+    built = build_population(doc, size, SEED) if doc is not None and size > 0 else []
+    return built + list(sample)
+
+
+@dataclass(frozen=True)
+class FlagImpact:
+    namespace: str
+    flag_key: str
+    impact: Impact
+
+    def lines(self) -> list[str]:
+        return self.impact.lines()
+
+
+def compute_impacts(namespace: str, before: Document | None, after: Document | None,
+                    sample: Sequence[Entity] = (), size: int = POPULATION_SIZE) -> list[FlagImpact]:
+    """The impact of turning `before` into `after` on every affected flag (CPU only: run it in a worker)."""
+    from evaluator.engine import compile_namespace
+
+    flags = affected_flags(before, after)
+    if not flags:
+        return []
+    old = compile_namespace(before) if before is not None else None
+    new = compile_namespace(after) if after is not None else None
+    people = population(after if after is not None else before, sample, size)
+    return [FlagImpact(namespace, key, impact(old, new, key, people)) for key in flags]

@@ -1,0 +1,66 @@
+"""The impact preview of pending edits: for each affected flag, the share of a sample population whose result
+changes and from what to what. Computed in a thread worker (pure CPU, no Git), so typing never waits for it; a newer
+request supersedes an older one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from app.insight.impact import Entity, FlagImpact, compute_impacts
+
+
+def render_impacts(impacts: list[FlagImpact], population: int) -> Text:
+    text = Text(f"Impact on {population:,} sample entities\n", "bold")
+    if not impacts:
+        text.append("no flag is affected by these edits\n")
+    for item in impacts:
+        text.append(f"{item.namespace}/{item.flag_key}: ", "bold")
+        text.append(f"{item.impact.share * 100:.1f}% change\n" if item.impact.changed else "no change\n")
+        for line in item.lines() if item.impact.changed else ():
+            text.append(f"  {line}\n")
+    text.rstrip()
+    return text
+
+
+def run_impacts(jobs: Sequence[tuple[str, Any, Any]], sample: Sequence[Entity], size: int) -> list[FlagImpact]:
+    return [found for namespace, before, after in jobs
+            for found in compute_impacts(namespace, before, after, sample, size)]
+
+
+class ImpactPanel(Static):
+    DEFAULT_CSS = """
+    ImpactPanel { height: auto; margin-top: 1; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.impacts: list[FlagImpact] | None = None  # None while computing
+        self.state = "idle"
+        self.population = 0
+
+    def compute(self, jobs: Sequence[tuple[str, Any, Any]], sample: Sequence[Entity], size: int) -> None:
+        if not jobs:
+            self.impacts, self.state = [], "done"
+            self.update("")
+            return
+        self.impacts, self.state = None, "computing"
+        self.update(Text("Impact: computing…", "italic"))
+        self.population = size + len(sample)
+        self.run_worker(lambda: run_impacts(jobs, sample, size), thread=True, exclusive=True, group="impact",
+                        exit_on_error=False, description="impact preview")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "impact":
+            return
+        event.stop()
+        if event.state is WorkerState.SUCCESS and event.worker.result is not None:
+            self.impacts, self.state = event.worker.result, "done"
+            self.update(render_impacts(self.impacts, self.population))
+        elif event.state is WorkerState.ERROR:
+            self.impacts, self.state = [], "error"
+            self.update(Text(f"Impact: could not compute ({event.worker.error})", "bold"))
