@@ -12,6 +12,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from app.insight.live import Insight
 from app.screens.flags import FlagsScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.session import Session
@@ -39,10 +40,12 @@ class ConsoleApp(App[None]):
         self.initial_theme = theme
         self.cursor_blink = cursor_blink
         self.unwatch: Any = None
+        self.insight = Insight(self)  # live refresh, conflicts, impact sample, recent contexts (issue 6)
 
     def on_mount(self) -> None:
         self.theme = self.initial_theme
         self.push_screen(FlagsScreen())
+        self.unwatch = self.insight.start()
 
     def on_unmount(self) -> None:
         if self.unwatch is not None:
