@@ -49,6 +49,17 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class CredentialsConfig(_Model):
+    """How to authenticate to an ssh or https remote. Secrets stay out of the file: `token_env` names the
+    environment variable holding an https password or access token. Without `ssh_key`, ssh uses the agent
+    (SSH_AUTH_SOCK) or ~/.ssh/id_ed25519, id_ecdsa, id_rsa."""
+
+    username: str | None = None
+    ssh_key: Path | None = None  # private key file; the public key is <ssh_key>.pub when present
+    token_env: str | None = None
+    insecure_ignore_host_key: bool = False  # accept an ssh host key not in known_hosts (tests, first contact)
+
+
 class StorageConfig(_Model):
     """One Git repository: `path` (created if missing), optional `remote` URL, `branch`, `poll_interval`."""
 
@@ -56,6 +67,7 @@ class StorageConfig(_Model):
     branch: str = "main"
     remote: str | None = None
     poll_interval: Duration = 30.0
+    credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
 
     @field_validator("branch")
     @classmethod
@@ -164,6 +176,10 @@ def _resolve(raw: dict[str, Any], base: Path, file: str, source: Any) -> dict[st
         if isinstance(storage, dict) and storage.get("path") is not None:
             path = Path(os.path.expanduser(str(storage["path"])))
             storage["path"] = path if path.is_absolute() else (base / path)
+        creds = storage.get("credentials") if isinstance(storage, dict) else None
+        if isinstance(creds, dict) and creds.get("ssh_key") is not None:
+            key = Path(os.path.expanduser(str(creds["ssh_key"])))
+            creds["ssh_key"] = key if key.is_absolute() else (base / key)
         remote = storage.get("remote") if isinstance(storage, dict) else None
         if isinstance(remote, str) and "://" not in remote and not re.match(r"^[\w.-]+@[\w.-]+:", remote):
             local = Path(os.path.expanduser(remote))

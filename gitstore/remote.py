@@ -9,12 +9,14 @@ under `refs/flagdeck/conflicts/<branch>/<time>`, the branch follows the remote a
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pygit2
-from pygit2.enums import FetchPrune
+from pygit2.enums import CredentialType, FetchPrune
 
 from gitstore.changes import diff_documents
 from gitstore.config import StorageConfig
@@ -60,16 +62,47 @@ class SyncTracker:
             return SyncState(self.storage.remote, ahead, behind, self.reachable, self.last_error, self.last_fetch)
 
 
-class _Recorder(pygit2.RemoteCallbacks):
-    """Server-side refusals (hooks, receive-pack checks) arrive only here, never as exceptions."""
+class _Callbacks(pygit2.RemoteCallbacks):
+    """Credentials for ssh/https remotes, and the record of server-side push refusals (hooks, receive-pack
+    checks), which arrive only here, never as exceptions."""
 
-    def __init__(self) -> None:
+    MAX_TRIES = 3  # libgit2 asks again after a refused credential; stop rather than loop
+
+    def __init__(self, storage: StorageConfig) -> None:
         super().__init__()
+        self.creds = storage.credentials
         self.rejected: str | None = None
+        self.tries = 0
 
     def push_update_reference(self, refname: str, message: str | None) -> None:
         if message:
             self.rejected = f"{refname}: {message}"
+
+    def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
+        return valid or self.creds.insecure_ignore_host_key
+
+    def credentials(self, url: str, username_from_url: str | None, allowed_types: CredentialType):  # noqa: ANN201
+        self.tries += 1
+        if self.tries > self.MAX_TRIES:
+            raise pygit2.GitError(f"authentication to {url} failed")
+        user = self.creds.username or username_from_url or "git"
+        if allowed_types & CredentialType.SSH_KEY:
+            key = self.creds.ssh_key or next((k for k in _DEFAULT_KEYS if k.is_file()), None)
+            if key is None and os.environ.get("SSH_AUTH_SOCK"):
+                return pygit2.KeypairFromAgent(user)
+            if key is not None:
+                public = Path(f"{key}.pub")
+                return pygit2.Keypair(user, str(public) if public.is_file() else None, str(key), "")
+        if allowed_types & CredentialType.USERPASS_PLAINTEXT and self.creds.token_env:
+            token = os.environ.get(self.creds.token_env)
+            if token:
+                return pygit2.UserPass(user, token)
+        if allowed_types & CredentialType.USERNAME:
+            return pygit2.Username(user)
+        raise pygit2.GitError(f"no credentials for {url} (see `credentials` of the storage in flagdeck.yaml)")
+
+
+_DEFAULT_KEYS = [Path.home() / ".ssh" / name for name in ("id_ed25519", "id_ecdsa", "id_rsa")]
 
 
 def tracking_ref(branch: str) -> str:
@@ -92,7 +125,7 @@ def fetch(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker)
     branch = storage.branch
     try:
         _remote(repo, storage.remote).fetch([f"+refs/heads/{branch}:{tracking_ref(branch)}"],
-                                            prune=FetchPrune.NO_PRUNE)
+                                            prune=FetchPrune.NO_PRUNE, callbacks=_Callbacks(storage))
     except (pygit2.GitError, OSError) as exc:
         tracker.fail(f"fetch from {storage.remote} failed: {exc}")
         raise SyncError(f"fetch from {storage.remote} failed: {exc}") from None
@@ -196,7 +229,7 @@ def push(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, 
         local, upstream = tip(repo, ref), tip(repo, upstream_ref)
         if local is None or local == upstream:
             return
-        recorder = _Recorder()
+        recorder = _Callbacks(storage)
         try:
             _remote(repo, storage.remote).push([f"{ref}:{ref}"], callbacks=recorder)
         except (pygit2.GitError, OSError) as exc:
