@@ -112,3 +112,14 @@ def test_parse_config_without_a_file_uses_the_working_directory(tmp_path: Path, 
     monkeypatch.chdir(tmp_path)
     config = parse_config(MONO)
     assert config.storage["local"].path == (tmp_path / "repo").resolve()
+
+
+def test_remote_credentials_resolve_the_key_path_and_keep_secrets_out(tmp_path: Path) -> None:
+    text = ("storage:\n  s:\n    path: repo\n    remote: https://git.example.com/flags.git\n"
+            "    credentials: {username: deploy, ssh_key: keys/id, token_env: FLAGS_TOKEN}\n"
+            "environments: {live: {}}\n")
+    creds = load_config(write_config(tmp_path, text)).storage["s"].credentials
+    assert creds.ssh_key == (tmp_path / "keys" / "id").resolve() and creds.token_env == "FLAGS_TOKEN"
+    assert creds.username == "deploy" and creds.insecure_ignore_host_key is False
+    with pytest.raises(ConfigError, match=r"flagdeck.yaml:5: storage.s.credentials.token: unknown key"):
+        load_config(write_config(tmp_path, text.replace("token_env", "token")))
