@@ -348,3 +348,29 @@ def test_json_streams_keep_every_namespace() -> None:
     doc = load_document(text, "s.json", namespace="a").document
     out = apply_changes(text, "s.json", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="a")], doc)
     assert set(load_document(out, "s.json").documents) == {"a", "b"}
+
+
+def test_nested_changes_rewrite_only_their_lines() -> None:
+    text = namespace_text(3, comments=True)
+    doc = load(text, "default/features.yaml")
+    flag = doc.flags[1]
+    rule = flag.rules[0]
+    dists = (rule.distributions[0].model_copy(update={"rollout": 30.0}),
+             rule.distributions[1].model_copy(update={"rollout": 70.0}))
+    variants = (flag.variants[0].model_copy(update={"name": "Baseline"}), flag.variants[1],
+                flag.variants[1].model_copy(update={"key": "third", "attachment": None}))
+    new = flag.model_copy(update={"rules": (rule.model_copy(update={"distributions": dists}),),
+                                  "variants": variants, "metadata": {"team": "team-1", "tier": 2}})
+    out = apply_changes(text, "default/features.yaml", [change(new, ns="default")])
+    assert diff(text, out) == [
+        "-      tier: 1", "+      tier: 2",
+        "-        name: Control", "+        name: Baseline",
+        "+      - key: third", "+        name: Treatment",
+        "-            rollout: 50", "+            rollout: 30",
+        "-            rollout: 50", "+            rollout: 70",
+    ]
+    assert load(out, "default/features.yaml").flags[1] == new
+    fewer = new.model_copy(update={"variants": variants[:1], "rules": ()})
+    out2 = apply_changes(out, "default/features.yaml", [change(fewer, ns="default")])
+    assert load(out2, "default/features.yaml").flags[1] == fewer
+    assert all(line.startswith("-") for line in diff(out, out2))
