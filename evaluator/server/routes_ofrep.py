@@ -51,15 +51,21 @@ async def _single(request: web.Request, ctx: ServerContext) -> web.Response:
     body = parse_ofrep(await read_json_object(request, ctx.max_body))
     env, ns = _namespace(request, ctx)
     result = _evaluate(ctx, env, ns, key, body.entity_id, body.context)
-    return web.Response(body=orjson.dumps(result), content_type="application/json")
+    return _answer(request, _etag(env.name, ns.key, [result]), result)
 
 
-def _bulk_etag(env: str, namespace: str, flags: list[dict[str, Any]]) -> str:
-    h = hashlib.blake2b(digest_size=8)
-    h.update(env.encode() + b"\0" + namespace.encode())
-    for flag in flags:
-        h.update(b"\0" + flag["key"].encode() + b"\0" + str(flag.get("variant", "")).encode())
+def _etag(env: str, namespace: str, flags: list[dict[str, Any]]) -> str:
+    """A weak ETag over what the answer says (Flipt hashes environment, namespace and each key + variant; any
+    stable hash of the same inputs will do, clients treat it as opaque). Reason and metadata are included too, so
+    a changed reason or attachment is never answered with a 304."""
+    h = hashlib.blake2b(env.encode() + b"\0" + namespace.encode() + b"\0" + orjson.dumps(flags), digest_size=8)
     return f'W/"{h.hexdigest()}"'
+
+
+def _answer(request: web.Request, etag: str, body: dict[str, Any]) -> web.Response:
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers={"ETag": etag})
+    return web.Response(body=orjson.dumps(body), headers={"ETag": etag}, content_type="application/json")
 
 
 async def _bulk(request: web.Request, ctx: ServerContext) -> web.Response:
@@ -67,12 +73,9 @@ async def _bulk(request: web.Request, ctx: ServerContext) -> web.Response:
     env, ns = _namespace(request, ctx)
     keys = body.flags if body.flags is not None else ns.bulk_keys
     flags = [_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys]
-    etag = _bulk_etag(env.name, ns.key, flags)
-    if request.headers.get("If-None-Match") == etag:
-        return web.Response(status=304, headers={"ETag": etag})
     stream_uri = f"/ofrep/v1/_stream/{env.name}/{ns.key}/events"
     payload = {"flags": flags, "eventStreams": [{"type": "sse", "endpoint": {"requestUri": stream_uri}}]}
-    return web.Response(body=orjson.dumps(payload), headers={"ETag": etag}, content_type="application/json")
+    return _answer(request, _etag(env.name, ns.key, flags), payload)
 
 
 evaluate_flag = endpoint(_single, _render)

@@ -27,6 +27,17 @@ def test_single_flag_results(server: ServerThread) -> None:
     assert "metadata" not in body
 
 
+def test_single_flag_etag(server: ServerThread) -> None:
+    first = ofrep(server, "variant-seg", {"targetingKey": "user-2", "plan": "pro"})
+    etag = first.headers["etag"]
+    again = server.post("/ofrep/v1/evaluate/flags/variant-seg", {"context": {"targetingKey": "user-2", "plan": "pro"}},
+                        headers={**NS1, "If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["etag"] == etag and again.content == b""
+    other = server.post("/ofrep/v1/evaluate/flags/variant-seg", {"context": {"targetingKey": "user-1", "plan": "pro"}},
+                        headers={**NS1, "If-None-Match": etag})
+    assert other.status_code == 200 and other.json()["value"] == "green" and other.headers["etag"] != etag
+
+
 def test_environment_header_and_url(server: ServerThread) -> None:
     staging = {**NS1, "X-Flipt-Environment": "staging"}
     assert ofrep(server, "env-marker", {"targetingKey": "u"}, staging).json()["value"] == "staging"
