@@ -15,7 +15,7 @@ from app.screens.base import BaseScreen
 from app.screens.modals.rollout import RolloutModal
 from app.screens.modals.rule import RuleModal
 from app.screens.modals.variant import VariantModal
-from app.widgets.distribution_bar import _pct, bar_text, distribution_note
+from app.widgets.distribution_bar import bar_text, distribution_note, percent
 from app.widgets.fields import field
 from app.widgets.list_editor import ListEditor
 from gitstore.changes import Change, Kind
@@ -36,7 +36,7 @@ def rule_row(i: int, rule: Rule) -> tuple[str, ...]:
 
 def rollout_row(i: int, rollout: Rollout) -> tuple[str, ...]:
     if rollout.threshold is not None:
-        what, value = f"threshold {_pct(rollout.threshold.percentage)}", rollout.threshold.value
+        what, value = f"threshold {percent(rollout.threshold.percentage)}", rollout.threshold.value
     else:
         seg = rollout.segment
         what, value = f"segment {segments_text(seg.keys, seg.operator)}" if seg else "?", seg.value if seg else False

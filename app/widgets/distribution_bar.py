@@ -12,7 +12,7 @@ from gitstore.documents import Distribution
 FILLS = "█▓▒░"
 
 
-def _pct(value: float) -> str:
+def percent(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") + "%"
 
 
@@ -29,7 +29,7 @@ def bar_text(distributions: Sequence[Distribution], width: int = 40) -> Text:
         used += cells
         fill = FILLS[i % len(FILLS)]
         text.append(fill * cells)
-    text.append("] " + " / ".join(f"{d.variant} {_pct(d.rollout)}" for d in kept))
+    text.append("] " + " / ".join(f"{d.variant} {percent(d.rollout)}" for d in kept))
     return text
 
 
@@ -43,8 +43,8 @@ def distribution_note(distributions: Sequence[Distribution]) -> str | None:
         return "⚠ every rollout is 0%: the rule matches and serves the default variant"
     if abs(total - 100) < 1e-9:
         return None
-    shares = ", ".join(f"{d.variant} {_pct(d.rollout)} → {_pct(d.rollout * 100 / total)}" for d in kept)
-    return f"⚠ rollouts total {_pct(total)}, not 100%: normalisation scales them to 100% ({shares})"
+    shares = ", ".join(f"{d.variant} {percent(d.rollout)} → {percent(d.rollout * 100 / total)}" for d in kept)
+    return f"⚠ rollouts total {percent(total)}, not 100%: normalisation scales them to 100% ({shares})"
 
 
 class DistributionBar(Static):

@@ -182,3 +182,27 @@ async def test_edited_commit_message_is_used(make_app, config_path: Path) -> Non
         await pilot.press("enter")
         await settle(pilot)
     assert head_commit(config_path).message.strip() == "Turn the colour theme off for the launch"
+
+
+async def test_conflicting_commit_is_refused_and_edit_kept(make_app, config_path: Path) -> None:
+    from gitstore.changes import Change, Kind
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.screen.query_one(FlagTable).move_to("maintenance-mode")
+        await pilot.press("space")
+        with open_store(config_path) as other:  # someone else changes the same flag meanwhile
+            flag = other.snapshot("production").document("default").flag("maintenance-mode")
+            theirs = other.commit("production", [Change("default", Kind.FLAG, flag.key,
+                                                        flag.model_copy(update={"name": "Maintenance"}))]).commit
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        # told where it happened: an error dialog naming the flag, or the review marking the edit as a conflict
+        told = [str(w.render()) for w in app.screen.query(".dialog-body, #review-status")]
+        assert any("maintenance-mode" in t or "conflict" in t for t in told), told
+        [pending] = app.session.pending
+        assert pending.change.key == "maintenance-mode" and pending.change.value.enabled is True
+    assert str(head_commit(config_path).id) == theirs
