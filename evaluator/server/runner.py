@@ -69,7 +69,10 @@ def _run_worker(config_path: str | Path | None, sock: socket.socket) -> int:
 
 def serve(config_path: str | Path | None, host: str, port: int, workers: int = 1) -> int:
     """Bind, print the address, and serve with `workers` processes. Returns the exit status."""
-    load_config(config_path)  # fail fast, with the file/line message, before forking
+    config = load_config(config_path)  # fail fast, with the file/line message, before forking
+    if workers > 1:
+        # create/fetch the repositories once, so N workers starting together do not race to initialise them
+        Store(config).close()
     sock = bind(host, port)
     bound_port = sock.getsockname()[1]
     print(f"flagdeck evaluator listening on http://{host}:{bound_port} ({workers} worker"

@@ -62,17 +62,18 @@ def test_two_processes_mirroring_one_remote_serve_a_push(tmp_path: Path) -> None
     git(work.path, "push", "-q", str(remote), "main")
     servers = []
     try:
-        for name in ("a", "b"):
+        for name, workers in (("a", "1"), ("b", "2")):  # b: two workers sharing one mirror
             directory = tmp_path / name
             directory.mkdir()
             config = write_config(directory, directory / "cache", remote=str(remote), poll_interval="1s")
-            servers.append(ServerProcess(config))
+            servers.append(ServerProcess(config, "--workers", workers))
         assert [marker(s.url) for s in servers] == ["production", "production"]
         work.commit({"prod/ns1/features.yaml": ns1("pushed")}, "change production")
         git(work.path, "push", "-q", str(remote), "main")
         pushed = time.monotonic()
         for server in servers:
-            wait_until(lambda s=server: marker(s.url) == "pushed", timeout=5, what="the push to be served")
+            wait_until(lambda s=server: all(marker(s.url) == "pushed" for _ in range(6)), timeout=5,
+                       what="the push to be served")
         # one poll interval (1 s), plus the reload and our own polling slack
         assert time.monotonic() - pushed < 2.5
     finally:
