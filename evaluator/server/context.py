@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -17,6 +19,7 @@ from evaluator.server.errors import ApiError, Code, from_engine, json_error, not
 from evaluator.server.metrics import Metrics
 from evaluator.server.parsing import DEFAULT_MAX_BODY
 from evaluator.server.reload import Registry
+from evaluator.server.results import metric_labels
 from evaluator.server.state import EnvState, ServedNamespace
 
 log = logging.getLogger("flagdeck.evaluator")
@@ -40,6 +43,19 @@ class ServerContext:
         if served is None:
             raise not_found(missing.format(key))
         return served
+
+    def evaluate(self, fn: Callable[..., Any], env: EnvState, ns: ServedNamespace, flag_key: str, entity_id: str,
+                 context: dict[str, str]) -> Any:
+        """Run an engine evaluation (`evaluate`, `evaluate_variant`, `evaluate_boolean`) and count it."""
+        started = time.perf_counter()
+        try:
+            result = fn(ns.compiled, flag_key, entity_id, context)
+        except EvaluationError:
+            self.metrics.evaluation_failed(env.name, ns.key, flag_key)
+            raise
+        millis = (time.perf_counter() - started) * 1000
+        self.metrics.evaluated(env.name, ns.key, flag_key, *metric_labels(result), millis)
+        return result
 
 
 CONTEXT = web.AppKey("flagdeck_context", ServerContext)

@@ -24,7 +24,6 @@ from evaluator.server.results import (
     batch_entry,
     batch_error,
     boolean_json,
-    metric_labels,
     timestamp,
     variant_json,
 )
@@ -37,15 +36,7 @@ def _json(body: dict[str, Any]) -> web.Response:
 
 def _one(ctx: ServerContext, env: EnvState, req: EvalRequest, request: web.Request, fn: Any) -> Any:
     ns = ctx.namespace(request, Api.EVALUATION, env, req.namespace_key)
-    started = time.perf_counter()
-    try:
-        result = fn(ns.compiled, req.flag_key, req.entity_id, req.context)
-    except EvaluationError:
-        ctx.metrics.evaluation_failed(env.name, req.namespace_key, req.flag_key)
-        raise
-    millis = (time.perf_counter() - started) * 1000
-    ctx.metrics.evaluated(env.name, req.namespace_key, req.flag_key, *metric_labels(result), millis)
-    return result
+    return ctx.evaluate(fn, env, ns, req.flag_key, req.entity_id, req.context)
 
 
 async def _single(request: web.Request, ctx: ServerContext, fn: Any, shape: Any) -> web.Response:

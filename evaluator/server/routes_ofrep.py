@@ -4,19 +4,18 @@ Namespace from `X-Flipt-Namespace`, environment from `X-Flipt-Environment`; erro
 from __future__ import annotations
 
 import hashlib
-import time
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from evaluator.engine import EvaluationError, evaluate
+from evaluator.engine import evaluate
 from evaluator.server.auth import Api
 from evaluator.server.context import ServerContext, endpoint
 from evaluator.server.environments import NS_HEADER
 from evaluator.server.errors import ApiError, Code, invalid, json_error, ofrep_error
 from evaluator.server.parsing import parse_ofrep, read_json_object
-from evaluator.server.results import metric_labels, ofrep_json
+from evaluator.server.results import ofrep_json
 from evaluator.server.state import EnvState, ServedNamespace
 
 
@@ -27,14 +26,7 @@ def _namespace(request: web.Request, ctx: ServerContext) -> tuple[EnvState, Serv
 
 def _evaluate(ctx: ServerContext, env: EnvState, ns: ServedNamespace, flag: str, entity: str,
               context: dict[str, str]) -> dict[str, Any]:
-    started = time.perf_counter()
-    try:
-        result = evaluate(ns.compiled, flag, entity, context)
-    except EvaluationError:
-        ctx.metrics.evaluation_failed(env.name, ns.key, flag)
-        raise
-    ctx.metrics.evaluated(env.name, ns.key, flag, *metric_labels(result), (time.perf_counter() - started) * 1000)
-    return ofrep_json(result)
+    return ofrep_json(ctx.evaluate(evaluate, env, ns, flag, entity, context))
 
 
 def _render(err: ApiError, request: web.Request) -> web.Response:
