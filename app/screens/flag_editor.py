@@ -85,7 +85,7 @@ class FlagEditorScreen(BaseScreen):
             yield Label("Metadata (JSON object, empty for none)", classes="section-title")
             yield TextArea(json.dumps(f.metadata, indent=1) if f.metadata else "", id="flag-metadata",
                            soft_wrap=True)
-            yield Label("Variants (a add, enter edit, x remove)", classes="section-title")
+            yield Label("Variants (a add, enter edit, x remove)", id="variants-label", classes="section-title")
             yield ListEditor("Key", "Name", "Attachment", id="variants")
             yield field("Default variant", Select([(NO_DEFAULT, NO_DEFAULT)], value=NO_DEFAULT, id="flag-default",
                                                   allow_blank=False), id="default-row")
@@ -114,6 +114,8 @@ class FlagEditorScreen(BaseScreen):
             self.query_one(selector).display = not boolean
         for selector in ("#rollouts", "#rollouts-label"):
             self.query_one(selector).display = boolean
+        for selector in ("#variants", "#variants-label"):  # boolean flags do not use variants
+            self.query_one(selector).display = not boolean or bool(self.variants)
 
     def show_lists(self) -> None:
         self.query_one("#variants", ListEditor).set_items([

@@ -44,6 +44,7 @@ class FlagsScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.query_one("#problems", Static).display = False
         self.query_one(FlagTable).focus()
         self.reload()
 
@@ -56,7 +57,7 @@ class FlagsScreen(BaseScreen):
 
     def _loaded(self, _: object = None) -> None:
         self.show_rows()
-        self.run_git(self.session.load_last_changes, then=lambda _: self.show_rows(), group="history",
+        self.run_git(self.session.load_last_changes, None, None, 50, then=lambda _: self.show_rows(), group="history",
                      exclusive=True, what="Could not read the history")
 
     def show_rows(self) -> None:

@@ -38,7 +38,7 @@ class HistoryScreen(BaseScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#commits", DataTable)
-        table.add_columns("Commit", "When", "Author", "Message")
+        table.add_columns("When", "Author", "Message", "Commit")
         table.focus()
         self.reload()
 
@@ -57,8 +57,8 @@ class HistoryScreen(BaseScreen):
         table.clear()
         now = self.session.clock()
         for e in entries:
-            table.add_row(e.commit[:8], relative_time(e.time, now), e.author_name, e.message.splitlines()[0]
-                          if e.message else "", key=e.commit)
+            table.add_row(relative_time(e.time, now), e.author_name, e.message.splitlines()[0] if e.message else "",
+                          e.commit[:8], key=e.commit)
         if not entries:
             self.query_one("#commit-detail", Static).update("No commits touch this yet.")
         self.update_context()

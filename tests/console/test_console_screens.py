@@ -247,3 +247,20 @@ async def test_help_lists_bindings_and_palette_has_actions(make_app) -> None:
         assert any(r[1] == "space" and r[2] == "Toggle" for r in rows)
         await pilot.press("escape", "ctrl+t")
         assert app.theme == "textual-light"
+
+
+async def test_mouse_click_selects_then_opens(make_app) -> None:
+    from app.screens.flag_editor import FlagEditorScreen
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(FlagTable)
+        await pilot.click(FlagTable, offset=(5, 3))  # the header is line 0: line 3 is the third flag
+        assert table.current_key == "new-checkout"
+        await pilot.click(FlagTable, offset=(5, 0))  # a click on the sorted column's header reverses the order
+        assert table.visible_keys()[0] == "search-ranking"
+        await pilot.click(FlagTable, offset=(5, 1))
+        await pilot.click(FlagTable, offset=(5, 1))
+        await settle(pilot)
+        assert isinstance(app.screen, FlagEditorScreen) and app.screen.flag.key == "search-ranking"
