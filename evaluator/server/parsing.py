@@ -40,7 +40,8 @@ class BatchRequest:
 
 async def read_json_object(request: web.Request, max_body: int) -> dict[str, Any]:
     """The body as a JSON object ({} when empty). 413 over `max_body`, 400 when not a JSON object."""
-    if request.content_length is not None and request.content_length > max_body:
+    length = request.content_length
+    if length is not None and length > max_body:
         raise too_large(max_body)
     try:
         content = request.content

@@ -15,6 +15,7 @@ AUTH = """authentication:
   tokens:
     web-app: {{credential: "s3cr3t", environments: [staging, production]}}
     batch-job: {{credential: "0th3r", environments: [production], namespaces: [billing]}}
+    ops: {{credential: "3v3rywh3r3"}}
 """
 BOOL = {"namespaceKey": "ns1", "flagKey": "bool-rollout", "entityId": "user-2"}
 BILLING = {"namespaceKey": "billing", "flagKey": "invoices-v2", "entityId": "user-2"}
@@ -61,6 +62,13 @@ def test_scopes_by_environment_and_namespace(locked: ServerThread) -> None:
     assert batch.status_code == 403
     assert locked.get("/environments/staging/internal/v1/evaluation/snapshot/namespace/ns1",
                       headers=bearer("s3cr3t")).status_code == 200
+
+
+def test_token_without_scopes_reaches_every_environment(locked: ServerThread) -> None:
+    for env in ("production", "staging"):
+        r = locked.post(f"/environments/{env}/evaluate/v1/variant", {**BOOL, "flagKey": "env-marker"},
+                        headers=bearer("3v3rywh3r3"))
+        assert r.status_code == 200 and r.json()["variantKey"] == env
 
 
 def test_exclusions_follow_flipt(make_server) -> None:  # noqa: ANN001
