@@ -19,7 +19,7 @@ import pygit2
 from gitstore import history, remote
 from gitstore.changes import Change, Kind, commit_message, diff_documents
 from gitstore.config import ROLES, Config
-from gitstore.errors import AccessDenied, ConflictError, NotFoundError
+from gitstore.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
 from gitstore.repo import (
     GitRepo,
     blob_at,
@@ -43,7 +43,7 @@ from gitstore.results import (
     SyncState,
 )
 from gitstore.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot
-from gitstore.writes import check_unchanged, edit_tree, namespace_document
+from gitstore.writes import TreeEdits, check_unchanged, edit_tree, namespace_document
 
 __all__ = ["Author", "CommitResult", "EnvironmentInfo", "HistoryEntry", "NamespaceSnapshot", "Snapshot", "Store",
            "SyncState"]
@@ -170,7 +170,9 @@ class Store:
         return self._run(env, self._commit, env, list(changes), author, based_on, message)
 
     def _commit(self, repo: pygit2.Repository, env: str, changes: list[Change], author: Author | None,
-                based_on: str | None, message: str | None) -> CommitResult:
+                based_on: str | None, message: str | None,
+                restore: dict[str, pygit2.Oid | None] | None = None) -> CommitResult:
+        """`restore` (path -> blob id, None = delete) writes those files as they are instead of applying changes."""
         storage = self.config.storage_of(env)
         tracker = self._sync[self.config.environment(env).storage]
         directory = self.config.environment(env).directory
@@ -189,9 +191,12 @@ class Store:
                 check_unchanged(repo, base, current, directory, changes, self.cache)
             if any(c.kind is Kind.NAMESPACE and c.value is not None for c in changes):
                 self._require_admin_for_new_namespaces(repo, env, current, changes)
-            edits = edit_tree(repo, current, directory, changes, self.cache)
-            blobs = {path: repo.create_blob(data) if data is not None else None
-                     for path, data in edits.files.items()}
+            if restore is not None:
+                edits, blobs = TreeEdits({}, {}, {}, set(), set()), dict(restore)
+            else:
+                edits = edit_tree(repo, current, directory, changes, self.cache)
+                blobs = {path: repo.create_blob(data) if data is not None else None
+                         for path, data in edits.files.items()}
             tree = build_tree(repo, current.tree, blobs)
             if tree == current.tree_id:
                 return CommitResult(str(tip_id), rebased, created=False)
@@ -238,8 +243,17 @@ class Store:
                author: Author | None = None) -> CommitResult:
         """A new commit that puts the namespace (or one flag) back as it was at `commit`."""
         self.require(env, "editor", "reverting")
-        old = self.snapshot(env, commit).document(namespace)
+        then = self.snapshot(env, commit).namespaces.get(namespace)
+        if then is not None and then.document is None:
+            raise ValidationError(list(then.problems))  # never "revert" to a broken file by deleting it
+        old = then.document if then is not None else None
         now_snap = self.snapshot(env)
+        current = now_snap.namespaces.get(namespace)
+        if flag is None and current is not None and current.document is None and then is not None:
+            # The file is broken now: put the old file back as it was (a change list cannot be applied to it).
+            message = f"update namespace {namespace}\n\nReverts {namespace} to commit {commit}."
+            restore = {current.path: None, then.path: pygit2.Oid(hex=then.blob)}
+            return self._run(env, self._commit, env, [], author, now_snap.commit, message, restore)
         now = now_snap.document(namespace)
         if flag is not None:
             value = old.flag(flag) if old is not None else None

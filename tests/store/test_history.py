@@ -98,3 +98,16 @@ def test_promote_between_environments_in_separate_repositories(tmp_path) -> None
         assert prod.commit == result.commit and [f.key for f in prod.document("default").flags] == ["ready"]
         assert store.head("staging") != store.head("production")
         assert [e.author_name for e in store.history("production", "default")] == ["Bob Example"]
+
+
+def test_reverting_to_a_commit_where_the_file_was_broken_is_refused(store: Store) -> None:
+    from gitstore.errors import ValidationError
+
+    from .test_snapshot import raw_commit
+
+    store.commit("production", [put_flag("a")], ALICE)
+    broken = raw_commit(store.config.storage["local"].path, {"default/features.yaml": b"flags: 3\n"})
+    store.revert("production", "default", store.history("production", "default")[1].commit)
+    with pytest.raises(ValidationError):
+        store.revert("production", "default", broken)
+    assert store.snapshot("production").document("default").flag("a") is not None
