@@ -194,6 +194,7 @@ def ms(values: list[float]) -> str:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["FLAGDECK_STATE_DIR"] = str(Path(tmp) / "state")  # nothing of the bench outlives it
         demo = make_repo(Path(tmp) / "demo", None)
         big = make_repo(Path(tmp) / "big", FLAGS)
         demo_times = [first_screen(demo)[0] for _ in range(STARTS)]

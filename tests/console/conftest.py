@@ -19,6 +19,14 @@ from gitstore.results import Author  # noqa: E402
 from .helpers import NOW, TESS, seed  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The console remembers recent evaluation contexts in a state directory: keep each test's to itself."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("FLAGDECK_STATE_DIR", str(state))
+    return state
+
+
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
     return seed(tmp_path / "flags")

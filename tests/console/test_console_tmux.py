@@ -37,14 +37,14 @@ class Tmux:
         raise AssertionError(f"{text!r} did not appear; the screen:\n{self.screen()}")
 
 
-def test_toggle_and_commit_in_tmux(config_path: Path) -> None:
+def test_toggle_and_commit_in_tmux(config_path: Path, private_state: Path) -> None:
     flagdeck = Path(sys.executable).parent / "flagdeck"
     tmux = Tmux(f"flagdeck-test-{os.getpid()}-{time.monotonic_ns()}")
     command = f"{flagdeck} console --config {config_path} --namespace default"
     try:
         tmux("-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "100", "-y", "30",
              "-e", "TEXTUAL_ANIMATIONS=none", "-e", "COLORTERM=truecolor", "-e", "FLAGDECK_USER=Tmux Tester <tt@example.com>",
-             "-e", "FLAGDECK_ROLES=", command)
+             "-e", "FLAGDECK_ROLES=", "-e", f"FLAGDECK_STATE_DIR={private_state}", command)
         tmux("set-option", "-t", "app", "remain-on-exit", "on")
         tmux.wait_for("4 of 4 flags")
         tmux("send-keys", "-t", "app", "Down", "Space")  # maintenance-mode: off -> on
