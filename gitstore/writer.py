@@ -140,8 +140,8 @@ def _unchanged(base: Document, change: Change) -> bool:
 class _Spans:
     """Item spans (start, end) computed on demand: the end of an item needs a look at its last lines."""
 
-    def __init__(self, text: str, starts: list[int], limit: int):
-        self.text, self.starts, self.limit = text, starts, limit
+    def __init__(self, text: str, starts: list[int], limit: int, col: int):
+        self.text, self.starts, self.limit, self.col = text, starts, limit, col
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -152,7 +152,7 @@ class _Spans:
     def __getitem__(self, n: int) -> tuple[int, int]:
         n = n % len(self.starts)
         nxt = self.starts[n + 1] if n + 1 < len(self.starts) else self.limit
-        return self.starts[n], content_end(self.text, self.starts[n], nxt)
+        return self.starts[n], content_end(self.text, self.starts[n], nxt, self.col)
 
 
 class _Splicer:
@@ -205,7 +205,7 @@ class _Splicer:
         if len(starts) != len(keys):
             raise _Fallback("item count")
         limit = top.end if top is not None else self.doc.end
-        spans = _Spans(self.text, starts, limit)
+        spans = _Spans(self.text, starts, limit, dash_col)
         default_style = Style(CANONICAL.indent, dash_col if dash_col >= 0 else CANONICAL.seq_indent)
         renamed = {c.key: c.value for c in changes if c.value is not None and c.value.key != c.key}
         touched = {c.key for c in changes}
@@ -222,7 +222,7 @@ class _Splicer:
             self._check_identity(start, end, dash_col, key, attr)
             if new is None:
                 floor = spans[n - 1][1] if n else top.body
-                start = leading_comments(self.text, start, floor)
+                start = leading_comments(self.text, start, floor, dash_col)
                 if self.text[start - 2:start] == "\n\n" and self.text[end:end + 1] == "\n":
                     end += 1  # do not leave two blank lines where one separated the items
                 self.edits.append((start, end, ""))

@@ -38,16 +38,19 @@ def _line_end(text: str, pos: int) -> int:
     return len(text) if nl < 0 else nl + 1
 
 
-def content_end(text: str, start: int, limit: int) -> int:
-    """Offset after the last content line in [start, limit): trailing blank and comment lines are not part of the
-    span (comments directly above an item belong to that item)."""
+def content_end(text: str, start: int, limit: int, col: int = -1) -> int:
+    """Offset after the last line of the block starting at `start` before `limit`: its last content line, or a
+    later comment indented deeper than `col` (the block's own column: such a comment is inside the block).
+    Trailing blank lines and comments at or left of `col` are not part of the span (comments directly above an
+    item belong to that item)."""
     pos = limit
     while pos > start:
         line_start = text.rfind("\n", start, pos - 1) + 1
         if line_start < start:
             line_start = start
-        stripped = text[line_start:pos].strip()
-        if stripped and not stripped.startswith("#"):
+        line = text[line_start:pos]
+        stripped = line.strip()
+        if stripped and (not stripped.startswith("#") or len(line) - len(line.lstrip(" ")) > col >= 0):
             return pos
         pos = line_start
     return _line_end(text, start)
@@ -87,7 +90,7 @@ def index_documents(text: str) -> list[DocIndex] | None:
             nxt = next((x for x in starts[n + 1:] if text[x] != "-"), end)
             body = _line_end(text, s)
             inline = text[m.end():body].split(" #", 1)[0].strip()
-            keys[key] = TopKey(key, s, body, content_end(text, s, nxt), inline)
+            keys[key] = TopKey(key, s, body, content_end(text, s, nxt, 0), inline)
         docs.append(DocIndex(start, end, keys))
     return docs
 
@@ -112,15 +115,16 @@ def sequence_items(text: str, key: TopKey) -> tuple[int, list[int]] | None:
     return col, starts
 
 
-def leading_comments(text: str, start: int, floor: int) -> int:
+def leading_comments(text: str, start: int, floor: int, col: int | None = None) -> int:
     """Offset of the first of the comment lines directly above `start` (no blank line between), not before
-    `floor`."""
+    `floor`; with `col`, only comments at or left of that column (deeper ones close the previous block)."""
     pos = start
     while pos > floor:
         prev = text.rfind("\n", floor, pos - 1) + 1
         if prev < floor:
             prev = floor
-        if not text[prev:pos].strip().startswith("#"):
+        line = text[prev:pos]
+        if not line.strip().startswith("#") or col is not None and len(line) - len(line.lstrip(" ")) > col:
             break
         pos = prev
     return pos
