@@ -4,7 +4,6 @@ one or all, `enter` commits."""
 from __future__ import annotations
 
 from rich.syntax import Syntax
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -14,6 +13,7 @@ from textual.widgets.option_list import Option
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.session import Pending, pending_diff
+from app.widgets.impact_panel import ImpactPanel
 
 
 class ReviewScreen(BaseScreen):
@@ -23,6 +23,7 @@ class ReviewScreen(BaseScreen):
         Binding("D", "discard_all", "Discard all"),
         Binding("m", "edit_message", "Message"),
         Binding("escape", "back", "Back"),
+        Binding("x", "resolve", "Resolve conflict"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -33,7 +34,7 @@ class ReviewScreen(BaseScreen):
                 yield OptionList(id="pending")
             with VerticalScroll(classes="detail-pane", id="diff-pane"):
                 yield Static("", id="diff", classes="diff")
-                yield Static("", id="impact")  # the impact preview of the selected change (issue 6)
+                yield ImpactPanel(id="impact")  # the impact preview of the pending edits (issue 6)
         yield Label("Commit message (m to edit, enter commits)", classes="hint")
         yield TextArea(self.session.proposed_message(), id="commit-message", soft_wrap=True)
         yield Static("", id="review-status", classes="status-line")
@@ -59,7 +60,7 @@ class ReviewScreen(BaseScreen):
         menu = self.query_one("#pending", OptionList)
         highlighted = menu.highlighted
         menu.clear_options()
-        menu.add_options([Option(Text(p.title), id=str(i)) for i, p in enumerate(items)])
+        menu.add_options([Option(self.console.insight.title(p), id=str(i)) for i, p in enumerate(items)])
         if items:
             menu.highlighted = min(highlighted or 0, len(items) - 1)
         else:
@@ -72,6 +73,8 @@ class ReviewScreen(BaseScreen):
         self.query_one("#review-status", Static).update(status)
         self.update_context()
         self.refresh_bindings()
+        insight = self.console.insight
+        self.query_one(ImpactPanel).compute(insight.impact_jobs(), insight.sample, insight.population_size)
 
     def selected(self) -> Pending | None:
         index = self.query_one("#pending", OptionList).highlighted
@@ -118,12 +121,15 @@ class ReviewScreen(BaseScreen):
                                           "Discard"), answered)
 
     def action_commit(self) -> None:
-        if not self.items():
+        if not self.items() or self.console.insight.commit_blocked(self.query_one("#review-status", Static)):
             return
         message = self.query_one("#commit-message", TextArea).text.strip() or self.session.proposed_message()
         self.query_one("#review-status", Static).update("committing…")
         self.run_git(self.session.commit, message, then=self.committed, what="Commit failed",
-                     on_error=lambda _: self.fill(), group="write")
+                     on_error=lambda e: (self.fill(), self.console.insight.commit_failed(e)), group="write")
+
+    def action_resolve(self) -> None:
+        self.console.insight.resolve_selected(self, self.selected())
 
     def committed(self, result: object) -> None:
         commit = getattr(result, "commit", "") or ""
