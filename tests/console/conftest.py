@@ -4,6 +4,7 @@ Textual reads TEXTUAL_* variables when it is imported, so they are scrubbed befo
 from __future__ import annotations
 
 import os
+import sys
 
 for _name in [n for n in os.environ if n.startswith("TEXTUAL_") and n != "TEXTUAL_SNAPSHOT_TEMPDIR"] + ["ESCDELAY"]:
     os.environ.pop(_name, None)
@@ -17,6 +18,15 @@ import pytest  # noqa: E402
 from gitstore.results import Author  # noqa: E402
 
 from .helpers import NOW, TESS, seed  # noqa: E402
+
+SNAPSHOT_PYTHON = (3, 11)  # the snapshots were rendered on this Python; others may render a cell differently
+
+
+@pytest.fixture(autouse=True, scope="session")
+def snapshot_python(request: pytest.FixtureRequest) -> None:
+    if request.config.getoption("--snapshot-update", default=False) and sys.version_info[:2] != SNAPSHOT_PYTHON:
+        pytest.exit(f"refusing --snapshot-update on Python {sys.version_info[0]}.{sys.version_info[1]}: "
+                    f"the console snapshots belong to Python {SNAPSHOT_PYTHON[0]}.{SNAPSHOT_PYTHON[1]}", 2)
 
 
 @pytest.fixture(autouse=True)
