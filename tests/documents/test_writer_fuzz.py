@@ -9,6 +9,8 @@ import pytest
 
 from gitstore.changes import Change, Kind
 from gitstore.documents import (
+    ComparisonType,
+    Constraint,
     Distribution,
     Flag,
     FlagType,
@@ -110,10 +112,16 @@ def test_random_edits(seed: int) -> None:
             key = f"new{seed}"
             touched.add(key)
             changes.append(Change("fz", Kind.FLAG, key, _flag(rng, key)))
+    if rng.random() < 0.3:
+        operator, value = rng.choice([("gt", "18"), ("isoneof", "[1,2]"), ("isnotoneof", "[3]")])
+        constraint = Constraint(type=ComparisonType.NUMBER, property="age", operator=operator, value=value)
+        segment = base.segment("seg").model_copy(update={"name": "Renamed", "constraints": (constraint,)})
+        changes.append(Change("fz", Kind.SEGMENT, "seg", segment))
     result = edit_file(text, "fz/features.yaml", changes, base=base if rng.random() < 0.5 else None)
     expected = apply_to_document(base, changes)
     again = load_document(result.text, "fz/features.yaml")
-    assert again.errors == [] and again.document == expected == result.document, result.text
+    assert again.errors == []
+    assert again.document == expected == result.document, result.text
     if not result.rewritten:
         assert "# top comment" in result.text
         for flag in base.flags:
