@@ -31,7 +31,10 @@ def parse_roles(text: str | None) -> dict[str, str] | None:
 @click.option("--namespace", "namespace", default="default", show_default=True, help="Namespace to open.")
 @click.option("--user", "user", default=None, help='Commit author "NAME <EMAIL>" (default: $FLAGDECK_USER, '
               "else Git's identity).")
-def command(config_path: Path | None, env: str | None, namespace: str, user: str | None) -> None:
+@click.option("--sample", "sample_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="JSON lines of {entityId, context}: real contexts added to the impact preview's population.")
+def command(config_path: Path | None, env: str | None, namespace: str, user: str | None,
+            sample_path: Path | None) -> None:
     """Manage flags, segments and namespaces in a terminal; every change is reviewed and committed."""
     from app.session import Session, resolve_author
     from gitstore.config import load_config
@@ -42,6 +45,12 @@ def command(config_path: Path | None, env: str | None, namespace: str, user: str
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     roles = parse_roles(os.environ.get("FLAGDECK_ROLES"))
+    from app.insight.impact import load_sample
+
+    try:
+        sample = load_sample(sample_path) if sample_path else []
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         config = load_config(config_path)
         if env is not None and env not in config.environments:
@@ -55,6 +64,8 @@ def command(config_path: Path | None, env: str | None, namespace: str, user: str
     session = Session(store, env=env or config.default_environment, namespace=namespace, author=author, roles=roles,
                       freeze_gc=True)
     try:
-        ConsoleApp(session).run()
+        app = ConsoleApp(session)
+        app.insight.sample = sample
+        app.run()
     finally:
         store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from evaluator.engine.impact import Entity, Impact, build_population, impact, load_population
 from gitstore.documents import Document, Flag
@@ -12,8 +13,18 @@ from gitstore.documents import Document, Flag
 POPULATION_SIZE = 10_000
 SEED = 1
 
-__all__ = ["POPULATION_SIZE", "Entity", "FlagImpact", "affected_flags", "compute_impacts", "load_population",
+__all__ = ["POPULATION_SIZE", "Entity", "FlagImpact", "affected_flags", "compute_impacts", "load_sample",
            "population"]
+
+
+def load_sample(path: str | Path) -> list[Entity]:
+    """`--sample FILE`: JSON lines of {entityId, context}; ValueError naming the file and line of a bad entry."""
+    try:
+        return load_population(path)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text: {exc.reason}") from None
 
 
 def _segment_keys(flag: Flag) -> set[str]:
