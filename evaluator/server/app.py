@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from yarl import URL
 
 from evaluator.server import routes_client, routes_evaluate, routes_meta, routes_ofrep
 from evaluator.server.auth import AuthPolicy
@@ -35,9 +36,29 @@ def create_app(store: Any, config: Any, max_body: int = DEFAULT_MAX_BODY) -> web
         routes_client.add_routes(app.router, prefix)
         routes_ofrep.add_routes(app.router, prefix)
     routes_meta.add_routes(app.router)
+    _normalising(app.router)
     app.on_startup.append(_start)
     app.on_shutdown.append(_stop)
     return app
+
+
+def _normalising(router: web.UrlDispatcher) -> None:
+    """Flipt strips trailing slashes, and SDKs given a base URL ending in `/` ask for `//internal/...`. When a path
+    matches no route, try its normal form before answering 404 (dispatched here, not redirected: several clients do
+    not follow redirects). Only requests that would have failed pay for this."""
+    resolve = router.resolve
+
+    async def resolve_normalised(request: web.Request) -> Any:
+        found = await resolve(request)
+        path = request.path
+        if found.http_exception is None or ("//" not in path and not path.endswith("/")):
+            return found
+        normal = "/" + "/".join(part for part in path.split("/") if part)
+        alternative = await resolve(request.clone(rel_url=URL.build(path=normal, query_string=request.query_string)))
+        missing = alternative.http_exception is not None and alternative.http_exception.status == 404
+        return found if missing else alternative  # a match, or e.g. 405 for the right path with another method
+
+    router.resolve = resolve_normalised  # type: ignore[method-assign]
 
 
 async def _start(app: web.Application) -> None:

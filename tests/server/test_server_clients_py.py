@@ -216,3 +216,11 @@ def test_flipt_client_pointed_at_an_environment_url(server: ServerThread, flag_r
                    timeout=2, what="the change over the environment URL's stream")
     finally:
         client.close()
+
+
+def test_flipt_client_with_a_base_url_ending_in_a_slash(server: ServerThread) -> None:
+    client = FliptClient(ClientOptions(url=server.url + "/", namespace="ns1", update_interval=60))
+    try:
+        assert client.evaluate_variant("variant-seg", "user-1", PRO).variant_key == oracle.USERS["user-1"][2]
+    finally:
+        client.close()

@@ -185,3 +185,13 @@ def test_broken_chunked_body_is_400(server: ServerThread) -> None:
                      b"zz\r\n{}\r\n0\r\n\r\n")
         reply = conn.recv(4096).decode(errors="replace")
     assert reply.split()[1] == "400", reply  # rejected by the HTTP parser, never a 5xx
+
+
+def test_trailing_and_double_slashes_are_normalised(server: ServerThread) -> None:
+    r = server.post("/evaluate/v1/variant/", {"namespaceKey": "ns1", "flagKey": "env-marker", "entityId": "u"})
+    assert r.status_code == 200 and r.json()["variantKey"] == "production"
+    r = server.get("//internal/v1/evaluation/snapshot/namespace/ns1", headers={"X-Flipt-Environment": "staging"})
+    assert r.status_code == 200 and r.headers["etag"] == server.get(
+        "/environments/staging/internal/v1/evaluation/snapshot/namespace/ns1").headers["etag"]
+    assert server.get("/nowhere//at/all/").status_code == 404
+    assert server.get("/evaluate/v1/variant/").status_code == 405
