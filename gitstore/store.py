@@ -2,6 +2,16 @@
 
 All public methods are synchronous and thread-safe: each runs on its repository's own single-worker thread.
 `await store.call("snapshot", env)` does the same from asyncio without blocking the event loop.
+
+Writes (`commit`): each change is applied to its namespace file as a minimal textual edit (`gitstore.writer`), the
+tree is rebuilt along the edited paths only, and the branch ref is moved with a compare-and-swap, so concurrent
+writers (threads, processes, the git CLI) never lose a commit. If the branch moved past `based_on`, the change is
+re-applied on the new tip when every resource it touches is unchanged there, else `ConflictError` names the
+resource. Author = committer = `author`, else the store's `identity`, else `identity:` in flagdeck.yaml, else Git's
+configured user, else `flipt <flipt[bot]@noreply.flipt.io>`. With a remote: fetch first, commit, then push; an
+unreachable remote leaves the commit local (`CommitResult.pushed` False, `sync_state` ahead) to be pushed later.
+Roles (`viewer` < `editor` < `admin`, per environment or "*"): reading needs viewer, commits and reverts editor,
+creating or deleting a namespace and promoting admin.
 """
 
 from __future__ import annotations
@@ -162,7 +172,7 @@ class Store:
     # -- writing -------------------------------------------------------------------------------------------------
     def commit(self, env: str, changes: list[Change], author: Author | None = None, based_on: str | None = None,
                message: str | None = None) -> CommitResult:
-        """One commit on the environment's branch applying `changes`; see the module docs for the rules."""
+        """One commit on the environment's branch applying `changes` (see the module docstring for the rules)."""
         if not changes:
             raise ValueError("no changes to commit")
         admin = any(c.kind is Kind.NAMESPACE and c.value is None for c in changes)
