@@ -162,3 +162,31 @@ def test_openapi_document_lists_every_route(server: ServerThread) -> None:
                  "/ofrep/v1/evaluate/flags/{key}", "/ofrep/v1/evaluate/flags", "/health", "/metrics",
                  "/environments/{url_env}/evaluate/v1/variant"):
         assert path in doc["paths"], path
+
+
+def test_requests_during_a_burst_of_commits_always_see_a_whole_version(server: ServerThread,
+                                                                        flag_repo: FlagRepo) -> None:
+    """Reloads swap whole environments: every answer during a burst of commits is a complete, consistent version
+    (status 200, a marker that some commit really had), and the last commit wins."""
+    answers: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with httpx.Client(base_url=server.url, timeout=5) as client:
+            while not stop.is_set():
+                r = client.post("/evaluate/v1/variant", json={"namespaceKey": "ns1", "flagKey": "env-marker",
+                                                              "entityId": "u"})
+                answers.append((r.status_code, r.json().get("variantKey", r.text)))
+
+    thread = threading.Thread(target=hammer, daemon=True)
+    thread.start()
+    markers = [f"burst-{n}" for n in range(8)]
+    for marker in markers:
+        last = flag_repo.commit({"prod/ns1/features.yaml": ns1(marker)}, marker)
+    wait_until(lambda: server.get("/health").json()["environments"]["production"]["commit"] == last,
+               what="the last commit")
+    wait_until(lambda: answers and answers[-1][1] == markers[-1], what="the last marker")
+    stop.set()
+    thread.join(5)
+    assert all(status == 200 for status, _ in answers)
+    assert {marker for _, marker in answers} <= {"production", *markers}
