@@ -143,7 +143,7 @@ async def interaction(config: Path) -> dict[str, list[float]]:
     from gitstore.config import load_config
     from gitstore.store import Store
 
-    times: dict[str, list[float]] = {"keystroke": [], "open": [], "datatable": []}
+    times: dict[str, list[float]] = {"keystroke": [], "open": [], "datatable": [], "toggle": []}
     store = Store(load_config(config))
     app = ConsoleApp(Session(store, env="production", freeze_gc=True), cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -163,6 +163,11 @@ async def interaction(config: Path) -> dict[str, list[float]]:
                 times["keystroke"].append(await frames.after(lambda t=typed: table._filter == t, started))
         assert table.row_count == table.total, "the filter did not clear"
         await pilot.press("escape")
+        for _ in range(10):
+            count = len(app.session.pending)
+            started = time.perf_counter()
+            app.post_message(events.Key("space", " "))
+            times["toggle"].append(await frames.after(lambda n=count: len(app.session.pending) != n, started))
         for i in range(5):
             table.move_to(f"flag-{i * 1999:05d}")
             await pilot.pause()
@@ -211,6 +216,8 @@ def main() -> None:
     print(f"  same keystroke as a DataTable rebuild {ms(inter['datatable'])}   "
           f"(FlagTable is {statistics.median(inter['datatable']) / statistics.median(inter['keystroke']):.1f}x "
           "faster)")
+    print(f"toggle (space), {FLAGS:,} flags      {ms(inter['toggle'])}   (target < 50 ms; median of "
+          f"{len(inter['toggle'])})")
     print(f"open a flag, {FLAGS:,} flags         {ms(inter['open'])}   (median of {len(inter['open'])}, key event "
           "to the rendered editor)")
     print(f"(machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} during the run)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -60,6 +62,12 @@ class FlagsScreen(BaseScreen):
         self.run_git(self.session.load_last_changes, None, None, 50, then=lambda _: self.show_rows(), group="history",
                      exclusive=True, what="Could not read the history")
 
+    def row(self, flag: Flag, changed: dict[str, datetime], pending: set[str], now: datetime) -> FlagRow:
+        boolean = flag.type is FlagType.BOOLEAN
+        return FlagRow(flag.key, flag.name, "boolean" if boolean else "variant", flag.enabled,
+                       len(flag.rollouts) if boolean else len(flag.rules),
+                       relative_time(changed.get(f"flag:{flag.key}"), now), flag.key in pending)
+
     def show_rows(self) -> None:
         s = self.session
         doc = s.document()
@@ -67,14 +75,7 @@ class FlagsScreen(BaseScreen):
         pending = {p.change.key for p in s.pending_for() if p.change.kind is Kind.FLAG
                    and p.change.namespace == s.namespace}
         now = s.clock()
-        rows = [
-            FlagRow(
-                f.key, f.name, "boolean" if f.type is FlagType.BOOLEAN else "variant", f.enabled,
-                len(f.rollouts) if f.type is FlagType.BOOLEAN else len(f.rules),
-                relative_time(changed.get(f"flag:{f.key}"), now), f.key in pending,
-            )
-            for f in (doc.flags if doc else ())
-        ]
+        rows = [self.row(f, changed, pending, now) for f in (doc.flags if doc else ())]
         self.query_one(FlagTable).set_rows(rows)
         problems = s.problems(namespace=s.namespace)
         panel = self.query_one("#problems", Static)
@@ -141,8 +142,13 @@ class FlagsScreen(BaseScreen):
         return True
 
     def stage(self, flag: Flag | None, key: str) -> None:
-        self.session.stage(Change(self.session.namespace, Kind.FLAG, key, flag))
-        self.show_rows()
+        s = self.session
+        s.stage(Change(s.namespace, Kind.FLAG, key, flag))
+        pending = {key} if s.is_pending(Kind.FLAG, key) else set()
+        changed = s.last_change.get((s.env, s.namespace), {})
+        if flag is None or not self.query_one(FlagTable).replace_row(self.row(flag, changed, pending, s.clock())):
+            self.show_rows()
+        self.update_context()
 
     def action_open(self) -> None:
         flag = self.current()
