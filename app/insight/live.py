@@ -109,7 +109,7 @@ class Insight:
             self.moves.append(move)
             own = {f"{p.change.kind.value} {p.change.resource}" for p in applied}
             if announce and not (own and set(move.resources) <= own):
-                self.app.notify(move.text(), title="Branch moved", timeout=8)
+                self.app.notify(move.text(), title="Branch moved", timeout=8, markup=False)
         count = len(self.open_conflicts(env))
         if count:
             self.app.notify(f"{count} pending edit(s) conflict with newer commits: open review (ctrl+s), "
