@@ -1,0 +1,102 @@
+"""The console's data layer without the UI: pending edits fold, discard and commit against a real repository;
+authors and roles are read the documented way; the command refuses bad input with a clear message."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from app.commands.console import command, parse_roles
+from app.session import Session, parse_author, pending_diff, relative_time, resolve_author
+from gitstore.changes import Change, Kind
+
+from .helpers import NOW, TESS, head_commit, open_store
+
+
+@pytest.fixture
+def session(config_path: Path):  # noqa: ANN201
+    store = open_store(config_path)
+    s = Session(store, env="production", author=TESS, clock=lambda: NOW)
+    s.open()
+    yield s
+    store.close()
+
+
+def toggled(session: Session, key: str) -> Change:
+    flag = session.find(Kind.FLAG, key)
+    return Change("default", Kind.FLAG, key, flag.model_copy(update={"enabled": not flag.enabled}))
+
+
+def test_edits_fold_and_undo(session: Session) -> None:
+    session.stage(toggled(session, "color-theme"))
+    session.stage(toggled(session, "color-theme"))  # back to the original: nothing pending
+    assert session.pending == []
+    session.stage(toggled(session, "color-theme"))
+    flag = session.find(Kind.FLAG, "color-theme")
+    session.stage(Change("default", Kind.FLAG, "color-theme", flag.model_copy(update={"name": "Colours"})))
+    [pending] = session.pending
+    assert pending.change.value.name == "Colours" and pending.change.value.enabled is False
+    assert pending.before.enabled is True  # still compared with the committed value
+    assert "-    enabled: true" in pending_diff(pending) and "+  - key: color-theme" not in pending_diff(pending)
+
+
+def test_proposed_message_says_create_for_new_resources(session: Session) -> None:
+    flag = session.find(Kind.FLAG, "color-theme").model_copy(update={"key": "brand-new"})
+    session.stage(Change("default", Kind.FLAG, "brand-new", flag))
+    assert session.proposed_message() == "create flag default/brand-new"
+    session.stage(toggled(session, "new-checkout"))
+    assert session.proposed_message().splitlines() == [
+        "updated multiple resources", "", "create flag default/brand-new", "update flag default/new-checkout"]
+
+
+def test_commit_clears_only_this_environment(session: Session, config_path: Path) -> None:
+    session.stage(toggled(session, "color-theme"))
+    session.env = "staging"
+    session.load()
+    session.stage(toggled(session, "color-theme"))
+    session.env = "production"
+    result = session.commit()
+    assert [p.env for p in session.pending] == ["staging"]
+    assert str(head_commit(config_path).id) == result.commit
+    assert session.find(Kind.FLAG, "color-theme").enabled is False  # reloaded after the commit
+
+
+def test_document_view_of_a_pending_namespace_delete(session: Session) -> None:
+    session.stage(Change("default", Kind.NAMESPACE, "default", None))
+    assert session.document() is None and session.namespace_keys() == []
+
+
+def test_viewer_cannot_stage(config_path: Path) -> None:
+    store = open_store(config_path)
+    try:
+        s = Session(store, env="production", roles={"production": "viewer", "staging": "editor"})
+        s.open()
+        assert not s.can_edit() and s.can_edit("staging") and not s.is_admin("staging")
+        with pytest.raises(PermissionError):
+            s.stage(toggled(s, "color-theme"))
+    finally:
+        store.close()
+
+
+def test_authors_and_roles_from_the_environment() -> None:
+    assert parse_author("Ada Lovelace <ada@example.com>") == ("Ada Lovelace", "ada@example.com")
+    assert parse_author("alice") == ("alice", "alice@localhost")
+    assert resolve_author(None, {"FLAGDECK_USER": "Bob <bob@x.org>"}) == ("Bob", "bob@x.org")
+    assert resolve_author("Carol <c@x.org>", {"FLAGDECK_USER": "Bob <bob@x.org>"}) == ("Carol", "c@x.org")
+    assert parse_roles('{"*": "editor"}') == {"*": "editor"} and parse_roles("") is None
+    assert relative_time(NOW - timedelta(minutes=5), NOW) == "5m ago"
+    assert relative_time(NOW - timedelta(days=40), NOW) == (NOW - timedelta(days=40)).strftime("%Y-%m-%d")
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (["--env", "nope"], {}, "no environment 'nope'"),
+    (["--user", "<>"], {}, "not an author"),
+    ([], {"FLAGDECK_ROLES": "{editor}"}, "FLAGDECK_ROLES is not JSON"),
+    ([], {"FLAGDECK_ROLES": '["editor"]'}, "must be a JSON object"),
+])
+def test_command_refuses_bad_input(config_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
+    result = CliRunner().invoke(command, ["--config", str(config_path), *args], env=env)
+    assert result.exit_code != 0 and message in result.output, result.output
