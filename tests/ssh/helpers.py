@@ -175,10 +175,11 @@ class Tmux:
         return out[0] == "1", int(out[1]) if len(out) > 1 and out[1] else None
 
     def wait_dead(self, timeout: float = 10) -> int | None:
+        """Wait for the client to exit; its exit status (tmux may record the status a moment after the death)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             dead, status = self.dead()
-            if dead:
+            if dead and (status is not None or time.monotonic() > deadline - timeout / 2):
                 return status
             time.sleep(0.05)
         raise AssertionError(f"client still running; screen:\n{self.screen()}")
