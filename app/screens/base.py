@@ -76,6 +76,14 @@ class BaseScreen(Screen):
                 on_error(event.worker.error)
             self.show_error(what, event.worker.error)
 
+    def check_write(self) -> bool:
+        """True when the user may edit this environment; otherwise says so where they are."""
+        if self.session.can_edit():
+            return True
+        self.show_error("Read-only", f"Your role in {self.session.env!r} is {self.session.role()!r}: "
+                        "you can look but not change.")
+        return False
+
     def show_error(self, what: str, error: BaseException | str) -> None:
         self.app.push_screen(ErrorModal(what, error if isinstance(error, str) else describe(error)))
 

@@ -11,14 +11,14 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
 
-from app.screens.base import BaseScreen
+from app.screens.editor import ResourceEditorScreen
 from app.screens.modals.rollout import RolloutModal
 from app.screens.modals.rule import RuleModal
 from app.screens.modals.variant import VariantModal
 from app.widgets.distribution_bar import bar_text, distribution_note, percent
 from app.widgets.fields import field
 from app.widgets.list_editor import ListEditor
-from gitstore.changes import Change, Kind
+from gitstore.changes import Kind
 from gitstore.documents import Flag, FlagType, Rollout, Rule, SegmentOperator, Variant
 
 NO_DEFAULT = "(none)"
@@ -55,11 +55,10 @@ def parse_metadata(text: str) -> dict[str, Any] | None:
     return value
 
 
-class FlagEditorScreen(BaseScreen):
+class FlagEditorScreen(ResourceEditorScreen):
+    KIND = Kind.FLAG
+    ERROR_ID = "#flag-error"
     BINDINGS = [
-        Binding("escape", "done", "Keep & back"),
-        Binding("ctrl+g", "cancel", "Cancel"),
-        Binding("ctrl+s", "review", "Review"),
         Binding("e", "evaluate", "Evaluate", show=False),
     ]
 
@@ -211,29 +210,6 @@ class FlagEditorScreen(BaseScreen):
             "rules": tuple(self.rules),
             "rollouts": tuple(self.rollouts) if kind == FlagType.BOOLEAN else (),
         })
-
-    def apply(self) -> bool:
-        if not self.session.can_edit():
-            return True
-        try:
-            flag = self.build()
-        except ValueError as error:
-            self.query_one("#flag-error", Static).update(f"✗ {error}")
-            return False
-        if flag != self.session.find(Kind.FLAG, flag.key):
-            self.session.stage(Change(self.session.namespace, Kind.FLAG, flag.key, flag))
-        return True
-
-    def action_done(self) -> None:
-        if self.apply():
-            self.app.pop_screen()
-
-    def action_cancel(self) -> None:
-        self.app.pop_screen()
-
-    def action_review(self) -> None:
-        if self.apply():
-            self.console.action_review()
 
     def action_evaluate(self) -> None:
         from app.screens.evaluate import EvaluateScreen

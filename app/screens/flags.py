@@ -134,13 +134,6 @@ class FlagsScreen(BaseScreen):
         flag = self.session.find(Kind.FLAG, key) if key else None
         return flag if isinstance(flag, Flag) else None
 
-    def check_write(self) -> bool:
-        if not self.session.can_edit():
-            self.show_error("Read-only", f"Your role in {self.session.env!r} is {self.session.role()!r}: "
-                            "you can look but not change.")
-            return False
-        return True
-
     def stage(self, flag: Flag | None, key: str) -> None:
         s = self.session
         s.stage(Change(s.namespace, Kind.FLAG, key, flag))

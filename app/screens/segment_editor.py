@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input, Label, Select, Static
 
-from app.screens.base import BaseScreen
+from app.screens.editor import ResourceEditorScreen
 from app.screens.modals.constraint import ConstraintModal, value_text
 from app.widgets.fields import field
 from app.widgets.list_editor import ListEditor
-from gitstore.changes import Change, Kind
+from gitstore.changes import Kind
 from gitstore.documents import Constraint, MatchType, Segment
 
 
-class SegmentEditorScreen(BaseScreen):
-    BINDINGS = [
-        Binding("escape", "done", "Keep & back"),
-        Binding("ctrl+g", "cancel", "Cancel"),
-        Binding("ctrl+s", "review", "Review"),
-    ]
-
+class SegmentEditorScreen(ResourceEditorScreen):
+    KIND = Kind.SEGMENT
+    ERROR_ID = "#segment-error"
     def __init__(self, segment: Segment) -> None:
         super().__init__()
         self.segment = segment
@@ -81,26 +76,3 @@ class SegmentEditorScreen(BaseScreen):
             "match_type": self.query_one("#segment-match", Select).value,
             "constraints": tuple(self.constraints),
         })
-
-    def apply(self) -> bool:
-        if not self.session.can_edit():
-            return True
-        try:
-            segment = self.build()
-        except ValueError as error:
-            self.query_one("#segment-error", Static).update(f"✗ {error}")
-            return False
-        if segment != self.session.find(Kind.SEGMENT, segment.key):
-            self.session.stage(Change(self.session.namespace, Kind.SEGMENT, segment.key, segment))
-        return True
-
-    def action_done(self) -> None:
-        if self.apply():
-            self.app.pop_screen()
-
-    def action_cancel(self) -> None:
-        self.app.pop_screen()
-
-    def action_review(self) -> None:
-        if self.apply():
-            self.console.action_review()

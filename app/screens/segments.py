@@ -84,8 +84,7 @@ class SegmentsScreen(BaseScreen):
             self.app.push_screen(SegmentEditorScreen(seg))
 
     def action_new(self) -> None:
-        if not self.session.can_edit():
-            self.show_error("Read-only", f"Your role in {self.session.env!r} is {self.session.role()!r}.")
+        if not self.check_write():
             return
         keys = {s.key for s in self.segments()}
         fields = [Field("key", "Key", check=key_check(keys)), Field("name", "Name", check=non_empty)]
@@ -104,7 +103,7 @@ class SegmentsScreen(BaseScreen):
     def action_delete(self) -> None:
         seg = self.current()
         doc = self.session.document()
-        if seg is None or doc is None:
+        if seg is None or doc is None or not self.check_write():
             return
         users = segment_users(doc, seg.key)
         if users:
