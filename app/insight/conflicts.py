@@ -67,7 +67,7 @@ class FieldChoice:
         return f"[{side}] {self.name}: mine {_short(self.mine)} │ theirs {_short(self.theirs_text)}{mark}"
 
 
-def _short(text: str, width: int = 28) -> str:
+def _short(text: str, width: int = 36) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -23,7 +23,7 @@ __all__ = ["EvaluateScreen", "describe_result", "parse_context"]
 
 class EvaluateScreen(BaseScreen):
     DEFAULT_CSS = """
-    EvaluateScreen #recent { height: auto; max-height: 5; }
+    EvaluateScreen #recent { height: auto; max-height: 4; border: none; padding: 0; }
     EvaluateScreen #eval-result { margin-top: 1; height: auto; }
     """
     BINDINGS = [

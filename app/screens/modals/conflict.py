@@ -19,7 +19,7 @@ from app.session import resource_text
 
 
 class ConflictModal(ModalScreen[tuple[str, Any] | None]):
-    DEFAULT_CSS = """
+    CSS = """
     ConflictModal > .dialog { width: 100%; max-width: 120; }
     ConflictModal .sides { height: auto; max-height: 14; }
     ConflictModal .side { width: 1fr; height: auto; max-height: 14; padding: 0 1; }
