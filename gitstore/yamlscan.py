@@ -9,6 +9,7 @@ cannot follow makes it return `None`; callers then fall back (ruamel for lines, 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -63,7 +64,10 @@ def split_documents(lines: list[str]) -> list[Node] | None:
 def _unquote(key: str) -> str:
     key = key.strip()
     if key.startswith('"') and key.endswith('"'):
-        return key[1:-1].encode().decode("unicode_escape") if "\\" in key else key[1:-1]
+        try:
+            return json.loads(key)  # YAML's double-quoted escapes are JSON's, plus a few rare ones
+        except ValueError:
+            return key[1:-1]
     if key.startswith("'") and key.endswith("'"):
         return key[1:-1].replace("''", "'")
     return key
