@@ -9,20 +9,28 @@ from textual.widgets import DataTable, Footer, Static
 
 
 def binding_rows(app_bindings: list[Binding], screen: Screen) -> list[tuple[str, str, str]]:
-    """(where, key, description) for each described binding of the screen, its focused widget chain and the app."""
-    rows: list[tuple[str, str, str]] = []
+    """(where, key, description) for each described binding: the screen's own first, then the app's, then those of
+    the focused widget (cursor keys and the like)."""
+    own: list[tuple[str, str, str]] = []
+    widgets: list[tuple[str, str, str]] = []
     seen: set[tuple[str, str]] = set()
+    declared = {b.action for cls in type(screen).__mro__ if cls.__module__.startswith("app.")
+                for b in cls.__dict__.get("BINDINGS", ())
+                if isinstance(b, Binding)}
     for active in screen.active_bindings.values():
         b = active.binding
-        where = "app" if active.node is screen.app else type(active.node).__name__
-        if b.description and (b.key, b.action) not in seen:
-            seen.add((b.key, b.action))
-            rows.append((where, screen.app.get_key_display(b), b.description))
+        if not b.description or (b.key, b.action) in seen or b.key.startswith("super+") or active.node is screen.app:
+            continue
+        seen.add((b.key, b.action))
+        mine = active.node is screen and b.action in declared
+        (own if mine else widgets).append(
+            ("screen" if mine else type(active.node).__name__, screen.app.get_key_display(b), b.description))
+    app_rows = []
     for b in app_bindings:
         if b.description and (b.key, b.action) not in seen:
             seen.add((b.key, b.action))
-            rows.append(("app", screen.app.get_key_display(b), b.description))
-    return rows
+            app_rows.append(("app", screen.app.get_key_display(b), b.description))
+    return own + app_rows + widgets
 
 
 class HelpScreen(Screen):

@@ -7,7 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from app.screens.editor import ResourceEditorScreen
-from app.screens.modals.constraint import ConstraintModal, value_text
+from app.screens.modals.constraint import TYPE_NAMES, ConstraintModal, value_text
 from app.widgets.fields import field
 from app.widgets.list_editor import ListEditor
 from gitstore.changes import Kind
@@ -45,7 +45,7 @@ class SegmentEditorScreen(ResourceEditorScreen):
                 widget.disabled = True
 
     def show_constraints(self) -> None:
-        rows = [(c.type.value.split("_")[0].lower(), c.property, c.operator, value_text(c)) for c in self.constraints]
+        rows = [(TYPE_NAMES[c.type], c.property, c.operator, value_text(c)) for c in self.constraints]
         self.query_one("#constraints", ListEditor).set_items(rows)
 
     def on_list_editor_request(self, event: ListEditor.Request) -> None:
