@@ -11,7 +11,7 @@ import pygit2
 from gitstore.changes import Change, Kind, resource_value
 from gitstore.documents import Document
 from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
-from gitstore.repo import blob_at, subtree
+from gitstore.repo import blob_at
 from gitstore.snapshot import FEATURE_FILES, ParseCache, file_path
 from gitstore.writer import edit_file
 
@@ -159,8 +159,3 @@ def check_unchanged(repo: pygit2.Repository, base: pygit2.Commit, tip: pygit2.Co
             who = _who_changed(repo, base, tip, directory, change, cache)
             raise ConflictError(f"{change.kind.value} {change.resource} was changed meanwhile by {who}",
                                 resource=change.resource)
-
-
-def directory_tree_id(repo: pygit2.Repository, commit: pygit2.Commit, directory: str) -> str:
-    found = subtree(repo, commit.tree, directory)
-    return str(found.id) if found is not None else ""
