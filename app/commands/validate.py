@@ -64,7 +64,10 @@ def format_problem(problem: Problem) -> str:
 @click.option("--extended", "-e", is_flag=True, help="Also apply Flipt's extended rules (flags need a description).")
 def command(directory: Path, extended: bool) -> None:
     """Validate the Flipt feature files one level below DIRECTORY."""
-    files = feature_files(directory)
+    try:
+        files = feature_files(directory)
+    except OSError as exc:
+        raise click.UsageError(f"cannot read {directory}: {exc.strerror or exc}") from None
     if not files:
         click.echo(f"no */features.yaml, */features.yml or */features.json below {directory}", err=True)
         return
