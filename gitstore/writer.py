@@ -73,7 +73,7 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
     if len(namespaces) > 1:
         raise ValueError(f"one file holds one namespace; changes name {sorted(namespaces)}")
     ns = next(iter(namespaces), base.namespace.key if base else "default")
-    if not text.strip():
+    if not text or text.isspace():
         empty = Document(namespace=NamespaceInfo(key=ns))
         new = apply_to_document(empty, changes)
         return _rewrite(filename, new, None)

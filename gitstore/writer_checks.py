@@ -64,9 +64,10 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
                 if f.severity == "error"]
     segment_keys = {s.key for s in doc.segments}
     removed = removed_segments - segment_keys
+    flag_dups = _duplicates([f.key for f in doc.flags]) & changed_flags
     for i, flag in enumerate(doc.flags):
         changed = flag.key in changed_flags
-        if changed and sum(1 for f in doc.flags if f.key == flag.key) > 1:
+        if flag.key in flag_dups:
             problems.append(Problem(filename, 0, f"flags[{i}].key", f"duplicate flag key {flag.key!r}"))
         if changed or (removed and _names_any(flag, removed)):
             problems.extend(_flag_references(flag, i, segment_keys, filename))
@@ -74,10 +75,18 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
             before = base.flag(flag.key) if base is not None else None
             known = {p.message for p in _strict(before, 0, filename)} if before is not None else set()
             problems.extend(p for p in _strict(flag, i, filename) if p.message not in known)
+    segment_dups = _duplicates([s.key for s in doc.segments]) & changed_segments
     for i, segment in enumerate(doc.segments):
-        if segment.key in changed_segments and sum(1 for s in doc.segments if s.key == segment.key) > 1:
+        if segment.key in segment_dups:
             problems.append(Problem(filename, 0, f"segments[{i}].key", f"duplicate segment key {segment.key!r}"))
     return problems
+
+
+def _duplicates(keys: list[str]) -> set[str]:
+    if len(set(keys)) == len(keys):
+        return set()
+    seen: set[str] = set()
+    return {k for k in keys if k in seen or seen.add(k)}
 
 
 def _names_any(flag: Flag, keys: set[str]) -> bool:

@@ -374,3 +374,10 @@ def test_nested_changes_rewrite_only_their_lines() -> None:
     out2 = apply_changes(out, "default/features.yaml", [change(fewer, ns="default")])
     assert load(out2, "default/features.yaml").flags[1] == fewer
     assert all(line.startswith("-") for line in diff(out, out2))
+
+
+def test_renaming_onto_an_existing_key_is_refused() -> None:
+    doc = load(HAND_WRITTEN)
+    clash = doc.flag("new-checkout").model_copy(update={"key": "dark-mode"})
+    with pytest.raises(ValidationError, match="duplicate flag key 'dark-mode'"):
+        apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(clash, "new-checkout")])
