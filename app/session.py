@@ -250,6 +250,12 @@ class Session:
         env = env or self.env
         self.pending = [p for p in self.pending if p.env != env]
 
+    def diff(self, p: Pending) -> str:
+        """`pending_diff` naming the namespace's file as it is in the repository."""
+        snap = self.snapshots.get(p.env)
+        ns = snap.namespaces.get(p.change.namespace) if snap else None
+        return pending_diff(p, ns.path if ns is not None and ns.path else None)
+
     def proposed_message(self, env: str | None = None) -> str:
         items = self.pending_for(env)
         created = {p.change.resource for p in items if p.before is None}
@@ -287,11 +293,11 @@ def resource_text(kind: Kind, value: Resource | None) -> str:
     return "\n".join(lines[start:]) + "\n"
 
 
-def pending_diff(p: Pending) -> str:
-    """A unified diff of one pending change's resource, before and after."""
+def pending_diff(p: Pending, path: str | None = None) -> str:
+    """A unified diff of one pending change's resource, before and after; `path` names the namespace's file."""
     kind = p.change.kind
     before = resource_text(kind, p.before).splitlines(keepends=True)
     after = resource_text(kind, p.change.value).splitlines(keepends=True)
-    name = f"{p.change.namespace}/features.yaml"
+    name = path or f"{p.change.namespace}/features.yaml"
     diff = difflib.unified_diff(before, after, f"a/{name}", f"b/{name}", n=3)
     return "".join(diff) or "(no textual change)\n"

@@ -12,7 +12,7 @@ from textual.widgets.option_list import Option
 
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
-from app.session import Pending, pending_diff
+from app.session import Pending
 from app.widgets.impact_panel import ImpactPanel
 
 
@@ -84,7 +84,7 @@ class ReviewScreen(BaseScreen):
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         p = self.selected()
         if p is not None:
-            self.query_one("#diff", Static).update(Syntax(pending_diff(p), "diff", theme="ansi_dark",
+            self.query_one("#diff", Static).update(Syntax(self.session.diff(p), "diff", theme="ansi_dark",
                                                           background_color="default"))
 
     def on_option_list_option_selected(self) -> None:
