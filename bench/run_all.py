@@ -8,6 +8,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# Running `python bench/run_all.py` puts bench/ first on sys.path, where bench/gitstore.py would shadow the
+# gitstore package: put the project root there instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
 ORDER = ["engine", "gitstore", "server", "console", "ssh"]
 
 
