@@ -73,6 +73,8 @@ def _parse_json_stream(text: str) -> list[Any]:
             value, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        except RecursionError:
+            raise ParseError("invalid JSON: nested too deeply", text.count("\n", 0, pos) + 1) from None
         docs.append(value)
 
 
@@ -107,7 +109,7 @@ def _second_opinion(text: str, exc: Exception) -> list[Any]:
     detail = message.strip().splitlines()[-1] if message.strip() else "syntax error"
     if "duplicate" in message:
         raise ParseError(f"invalid YAML: {detail}", line or _duplicate_line(text, message), column)
-    if len(text) > SECOND_OPINION_LIMIT:
+    if len(text) > SECOND_OPINION_LIMIT or "recursion limit" in message:
         raise ParseError(f"invalid YAML: {detail}", line, column)
     try:
         docs = [to_plain(doc) for doc in rt_load_all(text)]

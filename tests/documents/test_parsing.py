@@ -59,3 +59,11 @@ def test_locator_follows_block_structure() -> None:
     assert locator.line(1, ("namespace",)) == 17
     entry, complete = locator.entry(0, ("flags", 0, "description"))
     assert complete and entry.line == 5 and entry.node is None
+
+
+@pytest.mark.parametrize("name", ["x.yaml", "x.json"])
+def test_absurd_nesting_is_a_problem_not_a_crash(name: str) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    text = f'{{"flags": [{{"key": "a", "name": "A", "variants": [{{"key": "v", "attachment": {deep}}}]}}]}}'
+    [error] = load_document(text, name).errors
+    assert error.line == 1 and "invalid" in error.message
