@@ -381,3 +381,12 @@ def test_renaming_onto_an_existing_key_is_refused() -> None:
     clash = doc.flag("new-checkout").model_copy(update={"key": "dark-mode"})
     with pytest.raises(ValidationError, match="duplicate flag key 'dark-mode'"):
         apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(clash, "new-checkout")])
+
+
+def test_creating_a_namespace_file_and_refusing_to_delete_one() -> None:
+    info = NamespaceInfo(key="team", name="Team")
+    out = apply_changes("", "team/features.yaml", [Change("team", Kind.NAMESPACE, "team", info)])
+    assert out == 'version: "1.6"\nnamespace:\n  key: team\n  name: Team\n'
+    assert load(out, "team/features.yaml").namespace == info
+    with pytest.raises(ValueError, match="store's job"):
+        apply_changes(out, "team/features.yaml", [Change("team", Kind.NAMESPACE, "team", None)])
