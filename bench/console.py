@@ -130,6 +130,13 @@ class Frames:
         return self.times[-1] - started
 
 
+def editor_shown(app: object, editor: type) -> bool:
+    """The flag editor is the current screen and has filled its variant list (it may still be composing)."""
+    screen = app.screen  # type: ignore[attr-defined]
+    variants = screen.query("#variants") if isinstance(screen, editor) else None
+    return bool(variants) and variants.first().row_count > 0
+
+
 async def interaction(config: Path) -> dict[str, list[float]]:
     """A filter keystroke and opening a flag in one running console over `config`, each measured from the key
     event to the rendered frame that shows its result."""
@@ -173,9 +180,7 @@ async def interaction(config: Path) -> dict[str, list[float]]:
             await pilot.pause()
             started = time.perf_counter()
             app.post_message(events.Key("enter", "\r"))
-            times["open"].append(await frames.after(
-                lambda: isinstance(app.screen, FlagEditorScreen) and app.screen.query_one("#variants").row_count > 0,
-                started))
+            times["open"].append(await frames.after(lambda: editor_shown(app, FlagEditorScreen), started))
             await pilot.press("escape")
             await app.workers.wait_for_complete()
             await pilot.pause()
