@@ -15,6 +15,7 @@ Big files stay fast: item positions come from `gitstore.writer_index` (regular e
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ from gitstore.writer_index import (
 from gitstore.writer_patch import FLAG_ORDER, SEGMENT_ORDER, detect_style, patch_item
 from gitstore.yamlemit import CANONICAL, Style, item_lines, mapping_lines
 from gitstore.yamlio import is_json, parse_documents
+from gitstore.yamlscan import Locator
 
 VERIFY_WHOLE_BELOW = 256_000  # characters: smaller results are re-loaded whole as a final check
 
@@ -103,9 +105,27 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
     except _Fallback:
         problems = check_written(new, flags, segments, "1.6", filename, removed, base)
         if problems:
-            raise ValidationError(problems) from None
+            raise ValidationError(_with_lines(problems, text, base, new)) from None
         return _rewrite(filename, new, others or _other_namespaces(text, filename, ns))
     return EditResult(new_text, new)
+
+
+def _with_lines(problems: list[Problem], text: str, base: Document, new: Document) -> list[Problem]:
+    """Refused-write problems point at the current file's line of the resource they concern (a resource the
+    write adds has no line yet: 0)."""
+    locator: Locator | None = None
+    out = []
+    for problem in problems:
+        found = re.match(r"(flags|segments)\[(\d+)\]", problem.path)
+        line = 0
+        if found:
+            attr, index = found.group(1), int(found.group(2))
+            items, old = getattr(new, attr), [item.key for item in getattr(base, attr)]
+            if index < len(items) and items[index].key in old:
+                locator = locator or Locator(text)
+                line = locator.line(0, (attr, old.index(items[index].key))) if len(locator.docs or ()) == 1 else 0
+        out.append(Problem(problem.file, line, problem.path, problem.message, problem.severity))
+    return out
 
 
 def _other_namespaces(text: str, filename: str, ns: str) -> dict[str, Document]:

@@ -174,6 +174,8 @@ def test_invalid_results_are_refused() -> None:
         apply_changes(HAND_WRITTEN, "shop/features.yaml",
                       [change(doc.flag("new-checkout").model_copy(update={"rules": (bad_rule,)}))])
     assert "unknown segment 'nobody'" in str(caught.value)
+    [problem] = caught.value.problems
+    assert (problem.line, problem.path) == (7, "flags[0].rules[0].segment")  # the flag's line in the file
     with pytest.raises(ValidationError, match="segment 'beta'"):
         apply_changes(HAND_WRITTEN, "shop/features.yaml", [Change("shop", Kind.SEGMENT, "beta", None)])
     unknown_variant = Rule(segment=SegmentRef(keys=("beta",)), distributions=(Distribution(variant="x", rollout=5),))
