@@ -15,6 +15,7 @@ from textual.screen import Screen
 from app.insight.live import Insight
 from app.screens.flags import FlagsScreen
 from app.screens.modals.confirm import ConfirmModal
+from app.screens.palette import NavigationProvider
 from app.session import Session
 
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox")
@@ -22,6 +23,7 @@ THEMES = ("textual-dark", "textual-light", "nord", "gruvbox")
 
 class ConsoleApp(App[None]):
     TITLE = "Flagdeck"
+    COMMANDS = App.COMMANDS | {NavigationProvider}
     CSS_PATH = "console.tcss"
     BINDINGS = [
         Binding("q", "quit", "Quit"),

@@ -264,3 +264,30 @@ async def test_mouse_click_selects_then_opens(make_app) -> None:
         await pilot.click(FlagTable, offset=(5, 1))
         await settle(pilot)
         assert isinstance(app.screen, FlagEditorScreen) and app.screen.flag.key == "search-ranking"
+
+
+async def test_palette_goes_to_a_flag_and_switches_environment(make_app) -> None:
+    from textual.command import CommandPalette
+
+    from app.screens.flag_editor import FlagEditorScreen
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"go to flag new-ch")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FlagEditorScreen) and app.screen.flag.key == "new-checkout"
+        await pilot.press("escape", "ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"switch environment staging")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FlagsScreen) and app.session.env == "staging"
