@@ -269,13 +269,10 @@ class _Splicer:
         style = detect_style(item_text.rstrip("\n").split("\n"), dash_col, default)
         new_data = self._data(new)
         patched = patch_item(item_text, dash_col, self._data(old), new_data, order, style)
-        if patched is not None and self._verified(patched, dash_col, new):
-            return patched if item_text.endswith("\n") else patched[:-1]
-        whole = "\n".join(item_lines(new_data, dash_col, style)) + "\n"
-        if self._verified(whole, dash_col, new):
-            patched = whole
-        else:
-            raise _Fallback("item did not verify")
+        if patched is None or not self._verified(patched, dash_col, new):
+            patched = "\n".join(item_lines(new_data, dash_col, style)) + "\n"  # the whole item, re-emitted
+            if not self._verified(patched, dash_col, new):
+                raise _Fallback("item did not verify")
         return patched if item_text.endswith("\n") else patched[:-1]
 
     def _data(self, item: Flag | Segment) -> dict[str, Any]:
