@@ -291,3 +291,24 @@ async def test_palette_goes_to_a_flag_and_switches_environment(make_app) -> None
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, FlagsScreen) and app.session.env == "staging"
+
+
+async def test_unreachable_remote_is_shown_and_push_fails_with_a_message(tmp_path: Path, make_app) -> None:
+    from app.screens.modals.error import ErrorModal
+
+    config = seed(tmp_path / "remote")
+    missing = tmp_path / "nowhere.git"
+    text = config.read_text().replace("remote: null", f"remote: file://{missing}")
+    assert text != config.read_text()
+    config.write_text(text)
+    app = make_app(config=config)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        table = app.screen.query_one("#environments")
+        assert "✗ remote unreachable" in [str(c) for c in table.get_row_at(0)]
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorModal)
+        assert "Push of production failed" in str(app.screen.query_one(".dialog-title").render())
