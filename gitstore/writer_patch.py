@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from gitstore.yamlemit import Style, item_lines, mapping_lines
-from gitstore.yamlscan import Node, mapping_entries, sequence_items
+from gitstore.yamlscan import Lines, Node, mapping_entries, sequence_items
 
 FLAG_ORDER = ("key", "name", "type", "description", "enabled", "metadata", "variants", "rules", "rollouts")
 SEGMENT_ORDER = ("key", "name", "description", "constraints", "match_type")
@@ -34,6 +34,7 @@ def item_node(lines: list[str], dash_col: int) -> Node:
 
 def detect_style(lines: list[str], dash_col: int, default: Style) -> Style:
     """The indentation an item's author used for nested mappings and sequences."""
+    lines = Lines(lines)
     entries = mapping_entries(lines, item_node(lines, dash_col))
     indent = seq_indent = None
     for entry in entries or ():
@@ -60,7 +61,7 @@ def patch_item(text: str, dash_col: int, old: dict[str, Any], new: dict[str, Any
     """The item's text with only what changed rewritten, down to one entry of a nested list (one distribution's
     rollout, one variant's name); None when the item's layout is not one this can patch safely (the caller then
     re-emits the whole item)."""
-    lines = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+    lines = Lines(text[:-1].split("\n") if text.endswith("\n") else text.split("\n"))
     edits = _patch_mapping(lines, item_node(lines, dash_col), old, new, order, style)
     if edits is None:
         return None

@@ -12,17 +12,31 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 _KEY = re.compile(r"""(?P<key>"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"\[\]{},:][^#]*?)\s*:(?:[ \t]|$)""")
 
 
 def is_content(line: str) -> bool:
-    stripped = line.lstrip(" ")
-    return bool(stripped) and not stripped.startswith("#") and stripped.strip() != ""
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith("#")
 
 
-def indent_of(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
+class Lines(list[str]):
+    """The lines of a text, with each line's indentation (-1 for blank and comment lines) computed once: the
+    scanner asks for them many times."""
+
+    @cached_property
+    def indents(self) -> list[int]:
+        out = []
+        for line in self:
+            stripped = line.lstrip(" ")
+            out.append(len(line) - len(stripped) if stripped.strip() and stripped[0] != "#" else -1)
+        return out
+
+
+def _indents(lines: list[str]) -> list[int]:
+    return lines.indents if isinstance(lines, Lines) else Lines(lines).indents
 
 
 @dataclass(frozen=True)
@@ -77,9 +91,10 @@ def _first_content(lines: list[str], node: Node) -> tuple[int, int] | None:
     """(line, column) of the first content of a node."""
     if node.col is not None:
         return node.start, node.col
+    indents = _indents(lines)
     for i in range(node.start, node.end):
-        if is_content(lines[i]):
-            return i, indent_of(lines[i])
+        if indents[i] >= 0:
+            return i, indents[i]
     return None
 
 
@@ -89,14 +104,15 @@ def _entries(lines: list[str], node: Node, dash: bool) -> list[tuple[int, int, s
     if first is None:
         return []
     line0, col = first
+    indents = _indents(lines)
     starts: list[tuple[int, int, str]] = []
     for i in range(line0, node.end):
-        text = lines[i]
-        at = col if i == line0 else indent_of(text)
-        if i != line0 and (not is_content(text) or at > col):
+        at = col if i == line0 else indents[i]
+        if i != line0 and (at < 0 or at > col):
             continue
         if at < col:
             return None  # dedent inside the node: not block structure we follow
+        text = lines[i]
         is_dash = text[at] == "-" and (at + 1 == len(text) or text[at + 1] in " \t")
         if is_dash and not dash and i != line0:
             continue  # an indentless sequence under the previous key
@@ -107,8 +123,9 @@ def _entries(lines: list[str], node: Node, dash: bool) -> list[tuple[int, int, s
 
 
 def _last_content(lines: list[str], start: int, end: int) -> int:
+    indents = _indents(lines)
     for i in range(end - 1, start, -1):
-        if is_content(lines[i]):
+        if indents[i] >= 0:
             return i + 1
     return start + 1
 
@@ -153,7 +170,7 @@ class Locator:
     """Finds the line of a path (`("flags", 2, "rules", 0)`) in one document of a file; caches what it scanned."""
 
     def __init__(self, text: str):
-        self.lines = text.split("\n")
+        self.lines = Lines(text.split("\n"))
         self.docs = split_documents(self.lines)
         self._maps: dict[Node, dict[str, Entry] | None] = {}
         self._seqs: dict[Node, list[Entry] | None] = {}
