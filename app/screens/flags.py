@@ -50,6 +50,13 @@ class FlagsScreen(BaseScreen):
         self.query_one(FlagTable).focus()
         self.reload()
 
+    WRITES = frozenset({"toggle", "new", "duplicate", "delete"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only roles do not see the editing keys (the context line says read-only); pressing them does
+        nothing."""
+        return False if action in self.WRITES and not self.session.can_edit() else True
+
     # ----- loading ----------------------------------------------------------------------------------------------
     def reload(self) -> None:
         self.run_git(self._load, then=self._loaded, what="Could not read the namespace", exclusive=True, group="load")
@@ -86,6 +93,7 @@ class FlagsScreen(BaseScreen):
             panel.update("\n".join(f"{'⚠' if p.severity == 'warning' else '✗'} {p}" for p in problems))
         self.update_status()
         self.update_context()
+        self.refresh_bindings()
 
     def redraw(self) -> None:
         if self.session.snapshot() is not None:

@@ -37,6 +37,9 @@ class SegmentsScreen(BaseScreen):
         yield Static("", id="segments-status", classes="status-line")
         yield Footer()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return False if action in ("new", "delete") and not self.session.can_edit() else True
+
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("", "Key", "Name", "Match", "Constraints", "Used by")

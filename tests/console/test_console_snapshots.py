@@ -64,5 +64,9 @@ def test_screen(case: str, snap_compare, make_app) -> None:
     assert snap_compare(make_app(), run_before=run_before, terminal_size=size)
 
 
-def test_read_only_error(snap_compare, make_app) -> None:
+def test_read_only(snap_compare, make_app) -> None:
     assert snap_compare(make_app(roles={"*": "viewer"}), run_before=keys("space"), terminal_size=(100, 30))
+
+
+def test_read_only_review(snap_compare, make_app) -> None:
+    assert snap_compare(make_app(roles={"*": "viewer"}), run_before=keys("ctrl+s"), terminal_size=(100, 30))
