@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import MatchInfoError
 from yarl import URL
 
 from evaluator.server import routes_client, routes_evaluate, routes_meta, routes_ofrep
 from evaluator.server.auth import AuthPolicy
 from evaluator.server.context import CONTEXT, ServerContext
 from evaluator.server.environments import URL_ENV
+from evaluator.server.errors import Code, error_body
 from evaluator.server.metrics import Metrics
 from evaluator.server.parsing import DEFAULT_MAX_BODY
 from evaluator.server.reload import Registry, Reloader
@@ -36,29 +38,48 @@ def create_app(store: Any, config: Any, max_body: int = DEFAULT_MAX_BODY) -> web
         routes_client.add_routes(app.router, prefix)
         routes_ofrep.add_routes(app.router, prefix)
     routes_meta.add_routes(app.router)
-    _normalising(app.router)
+    _routing_fallbacks(app.router)
     app.on_startup.append(_start)
     app.on_shutdown.append(_stop)
     return app
 
 
-def _normalising(router: web.UrlDispatcher) -> None:
-    """Flipt strips trailing slashes, and SDKs given a base URL ending in `/` ask for `//internal/...`. When a path
-    matches no route, try its normal form before answering 404 (dispatched here, not redirected: several clients do
-    not follow redirects). Only requests that would have failed pay for this."""
+def _routing_fallbacks(router: web.UrlDispatcher) -> None:
+    """What happens when a path matches no route; only requests that would have failed pay for it.
+
+    - Flipt strips trailing slashes, and SDKs given a base URL ending in `/` ask for `//internal/...`: such a path
+      is answered as its normal form (dispatched here, not redirected: several clients do not follow redirects).
+    - Unknown paths (404) and wrong methods (405) are answered in Flipt's JSON error shape, not aiohttp's text: the
+      `flipt` SDK cannot read a non-JSON error body.
+    """
     resolve = router.resolve
 
-    async def resolve_normalised(request: web.Request) -> Any:
+    async def resolve_with_fallbacks(request: web.Request) -> Any:
         found = await resolve(request)
-        path = request.path
-        if found.http_exception is None or ("//" not in path and not path.endswith("/")):
+        if found.http_exception is None:
             return found
-        normal = "/" + "/".join(part for part in path.split("/") if part)
-        alternative = await resolve(request.clone(rel_url=URL.build(path=normal, query_string=request.query_string)))
-        missing = alternative.http_exception is not None and alternative.http_exception.status == 404
-        return found if missing else alternative  # a match, or e.g. 405 for the right path with another method
+        path = request.path
+        if "//" in path or path.endswith("/"):
+            normal = "/" + "/".join(part for part in path.split("/") if part)
+            alternative = await resolve(request.clone(rel_url=URL.build(path=normal,
+                                                                        query_string=request.query_string)))
+            if alternative.http_exception is None or alternative.http_exception.status != 404:
+                found = alternative  # a match, or 405 for the right path with another method
+            if found.http_exception is None:
+                return found
+        return MatchInfoError(_json_http_error(found.http_exception))
 
-    router.resolve = resolve_normalised  # type: ignore[method-assign]
+    router.resolve = resolve_with_fallbacks  # type: ignore[method-assign]
+
+
+def _json_http_error(exc: web.HTTPException) -> web.HTTPException:
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        text = error_body(Code.UNIMPLEMENTED, f"method {exc.method} not allowed").decode()
+        return web.HTTPMethodNotAllowed(exc.method, exc.allowed_methods, text=text, content_type="application/json")
+    if isinstance(exc, web.HTTPNotFound):
+        text = error_body(Code.NOT_FOUND, "Not Found").decode()
+        return web.HTTPNotFound(text=text, content_type="application/json")
+    return exc
 
 
 async def _start(app: web.Application) -> None:

@@ -193,5 +193,21 @@ def test_trailing_and_double_slashes_are_normalised(server: ServerThread) -> Non
     r = server.get("//internal/v1/evaluation/snapshot/namespace/ns1", headers={"X-Flipt-Environment": "staging"})
     assert r.status_code == 200 and r.headers["etag"] == server.get(
         "/environments/staging/internal/v1/evaluation/snapshot/namespace/ns1").headers["etag"]
-    assert server.get("/nowhere//at/all/").status_code == 404
-    assert server.get("/evaluate/v1/variant/").status_code == 405
+    missing = server.get("/nowhere//at/all/")
+    assert missing.status_code == 404 and missing.json() == {"code": 5, "message": "Not Found", "details": []}
+    wrong_method = server.get("/evaluate/v1/variant/")
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == 12
+    assert wrong_method.headers["allow"] == "POST"
+
+
+def test_unknown_paths_answer_json_the_flipt_sdk_can_read(server: ServerThread) -> None:
+    from flipt import FliptClient
+    from flipt.exceptions import FliptApiError
+
+    client = FliptClient(url=server.url, timeout=10)
+    try:
+        with pytest.raises(FliptApiError) as err:
+            client.flag.get_flag("ns1", "bool-rollout")  # a Flipt v1 route, not served
+        assert err.value.status_code == 404
+    finally:
+        client.close()
