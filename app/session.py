@@ -62,8 +62,7 @@ def relative_time(then: datetime | None, now: datetime) -> str:
     seconds = (now - then).total_seconds()
     if seconds < 60:
         return "just now"
-    for unit, size in (("m", 60), ("h", 3600), ("d", 86400)):
-        limit = {"m": 3600, "h": 86400, "d": 86400 * 30}[unit]
+    for unit, size, limit in (("m", 60, 3600), ("h", 3600, 86400), ("d", 86400, 86400 * 30)):
         if seconds < limit:
             return f"{int(seconds // size)}{unit} ago"
     return then.strftime("%Y-%m-%d")
