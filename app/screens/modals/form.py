@@ -45,6 +45,10 @@ class FormModal(ModalScreen[T]):
         elif event.button.id == "cancel":
             self.dismiss(None)
 
+    def on_input_submitted(self, event: object) -> None:
+        """`enter` in any one-line field means OK (f2 works everywhere, also in multi-line fields)."""
+        self.action_ok()
+
     def action_ok(self) -> None:
         try:
             result = self.build()
