@@ -19,7 +19,6 @@ from evaluator.server.errors import ApiError, Code, from_engine, json_error, not
 from evaluator.server.metrics import Metrics
 from evaluator.server.parsing import DEFAULT_MAX_BODY
 from evaluator.server.reload import Registry
-from evaluator.server.results import metric_labels
 from evaluator.server.state import EnvState, ServedNamespace
 
 log = logging.getLogger("flagdeck.evaluator")
@@ -53,8 +52,7 @@ class ServerContext:
         except EvaluationError:
             self.metrics.evaluation_failed(env.name, ns.key, flag_key)
             raise
-        millis = (time.perf_counter() - started) * 1000
-        self.metrics.evaluated(env.name, ns.key, flag_key, *metric_labels(result), millis)
+        self.metrics.evaluated(env.name, ns.key, flag_key, result, (time.perf_counter() - started) * 1000)
         return result
 
 

@@ -100,10 +100,18 @@ class Metrics:
                                        "1 while the newest version of a namespace is invalid (last good one served)",
                                        NS_LABELS, registry=r)
 
-    def evaluated(self, env: str, ns: str, flag: str, flag_type: str, match: bool, reason: str,
-                  segments: str, value: str, millis: float) -> None:
+    def evaluated(self, env: str, ns: str, flag: str, result: Any, millis: float) -> None:
+        """Count one engine result (a VariantResult or BooleanResult) with Flipt's result labels."""
+        keys = result.segment_keys
+        segments = (keys[0] if len(keys) == 1 else ",".join(sorted(keys))) if keys else ""
+        enabled = getattr(result, "enabled", None)
+        if enabled is None:
+            labels = (env, ns, flag, "variant", "true" if result.match else "false", result.reason, segments,
+                      result.variant_key)
+        else:
+            labels = (env, ns, flag, "boolean", "true", result.reason, segments, "true" if enabled else "false")
         self.requests.inc((env, ns, flag))
-        self.results.inc((env, ns, flag, flag_type, "true" if match else "false", reason, segments, value))
+        self.results.inc(labels)
         self.latency.observe(millis)
 
     def evaluation_failed(self, env: str, ns: str, flag: str) -> None:

@@ -7,6 +7,7 @@ the `flipt` SDK send them untyped); `null` values dropped; objects and arrays re
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,7 +187,13 @@ def parse_ofrep(data: dict[str, Any], bulk: bool = False) -> OfrepRequest:
     return OfrepRequest(entity_id=entity_id, context=context, flags=flags)
 
 
+_ID_HEAD = os.urandom(8).hex()
+_ID_PREFIX = f"{_ID_HEAD[:8]}-{_ID_HEAD[8:12]}-4{_ID_HEAD[13:16]}-8"
+_ID_COUNTER = itertools.count(int.from_bytes(os.urandom(5), "big"))
+
+
 def new_request_id() -> str:
-    """A random (version 4) UUID string; about twice as fast as `str(uuid.uuid4())`."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    """A request id in UUID v4 form: a random per-process prefix and a counter starting at a random value (unique
+    across workers and restarts for all practical purposes, and half the cost of `str(uuid.uuid4())`)."""
+    n = next(_ID_COUNTER)
+    return f"{_ID_PREFIX}{(n >> 48) & 0xfff:03x}-{n & 0xffffffffffff:012x}"

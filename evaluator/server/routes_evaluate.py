@@ -39,23 +39,22 @@ def _one(ctx: ServerContext, env: EnvState, req: EvalRequest, request: web.Reque
     return ctx.evaluate(fn, env, ns, req.flag_key, req.entity_id, req.context)
 
 
-async def _single(request: web.Request, ctx: ServerContext, fn: Any, shape: Any) -> web.Response:
-    started = time.perf_counter()
-    req = parse_evaluation(await read_json_object(request, ctx.max_body))
-    env = ctx.environment(request, req.environment_key)
-    result = _one(ctx, env, req, request, fn)
-    millis = (time.perf_counter() - started) * 1000
-    return _json(shape(result, req.request_id or new_request_id(), timestamp(), millis))
+def _single(fn: Any, shape: Any) -> Any:
+    """The handler of `/evaluate/v1/variant` or `/boolean`: `fn` evaluates, `shape` writes Flipt's response."""
+
+    async def handler(request: web.Request, ctx: ServerContext) -> web.Response:
+        started = time.perf_counter()
+        req = parse_evaluation(await read_json_object(request, ctx.max_body))
+        env = ctx.environment(request, req.environment_key)
+        result = _one(ctx, env, req, request, fn)
+        millis = (time.perf_counter() - started) * 1000
+        return _json(shape(result, req.request_id or new_request_id(), timestamp(), millis))
+
+    return handler
 
 
-@endpoint
-async def variant(request: web.Request, ctx: ServerContext) -> web.Response:
-    return await _single(request, ctx, evaluate_variant, variant_json)
-
-
-@endpoint
-async def boolean(request: web.Request, ctx: ServerContext) -> web.Response:
-    return await _single(request, ctx, evaluate_boolean, boolean_json)
+variant = endpoint(_single(evaluate_variant, variant_json))
+boolean = endpoint(_single(evaluate_boolean, boolean_json))
 
 
 @endpoint
