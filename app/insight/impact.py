@@ -3,15 +3,18 @@ the results of a sample population move, through `evaluator.engine.impact`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from evaluator.engine.impact import Entity, Impact, build_population, impact, load_population
+from evaluator.engine.impact import Entity, Impact, Shift, build_population, impact, load_population
 from gitstore.documents import Document, Flag
 
 POPULATION_SIZE = 10_000
 SEED = 1
+CHUNK = 250  # entities evaluated between two yields to the event loop's thread (about half a millisecond)
 
 __all__ = ["POPULATION_SIZE", "Entity", "FlagImpact", "affected_flags", "compute_impacts", "load_sample",
            "population"]
@@ -71,9 +74,26 @@ class FlagImpact:
         return self.impact.lines()
 
 
+def chunked_impact(before: Any, after: Any, flag_key: str, people: Sequence[Entity],
+                   between: Callable[[], bool] | None = None) -> Impact | None:
+    """`impact()` in chunks of `CHUNK` entities, calling `between()` after each: it yields the GIL (so a console
+    computing in a thread still answers keystrokes at once) and returns False to abandon the work (None)."""
+    moves: Counter[tuple[str, str]] = Counter()
+    for start in range(0, len(people), CHUNK):
+        part = impact(before, after, flag_key, people[start:start + CHUNK])
+        moves.update({(shift.before, shift.after): shift.count for shift in part.shifts})
+        if between is not None and not between():
+            return None
+    total = len(people)
+    shifts = [Shift(a, b, n, n / total) for (a, b), n in sorted(moves.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return Impact(flag_key, total, sum(moves.values()), shifts)
+
+
 def compute_impacts(namespace: str, before: Document | None, after: Document | None,
-                    sample: Sequence[Entity] = (), size: int = POPULATION_SIZE) -> list[FlagImpact]:
-    """The impact of turning `before` into `after` on every affected flag (CPU only: run it in a worker)."""
+                    sample: Sequence[Entity] = (), size: int = POPULATION_SIZE,
+                    between: Callable[[], bool] | None = None) -> list[FlagImpact]:
+    """The impact of turning `before` into `after` on every affected flag (CPU only: run it in a worker, with
+    `between` yielding and saying whether to go on)."""
     from evaluator.engine import compile_namespace
 
     flags = affected_flags(before, after)
@@ -82,4 +102,10 @@ def compute_impacts(namespace: str, before: Document | None, after: Document | N
     old = compile_namespace(before) if before is not None else None
     new = compile_namespace(after) if after is not None else None
     people = population(after if after is not None else before, sample, size)
-    return [FlagImpact(namespace, key, impact(old, new, key, people)) for key in flags]
+    out = []
+    for key in flags:
+        found = chunked_impact(old, new, key, people, between)
+        if found is None:
+            return out
+        out.append(FlagImpact(namespace, key, found))
+    return out

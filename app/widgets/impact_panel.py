@@ -4,12 +4,13 @@ request supersedes an older one."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from app.insight.impact import Entity, FlagImpact, compute_impacts
 
@@ -27,9 +28,15 @@ def render_impacts(impacts: list[FlagImpact], population: int) -> Text:
     return text
 
 
+def _go_on() -> bool:
+    """Between chunks: give the event loop's thread the GIL, and stop when a newer request superseded this one."""
+    time.sleep(0)
+    return not get_current_worker().is_cancelled
+
+
 def run_impacts(jobs: Sequence[tuple[str, Any, Any]], sample: Sequence[Entity], size: int) -> list[FlagImpact]:
     return [found for namespace, before, after in jobs
-            for found in compute_impacts(namespace, before, after, sample, size)]
+            for found in compute_impacts(namespace, before, after, sample, size, _go_on)]
 
 
 class ImpactPanel(Static):
