@@ -59,11 +59,44 @@ def format_problem(problem: Problem) -> str:
     return f"{where}: {problem.path}: {message}" if problem.path else f"{where}: {message}"
 
 
+def validate_environment(config: Path | None, env: str | None) -> tuple[int, list[Problem]]:
+    """Every problem of every namespace of an environment at its branch tip: (files read, problems)."""
+    from gitstore.config import open_store
+
+    store = open_store(config)
+    try:
+        snapshot = store.snapshot(env or store.config.default_environment)
+    finally:
+        store.close()
+    problems = list(snapshot.problems)
+    for namespace in snapshot.namespaces.values():
+        problems.extend(p for p in namespace.problems if p not in problems)
+    return len(snapshot.files), problems
+
+
 @click.command(name="validate")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path))
+@click.argument(
+    "directory", required=False, type=click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path)
+)
+@click.option("--env", help="Validate this environment's branch (from the configuration) instead of DIRECTORY.")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
+              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, then ./flagdeck.yaml); with --env.")
 @click.option("--extended", "-e", is_flag=True, help="Also apply Flipt's extended rules (flags need a description).")
-def command(directory: Path, extended: bool) -> None:
-    """Validate the Flipt feature files one level below DIRECTORY."""
+def command(directory: Path | None, env: str | None, config: Path | None, extended: bool) -> None:
+    """Validate the Flipt feature files one level below DIRECTORY, or an environment's branch (--env)."""
+    if directory is not None and (env or config):
+        raise click.UsageError("give DIRECTORY or --env/--config, not both")
+    if directory is None:
+        if not (env or config):
+            raise click.UsageError("give DIRECTORY, or --env (and --config) to validate an environment's branch")
+        from gitstore.errors import FlagdeckError
+
+        try:
+            count, problems = validate_environment(config, env)
+        except FlagdeckError as exc:
+            raise click.UsageError(str(exc)) from None
+        _report(count, problems)
+        return
     try:
         files = feature_files(directory)
     except OSError as exc:
@@ -71,11 +104,14 @@ def command(directory: Path, extended: bool) -> None:
     if not files:
         click.echo(f"no */features.yaml, */features.yml or */features.json below {directory}", err=True)
         return
-    problems = validate_directory(directory, extended)
+    _report(len(files), validate_directory(directory, extended))
+
+
+def _report(files: int, problems: list[Problem]) -> None:
     errors = [p for p in problems if p.severity == "error"]
     for problem in problems:
         click.echo(format_problem(problem))
     warnings = len(problems) - len(errors)
-    click.echo(f"{len(files)} file(s): {len(errors)} error(s), {warnings} warning(s)", err=True)
+    click.echo(f"{files} file(s): {len(errors)} error(s), {warnings} warning(s)", err=True)
     if errors:
         sys.exit(1)
