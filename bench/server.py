@@ -180,7 +180,9 @@ def main(argv: list[str] | None = None) -> None:
         evaluator, ours = start_evaluator(make_repository(directory))
         bare, base = start_bare(free_port())
         try:
-            print(f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.repeat} alternating runs")
+            load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+            print(f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.repeat} alternating runs; "
+                  f"{os.cpu_count()} CPUs, load average {load} (other processes skew req/s and p99, less so CPU/req)")
             print("ratio = ours/bare req/s; cpu ratio = bare/ours server CPU per request (load-independent)")
             print(f"{'scenario':<14}{'bare req/s':>11}{'ours req/s':>11}{'ratio':>7}{'bare us':>9}{'ours us':>9}"
                   f"{'cpu ratio':>10}{'p50 ms':>8}{'p99 ms':>8}{'bare p99':>9}  target")
