@@ -89,6 +89,10 @@ class Metrics:
         self.streams_in_progress = Gauge("flipt_evaluations_streams_in_progress", "Open snapshot streams",
                                          registry=r)
         self.server_errors = Counter("flipt_server_errors", "Server errors", registry=r)
+        self.git_views = Counter("flipt_git_views", "Snapshots read from Git", registry=r)
+        self.git_view_errors = Counter("flipt_git_view_errors", "Failed snapshot reads", registry=r)
+        self.git_view_latency = Histogram("flipt_git_view_latency_milliseconds", "Snapshot read latency (ms)",
+                                          buckets=MS_BUCKETS, registry=r)
         self.git_updates = Counter("flipt_git_updates", "Environment reloads", ("flipt_environment",), registry=r)
         self.git_update_errors = Counter("flipt_git_update_errors", "Failed environment reloads",
                                          ("flipt_environment",), registry=r)

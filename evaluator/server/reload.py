@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from evaluator.server.metrics import Metrics
 from evaluator.server.state import EnvState, build_env_state, empty_state
 
 log = logging.getLogger("flagdeck.evaluator")
@@ -43,7 +44,7 @@ class Registry:
 
 
 class Reloader:
-    def __init__(self, store: Any, registry: Registry, metrics: Any = None):
+    def __init__(self, store: Any, registry: Registry, metrics: Metrics):
         self.store = store
         self.registry = registry
         self.metrics = metrics
@@ -92,12 +93,24 @@ class Reloader:
         finally:
             self._running.pop(env, None)
 
+    async def _view(self, env: str) -> Any:
+        """The store's snapshot of `env`'s head (read on the repository's own thread), counted as a Git view."""
+        started = time.perf_counter()
+        try:
+            snapshot = await self.store.call("snapshot", env)
+        except Exception:
+            self.metrics.git_view_errors.inc()
+            raise
+        self.metrics.git_views.inc()
+        self.metrics.git_view_latency.observe((time.perf_counter() - started) * 1000)
+        return snapshot
+
     async def reload(self, env: str) -> None:
         """Build `env` from its current head and swap it in; on failure keep serving and record the error."""
         started = time.perf_counter()
         previous = self.registry.states[env]
         try:
-            snapshot = await self.store.call("snapshot", env)
+            snapshot = await self._view(env)
             if previous.commit is not None and snapshot.commit == previous.commit and not previous.last_error:
                 return
             loop = asyncio.get_running_loop()
@@ -108,11 +121,9 @@ class Reloader:
             message = f"reload of environment {env!r} failed: {exc}"
             log.warning(message)
             self.registry.swap(self.registry.states[env].with_failure(message))
-            if self.metrics is not None:
-                self.metrics.git_update_error(env)
+            self.metrics.git_update_error(env)
             return
         self.registry.swap(state)
-        if self.metrics is not None:
-            self.metrics.git_updated(env, state, time.perf_counter() - started)
+        self.metrics.git_updated(env, state, time.perf_counter() - started)
         for ns, error in state.errors.items():
             log.warning("environment %s namespace %s: %s", env, ns or "*", error)

@@ -150,7 +150,8 @@ def test_metrics_use_flipt_names(server: ServerThread) -> None:
     assert "flipt_evaluations_errors_total 1.0" in text
     assert "flipt_evaluations_latency_milliseconds_count 1.0" in text
     assert 'flipt_evaluations_snapshot_requests_total{flipt_environment="production",flipt_namespace="ns1"} 1.0' in text
-    assert 'flipt_git_updates_total{flipt_environment="staging"}' in text
+    assert 'flipt_git_updates_total{flipt_environment="staging"} 1.0' in text
+    assert "flipt_git_views_total 2.0" in text and "flipt_git_view_errors_total 0.0" in text
 
 
 def test_openapi_document_lists_every_route(server: ServerThread) -> None:
