@@ -5,7 +5,9 @@ evaluate and review screens share: the recent contexts and the impact sample."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -21,12 +23,23 @@ from app.insight.conflicts import (
 from app.insight.impact import POPULATION_SIZE, Entity
 from app.insight.moves import BranchMove, describe_move
 from app.insight.recents import RecentContexts
-from app.session import Pending
+from app.session import Pending, Resource
+from gitstore.changes import Kind, resource_value
 from gitstore.errors import ConflictError
 
 if TYPE_CHECKING:
     from app.console import ConsoleApp
     from app.session import Session
+
+
+@dataclass
+class StaleRead:
+    """An editor open on a resource that changed underneath it: what the editor read, and where it changed."""
+
+    read: Resource
+    screen: Any
+    commit: str
+    authors: list[str] = field(default_factory=list)
 
 
 class Insight:
@@ -37,8 +50,11 @@ class Insight:
         self.population_size = population_size
         self.conflicts: dict[tuple[str, str, str, str], Conflict] = {}
         self.moves: list[BranchMove] = []  # every move seen, newest last
+        self.stale: dict[tuple[str, str, str, str], StaleRead] = {}
         self._recents: RecentContexts | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._context = contextvars.copy_context()
+        self._stale_timer: Any = None
 
     @property
     def session(self) -> Session:
@@ -54,6 +70,7 @@ class Insight:
     def start(self) -> Callable[[], None]:
         """Subscribe to the store's branch moves (call on the app's loop); returns the unsubscribe function."""
         self._loop = asyncio.get_running_loop()
+        self._context = contextvars.copy_context()  # the app's context (active app), for callbacks from threads
         return self.session.store.watch(self._moved_from_thread)
 
     def _post(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -62,7 +79,7 @@ class Insight:
         if loop is None or loop.is_closed():
             return
         try:
-            loop.call_soon_threadsafe(fn, *args)
+            loop.call_soon_threadsafe(fn, *args, context=self._context.copy())
         except RuntimeError:
             pass
 
@@ -102,6 +119,8 @@ class Insight:
             session.discard(p)
         for conflict in find_conflicts(session.pending_for(env), new, move.authors if move else []):
             self.conflicts[conflict.key] = conflict
+        if move is not None:
+            self.mark_stale_editors(env, new, move)
         self.prune()
         if not self.open_conflicts(env):
             rebase_pending(session, env, new.commit)
@@ -118,9 +137,68 @@ class Insight:
         self.app.base_reload()
 
     # ----- conflicts --------------------------------------------------------------------------------------------
+    def mark_stale_editors(self, env: str, new: Any, move: BranchMove) -> None:
+        """Editors on the stack whose resource (not yet pending) changed: their edit will be checked when staged."""
+        from app.screens.editor import ResourceEditorScreen
+
+        session = self.session
+        for screen in self.app.screen_stack:
+            if not isinstance(screen, ResourceEditorScreen) or session.env != env:
+                continue
+            read = getattr(screen, "flag" if screen.KIND is Kind.FLAG else "segment", None)
+            if read is None or session.is_pending(screen.KIND, read.key):
+                continue
+            if resource_value(new.document(session.namespace), screen.KIND, read.key) == read:
+                continue
+            key = (env, session.namespace, screen.KIND.value, read.key)
+            earlier = self.stale.get(key)
+            self.stale[key] = StaleRead(earlier.read if earlier else read, screen, new.commit, list(move.authors))
+            self.app.notify(f"{screen.KIND.value} {read.key} changed underneath the open editor; your edit will be "
+                            "shown beside theirs before it can be committed", title="Changed meanwhile",
+                            severity="warning", timeout=10, markup=False)
+        if self.stale and self._stale_timer is None:
+            self._stale_timer = self.app.set_interval(0.1, self._watch_stale)
+
+    def _watch_stale(self) -> None:
+        """While editors read stale versions: settle their edits as soon as they are staged."""
+        before = (len(self.session.pending), len(self.conflicts))
+        self.prune()
+        if not self.stale and self._stale_timer is not None:
+            self._stale_timer.stop()
+            self._stale_timer = None
+        if (len(self.session.pending), len(self.conflicts)) != before:
+            redraw = getattr(self.app.screen, "redraw", None)
+            if callable(redraw):
+                redraw()
+            update = getattr(self.app.screen, "update_context", None)
+            if callable(update):
+                update()
+            if len(self.conflicts) > before[1]:
+                self.app.notify("Your edit was made on an older version: open review (ctrl+s), select the edit "
+                                "marked CONFLICT and press x", title="Conflict", severity="warning", timeout=12)
+
+    def _settle_stale(self, live: dict[tuple[str, str, str, str], Pending]) -> None:
+        """A pending edit staged by an editor that read an older version: a conflict (or nothing, when the editor
+        changed nothing: its old copy must not silently undo the other commit)."""
+        for key, stale in list(self.stale.items()):
+            p = live.get(key)
+            if p is None:
+                if stale.screen not in self.app.screen_stack:
+                    del self.stale[key]
+                continue
+            del self.stale[key]
+            if p.change.value == stale.read:
+                self.session.discard(p)
+                del live[key]
+            elif p.before != stale.read and key not in self.conflicts:
+                theirs, p.before = p.before, stale.read
+                self.conflicts[key] = Conflict(p, theirs, stale.commit, stale.authors)
+
     def prune(self) -> None:
         """Forget conflicts whose pending edit is gone; follow edits re-staged since (same resource)."""
         live = {conflict_key(p): p for p in self.session.pending}
+        if self.stale:
+            self._settle_stale(live)
         for key in list(self.conflicts):
             if key in live:
                 self.conflicts[key].pending = live[key]

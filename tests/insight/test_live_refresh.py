@@ -153,3 +153,30 @@ async def test_keep_mine(make_app, config_path: Path) -> None:
     commit, flag = flag_at_head(config_path, "new-checkout")
     assert str(commit.parents[0].id) == new
     assert (flag.enabled, flag.description) == (False, "The redesigned one-page checkout")  # mine, kept whole
+
+
+async def test_editor_open_while_the_branch_moves(make_app, config_path: Path) -> None:
+    """An editor read the flag before another process changed it: leaving it unchanged must not undo their commit;
+    an edit made in it is a conflict shown beside theirs."""
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.screen.query_one(FlagTable).move_to("search-ranking")
+        await pilot.press("enter")
+        await settle(pilot)
+        new = await other_process_commits(config_path, "search-ranking", description="Bob's words")
+        await wait_until(pilot, lambda: app.insight.stale)
+        await pilot.press("escape")  # nothing edited: nothing pending
+        await wait_until(pilot, lambda: not app.insight.stale)
+        assert app.session.pending_for() == []
+        await pilot.press("enter")
+        await settle(pilot)
+        await other_process_commits(config_path, "search-ranking", description="Bob again")
+        await wait_until(pilot, lambda: app.insight.stale)
+        app.screen.query_one("#flag-name").value = "Ranking (mine)"
+        await pilot.press("ctrl+s")  # keep the edit and open the review
+        await wait_until(pilot, lambda: app.insight.open_conflicts())
+        [conflict] = app.insight.open_conflicts()
+        assert conflict.theirs.description == "Bob again" and conflict.mine.name == "Ranking (mine)"
+        assert conflict.base.description == "Bob's words"
+    assert str(head_commit(config_path).parents[0].id) == new  # nothing of ours was committed
