@@ -26,7 +26,7 @@ from app.ssh.pty_session import PtySession, SessionSpec
 from app.ssh.users import User, UserDirectory
 
 # seconds a closed session still claims commits by its person (the store's watcher polls every ~50 ms)
-ENDED_GRACE = 5.0
+ENDED_GRACE = 30.0
 
 
 def default_console_command(config: Path | None) -> list[str]:
