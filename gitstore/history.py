@@ -12,7 +12,7 @@ from pygit2.enums import SortMode
 from gitstore.changes import Change, Kind, diff_documents
 from gitstore.documents import Document
 from gitstore.errors import NotFoundError
-from gitstore.loader import gc_paused
+from gitstore.gcpause import gc_paused
 from gitstore.repo import blob_at, tip
 from gitstore.results import HistoryEntry
 from gitstore.snapshot import FEATURE_FILES, file_path

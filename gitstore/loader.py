@@ -3,9 +3,6 @@ found only when there is a problem) and writing documents back in Flipt's canoni
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -32,6 +29,7 @@ from gitstore.documents import (
     Variant,
 )
 from gitstore.errors import Problem
+from gitstore.gcpause import gc_paused
 from gitstore.lines import attach_lines
 from gitstore.serialize import document_to_data, flag_to_data, segment_to_data
 from gitstore.validation import check_documents, document_version, namespace_key
@@ -70,20 +68,6 @@ def load_document(data: bytes | str, filename: str, namespace: str | None = None
     `extended` adds Flipt's optional extended rules (every flag needs a description)."""
     with gc_paused():
         return _load(data, filename, namespace, extended)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Building a large document allocates hundreds of thousands of objects that all survive; the cyclic
-    collector would rescan them again and again (it tripled the time of a 10,000-flag load). None of them form
-    cycles, so pause it for the duration."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _load(data: bytes | str, filename: str, namespace: str | None, extended: bool) -> LoadResult:

@@ -23,7 +23,8 @@ from gitstore.errors import Problem
 
 # Imported here, not lazily on a Git thread: yaml_rs (under the loader) crashes the process when it was first
 # imported by a thread that has since ended (yaml-rs 0.1.6).
-from gitstore.loader import gc_paused, load_document
+from gitstore.gcpause import gc_paused
+from gitstore.loader import load_document
 
 FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
 

@@ -24,7 +24,8 @@ import yaml_rs
 from gitstore.changes import Change, Kind
 from gitstore.documents import Document, Flag, NamespaceInfo, Segment
 from gitstore.errors import Problem, ValidationError
-from gitstore.loader import build_flag, build_segment, dump_document, dump_json, gc_paused, load_document
+from gitstore.gcpause import gc_paused
+from gitstore.loader import build_flag, build_segment, dump_document, dump_json, load_document
 from gitstore.serialize import flag_to_data, namespace_to_data, segment_to_data
 from gitstore.validation import Checker, namespace_key
 from gitstore.writer_checks import apply_to_document, changed_keys, check_written
