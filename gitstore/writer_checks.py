@@ -5,8 +5,11 @@ flag, a distribution naming a variant the flag does not have)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gitstore.changes import Change, Kind
-from gitstore.documents import Document, Flag, NamespaceInfo, Segment
+from gitstore.changes import apply_to_document as apply_changes_to_model
+from gitstore.documents import Document, Flag, Segment
 from gitstore.errors import Problem
 from gitstore.loader import build_flag, build_segment
 from gitstore.serialize import flag_to_data, segment_to_data
@@ -15,27 +18,17 @@ from gitstore.validation_rules import path_text
 
 
 def apply_to_document(doc: Document, changes: list[Change]) -> Document:
-    """The document with the changes applied in order: a FLAG/SEGMENT value replaces the resource named `key` in
-    place (or is appended when `key` is new); `None` deletes it (a no-op when it is already gone); a NAMESPACE
-    value replaces name/description."""
-    flags, segments, info = list(doc.flags), list(doc.segments), doc.namespace
-    for change in changes:
-        if change.kind is Kind.NAMESPACE:
-            if change.value is None:
-                raise ValueError("deleting a namespace removes its file; that is the store's job")
-            assert isinstance(change.value, NamespaceInfo)
-            info = change.value
-            continue
-        items: list = flags if change.kind is Kind.FLAG else segments
-        index = next((i for i, item in enumerate(items) if item.key == change.key), None)
-        if change.value is None:
-            if index is not None:  # deleting what is already gone is a no-op (a write re-applied on a newer tip)
-                del items[index]
-        elif index is None:
-            items.append(normalised(change.value))
-        else:
-            items[index] = normalised(change.value)
-    return doc.model_copy(update={"flags": tuple(flags), "segments": tuple(segments), "namespace": info})
+    """`gitstore.changes.apply_to_document` with every new resource normalised as the file will hold it. Deleting a
+    namespace removes its file, which is the store's job, not the writer's."""
+    if any(c.kind is Kind.NAMESPACE and c.value is None for c in changes):
+        raise ValueError("deleting a namespace removes its file; that is the store's job")
+    return apply_changes_to_model(doc, [_normalised_change(c) for c in changes])
+
+
+def _normalised_change(change: Change) -> Change:
+    if isinstance(change.value, Flag | Segment):
+        return replace(change, value=normalised(change.value))
+    return change
 
 
 def normalised(item: Flag | Segment) -> Flag | Segment:
