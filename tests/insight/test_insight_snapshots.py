@@ -45,7 +45,8 @@ def test_evaluate(case: str, snap_compare, make_app) -> None:
     assert snap_compare(make_app(), run_before=CASES[case], terminal_size=(100, 34))
 
 
-def test_conflict_dialog(snap_compare, make_app, config_path: Path) -> None:
+@pytest.mark.parametrize("size", [(110, 36), (80, 24)], ids=["110x36", "80x24"])
+def test_conflict_dialog(size: tuple[int, int], snap_compare, make_app, config_path: Path) -> None:
     async def run_before(pilot: Any) -> None:
         app = pilot.app
         await settle(pilot)
@@ -62,4 +63,4 @@ def test_conflict_dialog(snap_compare, make_app, config_path: Path) -> None:
         await pilot.press("ctrl+s", "x")
         await settle(pilot)
 
-    assert snap_compare(make_app(), run_before=run_before, terminal_size=(110, 36))
+    assert snap_compare(make_app(), run_before=run_before, terminal_size=size)
