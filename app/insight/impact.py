@@ -14,6 +14,7 @@ from gitstore.documents import Document, Flag
 
 POPULATION_SIZE = 10_000
 SEED = 1
+MAX_FLAGS = 25  # flags previewed per namespace; a segment used by thousands of flags is reported by count
 CHUNK = 250  # entities evaluated between two yields to the event loop's thread (about half a millisecond)
 
 __all__ = ["POPULATION_SIZE", "Entity", "FlagImpact", "affected_flags", "compute_impacts", "load_sample",
@@ -96,7 +97,7 @@ def compute_impacts(namespace: str, before: Document | None, after: Document | N
     `between` yielding and saying whether to go on)."""
     from evaluator.engine import compile_namespace
 
-    flags = affected_flags(before, after)
+    flags = affected_flags(before, after)[:MAX_FLAGS]
     if not flags:
         return []
     old = compile_namespace(before) if before is not None else None

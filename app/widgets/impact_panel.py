@@ -10,12 +10,12 @@ from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import NoActiveWorker, Worker, WorkerState, get_current_worker
 
-from app.insight.impact import Entity, FlagImpact, compute_impacts
+from app.insight.impact import MAX_FLAGS, Entity, FlagImpact, affected_flags, compute_impacts
 
 
-def render_impacts(impacts: list[FlagImpact], population: int) -> Text:
+def render_impacts(impacts: list[FlagImpact], population: int, skipped: int = 0) -> Text:
     text = Text(f"Impact on {population:,} sample entities\n", "bold")
     if not impacts:
         text.append("no flag is affected by these edits\n")
@@ -24,6 +24,8 @@ def render_impacts(impacts: list[FlagImpact], population: int) -> Text:
         text.append(f"{item.impact.share * 100:.1f}% change\n" if item.impact.changed else "no change\n")
         for line in item.lines() if item.impact.changed else ():
             text.append(f"  {line}\n")
+    if skipped:
+        text.append(f"… and {skipped:,} more affected flags (the first {MAX_FLAGS} per namespace are previewed)\n")
     text.rstrip()
     return text
 
@@ -31,12 +33,21 @@ def render_impacts(impacts: list[FlagImpact], population: int) -> Text:
 def _go_on() -> bool:
     """Between chunks: give the event loop's thread the GIL, and stop when a newer request superseded this one."""
     time.sleep(0)
-    return not get_current_worker().is_cancelled
+    try:
+        return not get_current_worker().is_cancelled
+    except NoActiveWorker:
+        return True
 
 
-def run_impacts(jobs: Sequence[tuple[str, Any, Any]], sample: Sequence[Entity], size: int) -> list[FlagImpact]:
-    return [found for namespace, before, after in jobs
-            for found in compute_impacts(namespace, before, after, sample, size, _go_on)]
+def run_impacts(jobs: Sequence[tuple[str, Any, Any]], sample: Sequence[Entity],
+                size: int) -> tuple[list[FlagImpact], int]:
+    """Every namespace's previewed impacts, and how many affected flags were left out."""
+    impacts: list[FlagImpact] = []
+    skipped = 0
+    for namespace, before, after in jobs:
+        impacts += compute_impacts(namespace, before, after, sample, size, _go_on)
+        skipped += max(0, len(affected_flags(before, after)) - MAX_FLAGS)
+    return impacts, skipped
 
 
 class ImpactPanel(Static):
@@ -66,8 +77,9 @@ class ImpactPanel(Static):
             return
         event.stop()
         if event.state is WorkerState.SUCCESS and event.worker.result is not None:
-            self.impacts, self.state = event.worker.result, "done"
-            self.update(render_impacts(self.impacts, self.population))
+            self.impacts, skipped = event.worker.result
+            self.state = "done"
+            self.update(render_impacts(self.impacts, self.population, skipped))
         elif event.state is WorkerState.ERROR:
             self.impacts, self.state = [], "error"
             self.update(Text(f"Impact: could not compute ({event.worker.error})", "bold"))

@@ -85,3 +85,20 @@ def test_affected_flags_follow_segments(make_app) -> None:
     assert affected_flags(doc, edited) == ["color-theme"]
     assert affected_flags(doc, doc) == []
     assert affected_flags(doc, None) == [f.key for f in doc.flags]
+
+
+def test_previews_are_capped_per_namespace() -> None:
+    """A segment used by 40 flags: the first MAX_FLAGS are previewed, the rest counted."""
+    from app.insight.impact import MAX_FLAGS
+    from app.widgets.impact_panel import render_impacts, run_impacts
+    from gitstore.demo import demo_features
+    from gitstore.loader import load_document
+
+    doc = load_document(demo_features("production").encode(), "features.yaml").document
+    theme = doc.flag("color-theme")
+    many = doc.model_copy(update={"flags": tuple(theme.model_copy(update={"key": f"theme-{i}"}) for i in range(40))})
+    segments = tuple(s.model_copy(update={"name": "Phones"}) if s.key == "mobile-users" else s
+                     for s in many.segments)
+    impacts, skipped = run_impacts([("default", many, many.model_copy(update={"segments": segments}))], [], 200)
+    assert [i.flag_key for i in impacts] == [f"theme-{i}" for i in range(MAX_FLAGS)] and skipped == 40 - MAX_FLAGS
+    assert f"… and {40 - MAX_FLAGS} more affected flags" in str(render_impacts(impacts, 200, skipped))
