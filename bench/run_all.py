@@ -13,7 +13,7 @@ ROOT = HERE.parent
 # gitstore package: put the project root there instead.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
-ORDER = ["documents", "engine", "gitstore", "server", "console", "ssh"]
+ORDER = ["documents", "engine", "gitstore", "server", "console", "insight", "ssh"]
 
 
 def main(argv: list[str]) -> int:
