@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.web_urldispatcher import MatchInfoError
+from multidict import CIMultiDict
 from yarl import URL
 
 from evaluator.server import routes_client, routes_evaluate, routes_meta, routes_ofrep
@@ -22,35 +23,51 @@ RELOADER = web.AppKey("flagdeck_reloader", Reloader)
 ENV_PREFIX = "/environments/{" + URL_ENV + "}"
 
 
-def create_app(store: Any, config: Any, max_body: int = DEFAULT_MAX_BODY) -> web.Application:
+def create_app(store: Any, config: Any, max_body: int = DEFAULT_MAX_BODY, cors: bool = True,
+               heartbeat: float = 15.0, metrics: Metrics | None = None) -> web.Application:
     """An evaluator serving every environment of `store` (a `gitstore.store.Store` on `config`). The caller owns
-    the store and closes it after the app has shut down."""
+    the store and closes it after the app has shut down. `cors`: answer browsers from any origin (and their
+    preflight `OPTIONS`); `heartbeat`: seconds between keep-alive lines on idle streams (0 = none); `metrics`:
+    the registry to count in (the runner's, when several workers share one)."""
     names = [info.name for info in store.environments()]
     registry = Registry(names, config.default_environment)
-    ctx = ServerContext(registry=registry, auth=AuthPolicy.from_config(config.authentication), metrics=Metrics(),
-                        max_body=max_body)
+    ctx = ServerContext(registry=registry, auth=AuthPolicy.from_config(config.authentication),
+                        metrics=metrics or Metrics(), max_body=max_body, cors=cors, heartbeat=heartbeat)
     ctx.metrics.git_branches.set(len(names))
     app = web.Application(client_max_size=max_body + 1)
     app[CONTEXT] = ctx
     app[RELOADER] = Reloader(store, registry, ctx.metrics)
     for prefix in ("", ENV_PREFIX):
-        routes_evaluate.add_routes(app.router, prefix)
-        routes_client.add_routes(app.router, prefix)
-        routes_ofrep.add_routes(app.router, prefix)
+        routes_evaluate.add_routes(app.router, prefix, ctx)
+        routes_client.add_routes(app.router, prefix, ctx)
+        routes_ofrep.add_routes(app.router, prefix, ctx)
     routes_meta.add_routes(app.router)
-    _routing_fallbacks(app.router)
+    _routing_fallbacks(app.router, ctx.headers, cors)
     app.on_startup.append(_start)
     app.on_shutdown.append(_stop)
     return app
 
 
-def _routing_fallbacks(router: web.UrlDispatcher) -> None:
+def _preflight(request: web.Request, common: CIMultiDict[str]) -> web.HTTPException:
+    """A browser's CORS preflight of a path that exists: the methods and headers the APIs use, cached for a day."""
+    headers = CIMultiDict(common)
+    headers.update({
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers")
+        or "Authorization, Content-Type, If-None-Match, X-Flipt-Environment, X-Flipt-Namespace",
+        "Access-Control-Max-Age": "86400",
+    })
+    return web.HTTPNoContent(headers=headers)
+
+
+def _routing_fallbacks(router: web.UrlDispatcher, headers: CIMultiDict[str], cors: bool) -> None:
     """What happens when a path matches no route; only requests that would have failed pay for it.
 
     - Flipt strips trailing slashes, and SDKs given a base URL ending in `/` ask for `//internal/...`: such a path
       is answered as its normal form (dispatched here, not redirected: several clients do not follow redirects).
     - Unknown paths (404) and wrong methods (405) are answered in Flipt's JSON error shape, not aiohttp's text: the
       `flipt` SDK cannot read a non-JSON error body.
+    - With CORS on, `OPTIONS` on a path that exists is a browser's preflight, answered 204.
     """
     resolve = router.resolve
 
@@ -67,18 +84,21 @@ def _routing_fallbacks(router: web.UrlDispatcher) -> None:
                 found = alternative  # a match, or 405 for the right path with another method
             if found.http_exception is None:
                 return found
-        return MatchInfoError(_json_http_error(found.http_exception))
+        if cors and request.method == "OPTIONS" and found.http_exception.status == 405:
+            return MatchInfoError(_preflight(request, headers))
+        return MatchInfoError(_json_http_error(found.http_exception, headers))
 
     router.resolve = resolve_with_fallbacks  # type: ignore[method-assign]
 
 
-def _json_http_error(exc: web.HTTPException) -> web.HTTPException:
+def _json_http_error(exc: web.HTTPException, headers: CIMultiDict[str]) -> web.HTTPException:
     if isinstance(exc, web.HTTPMethodNotAllowed):
         text = error_body(Code.UNIMPLEMENTED, f"method {exc.method} not allowed").decode()
-        return web.HTTPMethodNotAllowed(exc.method, exc.allowed_methods, text=text, content_type="application/json")
+        return web.HTTPMethodNotAllowed(exc.method, exc.allowed_methods, text=text, content_type="application/json",
+                                        headers=headers)
     if isinstance(exc, web.HTTPNotFound):
         text = error_body(Code.NOT_FOUND, "Not Found").decode()
-        return web.HTTPNotFound(text=text, content_type="application/json")
+        return web.HTTPNotFound(text=text, content_type="application/json", headers=headers)
     return exc
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from evaluator.engine import EvaluationError
 from evaluator.server.auth import Api, AuthPolicy
@@ -23,6 +23,9 @@ from evaluator.server.state import EnvState, ServedNamespace
 
 log = logging.getLogger("flagdeck.evaluator")
 
+# Browsers may call the evaluation APIs from any origin (the JS client, OFREP web providers); they can read the ETag
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag"}
+
 
 @dataclass
 class ServerContext:
@@ -30,6 +33,18 @@ class ServerContext:
     auth: AuthPolicy
     metrics: Metrics
     max_body: int = DEFAULT_MAX_BODY
+    cors: bool = True
+    heartbeat: float = 15.0  # seconds between keep-alive lines on an idle stream (0 = none)
+    headers: CIMultiDict[str] = field(init=False)  # on every answer: CORS, when enabled
+    json_headers: CIMultiDict[str] = field(init=False)  # the same plus Content-Type: application/json
+
+    def __post_init__(self) -> None:
+        self.headers = CIMultiDict(CORS_HEADERS if self.cors else {})
+        self.json_headers = CIMultiDict(self.headers, **{"Content-Type": "application/json"})
+
+    def json(self, body: bytes, status: int = 200) -> web.Response:
+        """A JSON answer from already serialised bytes, with the common headers."""
+        return web.Response(body=body, status=status, headers=self.json_headers)
 
     def environment(self, request: web.Request, requested: str = "") -> EnvState:
         return resolve(self.registry, request, requested)
@@ -59,6 +74,7 @@ class ServerContext:
 CONTEXT = web.AppKey("flagdeck_context", ServerContext)
 
 
+Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request, ServerContext], Awaitable[web.StreamResponse]]
 Renderer = Callable[[ApiError, web.Request], web.StreamResponse]
 
@@ -67,27 +83,38 @@ def _render_json(err: ApiError, request: web.Request) -> web.StreamResponse:
     return json_error(err)
 
 
-def endpoint(handler: Handler, render: Renderer = _render_json) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Give a handler its context and answer every error through `render` (Flipt's JSON shape by default); a bug
-    is a logged 500, never a crash or an HTML page."""
+def fail(exc: Exception, request: web.Request, ctx: ServerContext,
+         render: Renderer = _render_json) -> web.StreamResponse:
+    """The answer to an exception raised by a handler, through `render` (Flipt's JSON shape by default), with the
+    server's common headers (CORS); a bug is a logged 500, never a crash or an HTML page. Hot handlers call this
+    from their own `except` (one coroutine layer less than `endpoint`)."""
+    if isinstance(exc, ConnectionResetError):
+        raise exc
+    if isinstance(exc, ApiError):
+        err = exc
+    elif isinstance(exc, EvaluationError):
+        err = from_engine(exc)
+    elif isinstance(exc, web.HTTPException):  # raised by aiohttp itself while reading the request
+        code = Code.INVALID_ARGUMENT if 400 <= exc.status < 500 else Code.INTERNAL
+        err = ApiError(code, exc.reason, status=exc.status)
+    else:
+        log.exception("unexpected error on %s %s", request.method, request.path, exc_info=exc)
+        ctx.metrics.server_errors.inc()
+        err = ApiError(Code.INTERNAL, "internal error")
+    response = render(err, request)
+    response.headers.extend(ctx.headers)
+    return response
+
+
+def endpoint(handler: Handler, render: Renderer = _render_json) -> Route:
+    """Give a handler its context and answer every error through `fail`."""
 
     @functools.wraps(handler)
     async def wrapper(request: web.Request) -> web.StreamResponse:
         ctx = request.app[CONTEXT]
         try:
             return await handler(request, ctx)
-        except ApiError as err:
-            return render(err, request)
-        except EvaluationError as exc:
-            return render(from_engine(exc), request)
-        except web.HTTPException as exc:  # raised by aiohttp itself while reading the request
-            code = Code.INVALID_ARGUMENT if 400 <= exc.status < 500 else Code.INTERNAL
-            return render(ApiError(code, exc.reason, status=exc.status), request)
-        except (asyncio.CancelledError, ConnectionResetError):
-            raise
-        except Exception:
-            log.exception("unexpected error on %s %s", request.method, request.path)
-            ctx.metrics.server_errors.inc()
-            return render(ApiError(Code.INTERNAL, "internal error"), request)
+        except Exception as exc:
+            return fail(exc, request, ctx, render)
 
     return wrapper

@@ -40,6 +40,31 @@ class HotCounter:
         yield family
 
 
+class RequestCounter:
+    """`flipt_evaluations_requests`: not counted on the hot path at all, but summed at scrape time from the result
+    counts (whose first labels are environment, namespace and flag) plus the failed evaluations."""
+
+    def __init__(self, name: str, documentation: str, results: HotCounter, failed: HotCounter,
+                 registry: CollectorRegistry):
+        self.name, self.documentation = name, documentation
+        self.results, self.failed = results, failed
+        registry.register(self)
+
+    def describe(self) -> list[Metric]:
+        return [CounterMetricFamily(self.name, self.documentation, labels=EVAL_LABELS)]
+
+    def collect(self) -> Iterator[Metric]:
+        totals: dict[tuple[str, ...], int] = {}
+        for counts in (self.results.counts, self.failed.counts):
+            for key, count in list(counts.items()):
+                short = key[:3]
+                totals[short] = totals.get(short, 0) + count
+        family = CounterMetricFamily(self.name, self.documentation, labels=EVAL_LABELS)
+        for key, count in totals.items():
+            family.add_metric(key, count)
+        yield family
+
+
 class HotHistogram:
     """A histogram kept as plain bucket counts (bisect + two adds per observation), exported at scrape time."""
 
@@ -69,8 +94,11 @@ class Metrics:
 
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = HotCounter("flipt_evaluations_requests", "Evaluation requests", EVAL_LABELS, r)
         self.results = HotCounter("flipt_evaluations_results", "Evaluation results", RESULT_LABELS, r)
+        # failed evaluations by (environment, namespace, flag); exported only through the two metrics below
+        self.failed = HotCounter("flagdeck_evaluations_failed", "", EVAL_LABELS, CollectorRegistry())
+        self.requests = RequestCounter("flipt_evaluations_requests", "Evaluation requests", self.results,
+                                       self.failed, r)
         self.errors = Counter("flipt_evaluations_errors", "Evaluation errors", registry=r)
         self.latency = HotHistogram("flipt_evaluations_latency_milliseconds", "Evaluation latency (ms)",
                                     MS_BUCKETS, r)
@@ -114,12 +142,11 @@ class Metrics:
                       result.variant_key)
         else:
             labels = (env, ns, flag, "boolean", "true", result.reason, segments, "true" if enabled else "false")
-        self.requests.inc((env, ns, flag))
         self.results.inc(labels)
         self.latency.observe(millis)
 
     def evaluation_failed(self, env: str, ns: str, flag: str) -> None:
-        self.requests.inc((env, ns, flag))
+        self.failed.inc((env, ns, flag))
         self.errors.inc()
 
     def git_updated(self, env: str, state: Any, seconds: float) -> None:

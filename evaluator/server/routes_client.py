@@ -6,37 +6,48 @@ Every body here was serialised when the environment was loaded; a request only p
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import orjson
 from aiohttp import web
 
 from evaluator.server.auth import Api
-from evaluator.server.context import ServerContext, endpoint
+from evaluator.server.context import Route, ServerContext, endpoint, fail
 from evaluator.server.errors import Code, invalid
 from evaluator.server.state import EnvState, ServedNamespace
 
 SNAPSHOT_MISSING = 'evaluation snapshot for namespace "{}" not found'
 SSE = "text/event-stream"
-
-
+SSE_PING = b": ping\n\n"  # an SSE comment line: every EventSource ignores it
+NDJSON_PING = b"\n"  # a blank line between documents (flipt-client's stream reader skips it; tested)
 def _target(request: web.Request, ctx: ServerContext, api: Api = Api.EVALUATION) -> tuple[EnvState, ServedNamespace]:
     env = ctx.environment(request, request.match_info.get("environment", ""))
     return env, ctx.namespace(request, api, env, request.match_info["namespace"], SNAPSHOT_MISSING)
 
 
-@endpoint
-async def snapshot(request: web.Request, ctx: ServerContext) -> web.Response:
+def _snapshot(ctx: ServerContext) -> Route:
     """200 with the pre-serialised document, or 304 when `If-None-Match` is the digest; both carry the ETag. The
     304 path is the one polling clients hit all day, so it is kept to a lookup and a compare."""
-    env, ns = _target(request, ctx)
-    ctx.metrics.snapshot_requests.inc((env.name, ns.key))
-    if request.headers.get("If-None-Match") == ns.digest:
-        return web.Response(status=304, headers={"ETag": ns.digest})
-    started = time.perf_counter()
-    response = web.Response(body=ns.snapshot_body, headers={"ETag": ns.digest}, content_type="application/json")
-    ctx.metrics.snapshot_latency.observe((time.perf_counter() - started) * 1000)
-    return response
+    counts = ctx.metrics.snapshot_requests
+    latency = ctx.metrics.snapshot_latency
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            env, ns = _target(request, ctx)
+        except Exception as exc:
+            return fail(exc, request, ctx)
+        counts.inc((env.name, ns.key))
+        if request.headers.get("If-None-Match") == ns.digest:
+            response = web.Response(status=304, headers=ctx.headers)
+        else:
+            started = time.perf_counter()
+            response = ctx.json(ns.snapshot_body)
+            latency.observe((time.perf_counter() - started) * 1000)
+        response.headers["ETag"] = ns.digest
+        return response
+
+    return handler
 
 
 def _error_frame(sse: bool, code: Code, message: str) -> bytes:
@@ -53,14 +64,14 @@ async def _stream(request: web.Request, ctx: ServerContext, sse: bool, api: Api)
     name, key = env.name, ns.key
     metrics = ctx.metrics
     metrics.stream_requests.labels(name, key).inc()
-    response = web.StreamResponse(headers={
-        "Content-Type": SSE if sse else "application/json",
-        "Cache-Control": "no-cache",
-        "X-Accel-Buffering": "no",
-    })
+    response = web.StreamResponse(headers=ctx.headers)
+    response.headers.update({"Content-Type": SSE if sse else "application/json", "Cache-Control": "no-cache",
+                             "X-Accel-Buffering": "no"})
     await response.prepare(request)
     registry = ctx.registry
     sent = digest
+    ping = SSE_PING if sse else NDJSON_PING
+    interval = ctx.heartbeat if ping else 0
     metrics.streams_in_progress.inc()
     try:
         while not registry.closed:
@@ -77,7 +88,13 @@ async def _stream(request: web.Request, ctx: ServerContext, sse: bool, api: Api)
                 metrics.stream_messages.inc((name, key))
                 if state.loaded_at:
                     metrics.stream_latency.observe(max(0.0, time.time() - state.loaded_at) * 1000)
-            await changed.wait()
+            if not interval:
+                await changed.wait()
+                continue
+            try:
+                await asyncio.wait_for(changed.wait(), interval)
+            except TimeoutError:  # idle: keep proxies and load balancers from closing the connection
+                await response.write(ping)
     except (ConnectionResetError, ConnectionError):
         pass
     finally:
@@ -93,12 +110,13 @@ async def stream(request: web.Request, ctx: ServerContext) -> web.StreamResponse
 @endpoint
 async def ofrep_events(request: web.Request, ctx: ServerContext) -> web.StreamResponse:
     if SSE not in request.headers.get("Accept", ""):
-        return web.Response(status=406, content_type="application/json", body=orjson.dumps(
-            {"code": int(Code.INVALID_ARGUMENT), "message": f"Accept: {SSE} is required", "details": []}))
+        return ctx.json(orjson.dumps(
+            {"code": int(Code.INVALID_ARGUMENT), "message": f"Accept: {SSE} is required", "details": []}), 406)
     return await _stream(request, ctx, True, Api.OFREP)
 
 
-def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
+def add_routes(router: web.UrlDispatcher, prefix: str, ctx: ServerContext) -> None:
+    snapshot = _snapshot(ctx)
     router.add_get(prefix + "/internal/v1/evaluation/snapshot/namespace/{namespace}", snapshot)
     base = prefix + "/client/v2/environments/{environment}/namespaces/{namespace}"
     router.add_get(base + "/snapshot", snapshot)

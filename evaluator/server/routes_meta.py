@@ -43,19 +43,22 @@ async def health(request: web.Request, ctx: ServerContext) -> web.Response:
     envs = {name: environment_health(state, name == registry.default) for name, state in registry.states.items()}
     loaded = all(state.loaded_at for state in registry.states.values())
     body = {"status": "SERVING" if loaded else "NOT_SERVING", "pid": os.getpid(), "environments": envs}
-    return web.Response(body=orjson.dumps(body), content_type="application/json", status=200 if loaded else 503)
+    return ctx.json(orjson.dumps(body), 200 if loaded else 503)
 
 
 @endpoint
 async def metrics(request: web.Request, ctx: ServerContext) -> web.Response:
-    return web.Response(body=ctx.metrics.render(), headers={"Content-Type": ctx.metrics.content_type})
+    response = web.Response(body=ctx.metrics.render(), headers=ctx.headers)
+    response.headers["Content-Type"] = ctx.metrics.content_type
+    return response
 
 
 _OPENAPI = orjson.dumps(build_openapi())
 
 
-async def openapi(request: web.Request) -> web.Response:
-    return web.Response(body=_OPENAPI, content_type="application/json")
+@endpoint
+async def openapi(request: web.Request, ctx: ServerContext) -> web.Response:
+    return ctx.json(_OPENAPI)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from evaluator.engine import evaluate
 from evaluator.server.auth import Api
-from evaluator.server.context import ServerContext, endpoint
+from evaluator.server.context import Route, ServerContext, endpoint, fail
 from evaluator.server.environments import NS_HEADER
 from evaluator.server.errors import ApiError, Code, invalid, json_error, ofrep_error
 from evaluator.server.parsing import parse_ofrep, read_json_object
@@ -36,14 +36,22 @@ def _render(err: ApiError, request: web.Request) -> web.Response:
     return ofrep_error(err, request.match_info.get("key"))
 
 
-async def _single(request: web.Request, ctx: ServerContext) -> web.Response:
-    key = request.match_info.get("key", "")
-    if not key:
-        raise invalid("flag key was not provided")
-    body = parse_ofrep(await read_json_object(request, ctx.max_body))
-    env, ns = _namespace(request, ctx)
-    result = _evaluate(ctx, env, ns, key, body.entity_id, body.context)
-    return _answer(request, _etag(env.name, ns.key, [result]), result)
+def _single(ctx: ServerContext) -> Route:
+    """The single-flag handler, bound to its context and answering its own errors (the hot path)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        try:
+            key = request.match_info.get("key", "")
+            if not key:
+                raise invalid("flag key was not provided")
+            body = parse_ofrep(await read_json_object(request, ctx.max_body))
+            env, ns = _namespace(request, ctx)
+            result = _evaluate(ctx, env, ns, key, body.entity_id, body.context)
+        except Exception as exc:
+            return fail(exc, request, ctx, _render)
+        return _answer(request, ctx, _etag(env.name, ns.key, [result]), result)
+
+    return handler
 
 
 def _etag(env: str, namespace: str, flags: list[dict[str, Any]]) -> str:
@@ -54,10 +62,13 @@ def _etag(env: str, namespace: str, flags: list[dict[str, Any]]) -> str:
     return f'W/"{h.hexdigest()}"'
 
 
-def _answer(request: web.Request, etag: str, body: dict[str, Any]) -> web.Response:
+def _answer(request: web.Request, ctx: ServerContext, etag: str, body: dict[str, Any]) -> web.Response:
     if request.headers.get("If-None-Match") == etag:
-        return web.Response(status=304, headers={"ETag": etag})
-    return web.Response(body=orjson.dumps(body), headers={"ETag": etag}, content_type="application/json")
+        response = web.Response(status=304, headers=ctx.headers)
+    else:
+        response = ctx.json(orjson.dumps(body))
+    response.headers["ETag"] = etag
+    return response
 
 
 async def _bulk(request: web.Request, ctx: ServerContext) -> web.Response:
@@ -67,13 +78,12 @@ async def _bulk(request: web.Request, ctx: ServerContext) -> web.Response:
     flags = [_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys]
     stream_uri = f"/ofrep/v1/_stream/{env.name}/{ns.key}/events"
     payload = {"flags": flags, "eventStreams": [{"type": "sse", "endpoint": {"requestUri": stream_uri}}]}
-    return _answer(request, _etag(env.name, ns.key, flags), payload)
+    return _answer(request, ctx, _etag(env.name, ns.key, flags), payload)
 
 
-evaluate_flag = endpoint(_single, _render)
 evaluate_bulk = endpoint(_bulk, _render)
 
 
-def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
-    router.add_post(prefix + "/ofrep/v1/evaluate/flags/{key}", evaluate_flag)
+def add_routes(router: web.UrlDispatcher, prefix: str, ctx: ServerContext) -> None:
+    router.add_post(prefix + "/ofrep/v1/evaluate/flags/{key}", _single(ctx))
     router.add_post(prefix + "/ofrep/v1/evaluate/flags", evaluate_bulk)
