@@ -1,6 +1,7 @@
 """`flagdeck.yaml`: storages (Git repositories), environments on them, evaluator tokens and a commit identity.
 
-Found via an explicit path, then `FLAGDECK_CONFIG`, then `./flagdeck.yaml`. Relative paths are relative to the
+Found via an explicit path, then `FLAGDECK_CONFIG`, then `./flagdeck.yaml`, then `./.flagdeck/flagdeck.yaml` (what
+`make run` and `flagdeck init .flagdeck` create). Relative paths are relative to the
 configuration file. Errors name the file, the line and the key: `flagdeck.yaml:7: storage.local.poll_interval: ...`.
 """
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 ENV_VAR = "FLAGDECK_CONFIG"
 DEFAULT_NAME = "flagdeck.yaml"
+DEMO_DIR = ".flagdeck"  # `make run` keeps its demo here; found from the project root without --config
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 ROLES = ("viewer", "editor", "admin")
@@ -61,12 +63,15 @@ class CredentialsConfig(_Model):
 
 
 class StorageConfig(_Model):
-    """One Git repository: `path` (created if missing), optional `remote` URL, `branch`, `poll_interval`."""
+    """One Git repository: `path` (created if missing), optional `remote` URL, `branch`, `poll_interval`, and
+    `timeout`: how long a remote may take to connect or to answer before a fetch or push gives up (the commit stays
+    local), so a remote that accepts connections but never answers cannot hang a commit or a start-up."""
 
     path: Path
     branch: str = "main"
     remote: str | None = None
     poll_interval: Duration = 30.0
+    timeout: Duration = 20.0
     credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
 
     @field_validator("branch")
@@ -281,11 +286,14 @@ def find_config(path: str | Path | None = None) -> Path:
         candidate = Path(os.environ[ENV_VAR])
     else:
         candidate = Path.cwd() / DEFAULT_NAME
+        demo = Path.cwd() / DEMO_DIR / DEFAULT_NAME
+        if not candidate.is_file() and demo.is_file():
+            candidate = demo
     if candidate.is_dir():
         candidate = candidate / DEFAULT_NAME
     if not candidate.is_file():
-        raise ConfigError(f"{candidate}: configuration file not found (use --config, {ENV_VAR} or ./{DEFAULT_NAME}; "
-                          "`flagdeck init` writes one)")
+        raise ConfigError(f"{candidate}: configuration file not found (use --config, {ENV_VAR}, ./{DEFAULT_NAME} or "
+                          f"./{DEMO_DIR}/{DEFAULT_NAME}; `flagdeck init` writes one)")
     return candidate.resolve()
 
 

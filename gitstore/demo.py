@@ -21,6 +21,7 @@ storage:
     branch: main
     remote: null              # or a URL: file:///srv/flags.git, git://host/flags.git, ssh or https
     poll_interval: 1s
+    timeout: 20s              # give up on a remote that does not answer (the commit stays local)
 environments:
   production: {storage: local, directory: production, default: true}
   staging: {storage: local, directory: staging}

@@ -109,7 +109,14 @@ def tracking_ref(branch: str) -> str:
     return f"refs/remotes/{REMOTE_NAME}/{branch}"
 
 
-def _remote(repo: pygit2.Repository, url: str) -> pygit2.Remote:
+def _remote(repo: pygit2.Repository, storage: StorageConfig) -> pygit2.Remote:
+    """The `origin` remote at the storage's URL, with libgit2's network timeouts set to the storage's `timeout`
+    (process-wide in libgit2; set before each operation, which runs on the repository's own thread)."""
+    assert storage.remote
+    url = storage.remote
+    millis = max(1, round(storage.timeout * 1000))
+    pygit2.settings.server_connect_timeout = millis
+    pygit2.settings.server_timeout = millis
     try:
         found = repo.remotes[REMOTE_NAME]
     except KeyError:
@@ -124,8 +131,8 @@ def fetch(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker)
     assert storage.remote
     branch = storage.branch
     try:
-        _remote(repo, storage.remote).fetch([f"+refs/heads/{branch}:{tracking_ref(branch)}"],
-                                            prune=FetchPrune.NO_PRUNE, callbacks=_Callbacks(storage))
+        _remote(repo, storage).fetch([f"+refs/heads/{branch}:{tracking_ref(branch)}"],
+                                     prune=FetchPrune.NO_PRUNE, callbacks=_Callbacks(storage))
     except (pygit2.GitError, OSError) as exc:
         tracker.fail(f"fetch from {storage.remote} failed: {exc}")
         raise SyncError(f"fetch from {storage.remote} failed: {exc}") from None
@@ -231,7 +238,7 @@ def push(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, 
             return
         recorder = _Callbacks(storage)
         try:
-            _remote(repo, storage.remote).push([f"{ref}:{ref}"], callbacks=recorder)
+            _remote(repo, storage).push([f"{ref}:{ref}"], callbacks=recorder)
         except (pygit2.GitError, OSError) as exc:
             text = str(exc)
             if "not present locally" in text or "non-fastforwardable" in text or "non-fast-forward" in text:
