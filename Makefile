@@ -2,6 +2,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONFIG ?= .flagdeck/flagdeck.yaml
+PORT ?= 8080
+CONSOLE ?= $(VENV)/bin/flagdeck console
 
 .PHONY: run test bench lint install node
 
@@ -22,11 +24,17 @@ node_modules/.installed: package.json
 node: node_modules/.installed
 
 run: install
-	@test -f $(CONFIG) || $(VENV)/bin/flagdeck init .flagdeck
-	@$(VENV)/bin/flagdeck serve --config $(CONFIG) --port 8080 > .flagdeck/evaluator.log 2>&1 & echo $$! > .flagdeck/evaluator.pid
-	@echo "evaluator: http://127.0.0.1:8080 (log: .flagdeck/evaluator.log)"
-	-$(VENV)/bin/flagdeck console --config $(CONFIG)
-	-@kill `cat .flagdeck/evaluator.pid` 2>/dev/null; rm -f .flagdeck/evaluator.pid
+	@test -f $(CONFIG) || $(VENV)/bin/flagdeck init $(dir $(CONFIG))
+	@log=$(dir $(CONFIG))evaluator.log; \
+	$(VENV)/bin/flagdeck serve --config $(CONFIG) --port $(PORT) > $$log 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null' EXIT; trap 'exit 130' INT TERM HUP; \
+	until grep -q listening $$log 2>/dev/null; do \
+	  if ! kill -0 $$pid 2>/dev/null; then \
+	    echo "the evaluator did not start (try another port: make run PORT=8081):" >&2; cat $$log >&2; exit 1; \
+	  fi; sleep 0.1; \
+	done; \
+	echo "evaluator: http://127.0.0.1:$(PORT) (log: $$log)"; \
+	$(CONSOLE) --config $(CONFIG) || true
 
 test: install node
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,111 @@
+"""`make run` as the README describes it: create the demo on first use, start the evaluator in the background, open
+the console, stop the evaluator when the console quits; reuse the demo the second time; and when the evaluator
+cannot start (the port is taken), say so and stop instead of opening a console with no evaluator behind it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pygit2
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV = Path(sys.executable).parent.parent
+
+pytestmark = pytest.mark.skipif(not (shutil.which("make") and shutil.which("tmux")), reason="needs make and tmux")
+
+
+def make_run(port: int, *extra: str) -> list[str]:
+    # -o install: the virtualenv running these tests is the installed one (no pip inside a test)
+    return ["make", "-s", "-f", str(ROOT / "Makefile"), "-o", "install", "run", f"VENV={VENV}", f"PORT={port}",
+            *extra]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def health(port: int) -> int | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+            return answer.status
+    except OSError:
+        return None
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        yield sock.getsockname()[1]
+
+
+def test_a_taken_port_stops_make_run_with_the_reason_before_the_console(tmp_path: Path, busy_port: int) -> None:
+    marker = tmp_path / "console-started"
+    done = subprocess.run(make_run(busy_port, f"CONSOLE=touch {marker}"), cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0
+    assert "the evaluator did not start" in done.stderr and "Address already in use" in done.stderr
+    assert f"127.0.0.1:{busy_port}" in done.stderr
+    assert not marker.exists()
+    assert (tmp_path / ".flagdeck" / "flagdeck.yaml").is_file()  # the demo was still created, nothing lost
+
+
+class Pane:
+    def __init__(self, tmp_path: Path) -> None:
+        self.base = ["tmux", "-L", f"flagdeck-qa-{os.getpid()}-{time.monotonic_ns()}"]
+        self.tmp_path = tmp_path
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run([*self.base, *args], check=True, capture_output=True, text=True).stdout
+
+    def start(self, command: str) -> None:
+        self("-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "100", "-y", "30", "-c", str(self.tmp_path),
+             "-e", "TEXTUAL_ANIMATIONS=none", "-e", f"FLAGDECK_STATE_DIR={self.tmp_path / 'state'}",
+             f"sh -c '{command}; echo make exited with status $?; sleep 60'")
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self("capture-pane", "-p", "-t", "app")
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} did not appear; the screen:\n{screen}")
+
+    def stop(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True)
+
+
+def test_make_run_serves_while_the_console_is_open_and_stops_the_evaluator_on_quit(tmp_path: Path) -> None:
+    pane, port = Pane(tmp_path), free_port()
+    try:
+        heads = []
+        for _run in range(2):  # the second run reuses the demo of the first
+            pane.start(" ".join(make_run(port)))
+            pane.wait_for("4 of 4 flags")
+            assert health(port) == 200
+            repo = pygit2.Repository(str(tmp_path / ".flagdeck" / "repo"))
+            heads.append(str(repo.references["refs/heads/main"].target))
+            pane("send-keys", "-t", "app", "q")
+            assert "make exited with status 0" in pane.wait_for("make exited with status")
+            deadline = time.monotonic() + 10
+            while health(port) is not None and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert health(port) is None, "the evaluator outlived the console"
+            pane.stop()
+        assert heads[0] == heads[1]
+        assert "listening" in (tmp_path / ".flagdeck" / "evaluator.log").read_text()
+    finally:
+        pane.stop()
