@@ -107,7 +107,7 @@ def _warn(warnings: list[Problem]) -> None:
 @click.option("--dir", "directory", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="A directory of <namespace>/features.yaml files (instead of an environment).")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, then ./flagdeck.yaml); used without --dir.")
+              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, ./flagdeck.yaml, then ./.flagdeck/flagdeck.yaml); used without --dir.")
 @click.option("--env", "env", default=None, help="Environment (default: the configured default); without --dir.")
 @click.option("--namespace", "-n", "namespace", default="default", show_default=True)
 @click.option("--entity", "-e", "entity", required=True, help="The entity id.")

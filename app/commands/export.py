@@ -47,7 +47,7 @@ def render_json(chosen: list[NamespaceSnapshot], single: bool) -> bytes:
 
 @click.command("export")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, then ./flagdeck.yaml).")
+              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, ./flagdeck.yaml, then ./.flagdeck/flagdeck.yaml).")
 @click.option("--env", "env", default=None, help="Environment (default: the configured default).")
 @click.option("--namespace", "namespace", default=None, help="Only this namespace (default: all).")
 @click.option("--commit", "commit", default=None, help="Export as of this commit (default: the branch tip).")

@@ -80,7 +80,7 @@ def validate_environment(config: Path | None, env: str | None) -> tuple[int, lis
 )
 @click.option("--env", help="Validate this environment's branch (from the configuration) instead of DIRECTORY.")
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
-              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, then ./flagdeck.yaml); with --env.")
+              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, ./flagdeck.yaml, then ./.flagdeck/flagdeck.yaml); with --env.")
 @click.option("--extended", "-e", is_flag=True, help="Also apply Flipt's extended rules (flags need a description).")
 def command(directory: Path | None, env: str | None, config: Path | None, extended: bool) -> None:
     """Validate the Flipt feature files one level below DIRECTORY, or an environment's branch (--env)."""
