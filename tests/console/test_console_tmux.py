@@ -37,7 +37,6 @@ class Tmux:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} did not appear; the screen:\n{self.screen()}")
 
-
     def exit_status(self, timeout: float = 10) -> int:
         """The console's exit status, from whichever of tmux's and the shell's reports shows up first."""
         deadline = time.monotonic() + timeout
