@@ -206,3 +206,37 @@ async def test_conflicting_commit_is_refused_and_edit_kept(make_app, config_path
         [pending] = app.session.pending
         assert pending.change.key == "maintenance-mode" and pending.change.value.enabled is True
     assert str(head_commit(config_path).id) == theirs
+
+
+async def test_metadata_must_be_a_json_object(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        editor = await open_flag(pilot, "search-ranking")
+        editor.query_one("#flag-metadata").text = '["owner"]'
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is editor and not app.session.pending  # refused, nothing lost
+        assert "metadata: must be a JSON object" in str(editor.query_one("#flag-error").render())
+        editor.query_one("#flag-metadata").text = '{"owner": "search", "tier": 2}'
+        await pilot.press("escape")
+        await settle(pilot)
+        [pending] = app.session.pending
+        assert pending.change.value.metadata == {"owner": "search", "tier": 2}
+
+
+async def test_segment_in_use_cannot_be_deleted(make_app) -> None:
+    from app.screens.modals.error import ErrorModal
+    from app.screens.segments import SegmentsScreen
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert isinstance(app.screen, SegmentsScreen)
+        await pilot.press("d")  # beta-testers: used by color-theme's second rule
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorModal)
+        assert "color-theme" in str(app.screen.query_one(".dialog-body").render())
+        assert not app.session.pending
