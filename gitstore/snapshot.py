@@ -109,12 +109,8 @@ class ParseCache:
 
 def parse_file(data: bytes, filename: str) -> _Parsed:
     digest = hashlib.sha1(data).hexdigest()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        problem = Problem(filename, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-        return _Parsed(None, (problem,), digest, data.decode("utf-8", "replace"), len(data))
-    result = load_document(data, filename)
+    result = load_document(data, filename)  # reports bytes that are not UTF-8 with their line
+    text = data.decode("utf-8", "replace")
     return _Parsed(result.document, tuple(result.problems), digest, text, len(data))
 
 

@@ -18,6 +18,7 @@ import orjson
 import yaml_rs
 
 _DOC_MARKER = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
+_ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+", re.MULTILINE)
 _RS_POSITION = re.compile(r"line (\d+), column (\d+)")
 SECOND_OPINION_LIMIT = 300_000  # characters: ruamel costs ~5 s per 450 KB; bigger files take yaml-rs's word
 
@@ -109,6 +110,8 @@ def _second_opinion(text: str, exc: Exception) -> list[Any]:
     detail = message.strip().splitlines()[-1] if message.strip() else "syntax error"
     if "duplicate" in message:
         raise ParseError(f"invalid YAML: {detail}", line or _duplicate_line(text, message), column)
+    if "alias" in message:  # an alias bomb: ruamel would build it lazily, but turning it into data would not end
+        raise ParseError(f"invalid YAML: aliases expand to too many nodes ({detail})", line or _first_alias(text))
     if len(text) > SECOND_OPINION_LIMIT or "recursion limit" in message:
         raise ParseError(f"invalid YAML: {detail}", line, column)
     try:
@@ -116,6 +119,12 @@ def _second_opinion(text: str, exc: Exception) -> list[Any]:
     except Exception:  # noqa: BLE001 - any ruamel failure means the file is malformed; report yaml-rs's position
         raise ParseError(f"invalid YAML: {detail}", line, column) from None
     return [doc for doc in docs if doc is not None]
+
+
+def _first_alias(text: str) -> int:
+    """1-based line of the first alias (`*name`) in the text, 0 when none is found."""
+    found = _ALIAS.search(text)
+    return text.count("\n", 0, found.start()) + 1 if found else 0
 
 
 def _duplicate_line(text: str, message: str) -> int:

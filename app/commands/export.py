@@ -76,6 +76,9 @@ def command(config_path: Path | None, env: str | None, namespace: str | None, co
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        output.write_bytes(data)
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise click.ClickException(f"{output}: cannot write: {exc.strerror or exc} (nothing exported)") from None
         click.echo(f"wrote {output} ({len(chosen)} namespace{'s' if len(chosen) != 1 else ''}, {env} at "
                    f"{snap.commit[:8]})", err=True)
