@@ -66,6 +66,9 @@ class FlagsScreen(BaseScreen):
 
     def _loaded(self, _: object = None) -> None:
         self.show_rows()
+        self.call_after_refresh(self._load_changes)  # after the list is on screen: it competes for the GIL
+
+    def _load_changes(self) -> None:
         self.run_git(self.session.load_last_changes, None, None, 50, then=lambda _: self.show_rows(), group="history",
                      exclusive=True, what="Could not read the history")
 
