@@ -74,9 +74,9 @@ class HotHistogram:
         self.sum = 0.0
         registry.register(self)
 
-    def observe(self, value: float) -> None:
-        self.counts[bisect_left(self.bounds, value)] += 1
-        self.sum += value
+    def observe(self, value: float, times: int = 1) -> None:
+        self.counts[bisect_left(self.bounds, value)] += times
+        self.sum += value * times
 
     def describe(self) -> list[Metric]:
         return [HistogramMetricFamily(self.name, self.documentation)]
@@ -134,16 +134,15 @@ class Metrics:
 
     def evaluated(self, env: str, ns: str, flag: str, result: Any, millis: float) -> None:
         """Count one engine result (a VariantResult or BooleanResult) with Flipt's result labels."""
-        keys = result.segment_keys
-        segments = (keys[0] if len(keys) == 1 else ",".join(sorted(keys))) if keys else ""
-        enabled = getattr(result, "enabled", None)
-        if enabled is None:
-            labels = (env, ns, flag, "variant", "true" if result.match else "false", result.reason, segments,
-                      result.variant_key)
-        else:
-            labels = (env, ns, flag, "boolean", "true", result.reason, segments, "true" if enabled else "false")
-        self.results.inc(labels)
+        self.results.inc(result_labels(env, ns, flag, result))
         self.latency.observe(millis)
+
+    def evaluated_batch(self, counts: dict[tuple[str, ...], int], evaluations: int, millis: float) -> None:
+        """Count a batch at once: `counts` by `result_labels`, and `evaluations` latencies of `millis` each."""
+        results = self.results.counts
+        for labels, count in counts.items():
+            results[labels] = results.get(labels, 0) + count
+        self.latency.observe(millis, evaluations)
 
     def evaluation_failed(self, env: str, ns: str, flag: str) -> None:
         self.failed.inc((env, ns, flag))
@@ -164,3 +163,14 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def result_labels(env: str, ns: str, flag: str, result: Any) -> tuple[str, ...]:
+    """Flipt's result labels of one engine result (a VariantResult or BooleanResult)."""
+    keys = result.segment_keys
+    segments = (keys[0] if len(keys) == 1 else ",".join(sorted(keys))) if keys else ""
+    enabled = getattr(result, "enabled", None)
+    if enabled is None:
+        return (env, ns, flag, "variant", "true" if result.match else "false", result.reason, segments,
+                result.variant_key)
+    return (env, ns, flag, "boolean", "true", result.reason, segments, "true" if enabled else "false")

@@ -93,6 +93,9 @@ def coerce_context(value: Any, bad: list[str], name: str = "context") -> dict[st
         return {}
     out: dict[str, str] = {}
     for key, item in value.items():
+        if type(item) is str:
+            out[key] = item
+            continue
         if isinstance(item, str):
             out[key] = item
         elif item is None:
@@ -111,36 +114,34 @@ def _check(bad: list[str]) -> None:
         raise invalid(f"{BAD_JSON_TYPES}: {', '.join(bad)}")
 
 
-# body key -> EvalRequest field, both spellings (flipt-compat §6.1); when a body has both, the later one wins
+# body key -> position among EvalRequest's string fields, both spellings (flipt-compat §6.1); when a body has
+# both, the later one wins
+_FLAG, _ENTITY, _NAMESPACE, _REQUEST_ID, _ENVIRONMENT, _REFERENCE = range(6)
 _FIELDS = {
-    "flagKey": "flag_key", "flag_key": "flag_key",
-    "entityId": "entity_id", "entity_id": "entity_id",
-    "namespaceKey": "namespace_key", "namespace_key": "namespace_key",
-    "requestId": "request_id", "request_id": "request_id",
-    "environmentKey": "environment_key", "environment_key": "environment_key",
-    "reference": "reference",
+    "flagKey": _FLAG, "flag_key": _FLAG,
+    "entityId": _ENTITY, "entity_id": _ENTITY,
+    "namespaceKey": _NAMESPACE, "namespace_key": _NAMESPACE,
+    "requestId": _REQUEST_ID, "request_id": _REQUEST_ID,
+    "environmentKey": _ENVIRONMENT, "environment_key": _ENVIRONMENT,
+    "reference": _REFERENCE,
 }
 
 
 def _eval_request(data: dict[str, Any], bad: list[str]) -> EvalRequest:
-    """One pass over the keys actually present (the hot path of every evaluation)."""
-    req = EvalRequest()
+    """One pass over the keys actually present (the hot path of every evaluation and batch entry)."""
+    values = ["", "", "", "", "", ""]
+    context: dict[str, str] = {}
     for key, value in data.items():
-        if value is None:
-            continue
-        if key == "context":
-            req.context = coerce_context(value, bad)
-            continue
-        name = _FIELDS.get(key)
-        if name is None:
-            continue  # unknown fields are ignored
         if type(value) is str:
-            setattr(req, name, value)
-        else:
+            slot = _FIELDS.get(key)
+            if slot is not None:
+                values[slot] = value
+        elif key == "context":
+            context = coerce_context(value, bad)
+        elif value is not None and key in _FIELDS:
             bad.append(key)
-    if not req.namespace_key:
-        req.namespace_key = "default"
-    return req
+    flag, entity, namespace, request_id, environment, reference = values
+    return EvalRequest(flag, entity, namespace or "default", context, request_id, environment, reference)
 
 
 def parse_evaluation(data: dict[str, Any]) -> EvalRequest:

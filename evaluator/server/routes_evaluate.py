@@ -17,6 +17,7 @@ from evaluator.engine import EvaluationError, evaluate, evaluate_boolean, evalua
 from evaluator.server.auth import Api
 from evaluator.server.context import Route, ServerContext, endpoint, fail
 from evaluator.server.errors import ApiError, Code, from_engine
+from evaluator.server.metrics import result_labels
 from evaluator.server.parsing import new_request_id, parse_batch, parse_evaluation, read_json_object
 from evaluator.server.results import batch_entry, batch_error, boolean_json, timestamp, variant_json
 from evaluator.server.state import EnvState, ServedNamespace
@@ -66,21 +67,26 @@ def _batch(ctx: ServerContext) -> Route:
             return fail(exc, request, ctx)
         outcomes: list[Any] = []
         append = outcomes.append
+        counts: dict[tuple[str, ...], int] = {}
+        evaluated = time.perf_counter()
         for req in body.requests:
             env = envs[req.environment_key]
             target = targets[(req.environment_key, req.namespace_key)]
-            if isinstance(target, ApiError):
+            if type(target) is ApiError:
                 append(batch_error(req.flag_key, req.namespace_key, True))
                 continue
-            before = time.perf_counter()
             try:
                 result = evaluate(target.compiled, req.flag_key, req.entity_id, req.context)
             except EvaluationError as exc:
                 metrics.evaluation_failed(env.name, target.key, req.flag_key)
                 append(batch_error(req.flag_key, req.namespace_key, from_engine(exc).code == Code.NOT_FOUND))
                 continue
-            metrics.evaluated(env.name, target.key, req.flag_key, result, (time.perf_counter() - before) * 1000)
+            labels = result_labels(env.name, target.key, req.flag_key, result)
+            counts[labels] = counts.get(labels, 0) + 1
             append(result)
+        if counts:  # one latency per evaluation: the batch's evaluation time shared out evenly
+            done = sum(counts.values())
+            metrics.evaluated_batch(counts, done, (time.perf_counter() - evaluated) * 1000 / done)
         millis = (time.perf_counter() - started) * 1000
         ts = timestamp()
         responses = [
