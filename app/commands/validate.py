@@ -59,8 +59,9 @@ def format_problem(problem: Problem) -> str:
     return f"{where}: {problem.path}: {message}" if problem.path else f"{where}: {message}"
 
 
-def validate_environment(config: Path | None, env: str | None) -> tuple[int, list[Problem]]:
-    """Every problem of every namespace of an environment at its branch tip: (files read, problems)."""
+def validate_environment(config: Path | None, env: str | None, extended: bool = False) -> tuple[int, list[Problem]]:
+    """Every problem of every namespace of an environment at its branch tip: (files read, problems). `extended`
+    applies Flipt's extended rules to the namespaces that are otherwise valid."""
     from gitstore.config import open_store
 
     store = open_store(config)
@@ -70,7 +71,10 @@ def validate_environment(config: Path | None, env: str | None) -> tuple[int, lis
         store.close()
     problems = list(snapshot.problems)
     for namespace in snapshot.namespaces.values():
-        problems.extend(p for p in namespace.problems if p not in problems)
+        found = namespace.problems
+        if extended and namespace.valid:
+            found = tuple(load_document(namespace.text, namespace.path, extended=True).problems)
+        problems.extend(p for p in found if p not in problems)
     return len(snapshot.files), problems
 
 
@@ -92,7 +96,7 @@ def command(directory: Path | None, env: str | None, config: Path | None, extend
         from gitstore.errors import FlagdeckError
 
         try:
-            count, problems = validate_environment(config, env)
+            count, problems = validate_environment(config, env, extended)
         except FlagdeckError as exc:
             raise click.UsageError(str(exc)) from None
         _report(count, problems)
