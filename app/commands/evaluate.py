@@ -57,6 +57,7 @@ def document_from_dir(directory: Path, namespace: str) -> tuple[Document, str]:
 
 def document_from_store(config: Path | None, env: str | None, namespace: str) -> tuple[Document, str]:
     """The namespace as of the environment's branch tip (`--config`/`--env`)."""
+    from app.commands.offline import warn_if_offline
     from gitstore.config import open_store
 
     try:
@@ -66,6 +67,7 @@ def document_from_store(config: Path | None, env: str | None, namespace: str) ->
     try:
         env = env or store.config.default_environment
         snap = store.snapshot(env)
+        warn_if_offline(store, env)
     except FlagdeckError as exc:
         raise _fail([str(exc)]) from None
     finally:

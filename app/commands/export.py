@@ -10,6 +10,7 @@ from typing import Any
 import click
 import orjson
 
+from app.commands.offline import warn_if_offline
 from gitstore.config import open_store
 from gitstore.errors import FlagdeckError
 from gitstore.snapshot import NamespaceSnapshot, Snapshot
@@ -66,6 +67,7 @@ def command(config_path: Path | None, env: str | None, namespace: str | None, co
     try:
         env = env or store.config.default_environment
         snap = store.snapshot(env, commit)
+        warn_if_offline(store, env)
         chosen = _selected(snap, namespace)
         data = render_yaml(chosen).encode() if fmt == "yaml" else render_json(chosen, namespace is not None)
     except FlagdeckError as exc:

@@ -62,11 +62,14 @@ def format_problem(problem: Problem) -> str:
 def validate_environment(config: Path | None, env: str | None, extended: bool = False) -> tuple[int, list[Problem]]:
     """Every problem of every namespace of an environment at its branch tip: (files read, problems). `extended`
     applies Flipt's extended rules to the namespaces that are otherwise valid."""
+    from app.commands.offline import warn_if_offline
     from gitstore.config import open_store
 
     store = open_store(config)
     try:
-        snapshot = store.snapshot(env or store.config.default_environment)
+        env = env or store.config.default_environment
+        snapshot = store.snapshot(env)
+        warn_if_offline(store, env)
     finally:
         store.close()
     problems = list(snapshot.problems)

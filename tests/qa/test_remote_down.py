@@ -98,3 +98,22 @@ def test_the_network_timeout_is_a_checked_duration(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"flagdeck.yaml:\d+: storage.local.timeout: 'soon' is not a duration"):
         load_config(config)
     assert load_config(demo_with_remote(tmp_path, "git://127.0.0.1:9/x.git", "1500ms")).storage["local"].timeout == 1.5
+
+
+@pytest.mark.parametrize("command", [["validate", "--env", "staging"], ["eval", "--env", "staging", "-e", "u"],
+                                     ["export", "--env", "staging"]])
+def test_commands_reading_an_environment_say_they_use_the_local_copy(tmp_path: Path, command: list[str]) -> None:
+    config = demo_with_remote(tmp_path, (tmp_path / "gone.git").as_uri(), None)
+    done = subprocess.run([str(Path(sys.executable).parent / "flagdeck"), *command, "--config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    warning = f"warning: remote {(tmp_path / 'gone.git').as_uri()} unreachable"
+    assert warning in done.stderr and f"using the local copy of staging at {branch_tip(config)[:8]}" in done.stderr
+    assert "1 commit not pushed" in done.stderr  # the demo's own commit never reached the remote
+
+
+def test_no_warning_without_a_remote(tmp_path: Path) -> None:
+    config = init_demo(tmp_path / "demo")
+    done = subprocess.run([str(Path(sys.executable).parent / "flagdeck"), "validate", "--env", "staging", "--config",
+                           str(config)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "unreachable" not in done.stderr
