@@ -12,6 +12,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
 
+from evaluator.server.metrics_shared import SharedMetrics
+
 MS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 EVAL_LABELS = ("flipt_environment", "flipt_namespace", "flipt_flag")
 RESULT_LABELS = (*EVAL_LABELS, "flipt_flag_type", "flipt_match", "flipt_reason", "flipt_segments", "flipt_value")
@@ -92,7 +94,8 @@ class HotHistogram:
 class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self) -> None:
+    def __init__(self, shared: SharedMetrics | None = None) -> None:
+        self.shared = shared  # set when several workers serve one port: a scrape counts them all
         r = self.registry = CollectorRegistry(auto_describe=True)
         self.results = HotCounter("flipt_evaluations_results", "Evaluation results", RESULT_LABELS, r)
         # failed evaluations by (environment, namespace, flag); exported only through the two metrics below
@@ -162,6 +165,8 @@ class Metrics:
         self.git_poll_errors.inc()
 
     def render(self) -> bytes:
+        if self.shared is not None:
+            return self.shared.render(self.registry)
         return generate_latest(self.registry)
 
 

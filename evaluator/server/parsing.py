@@ -188,13 +188,25 @@ def parse_ofrep(data: dict[str, Any], bulk: bool = False) -> OfrepRequest:
     return OfrepRequest(entity_id=entity_id, context=context, flags=flags)
 
 
-_ID_HEAD = os.urandom(8).hex()
-_ID_PREFIX = f"{_ID_HEAD[:8]}-{_ID_HEAD[8:12]}-4{_ID_HEAD[13:16]}-8"
-_ID_COUNTER = itertools.count(int.from_bytes(os.urandom(5), "big"))
+_id_prefix = ""
+_id_counter = itertools.count()
+
+
+def _seed_request_ids() -> None:
+    """A fresh random prefix and counter start, at import and again in every forked worker (which would otherwise
+    inherit its parent's and hand out the same ids as its siblings)."""
+    global _id_prefix, _id_counter
+    head = os.urandom(8).hex()
+    _id_prefix = f"{head[:8]}-{head[8:12]}-4{head[13:16]}-8"
+    _id_counter = itertools.count(int.from_bytes(os.urandom(5), "big"))
+
+
+_seed_request_ids()
+os.register_at_fork(after_in_child=_seed_request_ids)
 
 
 def new_request_id() -> str:
     """A request id in UUID v4 form: a random per-process prefix and a counter starting at a random value (unique
     across workers and restarts for all practical purposes, and half the cost of `str(uuid.uuid4())`)."""
-    n = next(_ID_COUNTER)
-    return f"{_ID_PREFIX}{(n >> 48) & 0xfff:03x}-{n & 0xffffffffffff:012x}"
+    n = next(_id_counter)
+    return f"{_id_prefix}{(n >> 48) & 0xfff:03x}-{n & 0xffffffffffff:012x}"

@@ -2,7 +2,8 @@
 
 The socket is bound before anything else (so `--port 0` works and the port is printed), then each worker opens
 its own Store (threads and pygit2 handles do not survive a fork) and serves from the shared socket. The parent
-only supervises: SIGTERM/SIGINT are forwarded, and if one worker dies the others are stopped.
+only supervises: SIGTERM/SIGINT are forwarded, and if one worker dies the others are stopped. Workers exchange
+their metrics through a temporary directory made for the run (metrics_shared), so any scrape counts them all.
 """
 
 from __future__ import annotations
@@ -12,18 +13,23 @@ import contextlib
 import gc
 import logging
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 from aiohttp import web
 
 from evaluator.server.app import create_app
+from evaluator.server.metrics import Metrics
+from evaluator.server.metrics_shared import SharedMetrics
 from gitstore.config import load_config
 from gitstore.store import Store
 
 log = logging.getLogger("flagdeck.evaluator")
+METRICS_INTERVAL = 0.5  # seconds between two writes of a worker's figures for its siblings' scrapes
 
 
 def bind(host: str, port: int, backlog: int = 1024) -> socket.socket:
@@ -36,29 +42,50 @@ def bind(host: str, port: int, backlog: int = 1024) -> socket.socket:
     return sock
 
 
-async def serve_socket(config_path: str | Path | None, sock: socket.socket) -> None:
-    """Serve on an already listening socket until SIGTERM/SIGINT."""
+async def serve_socket(config_path: str | Path | None, sock: socket.socket,
+                       metrics_dir: str | Path | None = None) -> None:
+    """Serve on an already listening socket until SIGTERM/SIGINT. With `metrics_dir` (several workers), this
+    worker's figures are exchanged there with its siblings' (see metrics_shared)."""
     config = load_config(config_path)
     store = Store(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(create_app(store, config), access_log=None, handle_signals=False,
+    shared = SharedMetrics(metrics_dir) if metrics_dir is not None else None
+    metrics = Metrics(shared)
+    runner = web.AppRunner(create_app(store, config, metrics=metrics), access_log=None, handle_signals=False,
                            shutdown_timeout=2.0)
+    exchange = None
     try:
         await runner.setup()  # loads every environment before the first request is accepted
         gc.freeze()  # start-up objects (compiled namespaces, modules) never need scanning again: shorter GC pauses
         await web.SockSite(runner, sock).start()
+        if shared is not None:
+            exchange = asyncio.ensure_future(_exchange(shared, metrics))
         await stop.wait()
     finally:
+        if exchange is not None:
+            exchange.cancel()
         await runner.cleanup()
         store.close()
+        if shared is not None:
+            with contextlib.suppress(OSError):
+                shared.dump(metrics.registry)
 
 
-def _run_worker(config_path: str | Path | None, sock: socket.socket) -> int:
+async def _exchange(shared: SharedMetrics, metrics: Metrics) -> None:
+    while True:
+        try:
+            shared.dump(metrics.registry)
+        except OSError as exc:
+            log.warning("cannot write worker metrics to %s: %s", shared.directory, exc)
+        await asyncio.sleep(METRICS_INTERVAL)
+
+
+def _run_worker(config_path: str | Path | None, sock: socket.socket, metrics_dir: str | None = None) -> int:
     try:
-        asyncio.run(serve_socket(config_path, sock))
+        asyncio.run(serve_socket(config_path, sock, metrics_dir))
     except KeyboardInterrupt:
         pass
     except Exception:
@@ -79,16 +106,20 @@ def serve(config_path: str | Path | None, host: str, port: int, workers: int = 1
           f"{'s' if workers > 1 else ''})", flush=True)
     if workers <= 1:
         return _run_worker(config_path, sock)
+    metrics_dir = tempfile.mkdtemp(prefix="flagdeck-metrics-")
     children: list[int] = []
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:  # worker
-            code = _run_worker(config_path, sock)
-            sys.stdout.flush()
-            os._exit(code)
-        children.append(pid)
-    sock.close()
-    return _supervise(children)
+    try:
+        for _ in range(workers):
+            pid = os.fork()
+            if pid == 0:  # worker
+                code = _run_worker(config_path, sock, metrics_dir)
+                sys.stdout.flush()
+                os._exit(code)
+            children.append(pid)
+        sock.close()
+        return _supervise(children)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _supervise(children: list[int]) -> int:

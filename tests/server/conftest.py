@@ -35,9 +35,9 @@ def flag_repo(tmp_path: Path) -> FlagRepo:
 def make_server(tmp_path: Path, flag_repo: FlagRepo) -> Iterator[Callable[..., ServerThread]]:
     started: list[ServerThread] = []
 
-    def make(extra: str = "", max_body: int | None = None) -> ServerThread:
+    def make(extra: str = "", max_body: int | None = None, **app_options: object) -> ServerThread:
         config = write_config(tmp_path, flag_repo.path, extra)
-        server = ServerThread(config, max_body=max_body)
+        server = ServerThread(config, max_body=max_body, **app_options)
         started.append(server)
         return server
 

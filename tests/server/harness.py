@@ -94,10 +94,11 @@ def recording_logger(seen: list[Seen]) -> type[AbstractAccessLogger]:
 class ServerThread:
     """The evaluator in a background thread (its own event loop), so blocking real clients can call it."""
 
-    def __init__(self, config_path: Path, max_body: int | None = None):
+    def __init__(self, config_path: Path, max_body: int | None = None, **app_options: Any):
+        """`app_options` go to `create_app` (e.g. `heartbeat`, `cors`)."""
         self.config = load_config(config_path)
         self.store = Store(self.config)
-        self._kwargs = {"max_body": max_body} if max_body else {}
+        self._kwargs = {"max_body": max_body, **app_options} if max_body else app_options
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
