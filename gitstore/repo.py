@@ -64,10 +64,16 @@ def open_repository(path: Path) -> pygit2.Repository:
     found = pygit2.discover_repository(str(path)) if path.exists() else None
     if found and Path(found).resolve() in (path.resolve(), (path / ".git").resolve()):
         return pygit2.Repository(found)
-    if path.exists() and any(path.iterdir()):
-        raise StorageError(f"{path}: exists and is not a Git repository")
-    path.mkdir(parents=True, exist_ok=True)
-    return pygit2.init_repository(str(path), bare=True, initial_head="main")
+    if path.exists() and not path.is_dir():
+        raise StorageError(f"{path}: is a file, not a Git repository")
+    try:
+        if path.exists() and any(path.iterdir()):
+            raise StorageError(f"{path}: exists and is not a Git repository")
+        path.mkdir(parents=True, exist_ok=True)
+        return pygit2.init_repository(str(path), bare=True, initial_head="main")
+    except (OSError, pygit2.GitError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StorageError(f"{path}: cannot create a Git repository here: {reason}") from None
 
 
 def branch_ref(branch: str) -> str:

@@ -91,3 +91,21 @@ def test_validate_env_applies_the_extended_rules(project: Path, monkeypatch: pyt
     code, output = invoke(project, monkeypatch, "validate", "--env", "staging", "--extended")
     assert code == 1
     assert "staging/default/features.yaml:10: flags[0].description: a flag needs a non-empty description" in output
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("afile", "afile: is a file, not a Git repository"),
+    ("somedir", "somedir: exists and is not a Git repository"),
+    ("afile/repo", "afile/repo: cannot create a Git repository here: Not a directory"),
+])
+@pytest.mark.parametrize("command", [["validate", "--env", "p"], ["eval", "-e", "u"], ["export"]])
+def test_a_storage_path_that_cannot_be_a_repository_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                path: str, expected: str, command: list[str]) -> None:
+    (tmp_path / "afile").write_text("not a repository\n")
+    (tmp_path / "somedir").mkdir()
+    (tmp_path / "somedir" / "notes.txt").write_text("mine\n")
+    (tmp_path / "flagdeck.yaml").write_text(f"storage:\n  local:\n    path: {path}\nenvironments:\n  p: {{}}\n")
+    code, output = invoke(tmp_path, monkeypatch, *command)
+    assert code in (1, 2) and expected in output, output
+    assert (tmp_path / "afile").read_text() == "not a repository\n"
+    assert sorted(p.name for p in (tmp_path / "somedir").iterdir()) == ["notes.txt"]
