@@ -90,11 +90,12 @@ def test_viewer_cannot_commit(team, start_server, tmux, flags):
     assert "viewer (read-only)" in bob.screen()
     bob.keys("Down", "Down")
     bob.wait_for("> new-checkout")
-    bob.keys("Space")
-    bob.wait_for("Read-only")
-    bob.keys("Escape")
-    bob.wait_for("Read-only", gone=True)
-    bob.keys("C-s", "Enter")
+    assert "Toggle" not in bob.screen()  # read-only roles are not offered the editing keys
+    bob.keys("Space")  # ...and pressing one anyway stages nothing
+    bob.keys("C-s")
+    review = bob.wait_for("Nothing to commit: no pending edits.")
+    assert "read-only, cannot commit" in review
+    bob.keys("Enter", "Escape")
     bob.wait_for("no pending edits")
     assert git_log(flags, 1) == head
     # below the UI: the roles the server hands bob's console make the store itself refuse a commit
