@@ -20,7 +20,9 @@ from evaluator.server.state import EnvState, ServedNamespace
 SNAPSHOT_MISSING = 'evaluation snapshot for namespace "{}" not found'
 SSE = "text/event-stream"
 SSE_PING = b": ping\n\n"  # an SSE comment line: every EventSource ignores it
-NDJSON_PING = b"\n"  # a blank line between documents (flipt-client's stream reader skips it; tested)
+# No keep-alive on newline-delimited JSON streams: flipt-client's engine fails on a blank line ("EOF while parsing a
+# value") whenever one arrives in a read of its own, and any other line would be parsed as a snapshot.
+NDJSON_PING = b""
 def _target(request: web.Request, ctx: ServerContext, api: Api = Api.EVALUATION) -> tuple[EnvState, ServedNamespace]:
     env = ctx.environment(request, request.match_info.get("environment", ""))
     return env, ctx.namespace(request, api, env, request.match_info["namespace"], SNAPSHOT_MISSING)

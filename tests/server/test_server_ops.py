@@ -1,5 +1,5 @@
-"""Operational behaviour: metrics that count every worker of `--workers N`, keep-alive lines on idle streams (and a
-real streaming client that tolerates them), CORS headers and the browser's preflight."""
+"""Operational behaviour: metrics that count every worker of `--workers N`, keep-alive comments on idle SSE streams
+(none on NDJSON streams), CORS headers and the browser's preflight."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx2 as httpx
-from flipt_client import FliptClient
-from flipt_client.models import ClientOptions, FetchMode
 
 from .conftest import ns1
 from .harness import FlagRepo, ServerProcess, ServerThread, wait_until, write_config
@@ -38,9 +36,10 @@ def test_a_scrape_counts_the_requests_of_every_worker(tmp_path: Path, flag_repo:
                 body = fresh.post(server.url + "/evaluate/v1/variant", json=VARIANT).json()
             workers.add(body["requestId"].rsplit("-", 2)[0])
             sent += 1
-        # every scrape, whichever worker answers it, counts all of them (the siblings' figures within 0.5 s)
-        wait_until(lambda: _counted(server.url) == sent, timeout=5, what=f"a scrape counting {sent} requests")
-        assert all(_counted(server.url) == sent for _ in range(6))
+        # every scrape, whichever worker answers it, counts all of them (a sibling's figures within 0.5 s); without
+        # the exchange no scrape could, since each worker served only a part
+        wait_until(lambda: all(_counted(server.url) == sent for _ in range(6)), timeout=5,
+                   what=f"every scrape to count {sent} requests")
     finally:
         assert server.stop() == 0
 
@@ -59,33 +58,14 @@ def test_idle_sse_stream_gets_comment_pings(make_server: Callable[..., ServerThr
     assert line.startswith("id: ")
 
 
-def test_idle_ndjson_stream_gets_blank_lines(make_server: Callable[..., ServerThread]) -> None:
+def test_idle_ndjson_stream_stays_silent(make_server: Callable[..., ServerThread]) -> None:
+    """No keep-alive lines on NDJSON: flipt-client's engine fails on a blank line that arrives in a read of its
+    own (seen as `EOF while parsing a value` when this server sent them)."""
     server = make_server(heartbeat=0.05)
     reader = StreamReader(server.url + V2.format(env="staging", what="stream"))
     assert reader.next()[1].startswith('{"result":')
-    assert [reader.next()[1] for _ in range(3)] == ["", "", ""]
-
-
-def test_flipt_client_streaming_tolerates_the_blank_lines(make_server: Callable[..., ServerThread],
-                                                          flag_repo: FlagRepo) -> None:
-    server = make_server(heartbeat=0.05)
-    client = FliptClient(ClientOptions(url=server.url, namespace="ns1", environment="staging",
-                                       fetch_mode=FetchMode.STREAMING, update_interval=1))
-    try:
-        assert client.evaluate_variant("env-marker", "u", {}).variant_key == "staging"
-        wait_until(lambda: "flipt_evaluations_streams_in_progress 1.0" in server.get("/metrics").text,
-                   timeout=10, what="the stream request")
-        time.sleep(0.5)  # about ten blank lines reach the client
-        flag_repo.commit({"staging/ns1/features.yaml": ns1("after-blank-lines")}, "change staging")
-        wait_until(lambda: client.evaluate_variant("env-marker", "u", {}).variant_key == "after-blank-lines",
-                   timeout=3, what="the streaming client to see the commit")
-        # the same stream carried it: the client neither reconnected nor fell back to polling
-        text = server.get("/metrics").text
-        assert 'flipt_evaluations_stream_requests_total{flipt_environment="staging",flipt_namespace="ns1"} 1.0' \
-            in text
-        assert len([s for s in server.seen if s.path.startswith("/internal/v1/evaluation/snapshot")]) <= 1
-    finally:
-        client.close()
+    time.sleep(0.3)
+    assert reader.lines.empty()
 
 
 def test_cors_headers_on_answers_and_errors(server: ServerThread) -> None:
