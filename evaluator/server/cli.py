@@ -17,15 +17,20 @@ from gitstore.errors import ConfigError
               help="port (0 = any free port; the chosen one is printed)")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="processes serving the same port")
+@click.option("--cors/--no-cors", default=True, show_default=True,
+              help="CORS headers on every answer (any origin) and preflight answers, for browser clients")
+@click.option("--heartbeat", default=15.0, show_default=True, type=click.FloatRange(0),
+              help="seconds between keep-alive comments on idle SSE streams (0 = none)")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
-def command(config_path: str | None, host: str, port: int, workers: int, log_level: str) -> None:
+def command(config_path: str | None, host: str, port: int, workers: int, cors: bool, heartbeat: float,
+            log_level: str) -> None:
     """Serve every configured environment to Flipt SDKs, OpenFeature providers and HTTP clients."""
     from evaluator.server.runner import serve
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        status = serve(config_path, host, port, workers)
+        status = serve(config_path, host, port, workers, cors=cors, heartbeat=heartbeat)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

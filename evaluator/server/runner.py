@@ -19,6 +19,7 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -43,9 +44,10 @@ def bind(host: str, port: int, backlog: int = 1024) -> socket.socket:
 
 
 async def serve_socket(config_path: str | Path | None, sock: socket.socket,
-                       metrics_dir: str | Path | None = None) -> None:
+                       metrics_dir: str | Path | None = None, **app_options: Any) -> None:
     """Serve on an already listening socket until SIGTERM/SIGINT. With `metrics_dir` (several workers), this
-    worker's figures are exchanged there with its siblings' (see metrics_shared)."""
+    worker's figures are exchanged there with its siblings' (see metrics_shared). `app_options` go to
+    `create_app` (`cors`, `heartbeat`)."""
     config = load_config(config_path)
     store = Store(config)
     stop = asyncio.Event()
@@ -54,7 +56,7 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
         loop.add_signal_handler(sig, stop.set)
     shared = SharedMetrics(metrics_dir) if metrics_dir is not None else None
     metrics = Metrics(shared)
-    runner = web.AppRunner(create_app(store, config, metrics=metrics), access_log=None, handle_signals=False,
+    runner = web.AppRunner(create_app(store, config, metrics=metrics, **app_options), access_log=None, handle_signals=False,
                            shutdown_timeout=2.0)
     exchange = None
     try:
@@ -83,9 +85,10 @@ async def _exchange(shared: SharedMetrics, metrics: Metrics) -> None:
         await asyncio.sleep(METRICS_INTERVAL)
 
 
-def _run_worker(config_path: str | Path | None, sock: socket.socket, metrics_dir: str | None = None) -> int:
+def _run_worker(config_path: str | Path | None, sock: socket.socket, metrics_dir: str | None,
+                app_options: dict[str, Any]) -> int:
     try:
-        asyncio.run(serve_socket(config_path, sock, metrics_dir))
+        asyncio.run(serve_socket(config_path, sock, metrics_dir, **app_options))
     except KeyboardInterrupt:
         pass
     except Exception:
@@ -94,7 +97,7 @@ def _run_worker(config_path: str | Path | None, sock: socket.socket, metrics_dir
     return 0
 
 
-def serve(config_path: str | Path | None, host: str, port: int, workers: int = 1) -> int:
+def serve(config_path: str | Path | None, host: str, port: int, workers: int = 1, **app_options: Any) -> int:
     """Bind, print the address, and serve with `workers` processes. Returns the exit status."""
     config = load_config(config_path)  # fail fast, with the file/line message, before forking
     if workers > 1:
@@ -105,14 +108,14 @@ def serve(config_path: str | Path | None, host: str, port: int, workers: int = 1
     print(f"flagdeck evaluator listening on http://{host}:{bound_port} ({workers} worker"
           f"{'s' if workers > 1 else ''})", flush=True)
     if workers <= 1:
-        return _run_worker(config_path, sock)
+        return _run_worker(config_path, sock, None, app_options)
     metrics_dir = tempfile.mkdtemp(prefix="flagdeck-metrics-")
     children: list[int] = []
     try:
         for _ in range(workers):
             pid = os.fork()
             if pid == 0:  # worker
-                code = _run_worker(config_path, sock, metrics_dir)
+                code = _run_worker(config_path, sock, metrics_dir, app_options)
                 sys.stdout.flush()
                 os._exit(code)
             children.append(pid)

@@ -98,3 +98,15 @@ def test_cors_can_be_turned_off(make_server: Callable[..., ServerThread]) -> Non
     server = make_server(cors=False)
     assert "access-control-allow-origin" not in server.post("/evaluate/v1/variant", VARIANT).headers
     assert httpx.options(server.url + "/evaluate/v1/variant", timeout=5).status_code == 405
+
+
+def test_command_line_options(tmp_path: Path, flag_repo: FlagRepo) -> None:
+    server = ServerProcess(write_config(tmp_path, flag_repo.path), "--no-cors", "--heartbeat", "0.05")
+    try:
+        assert "access-control-allow-origin" not in httpx.get(server.url + SNAP, timeout=5).headers
+        current = httpx.get(server.url + V2.format(env="staging", what="snapshot"), timeout=5).headers["etag"]
+        reader = StreamReader(server.url + V2.format(env="staging", what="stream") + f"?digest={current}",
+                              {"Accept": "text/event-stream"})
+        assert reader.next()[1] == ": ping"
+    finally:
+        assert server.stop() == 0
