@@ -78,7 +78,9 @@ def test_editor_toggles_and_commits_as_themselves(team, start_server, tmux, flag
     assert git_log(flags, 1) == ["Alice Test <alice@example.com>|update flag default/new-checkout"]
     assert enabled(flags, "production")["new-checkout"] is not before["new-checkout"]
     alice.keys("q")
-    assert alice.wait_dead() == 0
+    # tmux 3.3 does not always record a dead pane's status (None); the server's own record of the console's exit
+    # status below is the authoritative check
+    assert alice.wait_dead() in (0, None)
     end = server.wait_event(lambda e: e["event"] == "session_end")
     assert (end["rc"], end["reason"]) == (0, "exit")
 
