@@ -186,6 +186,8 @@ def _resolve(raw: dict[str, Any], base: Path, file: str, source: Any) -> dict[st
             key = Path(os.path.expanduser(str(creds["ssh_key"])))
             creds["ssh_key"] = key if key.is_absolute() else (base / key)
         remote = storage.get("remote") if isinstance(storage, dict) else None
+        if isinstance(remote, str) and not remote.strip():
+            remote = storage["remote"] = None  # `remote: ""` means no remote, not this file's directory
         if isinstance(remote, str) and "://" not in remote and not re.match(r"^[\w.-]+@[\w.-]+:", remote):
             local = Path(os.path.expanduser(remote))
             storage["remote"] = str(local if local.is_absolute() else (base / local).resolve())

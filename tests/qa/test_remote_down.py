@@ -117,3 +117,13 @@ def test_no_warning_without_a_remote(tmp_path: Path) -> None:
     done = subprocess.run([str(Path(sys.executable).parent / "flagdeck"), "validate", "--env", "staging", "--config",
                            str(config)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "unreachable" not in done.stderr
+
+
+@pytest.mark.parametrize("empty", ['""', "''", '"  "'])
+def test_an_empty_remote_means_no_remote(tmp_path: Path, empty: str) -> None:
+    from gitstore.config import load_config
+
+    config = demo_with_remote(tmp_path, empty, None)
+    assert load_config(config).storage["local"].remote is None  # was the configuration's own directory
+    result = commit_in_child(config, limit=60)
+    assert result["pushed"] is None and result["error"] is None
