@@ -17,8 +17,11 @@ def command(directory: Path, force: bool) -> None:
     """Create DIR/flagdeck.yaml and DIR/repo (environments production and staging) with demo flags."""
     try:
         config = init_demo(directory, force=force)
-    except (FlagdeckError, OSError) as exc:
+    except FlagdeckError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        where = exc.filename or directory
+        raise click.ClickException(f"{where}: cannot create: {exc.strerror or exc} (nothing was written)") from None
     click.echo(f"wrote {config} and the repository {config.parent / 'repo'} "
                "(environments: production [default], staging)")
     click.echo(f"next: flagdeck console --config {config}    or    flagdeck serve --config {config}")

@@ -39,6 +39,7 @@ def project(tmp_path: Path) -> Path:
     (["eval", "-e", "u", "-n", "nope"], "namespace 'nope' not found"),
     (["validate", "--env", "nope"], "unknown environment 'nope'"),
     (["init", ".flagdeck"], "already exists (nothing was changed)"),
+    (["init", ".flagdeck/flagdeck.yaml/sub"], ".flagdeck/flagdeck.yaml/sub: cannot create: Not a directory"),
 ])
 def test_bad_arguments_get_a_clear_error(project: Path, monkeypatch: pytest.MonkeyPatch, args: list[str],
                                          expected: str) -> None:
