@@ -89,10 +89,11 @@ class Pane:
 
 
 def test_make_run_serves_while_the_console_is_open_and_stops_the_evaluator_on_quit(tmp_path: Path) -> None:
-    pane, port = Pane(tmp_path), free_port()
+    port, heads, panes = free_port(), [], []
     try:
-        heads = []
-        for _run in range(2):  # the second run reuses the demo of the first
+        for _run in range(2):  # the second run reuses the demo of the first; a fresh tmux server for each
+            pane = Pane(tmp_path)
+            panes.append(pane)
             pane.start(" ".join(make_run(port)))
             pane.wait_for("4 of 4 flags")
             assert health(port) == 200
@@ -104,8 +105,8 @@ def test_make_run_serves_while_the_console_is_open_and_stops_the_evaluator_on_qu
             while health(port) is not None and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert health(port) is None, "the evaluator outlived the console"
-            pane.stop()
         assert heads[0] == heads[1]
         assert "listening" in (tmp_path / ".flagdeck" / "evaluator.log").read_text()
     finally:
-        pane.stop()
+        for pane in panes:
+            pane.stop()
