@@ -49,24 +49,27 @@ def _single(ctx: ServerContext) -> Route:
             result = _evaluate(ctx, env, ns, key, body.entity_id, body.context)
         except Exception as exc:
             return fail(exc, request, ctx, _render)
-        return _answer(request, ctx, _etag(env.name, ns.key, [result]), result)
+        return _answer(request, ctx, env, ns, orjson.dumps(result))
 
     return handler
 
 
-def _etag(env: str, namespace: str, flags: list[dict[str, Any]]) -> str:
+def _etag(env: str, namespace: str, flags: bytes) -> str:
     """A weak ETag over what the answer says (Flipt hashes environment, namespace and each key + variant; any
-    stable hash of the same inputs will do, clients treat it as opaque). Reason and metadata are included too, so
-    a changed reason or attachment is never answered with a 304."""
-    h = hashlib.blake2b(env.encode() + b"\0" + namespace.encode() + b"\0" + orjson.dumps(flags), digest_size=8)
+    stable hash of the same inputs will do, clients treat it as opaque): the serialised flag(s) themselves, so a
+    changed reason or attachment is never answered with a 304, and nothing is serialised twice."""
+    h = hashlib.blake2b(env.encode() + b"\0" + namespace.encode() + b"\0" + flags, digest_size=8)
     return f'W/"{h.hexdigest()}"'
 
 
-def _answer(request: web.Request, ctx: ServerContext, etag: str, body: dict[str, Any]) -> web.Response:
+def _answer(request: web.Request, ctx: ServerContext, env: EnvState, ns: ServedNamespace, flags: bytes,
+            body: bytes | None = None) -> web.Response:
+    """200 with `body` (default: `flags`) or 304, both with the ETag of `flags`."""
+    etag = _etag(env.name, ns.key, flags)
     if request.headers.get("If-None-Match") == etag:
         response = web.Response(status=304, headers=ctx.headers)
     else:
-        response = ctx.json(orjson.dumps(body))
+        response = ctx.json(flags if body is None else body)
     response.headers["ETag"] = etag
     return response
 
@@ -75,10 +78,9 @@ async def _bulk(request: web.Request, ctx: ServerContext) -> web.Response:
     body = parse_ofrep(await read_json_object(request, ctx.max_body), bulk=True)
     env, ns = _namespace(request, ctx)
     keys = body.flags if body.flags is not None else ns.bulk_keys
-    flags = [_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys]
-    stream_uri = f"/ofrep/v1/_stream/{env.name}/{ns.key}/events"
-    payload = {"flags": flags, "eventStreams": [{"type": "sse", "endpoint": {"requestUri": stream_uri}}]}
-    return _answer(request, ctx, _etag(env.name, ns.key, flags), payload)
+    flags = orjson.dumps([_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys])
+    streams = orjson.dumps([{"type": "sse", "endpoint": {"requestUri": f"/ofrep/v1/_stream/{env.name}/{ns.key}/events"}}])
+    return _answer(request, ctx, env, ns, flags, b'{"flags":' + flags + b',"eventStreams":' + streams + b"}")
 
 
 evaluate_bulk = endpoint(_bulk, _render)
