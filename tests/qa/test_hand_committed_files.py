@@ -94,7 +94,7 @@ def test_the_evaluator_serves_the_valid_namespaces_and_reports_the_broken_ones(b
         found = re.search(r"http://127\.0\.0\.1:\d+", line)
         assert found, line
         base = found.group(0)
-        with urllib.request.urlopen(f"{base}/health", timeout=10) as answer:
+        with urllib.request.urlopen(f"{base}/health", timeout=30) as answer:
             staging = json.load(answer)["environments"]["staging"]["namespaces"]
         assert staging["default"]["error"] is None
         assert "staging/typo/features.yaml:5: flags[0].typo" in staging["typo"]["error"]
@@ -103,7 +103,7 @@ def test_the_evaluator_serves_the_valid_namespaces_and_reports_the_broken_ones(b
         request = urllib.request.Request(
             f"{base}/environments/staging/evaluate/v1/boolean", method="POST",
             data=json.dumps({"namespaceKey": "default", "flagKey": "new-checkout", "entityId": "u"}).encode())
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        with urllib.request.urlopen(request, timeout=30) as answer:
             assert json.load(answer)["flagKey"] == "new-checkout"
     finally:
         server.terminate()

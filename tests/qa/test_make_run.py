@@ -37,10 +37,21 @@ def free_port() -> int:
 
 def health(port: int) -> int | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as answer:
             return answer.status
     except OSError:
         return None
+
+
+def health_becomes(port: int, wanted: int | None, within: float = 30) -> int | None:
+    """Poll /health until it answers `wanted` (None: nothing listens) or `within` seconds pass; the last answer.
+    The evaluator prints `listening` once its socket is bound, before it has loaded the environments."""
+    deadline = time.monotonic() + within
+    found = health(port)
+    while found != wanted and time.monotonic() < deadline:
+        time.sleep(0.1)
+        found = health(port)
+    return found
 
 
 @pytest.fixture
@@ -96,15 +107,12 @@ def test_make_run_serves_while_the_console_is_open_and_stops_the_evaluator_on_qu
             panes.append(pane)
             pane.start(" ".join(make_run(port)))
             pane.wait_for("4 of 4 flags")
-            assert health(port) == 200
+            assert health_becomes(port, 200) == 200
             repo = pygit2.Repository(str(tmp_path / ".flagdeck" / "repo"))
             heads.append(str(repo.references["refs/heads/main"].target))
             pane("send-keys", "-t", "app", "q")
             assert "make exited with status 0" in pane.wait_for("make exited with status")
-            deadline = time.monotonic() + 10
-            while health(port) is not None and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert health(port) is None, "the evaluator outlived the console"
+            assert health_becomes(port, None, within=10) is None, "the evaluator outlived the console"
         assert heads[0] == heads[1]
         assert "listening" in (tmp_path / ".flagdeck" / "evaluator.log").read_text()
     finally:

@@ -82,7 +82,7 @@ def test_the_serve_example_serves_the_demo(project: Path) -> None:
             assert line or server.poll() is None, "the evaluator exited"
         url = re.search(r"http://127\.0\.0\.1:\d+", line)
         assert url, line
-        with urllib.request.urlopen(f"{url.group(0)}/health", timeout=5) as answer:
+        with urllib.request.urlopen(f"{url.group(0)}/health", timeout=30) as answer:  # bound before loaded
             body = json.load(answer)
         assert set(body["environments"]) == {"production", "staging"}
     finally:
