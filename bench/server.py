@@ -6,7 +6,10 @@ body. Debian's `wrk` loads each with the same request; runs alternate between th
 `--repeat` runs are reported. Targets (issue 4): single evaluation >= 70 % of bare, snapshot 304 >= 85 %,
 p99 < 5 ms at 32 connections.
 
-    python bench/server.py [--duration 3] [--repeat 3] [--connections 32]
+    python bench/server.py [--duration 3] [--repeat 3] [--connections 32] [--against DIR]
+
+`--against DIR` also runs an evaluator from another source tree (e.g. `git archive <rev> evaluator gitstore | tar
+-x -C DIR`) in the same alternating runs and prints its CPU per request: a before/after on the same load.
 """
 
 from __future__ import annotations
@@ -80,9 +83,11 @@ def wait_for(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def start_evaluator(config: Path) -> tuple[subprocess.Popen[str], str]:
+def start_evaluator(config: Path, source: str | None = None) -> tuple[subprocess.Popen[str], str]:
+    """`python -m evaluator` from this project, or from the source tree `source` (imported first)."""
+    env = {**os.environ, "PYTHONPATH": source} if source else None
     proc = subprocess.Popen([sys.executable, "-m", "evaluator", "--config", str(config), "--port", "0"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=source or ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     assert proc.stdout is not None
     found = re.search(r"http://[\d.]+:\d+", proc.stdout.readline())
     if not found:
@@ -171,28 +176,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--against", metavar="DIR", help="another source tree to compare CPU per request with")
     args = parser.parse_args(argv if argv is not None else [])
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install -y wrk")
         return
     with tempfile.TemporaryDirectory(prefix="flagdeck-bench-") as tmp:
         directory = Path(tmp)
-        evaluator, ours = start_evaluator(make_repository(directory))
+        config = make_repository(directory)
+        evaluator, ours = start_evaluator(config)
         bare, base = start_bare(free_port())
+        other, theirs = start_evaluator(config, args.against) if args.against else (None, "")
         try:
             load = " ".join(f"{x:.1f}" for x in os.getloadavg())
             print(f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.repeat} alternating runs; "
                   f"{os.cpu_count()} CPUs, load average {load} (other processes skew req/s and p99, less so CPU/req)")
             print("ratio = ours/bare req/s; cpu ratio = bare/ours server CPU per request (load-independent)")
             print(f"{'scenario':<14}{'bare req/s':>11}{'ours req/s':>11}{'ratio':>7}{'bare us':>9}{'ours us':>9}"
-                  f"{'cpu ratio':>10}{'p50 ms':>8}{'p99 ms':>8}{'bare p99':>9}  target")
+                  f"{'cpu ratio':>10}{'p50 ms':>8}{'p99 ms':>8}{'bare p99':>9}"
+                  f"{'  before us  gain' if other else ''}  target")
             for name, path, method, body, headers in scenarios(ours):
                 script = lua_script(directory, name, method, body, headers)
                 run_wrk(ours + path, script, 1, args.connections, evaluator.pid)  # warm-up
-                runs: dict[str, list[dict[str, float]]] = {"bare": [], "ours": []}
+                runs: dict[str, list[dict[str, float]]] = {"bare": [], "ours": [], **({"before": []} if other else {})}
                 for _ in range(args.repeat):
                     runs["bare"].append(run_wrk(base + path, script, args.duration, args.connections, bare.pid))
                     runs["ours"].append(run_wrk(ours + path, script, args.duration, args.connections, evaluator.pid))
+                    if other is not None:
+                        runs["before"].append(run_wrk(theirs + path, script, args.duration, args.connections,
+                                                      other.pid))
                 med = {who: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99", "cpu_us")}
                        for who, rs in runs.items()}
                 ratio = med["ours"]["rps"] / med["bare"]["rps"]
@@ -200,13 +212,19 @@ def main(argv: list[str] | None = None) -> None:
                 target = TARGETS.get(name)
                 verdict = ""
                 if target is not None:
-                    verdict = f">= {target:.0%} {'ok' if ratio >= target else 'MISSED'}"
+                    verdict = (f">= {target:.0%}: req/s {'ok' if ratio >= target else 'MISSED'}, "
+                               f"cpu {'ok' if cpu_ratio >= target else 'MISSED'}")
                 verdict += f"; p99 < 5 ms {'ok' if med['ours']['p99'] < 5 else 'MISSED'}"
+                before = ""
+                if other is not None:
+                    gain = 1 - med["ours"]["cpu_us"] / med["before"]["cpu_us"]
+                    before = f"{med['before']['cpu_us']:>11.1f}{gain:>6.0%}"
                 print(f"{name:<14}{med['bare']['rps']:>11.0f}{med['ours']['rps']:>11.0f}{ratio:>7.2f}"
                       f"{med['bare']['cpu_us']:>9.1f}{med['ours']['cpu_us']:>9.1f}{cpu_ratio:>10.2f}"
-                      f"{med['ours']['p50']:>8.2f}{med['ours']['p99']:>8.2f}{med['bare']['p99']:>9.2f}  {verdict}")
+                      f"{med['ours']['p50']:>8.2f}{med['ours']['p99']:>8.2f}{med['bare']['p99']:>9.2f}{before}"
+                      f"  {verdict}")
         finally:
-            for proc in (evaluator, bare):
+            for proc in (evaluator, bare, *([other] if other else [])):
                 proc.terminate()
                 proc.wait(10)
 
