@@ -17,7 +17,7 @@ DEFAULT_STATE = Path.home() / ".flagdeck" / "ssh"
     "--config",
     "config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="flagdeck.yaml (default: $FLAGDECK_CONFIG or ./flagdeck.yaml).",
+    help="flagdeck.yaml (default: $FLAGDECK_CONFIG, else ./flagdeck.yaml, else ./.flagdeck/flagdeck.yaml).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -85,18 +85,22 @@ def command(
     from app.ssh.hostkey import HostKeyError
     from app.ssh.server import SSHSettings, serve
     from app.ssh.users import UsersFileError
+    from gitstore.config import find_config, load_config
+    from gitstore.errors import ConfigError, FlagdeckError
 
-    if config is None:
-        config = _default_config()
-    if config is None and console_command is None:
-        raise click.ClickException(
-            "no configuration: pass --config F, set FLAGDECK_CONFIG or run in the directory "
-            "holding flagdeck.yaml (flagdeck init makes one)"
-        )
+    try:
+        # the same search as every other command: --config, $FLAGDECK_CONFIG, ./flagdeck.yaml, ./.flagdeck/
+        config = find_config(config)
+    except ConfigError as exc:
+        if config is not None:
+            raise click.ClickException(str(exc)) from None
+        if console_command is None:
+            raise click.ClickException(
+                "no configuration: pass --config F, set FLAGDECK_CONFIG or run in the directory holding "
+                "flagdeck.yaml or .flagdeck/flagdeck.yaml (flagdeck init makes one)"
+            ) from None
+        config = None  # a development console command may run without one
     if config is not None:
-        from gitstore.config import load_config
-        from gitstore.errors import FlagdeckError
-
         try:
             load_config(config)  # fail now, not in every session's console
         except FlagdeckError as exc:
@@ -104,7 +108,7 @@ def command(
     settings = SSHSettings(
         host_key=host_key,
         users=users,
-        config=config.resolve() if config else None,
+        config=config,
         host=host,
         port=port,
         max_connections=max_connections,
@@ -120,12 +124,3 @@ def command(
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
-
-def _default_config() -> Path | None:
-    import os
-
-    env = os.environ.get("FLAGDECK_CONFIG")
-    if env:
-        return Path(env)
-    local = Path("flagdeck.yaml")
-    return local if local.exists() else None

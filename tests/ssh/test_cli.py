@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 
+from gitstore.config import load_config
 from gitstore.demo import init_demo
 
 
@@ -43,3 +44,12 @@ def test_start_up_errors_are_clear(tmp_path, team):
         busy.listen()
         taken = run_cli(*base, "--config", str(config), "--port", str(busy.getsockname()[1]), cwd=tmp_path)
     assert taken.returncode == 1 and "cannot listen on 127.0.0.1:" in taken.stderr
+
+
+def test_finds_the_configuration_like_the_other_commands(tmp_path, start_server):
+    """No --config: ./.flagdeck/flagdeck.yaml (what `make run` writes) is found, as `flagdeck console` finds it."""
+    config = init_demo(tmp_path / ".flagdeck")
+    server = start_server()  # cwd is tmp_path; the fake console would let it start without any configuration
+    watching = server.wait_event(lambda e: e["event"] in ("watching", "error"))
+    assert watching["event"] == "watching", watching
+    assert set(watching["environments"]) == set(load_config(config).environments)
