@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -22,6 +23,17 @@ def parse_roles(text: str | None) -> dict[str, str] | None:
     if not isinstance(roles, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in roles.items()):
         raise click.ClickException('FLAGDECK_ROLES must be a JSON object of strings, e.g. {"*": "editor"}')
     return roles
+
+
+def require_terminal() -> None:
+    """Refuse, with exit status 2, when standard input or output is not a terminal: a full-screen console would
+    otherwise spin writing escape codes into a file or pipe with nobody to read them."""
+    missing = [name for name, stream in (("input", sys.stdin), ("output", sys.stdout))
+               if stream is None or not stream.isatty()]
+    if missing:
+        verb = "are not terminals" if len(missing) > 1 else "is not a terminal"
+        click.echo(f"flagdeck console needs a terminal (standard {' and '.join(missing)} {verb})", err=True)
+        raise click.exceptions.Exit(2)
 
 
 @click.command("console")
@@ -56,6 +68,7 @@ def command(config_path: Path | None, env: str | None, namespace: str, user: str
         if env is not None and env not in config.environments:
             raise click.ClickException(f"no environment {env!r} in {config.path}: "
                                        f"known are {', '.join(config.environments)}")
+        require_terminal()  # before the store opens (it may fetch a remote)
         store = Store(config, roles=roles, identity=Author(*author) if author else None)
     except (FlagdeckError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
