@@ -18,8 +18,10 @@ from evaluator.server.errors import Code, error_body
 from evaluator.server.metrics import Metrics
 from evaluator.server.parsing import DEFAULT_MAX_BODY
 from evaluator.server.reload import Registry, Reloader
+from evaluator.server.remotes import RemoteStates
 
 RELOADER = web.AppKey("flagdeck_reloader", Reloader)
+REMOTES = web.AppKey("flagdeck_remotes", RemoteStates)
 ENV_PREFIX = "/environments/{" + URL_ENV + "}"
 
 
@@ -31,12 +33,15 @@ def create_app(store: Any, config: Any, max_body: int = DEFAULT_MAX_BODY, cors: 
     the registry to count in (the runner's, when several workers share one)."""
     names = [info.name for info in store.environments()]
     registry = Registry(names, config.default_environment)
+    remotes = RemoteStates(store)
     ctx = ServerContext(registry=registry, auth=AuthPolicy.from_config(config.authentication),
-                        metrics=metrics or Metrics(), max_body=max_body, cors=cors, heartbeat=heartbeat)
+                        metrics=metrics or Metrics(), max_body=max_body, cors=cors, heartbeat=heartbeat,
+                        remotes=remotes.health)
     ctx.metrics.git_branches.set(len(names))
     app = web.Application(client_max_size=max_body + 1)
     app[CONTEXT] = ctx
     app[RELOADER] = Reloader(store, registry, ctx.metrics)
+    app[REMOTES] = remotes
     for prefix in ("", ENV_PREFIX):
         routes_evaluate.add_routes(app.router, prefix, ctx)
         routes_client.add_routes(app.router, prefix, ctx)
@@ -103,9 +108,11 @@ def _json_http_error(exc: web.HTTPException, headers: CIMultiDict[str]) -> web.H
 
 
 async def _start(app: web.Application) -> None:
+    await app[REMOTES].start()
     await app[RELOADER].start()
 
 
 async def _stop(app: web.Application) -> None:
     app[CONTEXT].registry.close()
+    await app[REMOTES].stop()
     await app[RELOADER].stop()

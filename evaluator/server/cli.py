@@ -6,12 +6,13 @@ import logging
 
 import click
 
-from gitstore.errors import ConfigError
+from gitstore.errors import FlagdeckError
 
 
 @click.command("serve")
 @click.option("--config", "config_path", type=click.Path(dir_okay=True), default=None,
-              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, then ./flagdeck.yaml)")
+              help="flagdeck.yaml (or its directory); without it: $FLAGDECK_CONFIG, then ./flagdeck.yaml, "
+                   "then ./.flagdeck/flagdeck.yaml")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="port (0 = any free port; the chosen one is printed)")
@@ -31,7 +32,7 @@ def command(config_path: str | None, host: str, port: int, workers: int, cors: b
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         status = serve(config_path, host, port, workers, cors=cors, heartbeat=heartbeat)
-    except ConfigError as exc:
+    except FlagdeckError as exc:  # a bad configuration or a storage that cannot be opened: nothing was bound
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -35,6 +35,7 @@ class ServerContext:
     max_body: int = DEFAULT_MAX_BODY
     cors: bool = True
     heartbeat: float = 15.0  # seconds between keep-alive lines on an idle stream (0 = none)
+    remotes: dict[str, dict[str, Any]] = field(default_factory=dict)  # env -> remote state for /health (remotes.py)
     headers: CIMultiDict[str] = field(init=False)  # on every answer: CORS, when enabled
     json_headers: CIMultiDict[str] = field(init=False)  # the same plus Content-Type: application/json
 

@@ -70,7 +70,22 @@ SCHEMAS: dict[str, Any] = {
                   "properties": {"flags": {"type": "array", "items": _ref("OfrepResult")},
                                  "eventStreams": {"type": "array"}}},
     "Health": {"type": "object", "required": ["status", "environments"],
-               "properties": {"status": _str(), "environments": {"type": "object"}}},
+               "properties": {"status": _str(enum=["SERVING", "NOT_SERVING"]), "pid": {"type": "integer"},
+                              "environments": {"type": "object",
+                                               "additionalProperties": _ref("EnvironmentHealth")}}},
+    "EnvironmentHealth": {
+        "type": "object", "required": ["default", "commit", "namespaces", "remote"],
+        "properties": {"default": {"type": "boolean"}, "commit": _nullable_str(), "lastReload": _nullable_str(),
+                       "lastError": _nullable_str(), "lastErrorAt": _nullable_str(),
+                       "namespaces": {"type": "object"}, "remote": _ref("RemoteHealth")}},
+    "RemoteHealth": {
+        "type": "object", "nullable": True,
+        "description": "The environment's remote as the background fetch last found it (null: no remote)",
+        "required": ["url", "reachable", "lastError", "ahead", "behind", "lastFetch"],
+        "properties": {"url": _str(description="without credentials"),
+                       "reachable": {"type": "boolean", "nullable": True, "description": "null: not tried yet"},
+                       "lastError": _nullable_str(), "ahead": {"type": "integer"}, "behind": {"type": "integer"},
+                       "lastFetch": _nullable_str()}},
 }
 
 _ERRORS = {"400": _json(_ref("Error"), "Bad request"), "401": _json(_ref("Error"), "Not authenticated"),

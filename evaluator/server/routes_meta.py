@@ -1,4 +1,5 @@
-"""`GET /health` (per environment: commit served, last reload, last error), `GET /metrics`, `GET /openapi.json`."""
+"""`GET /health` (per environment: commit served, last reload, last error, and its remote's state as last recorded:
+no network on this path), `GET /metrics`, `GET /openapi.json`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def _when(stamp: float | None) -> str | None:
     return datetime.fromtimestamp(stamp, UTC).isoformat().replace("+00:00", "Z") if stamp else None
 
 
-def environment_health(state: EnvState, default: bool) -> dict[str, Any]:
+def environment_health(state: EnvState, default: bool, remote: dict[str, Any] | None = None) -> dict[str, Any]:
     namespaces: dict[str, Any] = {
         key: {"digest": ns.digest, "commit": ns.commit, "error": state.errors.get(key),
               "warnings": list(ns.warnings)}
@@ -34,13 +35,15 @@ def environment_health(state: EnvState, default: bool) -> dict[str, Any]:
         "lastError": state.last_error or state.errors.get(""),
         "lastErrorAt": _when(state.last_error_at),
         "namespaces": namespaces,
+        "remote": remote,
     }
 
 
 @endpoint
 async def health(request: web.Request, ctx: ServerContext) -> web.Response:
     registry = ctx.registry
-    envs = {name: environment_health(state, name == registry.default) for name, state in registry.states.items()}
+    envs = {name: environment_health(state, name == registry.default, ctx.remotes.get(name))
+            for name, state in registry.states.items()}
     loaded = all(state.loaded_at for state in registry.states.values())
     body = {"status": "SERVING" if loaded else "NOT_SERVING", "pid": os.getpid(), "environments": envs}
     return ctx.json(orjson.dumps(body), 200 if loaded else 503)

@@ -1,7 +1,10 @@
 """Running the evaluator: one process, or `workers` forked processes sharing one pre-bound listening socket.
 
-The socket is bound before anything else (so `--port 0` works and the port is printed), then each worker opens
-its own Store (threads and pygit2 handles do not survive a fork) and serves from the shared socket. The parent
+The configuration is read and every storage opened (created, first fetch) before anything is bound or printed,
+so a bad configuration or storage path is a one-line error and exit 1, never "listening" then a traceback. Then
+the socket is bound (so `--port 0` works and the port is printed). One worker serves with the store opened
+first; with several, that store is closed before forking and each worker opens its own (threads and pygit2
+handles do not survive a fork) on the repositories already initialised, and serves from the shared socket. The parent
 only supervises: SIGTERM/SIGINT are forwarded, and if one worker dies the others are stopped. Workers exchange
 their metrics through a temporary directory made for the run (metrics_shared), so any scrape counts them all.
 """
@@ -26,7 +29,9 @@ from aiohttp import web
 from evaluator.server.app import create_app
 from evaluator.server.metrics import Metrics
 from evaluator.server.metrics_shared import SharedMetrics
-from gitstore.config import load_config
+from gitstore.config import Config, load_config
+from gitstore.errors import FlagdeckError
+from gitstore.repo import StorageError, open_repository
 from gitstore.store import Store
 
 log = logging.getLogger("flagdeck.evaluator")
@@ -43,13 +48,29 @@ def bind(host: str, port: int, backlog: int = 1024) -> socket.socket:
     return sock
 
 
+def open_store(config: Config) -> Store:
+    """A Store on `config`, every repository created or opened first; a storage that cannot be opened (a file, a
+    directory that cannot be created, not a Git repository) is a StorageError naming the storage and the reason."""
+    for name, storage in config.storage.items():
+        try:
+            open_repository(storage.path)
+        except StorageError as exc:
+            raise StorageError(f"storage {name!r}: {exc}") from None
+    try:
+        return Store(config)
+    except (FlagdeckError, OSError) as exc:
+        raise StorageError(f"cannot open the storage of {config.path}: {exc}") from None
+
+
 async def serve_socket(config_path: str | Path | None, sock: socket.socket,
-                       metrics_dir: str | Path | None = None, **app_options: Any) -> None:
-    """Serve on an already listening socket until SIGTERM/SIGINT. With `metrics_dir` (several workers), this
-    worker's figures are exchanged there with its siblings' (see metrics_shared). `app_options` go to
-    `create_app` (`cors`, `heartbeat`)."""
-    config = load_config(config_path)
-    store = Store(config)
+                       metrics_dir: str | Path | None = None, store: Store | None = None,
+                       **app_options: Any) -> None:
+    """Serve on an already listening socket until SIGTERM/SIGINT, with `store` (taken over: closed at the end) or
+    a Store opened on `config_path`. With `metrics_dir` (several workers), this worker's figures are exchanged
+    there with its siblings' (see metrics_shared). `app_options` go to `create_app` (`cors`, `heartbeat`)."""
+    if store is None:
+        store = Store(load_config(config_path))
+    config = store.config
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -86,9 +107,9 @@ async def _exchange(shared: SharedMetrics, metrics: Metrics) -> None:
 
 
 def _run_worker(config_path: str | Path | None, sock: socket.socket, metrics_dir: str | None,
-                app_options: dict[str, Any]) -> int:
+                app_options: dict[str, Any], store: Store | None = None) -> int:
     try:
-        asyncio.run(serve_socket(config_path, sock, metrics_dir, **app_options))
+        asyncio.run(serve_socket(config_path, sock, metrics_dir, store, **app_options))
     except KeyboardInterrupt:
         pass
     except Exception:
@@ -98,17 +119,22 @@ def _run_worker(config_path: str | Path | None, sock: socket.socket, metrics_dir
 
 
 def serve(config_path: str | Path | None, host: str, port: int, workers: int = 1, **app_options: Any) -> int:
-    """Bind, print the address, and serve with `workers` processes. Returns the exit status."""
+    """Open the store, bind, print the address, and serve with `workers` processes. Returns the exit status.
+    Raises ConfigError / StorageError (before anything is bound or printed) and OSError (cannot bind)."""
     config = load_config(config_path)  # fail fast, with the file/line message, before forking
+    store = open_store(config)  # creates/fetches the repositories once, so N workers do not race to initialise them
+    try:
+        sock = bind(host, port)
+    except OSError:
+        store.close()
+        raise
     if workers > 1:
-        # create/fetch the repositories once, so N workers starting together do not race to initialise them
-        Store(config).close()
-    sock = bind(host, port)
+        store.close()  # its threads would not survive the fork; each worker opens its own
     bound_port = sock.getsockname()[1]
     print(f"flagdeck evaluator listening on http://{host}:{bound_port} ({workers} worker"
           f"{'s' if workers > 1 else ''})", flush=True)
     if workers <= 1:
-        return _run_worker(config_path, sock, None, app_options)
+        return _run_worker(config_path, sock, None, app_options, store)
     metrics_dir = tempfile.mkdtemp(prefix="flagdeck-metrics-")
     children: list[int] = []
     try:
