@@ -14,6 +14,8 @@ from click.testing import CliRunner
 
 from evaluator.server.cli import command
 from evaluator.server.remotes import public_url, redact
+from gitstore.changes import Change, Kind
+from gitstore.documents import Flag
 
 from .conftest import initial_files
 from .harness import ROOT, FlagRepo, ServerThread, git, wait_until, write_config
@@ -90,11 +92,16 @@ def test_health_shows_the_remote_and_when_it_goes_down(tmp_path: Path) -> None:
         shutil.rmtree(remote)
         down = wait_until(lambda: (lambda r: r if r["reachable"] is False else None)(_health_remote(server)),
                           timeout=10, what="/health to report the remote unreachable")
-        assert down["url"] == url and down["lastError"]
-        assert down["lastFetch"] == up["lastFetch"] or down["lastFetch"] >= up["lastFetch"]
+        assert down["url"] == url and down["lastError"] and down["lastFetch"] >= up["lastFetch"]
         health = server.get("/health")
         assert health.status_code == 200 and health.json()["status"] == "SERVING"
         assert marker(server.url) == "production"  # still served from the local copy
+
+        server.store.commit("production", [Change("ns1", Kind.FLAG, "offline", Flag(key="offline", name="Off"))])
+        wait_until(lambda: _health_remote(server)["ahead"] == 1, timeout=10, what="/health to count the commit")
+        request = {"namespaceKey": "ns1", "flagKey": "offline", "entityId": "u"}
+        wait_until(lambda: server.post("/evaluate/v1/variant", request).status_code == 200, timeout=10,
+                   what="the local commit to be served while the remote is down")
     finally:
         server.stop()
 
