@@ -19,6 +19,7 @@ from app.screens.palette import NavigationProvider
 from app.session import Session
 
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox")
+SYNC_EVERY = 2.0  # seconds between two reads of the open environment's sync state (a cheap local ref read)
 
 
 class ConsoleApp(App[None]):
@@ -48,6 +49,28 @@ class ConsoleApp(App[None]):
         self.theme = self.initial_theme
         self.push_screen(FlagsScreen())
         self.unwatch = self.insight.start()
+        self.set_interval(SYNC_EVERY, self.refresh_sync)
+
+    def refresh_sync(self) -> None:
+        """Re-read the sync state of the open environment when it has a remote (the store's watcher pushes and
+        fetches behind the scenes), and show it in the context line when it changed."""
+        env = self.session.env
+        if not env or not self.session.has_remote(env):
+            return
+        before = self.session.sync.get(env)
+
+        def read() -> None:
+            state = self.session.refresh_sync(env)
+            if state != before:
+                self.insight.post(self.update_context)  # without waiting: the app may be closing
+
+        self.run_worker(read, thread=True, exclusive=True, group="sync", exit_on_error=False,
+                        description=f"sync state of {env}")
+
+    def update_context(self) -> None:
+        update = getattr(self.screen, "update_context", None)
+        if callable(update):
+            update()
 
     def on_unmount(self) -> None:
         if self.unwatch is not None:

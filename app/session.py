@@ -97,6 +97,7 @@ class Session:
     snapshots: dict[str, Any] = field(default_factory=dict)
     last_change: dict[tuple[str, str], dict[str, datetime]] = field(default_factory=dict)
     env_names: list[str] = field(default_factory=list)
+    sync: dict[str, Any] = field(default_factory=dict)  # env -> SyncState, read with every load and commit
     freeze_gc: bool = False  # a console process: move loaded snapshots out of the cyclic GC's way (see `load`)
 
     # ----- roles ---------------------------------------------------------------------------------------------
@@ -139,6 +140,7 @@ class Session:
         env = env or self.env
         snapshot = self.store.snapshot(env)
         self.snapshots[env] = snapshot
+        self.refresh_sync(env)
         if self.freeze_gc:
             # 10,000 flags are ~10^6 long-lived objects: without this every full collection walks them all and
             # opening a flag takes 3x longer. Documents are trees, so reference counting still frees old ones.
@@ -165,10 +167,18 @@ class Session:
         return result
 
     def promote(self, target: str, flag: str | None = None) -> Any:
-        return self.store.promote(self.env, target, self.namespace, flag=flag, author=self.author_obj())
+        result = self.store.promote(self.env, target, self.namespace, flag=flag, author=self.author_obj())
+        self.refresh_sync(target)
+        return result
 
-    def sync_state(self, env: str) -> Any:
-        return self.store.sync_state(env)
+    def has_remote(self, env: str | None = None) -> bool:
+        return bool(self.store.config.storage_of(env or self.env).remote)
+
+    def refresh_sync(self, env: str | None = None) -> Any:
+        """Blocking: read the environment's sync state (ahead, behind, reachable, last error) into `sync`."""
+        env = env or self.env
+        state = self.sync[env] = self.store.sync_state(env)
+        return state
 
     # ----- documents as the user sees them (snapshot + pending) ----------------------------------------------
     def snapshot(self, env: str | None = None) -> Any:

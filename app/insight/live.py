@@ -73,7 +73,7 @@ class Insight:
         self._context = contextvars.copy_context()  # the app's context (active app), for callbacks from threads
         return self.session.store.watch(self._moved_from_thread)
 
-    def _post(self, fn: Callable[..., Any], *args: Any) -> None:
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run `fn(*args)` on the app's loop, from any thread, without waiting (a closing app just drops it)."""
         loop = self._loop
         if loop is None or loop.is_closed():
@@ -84,7 +84,7 @@ class Insight:
             pass
 
     def _moved_from_thread(self, env: str, commit: str) -> None:
-        self._post(self.branch_moved, env, commit)
+        self.post(self.branch_moved, env, commit)
 
     def branch_moved(self, env: str, commit: str) -> None:
         snap = self.session.snapshots.get(env)
@@ -101,9 +101,9 @@ class Insight:
                 new = store.snapshot(env)
                 move = describe_move(store, env, old, new) if old is None or old.commit != new.commit else None
             except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
-                self._post(self.app.notify, f"Could not read {env}: {exc}", severity="error")
+                self.post(self.app.notify, f"Could not read {env}: {exc}", severity="error")
                 return
-            self._post(self._apply, env, old, new, move, announce)
+            self.post(self._apply, env, old, new, move, announce)
 
         self.app.run_worker(work, thread=True, exclusive=True, group=f"live-{env}", exit_on_error=False,
                             description=f"refresh {env}")

@@ -17,6 +17,26 @@ if TYPE_CHECKING:
     from app.session import Session
 
 
+def sync_text(state: Any) -> str:
+    """A remote's sync state in words, e.g. "↑2 unpushed · ✗ remote unreachable"; "" without a remote."""
+    if state is None or not getattr(state, "remote", None):
+        return ""
+    parts = [f"↑{state.ahead} unpushed" if state.ahead else "", f"↓{state.behind} behind" if state.behind else ""]
+    if state.reachable is False:
+        parts.append("✗ remote unreachable")
+    elif state.reachable is None:
+        parts.append("remote not reached yet")
+    return " · ".join(p for p in parts if p) or "✓ in sync"
+
+
+def commit_notice(text: str, result: Any, state: Any) -> tuple[str, bool]:
+    """`text` ("Committed 5c9d65af") completed with whether the commit reached the remote: (message, not pushed)."""
+    if getattr(result, "pushed", None) is not False:
+        return text, False
+    reason = getattr(state, "last_error", None) or "the remote could not be reached"
+    return f"{text} locally; not pushed: {reason}; will push later", True
+
+
 class BaseScreen(Screen):
     """`run_git(fn, *args, then=...)` runs a blocking store call in a thread worker and calls `then(result)` back on
     the event loop; a failure opens an error dialog titled with `what`."""
@@ -40,11 +60,23 @@ class BaseScreen(Screen):
         role = s.role()
         parts = [f"env: {s.env}", f"ns: {s.namespace}", f"role: {role}" + ("" if s.can_edit() else " (read-only)")]
         parts.append(f"pending: {pending}" if pending else "no pending edits")
+        sync = sync_text(s.sync.get(s.env))
+        if sync:
+            parts.append(sync)
         return "  │  ".join(parts)
 
     def update_context(self) -> None:
         for widget in self.query(".context-line").results(Static):
             widget.update(self.context_line())
+
+    def notify_commit(self, text: str, result: Any, env: str | None = None) -> None:
+        """Say a commit was made, and warn when it stayed local because the remote could not be reached."""
+        message, local = commit_notice(text, result, self.session.sync.get(env or self.session.env))
+        if local:
+            self.notify(message, title="Not pushed", severity="warning", timeout=15, markup=False)
+        else:
+            self.notify(message, markup=False)
+        self.update_context()
 
     def run_git(
         self,

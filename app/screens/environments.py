@@ -9,16 +9,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Static
 
-from app.screens.base import BaseScreen
-
-
-def sync_text(state: Any) -> str:
-    if state is None or not getattr(state, "remote", None):
-        return "local only"
-    if not state.reachable:
-        return "✗ remote unreachable"
-    parts = [f"↑{state.ahead}" if state.ahead else "", f"↓{state.behind}" if state.behind else ""]
-    return " ".join(p for p in parts if p) or "✓ in sync"
+from app.screens.base import BaseScreen, sync_text
 
 
 def short_path(path: Any, config_path: Any) -> str:
@@ -34,7 +25,7 @@ def gather(session: Any) -> list[tuple[Any, Any, Any]]:
     rows = []
     for env in session.environments():
         snap = session.load(env.name)
-        rows.append((env, snap, session.sync_state(env.name)))
+        rows.append((env, snap, session.sync.get(env.name)))  # `load` read it
     return rows
 
 
@@ -76,7 +67,7 @@ class EnvironmentsScreen(BaseScreen):
             errors = [p for p in snap.problems if p.severity == "error"] if snap else []
             mark = "•" if env.name == self.session.env else ""
             table.add_row(mark, env.name + (" (default)" if env.default else ""), env.branch,
-                          env.directory or "/", (snap.commit or "")[:8] if snap else "-", sync_text(state),
+                          env.directory or "/", (snap.commit or "")[:8] if snap else "-", sync_text(state) or "local only",
                           f"✗ {len(errors)} error(s)" if errors else "ok", key=env.name)
         names = [env.name for env, _, _ in rows]
         if self.session.env in names:

@@ -251,7 +251,8 @@ class FlagsScreen(BaseScreen):
         def chosen(target: str | None) -> None:
             if target:
                 self.run_git(self.session.promote, target, flag.key, what=f"Could not promote {flag.key}",
-                             then=lambda r: self.notify(f"Promoted {flag.key} to {target} ({r.commit[:8]})"))
+                             then=lambda r: self.notify_commit(f"Promoted {flag.key} to {target} ({r.commit[:8]})",
+                                                               r, target))
 
         title = f"Promote {flag.key} (as committed at {snap.commit[:8] if snap else '?'}) to…"
         self.app.push_screen(ChooseModal(title, [(e, e) for e in envs]), chosen)

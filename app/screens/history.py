@@ -92,5 +92,5 @@ class HistoryScreen(BaseScreen):
                                           "Revert"), answered)
 
     def reverted(self, result: Any) -> None:
-        self.notify(f"Reverted as {getattr(result, 'commit', '')[:8]}")
+        self.notify_commit(f"Reverted as {getattr(result, 'commit', '')[:8]}", result)
         self.console.base_reload()

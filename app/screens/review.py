@@ -134,7 +134,7 @@ class ReviewScreen(BaseScreen):
     def committed(self, result: object) -> None:
         commit = getattr(result, "commit", "") or ""
         rebased = " (rebased onto newer commits)" if getattr(result, "rebased", False) else ""
-        self.notify(f"Committed {commit[:8]}{rebased}")
+        self.notify_commit(f"Committed {commit[:8]}{rebased}", result)
         self.app.pop_screen()
         self.console.base_reload()
 

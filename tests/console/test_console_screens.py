@@ -307,7 +307,7 @@ async def test_unreachable_remote_is_shown_and_push_fails_with_a_message(tmp_pat
         await pilot.press("E")
         await settle(pilot)
         table = app.screen.query_one("#environments")
-        assert "✗ remote unreachable" in [str(c) for c in table.get_row_at(0)]
+        assert any(str(c).endswith("unpushed · ✗ remote unreachable") for c in table.get_row_at(0))
         await pilot.press("p")
         await settle(pilot)
         assert isinstance(app.screen, ErrorModal)
