@@ -38,7 +38,8 @@ def require_terminal() -> None:
 
 @click.command("console")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, else ./flagdeck.yaml).")
+              help="flagdeck.yaml (default: $FLAGDECK_CONFIG, else ./flagdeck.yaml, else "
+                   "./.flagdeck/flagdeck.yaml).")
 @click.option("--env", "env", default=None, help="Environment to open (default: the default environment).")
 @click.option("--namespace", "namespace", default="default", show_default=True, help="Namespace to open.")
 @click.option("--user", "user", default=None, help='Commit author "NAME <EMAIL>" (default: $FLAGDECK_USER, '
