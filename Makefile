@@ -41,6 +41,8 @@ test: install node
 	$(VENV)/bin/python -m pytest -n 2 -q
 
 bench: install node
+	@command -v wrk >/dev/null 2>&1 || { echo "bench/server.py needs Debian's wrk: installing it"; \
+		(apt-get update -qq && apt-get install -y -qq wrk) || echo "could not install wrk; bench/server.py will say so"; }
 	$(PY) bench/run_all.py
 
 lint: install
