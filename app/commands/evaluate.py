@@ -24,8 +24,7 @@ from evaluator.engine import (
 )
 from gitstore.documents import Document
 from gitstore.errors import FlagdeckError, Problem
-
-FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
+from gitstore.snapshot import FEATURE_FILES
 
 
 def _parse_context(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -12,8 +12,7 @@ import click
 
 from gitstore.errors import Problem
 from gitstore.loader import load_document
-
-FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
+from gitstore.snapshot import FEATURE_FILES
 
 
 def feature_files(root: Path) -> list[Path]:
