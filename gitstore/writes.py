@@ -111,8 +111,6 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
 def _value(repo: pygit2.Repository, commit: pygit2.Commit, directory: str, change: Change,
            cache: ParseCache) -> object:
     doc = read_document(repo, find_namespace_file(repo, commit.tree, directory, change.namespace), cache)
-    if change.kind is Kind.NAMESPACE:
-        return doc.namespace if doc is not None else None
     return resource_value(doc, change.kind, change.key)
 
 
@@ -132,12 +130,8 @@ def conflicting_change(before: Document | None, now: Document | None, changes: l
     """The first change whose resource differs between `before` (what the writer saw) and `now` (what the branch
     holds), unless `now` already holds the wanted value; None when all of them may be applied on `now`."""
     for change in changes:
-        if change.kind is Kind.NAMESPACE:
-            old_value = before.namespace if before is not None else None
-            new_value = now.namespace if now is not None else None
-        else:
-            old_value = resource_value(before, change.kind, change.key)
-            new_value = resource_value(now, change.kind, change.key)
+        old_value = resource_value(before, change.kind, change.key)
+        new_value = resource_value(now, change.kind, change.key)
         if old_value != new_value and new_value != change.value:
             return change
     return None
