@@ -206,9 +206,7 @@ def evaluate_variant(
     ns: CompiledNamespace, flag_key: str, entity_id: str, context: Mapping[str, str], trace: Trace | None = None
 ) -> VariantResult:
     """`/evaluate/v1/variant`. Raises FlagNotFound, or WrongFlagType for a boolean flag."""
-    flag = ns.flags.get(flag_key)
-    if flag is None:
-        raise FlagNotFound(ns.key, flag_key)
+    flag = _lookup(ns, flag_key)
     if flag.is_boolean:
         raise WrongFlagType(flag.type.value)
     return _variant(flag, entity_id, context, trace)  # type: ignore[return-value]
