@@ -93,9 +93,7 @@ def test_warns_about_dropped_segments(flags_dir: Path) -> None:
                        "      - {type: NUMBER_COMPARISON_TYPE, property: seats, operator: gt, value: many}")
     (flags_dir / "ns1" / "features.yaml").write_text(text)
     code, out, err = run("--dir", str(flags_dir), "-n", "ns1", "variant-seg", "-e", "u", "-c", "plan=pro")
-    if code == 1:  # the loader may reject the value outright; then it must say where
-        assert "seats" in err or "constraints[1]" in err
-        return
+    assert code == 0, err
     assert out == "variant-seg: no variant (UNKNOWN_EVALUATION_REASON)\n"
     assert 'warning:' in err and 'segment "pro-users" dropped from flag "variant-seg" rule 1' in err
 
