@@ -56,24 +56,16 @@ def document_from_dir(directory: Path, namespace: str) -> tuple[Document, str]:
 
 def document_from_store(config: Path | None, env: str | None, namespace: str) -> tuple[Document, str]:
     """The namespace as of the environment's branch tip (`--config`/`--env`)."""
-    from app.commands.offline import warn_if_offline
-    from gitstore.config import open_store
+    from app.commands.offline import read_snapshot
 
     try:
-        store = open_store(config)
+        snap = read_snapshot(config, env)
     except FlagdeckError as exc:
         raise _fail([str(exc)]) from None
-    try:
-        env = env or store.config.default_environment
-        snap = store.snapshot(env)
-        warn_if_offline(store, env)
-    except FlagdeckError as exc:
-        raise _fail([str(exc)]) from None
-    finally:
-        store.close()
     ns = snap.namespaces.get(namespace)
     if ns is None:
-        raise _fail([f"namespace {namespace!r} not found in environment {env} (found: {', '.join(snap.namespaces)})"])
+        raise _fail([f"namespace {namespace!r} not found in environment {snap.environment} "
+                     f"(found: {', '.join(snap.namespaces)})"])
     if ns.document is None:
         raise _fail([str(p) for p in ns.problems if p.severity == "error"])
     return ns.document, ns.path

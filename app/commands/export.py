@@ -10,8 +10,7 @@ from typing import Any
 import click
 import orjson
 
-from app.commands.offline import warn_if_offline
-from gitstore.config import open_store
+from app.commands.offline import read_snapshot
 from gitstore.errors import FlagdeckError
 from gitstore.snapshot import NamespaceSnapshot, Snapshot
 
@@ -61,19 +60,11 @@ def command(config_path: Path | None, env: str | None, namespace: str | None, co
             output: Path | None) -> None:
     """Export an environment's namespaces."""
     try:
-        store = open_store(config_path)
-    except FlagdeckError as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        env = env or store.config.default_environment
-        snap = store.snapshot(env, commit)
-        warn_if_offline(store, env)
+        snap = read_snapshot(config_path, env, commit)
         chosen = _selected(snap, namespace)
         data = render_yaml(chosen).encode() if fmt == "yaml" else render_json(chosen, namespace is not None)
     except FlagdeckError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        store.close()
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -82,5 +73,5 @@ def command(config_path: Path | None, env: str | None, namespace: str | None, co
             output.write_bytes(data)
         except OSError as exc:
             raise click.ClickException(f"{output}: cannot write: {exc.strerror or exc} (nothing exported)") from None
-        click.echo(f"wrote {output} ({len(chosen)} namespace{'s' if len(chosen) != 1 else ''}, {env} at "
+        click.echo(f"wrote {output} ({len(chosen)} namespace{'s' if len(chosen) != 1 else ''}, {snap.environment} at "
                    f"{snap.commit[:8]})", err=True)

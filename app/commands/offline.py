@@ -3,8 +3,11 @@ the local copy, which may be behind the remote (or hold commits not pushed yet),
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from gitstore.snapshot import Snapshot
 from gitstore.store import Store
 
 
@@ -20,3 +23,18 @@ def warn_if_offline(store: Store, env: str) -> None:
     reason = f" ({state.last_error})" if state.last_error else ""
     click.echo(f"warning: remote {state.remote} unreachable{reason}; using the local copy of {env}{where}{unpushed}",
                err=True)
+
+
+def read_snapshot(config: Path | None, env: str | None, commit: str | None = None) -> Snapshot:
+    """The environment's snapshot (`env` None: the configured default) at `commit` or its branch tip, with the
+    offline warning above; the store is closed again. Raises `FlagdeckError`."""
+    from gitstore.config import open_store
+
+    store = open_store(config)
+    try:
+        env = env or store.config.default_environment
+        snapshot = store.snapshot(env, commit)
+        warn_if_offline(store, env)
+    finally:
+        store.close()
+    return snapshot

@@ -61,16 +61,9 @@ def format_problem(problem: Problem) -> str:
 def validate_environment(config: Path | None, env: str | None, extended: bool = False) -> tuple[int, list[Problem]]:
     """Every problem of every namespace of an environment at its branch tip: (files read, problems). `extended`
     applies Flipt's extended rules to the namespaces that are otherwise valid."""
-    from app.commands.offline import warn_if_offline
-    from gitstore.config import open_store
+    from app.commands.offline import read_snapshot
 
-    store = open_store(config)
-    try:
-        env = env or store.config.default_environment
-        snapshot = store.snapshot(env)
-        warn_if_offline(store, env)
-    finally:
-        store.close()
+    snapshot = read_snapshot(config, env)
     problems = list(snapshot.problems)
     for namespace in snapshot.namespaces.values():
         found = namespace.problems
