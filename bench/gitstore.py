@@ -30,7 +30,6 @@ import pygit2
 
 from gitstore.changes import Change, Kind
 from gitstore.config import load_config
-from gitstore.documents import Flag
 from gitstore.repo import branch_ref, build_tree, cas_ref, make_commit
 from gitstore.store import Author, Store
 from gitstore.yamlio import parse_documents
@@ -103,11 +102,6 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
         fn()
         samples.append(time.perf_counter() - started)
     return samples
-
-
-def toggle(store: Store, namespace: str, i: int, enabled: bool) -> Change:
-    flag = Flag(key=f"flag-{i}", name=f"Flag {i}", enabled=enabled)
-    return Change(namespace, Kind.FLAG, flag.key, flag)
 
 
 def bench_commit(root: Path, label: str, files: dict[str, bytes], namespace: str, repeat: int) -> float:
