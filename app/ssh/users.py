@@ -17,13 +17,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import asyncssh
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+
+from gitstore.config import _line_of  # line of a pydantic error's location in a ruamel tree
 
 Role = Literal["viewer", "editor", "admin"]
 
@@ -70,22 +72,6 @@ class User:
 
     def roles_json(self) -> str:
         return json.dumps(self.roles, sort_keys=True)
-
-
-def _line_of(root: Any, loc: tuple[int | str, ...]) -> int:
-    """1-based line of the deepest node of `loc` that exists in the ruamel tree (0 if unknown)."""
-    line = 0
-    node = root
-    for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
-        else:
-            break
-    return line
 
 
 def _dotted(loc: tuple[int | str, ...]) -> str:
