@@ -1,5 +1,6 @@
 """Engine results -> Flipt's wire shapes (flipt-compat §6.3, §6.6). Attachments are JSON text, `"null"` when a
-variant has none (§4.8); reasons are enum names."""
+variant has none (§4.8); reasons are enum names. The engine's reasons are StrEnums, which orjson and the metric
+labels take as they are (reading `.value` of an enum member is surprisingly slow on the hot path)."""
 
 from __future__ import annotations
 
@@ -30,12 +31,6 @@ def timestamp() -> str:
     return f"{cached[1]}.{int((now - second) * 1_000_000):06d}Z"
 
 
-def reason_name(result: Any) -> str:
-    """The reason's enum name. The engine's reasons are StrEnums, which orjson and label values take as they are
-    (reading `.value` of an enum member is surprisingly slow on the hot path)."""
-    return result.reason
-
-
 def is_boolean(result: Any) -> bool:
     return hasattr(result, "enabled")
 
@@ -44,7 +39,7 @@ def variant_json(result: Any, request_id: str, ts: str, millis: float) -> dict[s
     return {
         "match": result.match,
         "segmentKeys": list(result.segment_keys),
-        "reason": reason_name(result),
+        "reason": result.reason,
         "variantKey": result.variant_key,
         "variantAttachment": result.variant_attachment,
         "requestId": request_id,
@@ -57,7 +52,7 @@ def variant_json(result: Any, request_id: str, ts: str, millis: float) -> dict[s
 def boolean_json(result: Any, request_id: str, ts: str, millis: float) -> dict[str, Any]:
     return {
         "enabled": result.enabled,
-        "reason": reason_name(result),
+        "reason": result.reason,
         "requestId": request_id,
         "requestDurationMillis": millis,
         "timestamp": ts,
@@ -78,7 +73,7 @@ def batch_error(flag_key: str, namespace: str, not_found: bool) -> dict[str, Any
 
 
 def ofrep_json(result: Any) -> dict[str, Any]:
-    reason = OFREP_REASONS.get(reason_name(result), "UNKNOWN")
+    reason = OFREP_REASONS.get(result.reason, "UNKNOWN")
     if is_boolean(result):
         value = bool(result.enabled)
         return {"key": result.flag_key, "reason": reason, "variant": "true" if value else "false", "value": value}
