@@ -13,10 +13,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from evaluator.engine import EvaluationError, evaluate, evaluate_boolean, evaluate_variant
+from evaluator.engine import EvaluationError, FlagNotFound, evaluate, evaluate_boolean, evaluate_variant
 from evaluator.server.auth import Api
 from evaluator.server.context import Route, ServerContext, endpoint, fail
-from evaluator.server.errors import ApiError, Code, from_engine, not_found
+from evaluator.server.errors import ApiError, Code, not_found
 from evaluator.server.metrics import result_labels
 from evaluator.server.parsing import new_request_id, parse_batch, parse_evaluation, read_json_object
 from evaluator.server.results import batch_entry, batch_error, boolean_json, timestamp, variant_json
@@ -94,7 +94,7 @@ def _batch(ctx: ServerContext) -> Route:
                 result = evaluate(target.compiled, req.flag_key, req.entity_id, req.context)
             except EvaluationError as exc:
                 metrics.evaluation_failed(env.name, target.key, req.flag_key)
-                append(batch_error(req.flag_key, req.namespace_key, from_engine(exc).code == Code.NOT_FOUND))
+                append(batch_error(req.flag_key, req.namespace_key, isinstance(exc, FlagNotFound)))
                 continue
             labels = result_labels(env.name, target.key, req.flag_key, result)
             counts[labels] = counts.get(labels, 0) + 1
