@@ -13,19 +13,10 @@ from gitstore.changes import Change, Kind, diff_documents
 from gitstore.documents import Document
 from gitstore.errors import NotFoundError
 from gitstore.gcpause import gc_paused
-from gitstore.repo import blob_at, tip
+from gitstore.repo import tip
 from gitstore.results import HistoryEntry
-from gitstore.snapshot import FEATURE_FILES, file_path
+from gitstore.writes import find_namespace_file
 from gitstore.yamlio import ParseError, parse_documents
-
-
-def _version(tree: pygit2.Tree, directory: str, namespace: str) -> tuple[str, pygit2.Oid | None]:
-    for name in FEATURE_FILES:
-        path = file_path(directory, namespace, name)
-        entry = blob_at(tree, path)
-        if entry is not None:
-            return path, entry.id
-    return file_path(directory, namespace, FEATURE_FILES[0]), None
 
 
 def _text(repo: pygit2.Repository, blob: pygit2.Oid | None) -> str:
@@ -72,11 +63,10 @@ def _entries(repo: pygit2.Repository, walker: pygit2.Walker, directory: str, nam
     entries: list[HistoryEntry] = []
     seen: dict[pygit2.Oid, dict] = {}
     for commit in walker:
-        new_path, new_blob = _version(commit.tree, directory, namespace)
-        if commit.parents:
-            old_path, old_blob = _version(commit.parents[0].tree, directory, namespace)
-        else:
-            old_path, old_blob = new_path, None
+        new = find_namespace_file(commit.tree, directory, namespace)
+        old = find_namespace_file(commit.parents[0].tree, directory, namespace) if commit.parents else None
+        new_path, new_blob = new.path, new.blob
+        old_path, old_blob = (old.path, old.blob) if old is not None else (new_path, None)
         if old_blob == new_blob:
             continue
         if flag is not None and _raw_flag(repo, old_path, old_blob, flag, seen) == _raw_flag(

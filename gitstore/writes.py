@@ -24,7 +24,7 @@ class NamespaceFile:
     blob: pygit2.Oid | None  # None when the namespace has no file yet
 
 
-def find_namespace_file(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, namespace: str) -> NamespaceFile:
+def find_namespace_file(tree: pygit2.Tree, directory: str, namespace: str) -> NamespaceFile:
     """`<directory>/<namespace>/features.yaml|yml|json` in `tree`; a missing file is reported as features.yaml."""
     for name in FEATURE_FILES:
         path = file_path(directory, namespace, name)
@@ -42,7 +42,7 @@ def read_document(repo: pygit2.Repository, found: NamespaceFile, cache: ParseCac
 
 def namespace_document(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, namespace: str,
                        cache: ParseCache) -> Document | None:
-    return read_document(repo, find_namespace_file(repo, tree, directory, namespace), cache)
+    return read_document(repo, find_namespace_file(tree, directory, namespace), cache)
 
 
 def group_by_namespace(changes: Iterable[Change]) -> dict[str, list[Change]]:
@@ -72,7 +72,7 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
     """The file edits that apply `changes` on `base`."""
     edits = TreeEdits({}, {}, {}, set(), set())
     for namespace, group in group_by_namespace(changes).items():
-        found = find_namespace_file(repo, base.tree, directory, namespace)
+        found = find_namespace_file(base.tree, directory, namespace)
         if found.blob is not None and found.path.endswith(".json"):
             raise ValidationError([Problem(found.path, 0, "", "namespaces stored as JSON are read-only; convert "
                                            "the file to features.yaml to edit it")])
@@ -110,7 +110,7 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
 
 def _value(repo: pygit2.Repository, commit: pygit2.Commit, directory: str, change: Change,
            cache: ParseCache) -> object:
-    doc = read_document(repo, find_namespace_file(repo, commit.tree, directory, change.namespace), cache)
+    doc = read_document(repo, find_namespace_file(commit.tree, directory, change.namespace), cache)
     return resource_value(doc, change.kind, change.key)
 
 
@@ -142,8 +142,8 @@ def check_unchanged(repo: pygit2.Repository, base: pygit2.Commit, tip: pygit2.Co
     """Raise `ConflictError` naming the first resource the changes touch that another commit changed between
     `base` and `tip`."""
     for namespace, group in group_by_namespace(changes).items():
-        at_base = find_namespace_file(repo, base.tree, directory, namespace)
-        at_tip = find_namespace_file(repo, tip.tree, directory, namespace)
+        at_base = find_namespace_file(base.tree, directory, namespace)
+        at_tip = find_namespace_file(tip.tree, directory, namespace)
         if at_base == at_tip:
             continue
         before = read_document(repo, at_base, cache)
