@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from evaluator.client_snapshot import build_client_snapshot
-from evaluator.engine import compile_namespace
+from evaluator.engine import CompiledNamespace, compile_namespace
 from gitstore.documents import FlagType
 
 
@@ -24,7 +24,7 @@ class ServedNamespace:
     key: str
     commit: str  # the commit this version was built from
     digest: str
-    compiled: Any  # evaluator.engine CompiledNamespace
+    compiled: CompiledNamespace
     snapshot_body: bytes  # client snapshot document (flipt-compat §6.4)
     stream_line: bytes  # b'{"result": <snapshot>}\n'
     sse_event: bytes  # refetch notification (flipt-compat §6.5)
@@ -107,7 +107,7 @@ def build_namespace(key: str, commit: str, document: Any, digest: str, file: str
         sse_event=sse_event(digest),
         flags_body=flag_list_body(key, document),
         bulk_keys=tuple(f.key for f in document.flags if f.enabled or f.type == FlagType.BOOLEAN),
-        warnings=tuple(str(p) for p in getattr(compiled, "warnings", ()) or ()),
+        warnings=tuple(str(p) for p in compiled.warnings),
     )
 
 
