@@ -44,7 +44,6 @@ def _take_controlling_terminal() -> None:  # runs in the child between fork and 
 class SessionSpec:
     command: list[str]
     env: dict[str, str]
-    cwd: str | None = None
     idle_timeout: float | None = None
     kill_grace: float = 3.0
     on_start: Callable[[int], None] | None = field(default=None, repr=False)
@@ -77,7 +76,6 @@ class PtySession:
                 stdout=slave,
                 stderr=slave,
                 env=self.spec.env,
-                cwd=self.spec.cwd,
                 start_new_session=True,
                 preexec_fn=_take_controlling_terminal,
             )

@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,6 @@ class SSHSettings:
     keepalive_count_max: int = 3
     colorterm: str = "truecolor"
     console_command: list[str] | None = None  # None: `python -m app.cli console [--config F]`
-    extra_env: dict[str, str] = field(default_factory=dict)
 
     def command(self) -> list[str]:
         return self.console_command or default_console_command(self.config)
@@ -189,7 +188,6 @@ class FlagdeckSSHServer:
         }
         if self.settings.config is not None:
             env["FLAGDECK_CONFIG"] = str(self.settings.config)
-        env.update(self.settings.extra_env)
         return env
 
     async def _handle_process(self, process: asyncssh.SSHServerProcess) -> None:
