@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml_rs
 
-from gitstore.changes import Change, Kind
+from gitstore.changes import Change, Kind, resource_value
 from gitstore.documents import Document, Flag, NamespaceInfo, Segment
 from gitstore.errors import Problem, ValidationError
 from gitstore.gcpause import gc_paused
@@ -88,7 +88,7 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
         if ns not in result.documents:
             raise ValueError(f"{filename} holds namespace(s) {sorted(result.documents)}, not {ns!r}")
         base, others = result.document, {k: d for k, d in result.documents.items() if k != ns}
-    if all(_unchanged(base, c) for c in changes):
+    if all(resource_value(base, c.kind, c.key) == c.value for c in changes):
         return EditResult(text, base)
     new = apply_to_document(base, changes)
     flags, segments = changed_keys(changes, Kind.FLAG), changed_keys(changes, Kind.SEGMENT)
@@ -149,13 +149,6 @@ def _rewrite(filename: str, new: Document, others: dict[str, Document] | None) -
     if check.document is None:
         raise ValidationError(check.errors)
     return EditResult(text, check.document, rewritten=True)
-
-
-def _unchanged(base: Document, change: Change) -> bool:
-    if change.kind is Kind.NAMESPACE:
-        return change.value == base.namespace
-    current = base.flag(change.key) if change.kind is Kind.FLAG else base.segment(change.key)
-    return current == change.value
 
 
 class _Spans:
