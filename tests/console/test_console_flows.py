@@ -9,6 +9,7 @@ from app.screens.flags import FlagsScreen
 from app.screens.modals.error import ErrorModal
 from app.screens.review import ReviewScreen
 from app.widgets.flag_table import FlagTable
+from gitstore.changes import Kind
 
 from .helpers import TESS, commit_diff, head_commit, open_store, settle
 
@@ -28,7 +29,7 @@ async def test_toggle_review_commit(make_app, config_path: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("down", "space")  # maintenance-mode: off -> on
-        assert app.session.is_pending_flag("maintenance-mode") if hasattr(app.session, "is_pending_flag") else True
+        assert app.session.is_pending(Kind.FLAG, "maintenance-mode")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, ReviewScreen)
