@@ -194,19 +194,19 @@ class FlagdeckSSHServer:
         conn: Connection = process.get_extra_info("flagdeck_connection")
         assert conn.user is not None and conn.fingerprint is not None
         who = {"user": conn.user.login, "fingerprint": conn.fingerprint, "address": conn.address}
-        refusal = None
+        kind = refusal = None
         if process.subsystem:
+            kind = "subsystem"
             refusal = (
                 f"subsystem {process.subsystem!r} is not offered; this service is the Flagdeck console only"
             )
         elif process.command is not None:
+            kind = "exec"
             refusal = "commands are not accepted; this service is the Flagdeck console only (use ssh -t)"
         elif process.get_terminal_type() is None:
+            kind = "no terminal"
             refusal = "this service needs a terminal: use ssh -t"
         if refusal is not None:
-            kind = (
-                "subsystem" if process.subsystem else "exec" if process.command is not None else "no terminal"
-            )
             self.log.event("refusal", reason=kind, **who)
             process.stderr.write(f"flagdeck: {refusal}\r\n".encode())
             process.exit(1)
