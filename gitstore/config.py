@@ -162,6 +162,11 @@ def _line_of(source: Any, loc: tuple[Any, ...]) -> int:
     return line
 
 
+def _at(file: str, source: Any, loc: tuple[Any, ...]) -> str:
+    """`file:line: dotted.key` for a key of the ruamel document `source`."""
+    return _where(file, _line_of(source, loc), loc)
+
+
 def _where(file: str, line: int, loc: tuple[Any, ...]) -> str:
     place = f"{file}:{line}" if line else file
     return f"{place}: {'.'.join(str(p) for p in loc)}" if loc else place
@@ -172,10 +177,10 @@ def _resolve(raw: dict[str, Any], base: Path, file: str, source: Any) -> dict[st
     storages = raw.get("storage")
     envs = raw.get("environments")
     if not isinstance(storages, dict) or not storages:
-        raise ConfigError(f"{_where(file, _line_of(source, ('storage',)), ('storage',))}: "
+        raise ConfigError(f"{_at(file, source, ('storage',))}: "
                           "at least one storage (a Git repository) is required")
     if not isinstance(envs, dict) or not envs:
-        raise ConfigError(f"{_where(file, _line_of(source, ('environments',)), ('environments',))}: "
+        raise ConfigError(f"{_at(file, source, ('environments',))}: "
                           "at least one environment is required")
     for name, storage in storages.items():
         if isinstance(storage, dict) and storage.get("path") is not None:
@@ -205,7 +210,7 @@ def _resolve(raw: dict[str, Any], base: Path, file: str, source: Any) -> dict[st
         loc = ("environments", name, "storage")
         if env.get("storage") not in storages:
             known = ", ".join(storages)
-            raise ConfigError(f"{_where(file, _line_of(source, loc), loc)}: names no configured storage "
+            raise ConfigError(f"{_at(file, source, loc)}: names no configured storage "
                               f"({env.get('storage')!r}; known: {known})")
     return raw
 
@@ -218,21 +223,21 @@ def _check(config: Config, file: str, source: Any) -> Config:
         config = config.model_copy(update={"environments": envs})
     elif len(defaults) != 1:
         which = ", ".join(defaults) if defaults else "none"
-        raise ConfigError(f"{_where(file, _line_of(source, ('environments',)), ('environments',))}: exactly one "
+        raise ConfigError(f"{_at(file, source, ('environments',))}: exactly one "
                           f"environment must have `default: true` (found: {which})")
     seen: dict[tuple[str, str], str] = {}
     for name, env in config.environments.items():
         spot = (env.storage, env.directory)
         if spot in seen:
             loc = ("environments", name, "directory")
-            raise ConfigError(f"{_where(file, _line_of(source, loc), loc)}: environments {seen[spot]!r} and "
+            raise ConfigError(f"{_at(file, source, loc)}: environments {seen[spot]!r} and "
                               f"{name!r} share storage {env.storage!r} and directory {env.directory or '/'!r}")
         seen[spot] = name
     for token, spec in config.authentication.tokens.items():
         for env in spec.environments:
             if env != "*" and env not in config.environments:
                 loc = ("authentication", "tokens", token, "environments")
-                raise ConfigError(f"{_where(file, _line_of(source, loc), loc)}: unknown environment {env!r}")
+                raise ConfigError(f"{_at(file, source, loc)}: unknown environment {env!r}")
     return config
 
 
@@ -260,7 +265,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
         lines = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            lines.append(f"{_where(file, _line_of(source, loc), loc)}: {_message(err)}")
+            lines.append(f"{_at(file, source, loc)}: {_message(err)}")
         raise ConfigError("\n".join(lines)) from None
     return _check(config, file, source)
 
