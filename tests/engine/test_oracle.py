@@ -7,6 +7,7 @@ import json
 
 import pytest
 from engine_docs import compiled
+from server.oracle import BOOL_1000, VARIANT_1000
 
 from evaluator.engine import Reason, evaluate_boolean, evaluate_variant
 
@@ -67,36 +68,8 @@ def test_eighty_outcomes(ns1, n: int) -> None:
     )
 
 
-BOOL_1000 = """
-0010111101010000000000100010101000110000100011101111100001100100001001100111000001011001111011101111
-0110010011011000011000110100100101000110110010101000110011111000000001100001110011010111010110111001
-0110110011011110011000001110010000001010111100010000110010001010011011011100010001010010011000010001
-0100010000001000010010110110110000001111101111010011100110111010111011101100011111010011111111111000
-0011001100001101100110000101001100001010111011010101010100001001100100100001100100001110011001111001
-0110001001001110100111000011011001100000101010001011100100100001011011101011101101001101111001100110
-1000011100110100111010000111110001010011011000100000011001000010011100000110011101010011000011011010
-1011010110100001001001101101010010100100001000010111011000000010110100111011011000100100011110110110
-0100101111000011000111011011100100100011001011111000100011100001100000100010111011101001001000101000
-0010011110010000111001110011010001011110111001011001110101110010011010010010100110101000101000000100
-"""
-
-VARIANT_1000 = """
-gggbgbggbgbbgbgbgbgbbggbggbggbggggbbbgbbgbgbgggbgbbbgggbggbggbgggbgggbbbggggbgbbbggbgbggbbbbggbgbbgg
-bgbbbbggbbbbbbbgbbbbbbgbgggbbgbbbbgbggggbgbgbbbgbgbbbbbgbbgbgggbbbbbbgbbggbgbbbgbggbbggbgbbbbggbgggb
-gbggbbggggbggbggbbbgggbggggbggbbbbbgbbbbbggbbbgbbgbbggbgbgbgbggbggbbbbbgbgbggbgbbbbgbggbbgbbbbbgbbgg
-gbbgbbbbgbbggbggggggbbggbbggbggbbbgbbbgggggbggbbgbbbgggbbgggbgbggbgbbbggggbbbggbgggbbgbbgggbggbgbggb
-gbgbggbbgbggbbbbggbbbbgbbbbbgbbgggbggbgggggbgbggbggbbbbgbgggbgbbbbbbbggbggbbbgbbgbgbbbgggggbgbgbbgbg
-gbbgbgggbgbgbgbgbbbggbgbgbgbbbgbgggbggbbgbggbbgbgbbbbbbbbgbbbgbbbbggggggbgbbgbgggbbbbbgbggbbgggbgbbg
-bbbbgggggbggggbggbbgbggbbbgbgbbbbgbggggbbbbbgbgggbgbgggbgbbgbgbbgggbbgbbbgggbbbbgggbbbgbbgbbgggbgggg
-bgbggbgbggbbggggbbbbbgggggbgbggbgggbbgbgggbgbbgbbgbgggbgbbgbbgbbbgbggbbbbbbbbgggbbbgbbbbbbgggbgggbbg
-gggbbgbbggbbbbbbggbgbbbggbbbggbggbggbggbbbggbggbbbgbbggbbbgbggggbgggbbbbbbbbbbbbbggbbbbbggbbbbbggbbb
-gbbgbbbbggbggbgbggbgbgbbgbbbbggbbbbgbgggggbggggggbbbbbgggbggggbbggbgbbbgbgbbbgbgbbbbgbgbgggbbgbbbgbb
-"""
-
-
 def test_thousand_ids(ns1) -> None:
-    bools = "".join(BOOL_1000.split())
-    variants = "".join(VARIANT_1000.split())
+    bools, variants = BOOL_1000, VARIANT_1000
     assert (len(bools), bools.count("1"), len(variants), variants.count("b")) == (1000, 465, 1000, 527)
     got_bools = "".join("1" if evaluate_boolean(ns1, "bool-rollout", str(i), {}).enabled else "0" for i in range(1000))
     got_variants = "".join(
