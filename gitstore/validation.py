@@ -22,6 +22,9 @@ from gitstore.yamlio import go_number
 
 __all__ = ["Finding", "Path", "check_documents", "path_text", "validate_tree"]
 _KEY_RE = re.compile(KEY_PATTERN)
+_FLAG_TYPES = tuple(t.value for t in FlagType)
+_SEGMENT_OPERATORS = tuple(o.value for o in SegmentOperator)
+_MATCH_TYPES = tuple(m.value for m in MatchType)
 
 # field -> first version that allows it (None: every version)
 DOCUMENT_FIELDS: dict[str, str | None] = {"version": None, "namespace": None, "flags": None, "segments": None}
@@ -177,7 +180,7 @@ class Checker:
             return
         self.key(flag, "key", path)
         self.text(flag, "name", path, nonempty=True)
-        self.enum(flag, "type", path, tuple(t.value for t in FlagType))
+        self.enum(flag, "type", path, _FLAG_TYPES)
         self.text(flag, "description", path, nullable=True)
         if self.extended and not flag.get("description"):
             self.error(path + ("description",), "a flag needs a non-empty description (extended rules)")
@@ -242,7 +245,7 @@ class Checker:
                            "percentage from 0 to 100)")
 
     def segment_keys(self, segment: dict[str, Any], path: Path) -> None:
-        self.enum(segment, "operator", path, tuple(o.value for o in SegmentOperator))
+        self.enum(segment, "operator", path, _SEGMENT_OPERATORS)
         if "key" in segment:
             self.key(segment, "key", path)
         if "keys" in segment:
@@ -285,7 +288,7 @@ class Checker:
         self.text(segment, "description", path, nullable=True)
         if "match_type" not in segment:
             self.warn(path, "missing 'match_type' (Flipt's schema requires it); ALL_MATCH_TYPE assumed")
-        self.enum(segment, "match_type", path, tuple(m.value for m in MatchType))
+        self.enum(segment, "match_type", path, _MATCH_TYPES)
         for i, constraint in enumerate(self.seq(segment, "constraints", path)):
             cpath = path + ("constraints", i)
             if self.obj(constraint, cpath, CONSTRAINT_FIELDS, ("type", "property", "operator")) is None:
