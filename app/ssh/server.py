@@ -60,7 +60,6 @@ class LiveSession:
     user: User
     fingerprint: str
     address: str
-    pid: int
 
 
 class FlagdeckSSHServer:
@@ -215,7 +214,7 @@ class FlagdeckSSHServer:
 
         def started(pid: int) -> None:
             pids.append(pid)
-            self.sessions[pid] = LiveSession(user, conn.fingerprint or "", conn.address, pid)
+            self.sessions[pid] = LiveSession(user, conn.fingerprint or "", conn.address)
             self.log.event("session_start", pid=pid, **who)
 
         spec = SessionSpec(
