@@ -92,12 +92,13 @@ def chunked_impact(before: Any, after: Any, flag_key: str, people: Sequence[Enti
 
 def compute_impacts(namespace: str, before: Document | None, after: Document | None,
                     sample: Sequence[Entity] = (), size: int = POPULATION_SIZE,
-                    between: Callable[[], bool] | None = None) -> list[FlagImpact]:
+                    between: Callable[[], bool] | None = None, affected: list[str] | None = None) -> list[FlagImpact]:
     """The impact of turning `before` into `after` on every affected flag (CPU only: run it in a worker, with
-    `between` yielding and saying whether to go on)."""
+    `between` yielding and saying whether to go on). `affected`: `affected_flags(before, after)`, when the caller
+    has it already."""
     from evaluator.engine import compile_namespace
 
-    flags = affected_flags(before, after)[:MAX_FLAGS]
+    flags = (affected if affected is not None else affected_flags(before, after))[:MAX_FLAGS]
     if not flags:
         return []
     old = compile_namespace(before) if before is not None else None

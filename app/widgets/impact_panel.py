@@ -45,8 +45,9 @@ def run_impacts(jobs: Sequence[tuple[str, Any, Any]], sample: Sequence[Entity],
     impacts: list[FlagImpact] = []
     skipped = 0
     for namespace, before, after in jobs:
-        impacts += compute_impacts(namespace, before, after, sample, size, _go_on)
-        skipped += max(0, len(affected_flags(before, after)) - MAX_FLAGS)
+        affected = affected_flags(before, after)
+        impacts += compute_impacts(namespace, before, after, sample, size, _go_on, affected)
+        skipped += max(0, len(affected) - MAX_FLAGS)
     return impacts, skipped
 
 
