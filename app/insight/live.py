@@ -170,9 +170,7 @@ class Insight:
             redraw = getattr(self.app.screen, "redraw", None)
             if callable(redraw):
                 redraw()
-            update = getattr(self.app.screen, "update_context", None)
-            if callable(update):
-                update()
+            self.app.update_context()
             if len(self.conflicts) > before[1]:
                 self.app.notify("Your edit was made on an older version: open review (ctrl+s), select the edit "
                                 "marked CONFLICT and press x", title="Conflict", severity="warning", timeout=12)
