@@ -24,7 +24,8 @@ from gitstore.errors import ConflictError, SyncError
 from gitstore.repo import blob_at, branch_ref, build_tree, cas_ref, make_commit, tip
 from gitstore.results import Author, SyncState
 from gitstore.snapshot import FEATURE_FILES, ParseCache
-from gitstore.writes import apply_text, conflicting_change
+from gitstore.writer import apply_changes
+from gitstore.writes import conflicting_change
 
 REMOTE_NAME = "origin"
 PUSH_ATTEMPTS = 5
@@ -198,7 +199,7 @@ def _replay_path(repo: pygit2.Repository, commit: pygit2.Commit, onto: pygit2.Co
                             resource=clash.resource)
     if not changes:
         return False, None
-    text, _ = apply_text(repo[theirs].data.decode("utf-8"), path, changes, docs[2])
+    text = apply_changes(repo[theirs].data.decode("utf-8"), path, changes, docs[2])
     return True, text.encode("utf-8")
 
 

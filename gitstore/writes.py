@@ -52,12 +52,6 @@ def group_by_namespace(changes: Iterable[Change]) -> dict[str, list[Change]]:
     return groups
 
 
-def apply_text(text: str, path: str, changes: list[Change], base: Document | None = None) -> tuple[str, Document]:
-    """The file's new text (minimal diff) and the document it holds; `ValidationError` if it would be invalid."""
-    result = edit_file(text, path, changes, base)
-    return result.text, result.document
-
-
 @dataclass
 class TreeEdits:
     files: dict[str, bytes | None]  # path -> new bytes, or None to delete
@@ -99,10 +93,10 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
             if change.value is not None and resource_value(before, change.kind, change.key) is None:
                 edits.created.add(change.resource)
         text = parsed.text if parsed is not None else ""
-        new_text, document = apply_text(text, found.path, group, before)
-        edits.files[found.path] = new_text.encode("utf-8")
-        edits.documents[found.path] = document
-        edits.texts[found.path] = new_text
+        result = edit_file(text, found.path, group, before)
+        edits.files[found.path] = result.text.encode("utf-8")
+        edits.documents[found.path] = result.document
+        edits.texts[found.path] = result.text
         if parsed is None or not parsed.problems:
             edits.clean.add(found.path)
     return edits
