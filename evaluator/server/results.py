@@ -7,13 +7,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from evaluator.engine import ErrorReason, Reason
+
 VARIANT_TYPE = "VARIANT_EVALUATION_RESPONSE_TYPE"
 BOOLEAN_TYPE = "BOOLEAN_EVALUATION_RESPONSE_TYPE"
 ERROR_TYPE = "ERROR_EVALUATION_RESPONSE_TYPE"
 OFREP_REASONS = {
-    "FLAG_DISABLED_EVALUATION_REASON": "DISABLED",
-    "MATCH_EVALUATION_REASON": "TARGETING_MATCH",
-    "DEFAULT_EVALUATION_REASON": "DEFAULT",
+    Reason.FLAG_DISABLED: "DISABLED",
+    Reason.MATCH: "TARGETING_MATCH",
+    Reason.DEFAULT: "DEFAULT",
 }
 
 
@@ -68,7 +70,7 @@ def batch_entry(result: Any, request_id: str, ts: str, millis: float) -> dict[st
 
 
 def batch_error(flag_key: str, namespace: str, not_found: bool) -> dict[str, Any]:
-    reason = "NOT_FOUND_ERROR_EVALUATION_REASON" if not_found else "UNKNOWN_ERROR_EVALUATION_REASON"
+    reason = ErrorReason.NOT_FOUND if not_found else ErrorReason.UNKNOWN
     return {"type": ERROR_TYPE, "errorResponse": {"flagKey": flag_key, "namespaceKey": namespace, "reason": reason}}
 
 
