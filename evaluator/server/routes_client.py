@@ -22,7 +22,8 @@ SSE = "text/event-stream"
 SSE_PING = b": ping\n\n"  # an SSE comment line: every EventSource ignores it
 # No keep-alive on newline-delimited JSON streams: flipt-client's engine fails on a blank line ("EOF while parsing a
 # value") whenever one arrives in a read of its own, and any other line would be parsed as a snapshot.
-NDJSON_PING = b""
+
+
 def _target(request: web.Request, ctx: ServerContext, api: Api = Api.EVALUATION) -> tuple[EnvState, ServedNamespace]:
     env = ctx.environment(request, request.match_info.get("environment", ""))
     return env, ctx.namespace(request, api, env, request.match_info["namespace"], SNAPSHOT_MISSING)
@@ -72,8 +73,7 @@ async def _stream(request: web.Request, ctx: ServerContext, sse: bool, api: Api)
     await response.prepare(request)
     registry = ctx.registry
     sent = digest
-    ping = SSE_PING if sse else NDJSON_PING
-    interval = ctx.heartbeat if ping else 0
+    interval = ctx.heartbeat if sse else 0  # keep-alive comments on SSE only (see SSE_PING)
     metrics.streams_in_progress.inc()
     try:
         while not registry.closed:
@@ -96,7 +96,7 @@ async def _stream(request: web.Request, ctx: ServerContext, sse: bool, api: Api)
             try:
                 await asyncio.wait_for(changed.wait(), interval)
             except TimeoutError:  # idle: keep proxies and load balancers from closing the connection
-                await response.write(ping)
+                await response.write(SSE_PING)
     except (ConnectionResetError, ConnectionError):
         pass
     finally:
