@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from pydantic import ValidationError as PydanticValidationError
 
 from gitstore.errors import ConfigError
+from gitstore.yamlio import node_line
 
 if TYPE_CHECKING:
     from gitstore.store import Store
@@ -146,25 +147,9 @@ class Config(_Model):
         return self.storage[self.environment(env).storage]
 
 
-def _line_of(source: Any, loc: tuple[Any, ...]) -> int:
-    """1-based line of the deepest key of `loc` that exists in the ruamel document, 0 when unknown."""
-    node, line = source, 0
-    for key in loc:
-        lc = getattr(node, "lc", None)
-        try:
-            if lc is not None and isinstance(node, dict) and key in node:
-                line = lc.key(key)[0] + 1
-            elif lc is not None and isinstance(node, list) and isinstance(key, int) and key < len(node):
-                line = lc.item(key)[0] + 1
-            node = node[key]
-        except (KeyError, IndexError, TypeError):
-            break
-    return line
-
-
 def _at(file: str, source: Any, loc: tuple[Any, ...]) -> str:
     """`file:line: dotted.key` for a key of the ruamel document `source`."""
-    return _where(file, _line_of(source, loc), loc)
+    return _where(file, node_line(source, loc), loc)
 
 
 def _where(file: str, line: int, loc: tuple[Any, ...]) -> str:
@@ -198,7 +183,7 @@ def _resolve(raw: dict[str, Any], base: Path, file: str, source: Any) -> dict[st
             storage["remote"] = str(local if local.is_absolute() else (base / local).resolve())
         if isinstance(storage, dict) and "path" not in storage:
             loc = ("storage", name)
-            raise ConfigError(f"{_where(file, _line_of(source, loc), loc + ('path',))}: is required")
+            raise ConfigError(f"{_where(file, node_line(source, loc), loc + ('path',))}: is required")
     only_storage = next(iter(storages)) if len(storages) == 1 else None
     for name, env in envs.items():
         env = envs[name] = {} if env is None else env

@@ -8,7 +8,7 @@ from typing import Any
 
 from gitstore.errors import Problem
 from gitstore.validation_rules import Finding, Path, path_text
-from gitstore.yamlio import rt_load_all
+from gitstore.yamlio import node_line, rt_load_all
 from gitstore.yamlscan import Locator
 
 RT_LIMIT = 300_000  # characters: ruamel needs ~5 s per 450 KB; above this keep the scanner's best answer
@@ -44,20 +44,6 @@ def _rt_line(docs: list[Any], doc: int, path: Path) -> int:
     if doc >= len(docs):
         return 0
     node = docs[doc]
-    line = 0
-    for part in path:
-        lc = getattr(node, "lc", None)
-        try:
-            if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
-                line = lc.item(part)[0] + 1 if lc is not None else line
-                node = node[part]
-            elif isinstance(part, str) and isinstance(node, dict) and part in node:
-                line = lc.key(part)[0] + 1 if lc is not None else line
-                node = node[part]
-            else:
-                break
-        except (KeyError, IndexError, TypeError, AttributeError):
-            break
     if not path and getattr(node, "lc", None) is not None:
-        line = node.lc.line + 1
-    return line
+        return node.lc.line + 1
+    return node_line(node, path)

@@ -145,6 +145,25 @@ def rt_load_all(text: str) -> list[Any]:
     return list(yaml.load_all(text))
 
 
+def node_line(node: Any, path: tuple[Any, ...]) -> int:
+    """1-based line of the deepest key or item along `path` that exists in a ruamel round-trip node, 0 if none."""
+    line = 0
+    for part in path:
+        lc = getattr(node, "lc", None)
+        try:
+            if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+                line = lc.item(part)[0] + 1 if lc is not None else line
+                node = node[part]
+            elif isinstance(part, str) and isinstance(node, dict) and part in node:
+                line = lc.key(part)[0] + 1 if lc is not None else line
+                node = node[part]
+            else:
+                break
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    return line
+
+
 def to_plain(value: Any) -> Any:
     """ruamel's round-trip objects as plain Python data."""
     if isinstance(value, dict):
