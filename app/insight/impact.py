@@ -31,7 +31,8 @@ def load_sample(path: str | Path) -> list[Entity]:
         raise ValueError(f"{path}: not UTF-8 text: {exc.reason}") from None
 
 
-def _segment_keys(flag: Flag) -> set[str]:
+def segment_keys(flag: Flag) -> set[str]:
+    """The segments a flag's rules and rollouts name."""
     keys: set[str] = set()
     for rule in flag.rules:
         keys.update(rule.segment.keys)
@@ -53,7 +54,7 @@ def affected_flags(before: Document | None, after: Document | None) -> list[str]
     out = []
     for key in keys:
         old, new = old_flags.get(key), new_flags.get(key)
-        uses = (_segment_keys(old) if old else set()) | (_segment_keys(new) if new else set())
+        uses = (segment_keys(old) if old else set()) | (segment_keys(new) if new else set())
         if old != new or uses & changed_segments:
             out.append(key)
     return out

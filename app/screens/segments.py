@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
+from app.insight.impact import segment_keys
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
@@ -13,13 +14,12 @@ from gitstore.changes import Change, Kind
 from gitstore.documents import Document, MatchType, Segment
 
 
-def segment_users(doc: Document, key: str) -> list[str]:
-    """Keys of the flags whose rules or rollouts name the segment."""
-    users = []
+def segment_users(doc: Document) -> dict[str, list[str]]:
+    """Segment key -> keys of the flags whose rules or rollouts name it (one pass over the flags)."""
+    users: dict[str, list[str]] = {}
     for flag in doc.flags:
-        refs = [r.segment.keys for r in flag.rules] + [r.segment.keys for r in flag.rollouts if r.segment]
-        if any(key in keys for keys in refs):
-            users.append(flag.key)
+        for key in segment_keys(flag):
+            users.setdefault(key, []).append(flag.key)
     return users
 
 
@@ -61,8 +61,9 @@ class SegmentsScreen(BaseScreen):
         row = table.cursor_row
         table.clear()
         doc = self.session.document()
+        used_by = segment_users(doc) if doc else {}
         for seg in self.segments():
-            users = segment_users(doc, seg.key) if doc else []
+            users = used_by.get(seg.key, [])
             table.add_row("*" if self.session.is_pending(Kind.SEGMENT, seg.key) else "", seg.key, seg.name,
                           "all" if seg.match_type is MatchType.ALL else "any", str(len(seg.constraints)),
                           ", ".join(users) or "-", key=seg.key)
@@ -108,7 +109,7 @@ class SegmentsScreen(BaseScreen):
         doc = self.session.document()
         if seg is None or doc is None or not self.check_write():
             return
-        users = segment_users(doc, seg.key)
+        users = segment_users(doc).get(seg.key, [])
         if users:
             self.show_error("Delete segment", f"Segment {seg.key!r} is used by flag(s) {', '.join(users)}: "
                             "remove it from their rules and rollouts first.")
