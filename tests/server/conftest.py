@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import FlagRepo, ServerThread, write_config
+from .harness import FlagRepo, ServerThread, git, write_config
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -22,6 +22,18 @@ def initial_files() -> dict[str, str | None]:
         "staging/ns1/features.yaml": ns1("staging"),
         "prod/billing/features.yaml": (DATA / "billing.yaml").read_text(),
     }
+
+
+def pushed_remote(tmp_path: Path) -> tuple[Path, FlagRepo]:
+    """A bare repository `tmp_path/remote.git` holding the initial flags, pushed from the work repository returned
+    with it (`tmp_path/work`)."""
+    remote = tmp_path / "remote.git"
+    remote.mkdir()
+    git(remote, "init", "-q", "--bare", "-b", "main")
+    work = FlagRepo(tmp_path / "work")
+    work.commit(initial_files(), "initial flags")
+    git(work.path, "push", "-q", str(remote), "main")
+    return remote, work
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from .conftest import initial_files, ns1
+from .conftest import ns1, pushed_remote
 from .harness import ROOT, FlagRepo, ServerProcess, git, wait_until, write_config
 
 
@@ -54,12 +54,7 @@ def test_bad_configuration_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_two_processes_mirroring_one_remote_serve_a_push(tmp_path: Path) -> None:
-    remote = tmp_path / "remote.git"
-    remote.mkdir()
-    git(remote, "init", "-q", "--bare", "-b", "main")
-    work = FlagRepo(tmp_path / "work")
-    work.commit(initial_files(), "initial flags")
-    git(work.path, "push", "-q", str(remote), "main")
+    remote, work = pushed_remote(tmp_path)
     servers = []
     try:
         for name, workers in (("a", "1"), ("b", "2")):  # b: two workers sharing one mirror

@@ -17,8 +17,8 @@ from evaluator.server.remotes import public_url, redact
 from gitstore.changes import Change, Kind
 from gitstore.documents import Flag
 
-from .conftest import initial_files
-from .harness import ROOT, FlagRepo, ServerThread, git, wait_until, write_config
+from .conftest import pushed_remote
+from .harness import ROOT, ServerThread, wait_until, write_config
 from .test_server_process import marker
 
 
@@ -69,12 +69,7 @@ def _health_remote(server: ServerThread, env: str = "production") -> dict:
 
 
 def test_health_shows_the_remote_and_when_it_goes_down(tmp_path: Path) -> None:
-    remote = tmp_path / "remote.git"
-    remote.mkdir()
-    git(remote, "init", "-q", "--bare", "-b", "main")
-    work = FlagRepo(tmp_path / "work")
-    work.commit(initial_files(), "initial flags")
-    git(work.path, "push", "-q", str(remote), "main")
+    remote, work = pushed_remote(tmp_path)
     url = remote.as_uri()
     config = tmp_path / "flagdeck.yaml"
     config.write_text(f"storage:\n  flags: {{path: {tmp_path / 'cache'}, remote: '{url}', poll_interval: 0.2s}}\n"
