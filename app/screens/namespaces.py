@@ -49,14 +49,14 @@ class NamespacesScreen(BaseScreen):
         table = self.query_one(DataTable)
         row = table.cursor_row if table.row_count else None
         table.clear()
-        for key in s.namespace_keys():
+        keys = s.namespace_keys()
+        for key in keys:
             doc = s.document(namespace=key)
             problems = [p for p in s.problems(namespace=key) if p.severity == "error"]
             state = f"✗ {len(problems)} error(s)" if problems else "ok"
             pending = "*" if s.is_pending(Kind.NAMESPACE, key, key) else ("•" if key == s.namespace else "")
             table.add_row(pending, key, (doc.namespace.name or "") if doc else "", str(len(doc.flags)) if doc else "-",
                           str(len(doc.segments)) if doc else "-", state, key=key)
-        keys = s.namespace_keys()
         if row is not None and keys:
             table.move_cursor(row=min(row, len(keys) - 1))
         elif s.namespace in keys:
