@@ -31,30 +31,30 @@ class BranchMove:
         return text
 
 
-def changed_resources(old: Any, new: Any) -> tuple[list[str], list[str]]:
-    """Resource names that differ between two snapshots (sorted by namespace), and namespaces now invalid."""
-    names = sorted(set(old.namespaces if old else ()) | set(new.namespaces))
-    resources: list[str] = []
-    invalid: list[str] = []
-    for ns in names:
-        before = old.document(ns) if old else None
-        now = new.document(ns)
-        if now is None and ns in new.namespaces:
-            if old is None or old.namespaces.get(ns) is None or old.namespaces[ns].blob != new.namespaces[ns].blob:
-                invalid.append(ns)
-            continue
-        resources += [f"{c.kind.value} {c.resource}" for c in diff_documents(ns, before, now)]
-    return resources, invalid
+def _blob(snap: Any, ns: str) -> str | None:
+    found = snap.namespaces.get(ns) if snap else None
+    return found.blob if found is not None else None
 
 
 def touched_namespaces(old: Any, new: Any) -> list[str]:
+    """Namespaces whose file differs between two snapshots (sorted); an unchanged blob is an unchanged document."""
     names = sorted(set(old.namespaces if old else ()) | set(new.namespaces))
+    return [ns for ns in names if _blob(old, ns) != _blob(new, ns)]
 
-    def blob(snap: Any, ns: str) -> str | None:
-        found = snap.namespaces.get(ns) if snap else None
-        return found.blob if found is not None else None
 
-    return [ns for ns in names if blob(old, ns) != blob(new, ns)]
+def changed_resources(old: Any, new: Any) -> tuple[list[str], list[str]]:
+    """Resource names that differ between two snapshots (sorted by namespace), and namespaces now invalid. Only
+    the namespaces whose file changed are compared."""
+    resources: list[str] = []
+    invalid: list[str] = []
+    for ns in touched_namespaces(old, new):
+        before = old.document(ns) if old else None
+        now = new.document(ns)
+        if now is None and ns in new.namespaces:
+            invalid.append(ns)
+            continue
+        resources += [f"{c.kind.value} {c.resource}" for c in diff_documents(ns, before, now)]
+    return resources, invalid
 
 
 def authors_between(store: Any, env: str, old: Any, new: Any, namespaces: list[str]) -> list[str]:
