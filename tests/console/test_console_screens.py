@@ -181,7 +181,8 @@ def test_constraint_value_rules() -> None:
     assert check_value(ComparisonType.DATETIME, "lt", "2026-01-01") == "2026-01-01"
     assert check_value(ComparisonType.BOOLEAN, "true", "ignored") == ""
     for kind, op, value in [(ComparisonType.DATETIME, "lt", "tomorrow"), (ComparisonType.NUMBER, "isoneof", "1, x"),
-                            (ComparisonType.STRING, "eq", ""), (ComparisonType.STRING, "isoneof", "[1,")]:
+                            (ComparisonType.STRING, "eq", ""), (ComparisonType.STRING, "isoneof", "[1,"),
+                            (ComparisonType.NUMBER, "eq", "1_000"), (ComparisonType.DATETIME, "lt", "2026-01-01T10:00")]:
         try:
             check_value(kind, op, value)
         except ValueError:

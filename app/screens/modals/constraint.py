@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import datetime
 
 from textual.app import ComposeResult
 from textual.widgets import Input, Select
@@ -13,32 +11,23 @@ from textual.widgets import Input, Select
 from app.screens.modals.form import FormModal
 from app.widgets.fields import field
 from gitstore.documents import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS, ComparisonType, Constraint
+from gitstore.validation_rules import parses_as_datetime, parses_as_go_float
 
 TYPE_NAMES = {
     ComparisonType.STRING: "string", ComparisonType.NUMBER: "number", ComparisonType.BOOLEAN: "boolean",
     ComparisonType.DATETIME: "datetime", ComparisonType.ENTITY_ID: "entity id",
 }
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _number(text: str) -> str:
-    try:
-        float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
+    if not parses_as_go_float(text):
+        raise ValueError(f"{text!r} is not a number")
     return text
 
 
 def _datetime(text: str) -> str:
-    try:
-        if _DATE.match(text):
-            datetime.strptime(text, "%Y-%m-%d")
-        else:
-            datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if "T" not in text.upper():
-                raise ValueError
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or an RFC 3339 time") from None
+    if not parses_as_datetime(text):
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or an RFC 3339 time")
     return text
 
 
