@@ -6,19 +6,19 @@ from __future__ import annotations
 import json
 import sys
 
+from app.session import parse_author
 from gitstore.changes import Change, Kind
 from gitstore.config import load_config
 from gitstore.store import Author, Store
 
 
 def main(config: str, flag_key: str, fields: str, who: str) -> None:
-    name, _, email = who.partition(" <")
     with Store(load_config(config)) as store:
         env = store.config.default_environment
         snap = store.snapshot(env)
         flag = snap.document("default").flag(flag_key)
         change = Change("default", Kind.FLAG, flag_key, flag.model_copy(update=json.loads(fields)))
-        result = store.commit(env, [change], Author(name, email.rstrip(">")), snap.commit)
+        result = store.commit(env, [change], Author(*parse_author(who)), snap.commit)
         print(result.commit)
 
 
