@@ -25,7 +25,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
-from gitstore.config import _line_of  # line of a pydantic error's location in a ruamel tree
+from gitstore.yamlio import node_line  # line of a pydantic error's location in a ruamel tree
 
 Role = Literal["viewer", "editor", "admin"]
 
@@ -99,7 +99,7 @@ def parse_users(text: str, filename: str) -> dict[bytes, User]:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
         raise UsersFileError(
-            f"{filename}:{_line_of(data, loc)}: {_dotted(loc)}: {first['msg']}"
+            f"{filename}:{node_line(data, tuple(loc))}: {_dotted(loc)}: {first['msg']}"
             + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else "")
         ) from None
     by_key: dict[bytes, User] = {}
@@ -108,7 +108,7 @@ def parse_users(text: str, filename: str) -> dict[bytes, User]:
         user = User(login=login, name=entry.name or login, email=entry.email, roles=dict(entry.roles))
         for index, line in enumerate(entry.keys):
             loc = ("users", login, "keys", index)
-            where = f"{filename}:{_line_of(data, loc)}: {_dotted(loc)}"
+            where = f"{filename}:{node_line(data, tuple(loc))}: {_dotted(loc)}"
             try:
                 key = asyncssh.import_public_key(line.strip())
             except (asyncssh.KeyImportError, ValueError) as exc:
