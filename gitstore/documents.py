@@ -114,6 +114,12 @@ class Flag(_Model):
     rules: tuple[Rule, ...] = ()
     rollouts: tuple[Rollout, ...] = ()
 
+    def segment_keys(self) -> set[str]:
+        """The segments the flag's rules and rollouts name."""
+        keys = {key for rule in self.rules for key in rule.segment.keys}
+        keys.update(key for rollout in self.rollouts if rollout.segment is not None for key in rollout.segment.keys)
+        return keys
+
     @property
     def default_variant(self) -> Variant | None:
         """The variant marked `default: true`; the last one wins, as in Flipt's snapshot builder."""

@@ -88,8 +88,7 @@ def promotion_changes(namespace: str, source: Document, target: Document | None,
     value = source.flag(flag)
     if value is None:
         raise NotFoundError(f"flag {namespace}/{flag} not found in the source environment")
-    used = {key for rule in value.rules for key in rule.segment.keys}
-    used |= {key for rollout in value.rollouts if rollout.segment for key in rollout.segment.keys}
+    used = value.segment_keys()
     changes: list[Change] = []
     if target is None:
         changes.append(Change(namespace, Kind.NAMESPACE, namespace, source.namespace))

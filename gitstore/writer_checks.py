@@ -83,8 +83,7 @@ def _duplicates(keys: list[str]) -> set[str]:
 
 
 def _names_any(flag: Flag, keys: set[str]) -> bool:
-    return any(k in keys for r in flag.rules for k in r.segment.keys) or any(
-        k in keys for r in flag.rollouts if r.segment for k in r.segment.keys)
+    return not keys.isdisjoint(flag.segment_keys())
 
 
 def _flag_references(flag: Flag, i: int, segment_keys: set[str], file: str) -> list[Problem]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.engine.impact import Entity, Impact, Shift, build_population, impact, load_population
-from gitstore.documents import Document, Flag
+from gitstore.documents import Document
 
 POPULATION_SIZE = 10_000
 SEED = 1
@@ -31,17 +31,6 @@ def load_sample(path: str | Path) -> list[Entity]:
         raise ValueError(f"{path}: not UTF-8 text: {exc.reason}") from None
 
 
-def segment_keys(flag: Flag) -> set[str]:
-    """The segments a flag's rules and rollouts name."""
-    keys: set[str] = set()
-    for rule in flag.rules:
-        keys.update(rule.segment.keys)
-    for rollout in flag.rollouts:
-        if rollout.segment is not None:
-            keys.update(rollout.segment.keys)
-    return keys
-
-
 def affected_flags(before: Document | None, after: Document | None) -> list[str]:
     """Flags whose definition differs, then flags that use a segment that differs (after's order, then removed)."""
     old_flags = {f.key: f for f in before.flags} if before else {}
@@ -54,7 +43,7 @@ def affected_flags(before: Document | None, after: Document | None) -> list[str]
     out = []
     for key in keys:
         old, new = old_flags.get(key), new_flags.get(key)
-        uses = (segment_keys(old) if old else set()) | (segment_keys(new) if new else set())
+        uses = (old.segment_keys() if old else set()) | (new.segment_keys() if new else set())
         if old != new or uses & changed_segments:
             out.append(key)
     return out

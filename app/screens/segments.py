@@ -6,7 +6,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from app.insight.impact import segment_keys
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
@@ -18,7 +17,7 @@ def segment_users(doc: Document) -> dict[str, list[str]]:
     """Segment key -> keys of the flags whose rules or rollouts name it (one pass over the flags)."""
     users: dict[str, list[str]] = {}
     for flag in doc.flags:
-        for key in segment_keys(flag):
+        for key in flag.segment_keys():
             users.setdefault(key, []).append(flag.key)
     return users
 
