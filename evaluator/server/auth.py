@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from aiohttp import web
-
 from evaluator.server.errors import PERMISSION_DENIED, UNAUTHENTICATED, ApiError, Code
 
 
@@ -58,6 +56,17 @@ def _scope(values: Iterable[str] | None) -> frozenset[str] | None:
     return None if "*" in scope else scope
 
 
+def _cookie(header: str | None, name: str) -> str | None:
+    """One cookie's value from a `Cookie` header (RFC 6265 §5.4: `name=value` pairs separated by `;`; a quoted
+    value loses its quotes). Other cookies, however odd, do not matter."""
+    for pair in (header or "").split(";"):
+        key, sep, value = pair.partition("=")
+        if sep and key.strip() == name:
+            value = value.strip()
+            return value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value
+    return None
+
+
 def _secret(value: Any) -> str:
     getter = getattr(value, "get_secret_value", None)  # pydantic SecretStr
     return str(getter() if getter else value)
@@ -92,15 +101,15 @@ class AuthPolicy:
     def applies(self, api: Api) -> bool:
         return self.required and not self.exclude.get(api, False)
 
-    def authenticate(self, request: web.Request) -> Token:
-        """The token presented by the request, or 401."""
+    def authenticate(self, headers: Mapping[str, str]) -> Token:
+        """The token presented by a request with `headers` (bearer, or Flipt's cookie), or 401."""
         secret = None
-        header = request.headers.get("Authorization", "")
+        header = headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             secret = value.strip()
         elif not header:
-            secret = request.cookies.get("flipt_client_token")
+            secret = _cookie(headers.get("Cookie"), "flipt_client_token")
         if secret:
             digest = hashlib.sha256(secret.encode()).digest()
             token = self._by_digest.get(digest)
@@ -108,11 +117,11 @@ class AuthPolicy:
                 return token
         raise ApiError(Code.UNAUTHENTICATED, UNAUTHENTICATED)
 
-    def check(self, request: web.Request, api: Api, env: str, namespaces: Iterable[str]) -> None:
+    def check(self, headers: Mapping[str, str], api: Api, env: str, namespaces: Iterable[str]) -> None:
         """401 without a valid token, 403 when the token is not scoped to `env` and every namespace."""
         if not self.applies(api):
             return
-        token = self.authenticate(request)
+        token = self.authenticate(headers)
         for namespace in namespaces:
             if not token.allows(env, namespace):
                 raise ApiError(Code.PERMISSION_DENIED, PERMISSION_DENIED)

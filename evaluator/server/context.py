@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import functools
-import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,14 +13,13 @@ from multidict import CIMultiDict
 
 from evaluator.engine import EvaluationError
 from evaluator.server.auth import Api, AuthPolicy
-from evaluator.server.environments import resolve
-from evaluator.server.errors import ApiError, Code, from_engine, json_error, not_found
+from evaluator.server.calls import Call, CallHandler, Renderer, call_route, failure, render_json
+from evaluator.server.environments import URL_ENV, resolve
+from evaluator.server.errors import not_found
 from evaluator.server.metrics import Metrics
 from evaluator.server.parsing import DEFAULT_MAX_BODY
 from evaluator.server.reload import Registry
 from evaluator.server.state import EnvState, ServedNamespace
-
-log = logging.getLogger("flagdeck.evaluator")
 
 # Browsers may call the evaluation APIs from any origin (the JS client, OFREP web providers); they can read the ETag
 CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag"}
@@ -38,6 +36,8 @@ class ServerContext:
     remotes: dict[str, dict[str, Any]] = field(default_factory=dict)  # env -> remote state for /health (remotes.py)
     headers: CIMultiDict[str] = field(init=False)  # on every answer: CORS, when enabled
     json_headers: CIMultiDict[str] = field(init=False)  # the same plus Content-Type: application/json
+    hot_lane: bool = True  # answer complete evaluation requests from the parsed message (hotlane.py)
+    calls: dict[str, CallHandler] = field(default_factory=dict)  # POST path (without prefix) -> call handler
 
     def __post_init__(self) -> None:
         self.headers = CIMultiDict(CORS_HEADERS if self.cors else {})
@@ -47,13 +47,25 @@ class ServerContext:
         """A JSON answer from already serialised bytes, with the common headers."""
         return web.Response(body=body, status=status, headers=self.json_headers)
 
-    def environment(self, request: web.Request, requested: str = "") -> EnvState:
-        return resolve(self.registry, request, requested)
+    def add_call_route(self, router: web.UrlDispatcher, prefix: str, path: str, handler: CallHandler,
+                       render: Renderer = render_json) -> None:
+        """`POST prefix + path` answered by `handler`, through aiohttp and (registered once, without the prefix)
+        through the hot lane. A `{key}` in `path` is the call's key."""
+        router.add_post(prefix + path, call_route(handler, self.max_body, self.json_headers, self.headers, render,
+                                                  self.metrics.server_errors.inc))
+        self.calls[path] = handler
 
-    def namespace(self, request: web.Request, api: Api, env: EnvState, key: str,
+    def environment(self, request: web.Request | Call, requested: str = "") -> EnvState:
+        """The environment a request asks for (`requested`: its body's `environmentKey` or path's `{environment}`)."""
+        if isinstance(request, Call):
+            return resolve(self.registry, request.url_env, request.headers, requested)
+        return resolve(self.registry, request.match_info.get(URL_ENV), request.headers, requested)
+
+    def namespace(self, headers: Mapping[str, str], api: Api, env: EnvState, key: str,
                   missing: str = 'namespace "{}" not found') -> ServedNamespace:
-        """Authorise, then the served namespace `key` of `env` (404 with `missing` when absent)."""
-        self.auth.check(request, api, env.name, (key,))
+        """Authorise (with the request's `headers`), then the served namespace `key` of `env` (404 with
+        `missing` when absent)."""
+        self.auth.check(headers, api, env.name, (key,))
         served = env.namespaces.get(key)
         if served is None:
             raise not_found(missing.format(key))
@@ -77,37 +89,17 @@ CONTEXT = web.AppKey("flagdeck_context", ServerContext)
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request, ServerContext], Awaitable[web.StreamResponse]]
-Renderer = Callable[[ApiError, web.Request], web.StreamResponse]
 
 
-def _render_json(err: ApiError, request: web.Request) -> web.StreamResponse:
-    return json_error(err)
+def fail(exc: Exception, request: web.Request, ctx: ServerContext, render: Renderer = render_json) -> web.Response:
+    """The answer to an exception raised by a handler, in the shape `render` writes (Flipt's by default), with
+    the server's common headers (see `calls.failure`)."""
+    call = Call(request.headers, None, b"", request.match_info.get("key"), request.method, request.path)
+    status, body, _ = failure(exc, call, ctx.metrics.server_errors.inc, render)
+    return web.Response(body=body, status=status, headers=ctx.json_headers)
 
 
-def fail(exc: Exception, request: web.Request, ctx: ServerContext,
-         render: Renderer = _render_json) -> web.StreamResponse:
-    """The answer to an exception raised by a handler, through `render` (Flipt's JSON shape by default), with the
-    server's common headers (CORS); a bug is a logged 500, never a crash or an HTML page. Hot handlers call this
-    from their own `except` (one coroutine layer less than `endpoint`)."""
-    if isinstance(exc, ConnectionResetError):
-        raise exc
-    if isinstance(exc, ApiError):
-        err = exc
-    elif isinstance(exc, EvaluationError):
-        err = from_engine(exc)
-    elif isinstance(exc, web.HTTPException):  # raised by aiohttp itself while reading the request
-        code = Code.INVALID_ARGUMENT if 400 <= exc.status < 500 else Code.INTERNAL
-        err = ApiError(code, exc.reason, status=exc.status)
-    else:
-        log.exception("unexpected error on %s %s", request.method, request.path, exc_info=exc)
-        ctx.metrics.server_errors.inc()
-        err = ApiError(Code.INTERNAL, "internal error")
-    response = render(err, request)
-    response.headers.extend(ctx.headers)
-    return response
-
-
-def endpoint(handler: Handler, render: Renderer = _render_json) -> Route:
+def endpoint(handler: Handler, render: Renderer = render_json) -> Route:
     """Give a handler its context and answer every error through `fail`."""
 
     @functools.wraps(handler)

@@ -7,7 +7,7 @@ Order: the `/environments/{env}/` URL prefix (an unknown one is a 404); the body
 
 from __future__ import annotations
 
-from aiohttp import web
+from collections.abc import Mapping
 
 from evaluator.server.errors import not_found
 from evaluator.server.reload import Registry
@@ -18,9 +18,10 @@ NS_HEADER = "X-Flipt-Namespace"
 URL_ENV = "url_env"  # match_info key of the /environments/{env} prefix
 
 
-def resolve(registry: Registry, request: web.Request, requested: str = "") -> EnvState:
+def resolve(registry: Registry, url_env: str | None, headers: Mapping[str, str], requested: str = "") -> EnvState:
+    """`url_env`: the `/environments/{env}` prefix of the path (None without one); `requested`: the body's
+    `environmentKey` or the path's `{environment}`."""
     states = registry.states
-    url_env = request.match_info.get(URL_ENV)
     if url_env is not None:
         state = states.get(url_env)
         if state is None:
@@ -30,7 +31,7 @@ def resolve(registry: Registry, request: web.Request, requested: str = "") -> En
         state = states.get(requested)
         if state is not None:
             return state
-    header = request.headers.get(ENV_HEADER)
+    header = headers.get(ENV_HEADER)
     if header:
         state = states.get(header)
         if state is not None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from enum import IntEnum
 
 import orjson
-from aiohttp import web
 
 
 class Code(IntEnum):
@@ -77,15 +76,3 @@ def from_engine(exc: Exception) -> ApiError:
 
 def error_body(code: Code, message: str) -> bytes:
     return orjson.dumps({"code": int(code), "message": message, "details": []})
-
-
-def json_error(err: ApiError) -> web.Response:
-    return web.Response(body=error_body(err.code, err.message), status=err.status, content_type="application/json")
-
-
-def ofrep_error(err: ApiError, key: str | None) -> web.Response:
-    """OFREP's error shape; `key` is omitted for the bulk call."""
-    body = {"errorCode": OFREP_CODES.get(err.code, "GENERAL"), "errorDetails": err.message}
-    if key is not None:
-        body = {"key": key, **body}
-    return web.Response(body=orjson.dumps(body), status=err.status, content_type="application/json")

@@ -39,8 +39,8 @@ class BatchRequest:
     reference: str = ""
 
 
-async def read_json_object(request: web.Request, max_body: int) -> dict[str, Any]:
-    """The body as a JSON object ({} when empty). 413 over `max_body`, 400 when not a JSON object."""
+async def read_body(request: web.Request, max_body: int) -> bytes:
+    """The body's bytes. 413 over `max_body`, 400 when it cannot be read (a broken chunked or compressed body)."""
     length = request.content_length
     if length is not None and length > max_body:
         raise too_large(max_body)
@@ -50,10 +50,15 @@ async def read_json_object(request: web.Request, max_body: int) -> dict[str, Any
         raw = content.read_nowait() if content.is_eof() else await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large(max_body) from None
-    except HttpProcessingError as exc:  # a broken chunked or compressed body
+    except HttpProcessingError as exc:
         raise invalid(f"unreadable request body: {exc.message or exc}") from None
     if len(raw) > max_body:
         raise too_large(max_body)
+    return raw
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A body as a JSON object ({} when empty); 400 when it is not one."""
     if not raw.strip():
         return {}
     try:
@@ -63,6 +68,11 @@ async def read_json_object(request: web.Request, max_body: int) -> dict[str, Any
     if not isinstance(data, dict):
         raise invalid("request body must be a JSON object")
     return data
+
+
+async def read_json_object(request: web.Request, max_body: int) -> dict[str, Any]:
+    """The body as a JSON object ({} when empty). 413 over `max_body`, 400 when not a JSON object."""
+    return json_object(await read_body(request, max_body))
 
 
 def too_large(max_body: int) -> ApiError:

@@ -26,7 +26,7 @@ SSE_PING = b": ping\n\n"  # an SSE comment line: every EventSource ignores it
 
 def _target(request: web.Request, ctx: ServerContext, api: Api = Api.EVALUATION) -> tuple[EnvState, ServedNamespace]:
     env = ctx.environment(request, request.match_info.get("environment", ""))
-    return env, ctx.namespace(request, api, env, request.match_info["namespace"], SNAPSHOT_MISSING)
+    return env, ctx.namespace(request.headers, api, env, request.match_info["namespace"], SNAPSHOT_MISSING)
 
 
 def _snapshot(ctx: ServerContext) -> Route:

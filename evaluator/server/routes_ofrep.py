@@ -11,17 +11,18 @@ from aiohttp import web
 
 from evaluator.engine import evaluate
 from evaluator.server.auth import Api
-from evaluator.server.context import Route, ServerContext, endpoint, fail
+from evaluator.server.calls import Answer, Call, CallHandler, failure, render_json
+from evaluator.server.context import ServerContext
 from evaluator.server.environments import NS_HEADER
-from evaluator.server.errors import ApiError, Code, invalid, json_error, ofrep_error
-from evaluator.server.parsing import parse_ofrep, read_json_object
+from evaluator.server.errors import OFREP_CODES, ApiError, Code, invalid
+from evaluator.server.parsing import json_object, parse_ofrep
 from evaluator.server.results import ofrep_json
 from evaluator.server.state import EnvState, ServedNamespace
 
 
-def _namespace(request: web.Request, ctx: ServerContext) -> tuple[EnvState, ServedNamespace]:
-    env = ctx.environment(request)
-    return env, ctx.namespace(request, Api.OFREP, env, request.headers.get(NS_HEADER) or "default")
+def _namespace(call: Call, ctx: ServerContext) -> tuple[EnvState, ServedNamespace]:
+    env = ctx.environment(call)
+    return env, ctx.namespace(call.headers, Api.OFREP, env, call.headers.get(NS_HEADER) or "default")
 
 
 def _evaluate(ctx: ServerContext, env: EnvState, ns: ServedNamespace, flag: str, entity: str,
@@ -29,29 +30,13 @@ def _evaluate(ctx: ServerContext, env: EnvState, ns: ServedNamespace, flag: str,
     return ofrep_json(ctx.evaluate(evaluate, env, ns, flag, entity, context))
 
 
-def _render(err: ApiError, request: web.Request) -> web.Response:
-    """401/403 in Flipt's shape (as its auth middleware answers); everything else in OFREP's."""
+def _render(err: ApiError, key: str | None) -> bytes:
+    """401/403 in Flipt's shape (as its auth middleware answers); everything else in OFREP's (`key` is None on
+    the bulk call)."""
     if err.code in (Code.UNAUTHENTICATED, Code.PERMISSION_DENIED):
-        return json_error(err)
-    return ofrep_error(err, request.match_info.get("key"))
-
-
-def _single(ctx: ServerContext) -> Route:
-    """The single-flag handler, bound to its context and answering its own errors (the hot path)."""
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        try:
-            key = request.match_info.get("key", "")
-            if not key:
-                raise invalid("flag key was not provided")
-            body = parse_ofrep(await read_json_object(request, ctx.max_body))
-            env, ns = _namespace(request, ctx)
-            result = _evaluate(ctx, env, ns, key, body.entity_id, body.context)
-        except Exception as exc:
-            return fail(exc, request, ctx, _render)
-        return _answer(request, ctx, env, ns, orjson.dumps(result))
-
-    return handler
+        return render_json(err, key)
+    body = {"errorCode": OFREP_CODES.get(err.code, "GENERAL"), "errorDetails": err.message}
+    return orjson.dumps(body if key is None else {"key": key, **body})
 
 
 def _etag(env: str, namespace: str, flags: bytes) -> str:
@@ -62,30 +47,50 @@ def _etag(env: str, namespace: str, flags: bytes) -> str:
     return f'W/"{h.hexdigest()}"'
 
 
-def _answer(request: web.Request, ctx: ServerContext, env: EnvState, ns: ServedNamespace, flags: bytes,
-            body: bytes | None = None) -> web.Response:
+def _answer(call: Call, env: EnvState, ns: ServedNamespace, flags: bytes, body: bytes | None = None) -> Answer:
     """200 with `body` (default: `flags`) or 304, both with the ETag of `flags`."""
     etag = _etag(env.name, ns.key, flags)
-    if request.headers.get("If-None-Match") == etag:
-        response = web.Response(status=304, headers=ctx.headers)
-    else:
-        response = ctx.json(flags if body is None else body)
-    response.headers["ETag"] = etag
-    return response
+    if call.headers.get("If-None-Match") == etag:
+        return 304, b"", etag
+    return 200, flags if body is None else body, etag
 
 
-async def _bulk(request: web.Request, ctx: ServerContext) -> web.Response:
-    body = parse_ofrep(await read_json_object(request, ctx.max_body), bulk=True)
-    env, ns = _namespace(request, ctx)
-    keys = body.flags if body.flags is not None else ns.bulk_keys
-    flags = orjson.dumps([_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys])
-    streams = orjson.dumps([{"type": "sse", "endpoint": {"requestUri": f"/ofrep/v1/_stream/{env.name}/{ns.key}/events"}}])
-    return _answer(request, ctx, env, ns, flags, b'{"flags":' + flags + b',"eventStreams":' + streams + b"}")
+def _single(ctx: ServerContext) -> CallHandler:
+    on_bug = ctx.metrics.server_errors.inc
+
+    def handler(call: Call) -> Answer:
+        try:
+            key = call.key or ""
+            if not key:
+                raise invalid("flag key was not provided")
+            body = parse_ofrep(json_object(call.body))
+            env, ns = _namespace(call, ctx)
+            result = _evaluate(ctx, env, ns, key, body.entity_id, body.context)
+        except Exception as exc:
+            return failure(exc, call, on_bug, _render)
+        return _answer(call, env, ns, orjson.dumps(result))
+
+    return handler
 
 
-evaluate_bulk = endpoint(_bulk, _render)
+def _bulk(ctx: ServerContext) -> CallHandler:
+    on_bug = ctx.metrics.server_errors.inc
+
+    def handler(call: Call) -> Answer:
+        try:
+            body = parse_ofrep(json_object(call.body), bulk=True)
+            env, ns = _namespace(call, ctx)
+            keys = body.flags if body.flags is not None else ns.bulk_keys
+            flags = orjson.dumps([_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys])
+        except Exception as exc:
+            return failure(exc, call, on_bug, _render)
+        streams = orjson.dumps([{"type": "sse",
+                                 "endpoint": {"requestUri": f"/ofrep/v1/_stream/{env.name}/{ns.key}/events"}}])
+        return _answer(call, env, ns, flags, b'{"flags":' + flags + b',"eventStreams":' + streams + b"}")
+
+    return handler
 
 
 def add_routes(router: web.UrlDispatcher, prefix: str, ctx: ServerContext) -> None:
-    router.add_post(prefix + "/ofrep/v1/evaluate/flags/{key}", _single(ctx))
-    router.add_post(prefix + "/ofrep/v1/evaluate/flags", evaluate_bulk)
+    ctx.add_call_route(router, prefix, "/ofrep/v1/evaluate/flags/{key}", _single(ctx), _render)
+    ctx.add_call_route(router, prefix, "/ofrep/v1/evaluate/flags", _bulk(ctx), _render)

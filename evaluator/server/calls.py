@@ -1,0 +1,88 @@
+"""Request handlers that do not need aiohttp's request and response objects: a *call* is what an evaluation
+handler reads (headers, the `/environments/{env}` prefix, the flag key of the path, the body bytes) and an *answer*
+is what it writes (status, JSON body, ETag). The same handler serves two ways:
+
+- as an ordinary aiohttp route (`add_call_route`), which reads the body and turns the answer into a `web.Response`;
+- from the hot lane (`hotlane.py`), which answers a complete request straight from aiohttp's parsed message.
+
+A handler never raises: every error is answered in its API's shape (`failure`), so both ways answer alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from evaluator.engine import EvaluationError
+from evaluator.server.environments import URL_ENV
+from evaluator.server.errors import ApiError, Code, error_body, from_engine
+from evaluator.server.parsing import read_body
+
+log = logging.getLogger("flagdeck.evaluator")
+
+
+@dataclass(slots=True)
+class Call:
+    headers: Mapping[str, str]
+    url_env: str | None  # the `/environments/{env}` prefix of the path, if any
+    body: bytes
+    key: str | None = None  # the `{key}` of the path (OFREP single flag), None on routes without one
+    method: str = "POST"
+    path: str = ""  # for the log of an unexpected error
+
+
+Answer = tuple[int, bytes, str | None]  # status, JSON body (empty for 304), ETag
+CallHandler = Callable[[Call], Answer]
+Renderer = Callable[[ApiError, str | None], bytes]  # error -> body, given the call's key
+
+
+def render_json(err: ApiError, key: str | None) -> bytes:
+    """Flipt's grpc-gateway error shape."""
+    return error_body(err.code, err.message)
+
+
+def failure(exc: Exception, call: Call, on_bug: Callable[[], None], render: Renderer = render_json) -> Answer:
+    """The answer to an exception raised while handling `call`; a bug is logged, counted by `on_bug` and answered
+    500 in the API's shape, never a crash or an HTML page."""
+    if isinstance(exc, ConnectionResetError):
+        raise exc
+    if isinstance(exc, ApiError):
+        err = exc
+    elif isinstance(exc, EvaluationError):
+        err = from_engine(exc)
+    elif isinstance(exc, web.HTTPException):  # raised by aiohttp itself while reading the request
+        code = Code.INVALID_ARGUMENT if 400 <= exc.status < 500 else Code.INTERNAL
+        err = ApiError(code, exc.reason, status=exc.status)
+    else:
+        log.exception("unexpected error on %s %s", call.method, call.path, exc_info=exc)
+        on_bug()
+        err = ApiError(Code.INTERNAL, "internal error")
+    return err.status, render(err, call.key), None
+
+
+def call_route(handler: CallHandler, max_body: int, headers: Mapping[str, str], common: Mapping[str, str],
+               render: Renderer = render_json, on_bug: Callable[[], None] = lambda: None,
+               ) -> Callable[[web.Request], object]:
+    """`handler` as an aiohttp route: `headers` go on every JSON answer, `common` (CORS) on a 304 too."""
+
+    async def route(request: web.Request) -> web.StreamResponse:
+        info = request.match_info
+        call = Call(request.headers, info.get(URL_ENV), b"", info.get("key"), request.method, request.path)
+        try:
+            call.body = await read_body(request, max_body)
+        except Exception as exc:
+            status, body, etag = failure(exc, call, on_bug, render)
+        else:
+            status, body, etag = handler(call)
+        if status == 304:
+            response = web.Response(status=304, headers=common)
+        else:
+            response = web.Response(body=body, status=status, headers=headers)
+        if etag is not None:
+            response.headers["ETag"] = etag
+        return response
+
+    return route
