@@ -26,17 +26,18 @@ ENV_PREFIX = "/environments/{" + URL_ENV + "}"
 
 
 def create_app(store: Any, config: Any, max_body: int = DEFAULT_MAX_BODY, cors: bool = True,
-               heartbeat: float = 15.0, metrics: Metrics | None = None) -> web.Application:
+               heartbeat: float = 15.0, metrics: Metrics | None = None, hot_lane: bool = True) -> web.Application:
     """An evaluator serving every environment of `store` (a `gitstore.store.Store` on `config`). The caller owns
     the store and closes it after the app has shut down. `cors`: answer browsers from any origin (and their
     preflight `OPTIONS`); `heartbeat`: seconds between keep-alive lines on idle streams (0 = none); `metrics`:
-    the registry to count in (the runner's, when several workers share one)."""
+    the registry to count in (the runner's, when several workers share one); `hot_lane`: let `HotLaneRunner`
+    answer complete evaluation requests from the parsed message (hotlane.py)."""
     names = [info.name for info in store.environments()]
     registry = Registry(names, config.default_environment)
     remotes = RemoteStates(store)
     ctx = ServerContext(registry=registry, auth=AuthPolicy.from_config(config.authentication),
                         metrics=metrics or Metrics(), max_body=max_body, cors=cors, heartbeat=heartbeat,
-                        remotes=remotes.health)
+                        remotes=remotes.health, hot_lane=hot_lane)
     ctx.metrics.git_branches.set(len(names))
     app = web.Application(client_max_size=max_body + 1)
     app[CONTEXT] = ctx

@@ -119,6 +119,7 @@ class Metrics:
                                         "Commit-to-stream latency (ms)", buckets=MS_BUCKETS, registry=r)
         self.streams_in_progress = Gauge("flipt_evaluations_streams_in_progress", "Open snapshot streams",
                                          registry=r)
+        self.hot_lane = HotCounter("flagdeck_hot_lane_answers", "Requests answered by the hot lane", (), r)
         self.server_errors = Counter("flipt_server_errors", "Server errors", registry=r)
         self.git_views = Counter("flipt_git_views", "Snapshots read from Git", registry=r)
         self.git_view_errors = Counter("flipt_git_view_errors", "Failed snapshot reads", registry=r)

@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from evaluator.server.app import create_app
+from evaluator.server.hotlane import HotLaneRunner
 from evaluator.server.metrics import Metrics
 from evaluator.server.metrics_shared import SharedMetrics
 from gitstore.config import Config, load_config
@@ -77,7 +78,7 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
         loop.add_signal_handler(sig, stop.set)
     shared = SharedMetrics(metrics_dir) if metrics_dir is not None else None
     metrics = Metrics(shared)
-    runner = web.AppRunner(create_app(store, config, metrics=metrics, **app_options), access_log=None, handle_signals=False,
+    runner = HotLaneRunner(create_app(store, config, metrics=metrics, **app_options), access_log=None, handle_signals=False,
                            shutdown_timeout=2.0)
     exchange = None
     try:

@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from evaluator.server import create_app
+from evaluator.server.hotlane import HotLaneRunner
 from gitstore.config import load_config
 from gitstore.store import Store
 
@@ -95,7 +96,9 @@ class ServerThread:
     """The evaluator in a background thread (its own event loop), so blocking real clients can call it."""
 
     def __init__(self, config_path: Path, max_body: int | None = None, **app_options: Any):
-        """`app_options` go to `create_app` (e.g. `heartbeat`, `cors`)."""
+        """`app_options` go to `create_app` (e.g. `heartbeat`, `cors`, `hot_lane`), except `keepalive_timeout`,
+        which goes to the runner."""
+        self._runner_options = {k: app_options.pop(k) for k in ("keepalive_timeout",) if k in app_options}
         self.config = load_config(config_path)
         self.store = Store(self.config)
         self._kwargs = {"max_body": max_body, **app_options} if max_body else app_options
@@ -125,7 +128,8 @@ class ServerThread:
         self._stopped = asyncio.Event()
         try:
             self.app = create_app(self.store, self.config, **self._kwargs)
-            runner = web.AppRunner(self.app, access_log_class=recording_logger(self.seen), shutdown_timeout=1.0)
+            runner = HotLaneRunner(self.app, access_log_class=recording_logger(self.seen), shutdown_timeout=1.0,
+                                   **self._runner_options)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
             await site.start()

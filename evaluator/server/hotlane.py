@@ -1,0 +1,190 @@
+"""The hot lane: evaluation requests answered straight from aiohttp's parsed HTTP message.
+
+aiohttp parses every request with its C parser and queues it for the connection's handler task, which builds a
+`Request`, resolves the route, awaits the handler in a new task, builds a `Response`, prepares and writes it. For
+a small evaluation that machinery costs several times the evaluation itself. When a connection is idle (its task
+is waiting for the next message, nothing is queued) and a message is a complete `POST` to a call route (`calls.py`:
+`/evaluate/v1/*`, OFREP, with or without the `/environments/{env}` prefix), `HotLaneHandler` calls the same call
+handler synchronously and writes the answer itself: same status, body and headers as the aiohttp route would send.
+
+Everything else takes aiohttp's ordinary path: other routes and methods, a query string, a body not yet complete or
+over the limit, HTTP/1.0, `Connection: close`, `Expect`, compressed bodies, upgrades, a busy connection (pipelined
+requests behind a slow one stay in order), a client not reading its answers (write buffer above the high-water
+mark). Access logging, when configured, still sees every request.
+
+This relies on `RequestHandler` internals (its message queue and waiter), checked once at start-up: on an aiohttp
+whose handler does not have them the lane stays off and says so in the log. `--no-hot-lane` turns it off.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+from aiohttp.helpers import rfc822_formatted_time
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
+from aiohttp.http_writer import StreamWriter
+from aiohttp.web_protocol import RequestHandler
+
+from evaluator.server.calls import Call, CallHandler
+from evaluator.server.context import CONTEXT, ServerContext
+
+log = logging.getLogger("flagdeck.evaluator")
+
+ENV_PREFIX = "/environments/"
+# what the lane reads and writes of RequestHandler; all set in its __init__
+_INTERNALS = ("_waiter", "_messages", "_parser", "_keepalive_handle", "_next_keepalive_close_time",
+              "_keepalive_timeout", "_logging_enabled", "_request_factory", "_manager", "_task_handler",
+              "_buffer_paused", "_msg_queue_resume_size")
+_PHRASES = {status.value: status.phrase for status in http.HTTPStatus}
+
+
+def compatible() -> bool:
+    """Whether this aiohttp's RequestHandler has everything the lane relies on."""
+    names = set(RequestHandler.__init__.__code__.co_names) | set(dir(RequestHandler))
+    return all(name in names for name in _INTERNALS) and hasattr(RequestHandler, "_resume_reading_if_drained")
+
+
+class HotLane:
+    """The call routes of one application and the fixed part of their answers' headers."""
+
+    def __init__(self, ctx: ServerContext):
+        self.max_body = ctx.max_body
+        self.count = ctx.metrics.hot_lane.inc
+        self.exact: dict[str, CallHandler] = {}
+        self.keyed: list[tuple[str, CallHandler]] = []  # ("/ofrep/v1/evaluate/flags/", handler) for ".../{key}"
+        for path, handler in ctx.calls.items():
+            if path.endswith("/{key}"):
+                self.keyed.append((path[: -len("{key}")], handler))
+            else:
+                self.exact[path] = handler
+        common = "".join(f"{name}: {value}\r\n" for name, value in ctx.headers.items())
+        self.common = common  # CORS, on a 304 too
+        self.json = common + "Content-Type: application/json\r\n"
+
+    def route(self, path: str) -> tuple[CallHandler, str | None, str | None] | None:
+        """(handler, URL environment, key) for a request target, or None when the ordinary path must answer."""
+        if "?" in path or "%" in path:
+            return None
+        url_env = None
+        if path.startswith(ENV_PREFIX):
+            url_env, sep, rest = path[len(ENV_PREFIX):].partition("/")
+            if not sep or not url_env:
+                return None
+            path = "/" + rest
+        handler = self.exact.get(path)
+        if handler is not None:
+            return handler, url_env, None
+        for prefix, handler in self.keyed:
+            if path.startswith(prefix):
+                key = path[len(prefix):]
+                return (handler, url_env, key) if key and "/" not in key else None
+        return None
+
+    def head(self, status: int, length: int, etag: str | None) -> bytes:
+        """Status line and headers as aiohttp writes them for the same answer (a 304 has no body or type)."""
+        tag = f"ETag: {etag}\r\n" if etag is not None else ""
+        if status == 304:
+            fields = f"{self.common}{tag}"
+        else:
+            fields = f"{self.json}{tag}Content-Length: {length}\r\n"
+        return (f"HTTP/1.1 {status} {_PHRASES.get(status, '')}\r\n{fields}"
+                f"Date: {rfc822_formatted_time()}\r\nServer: {SERVER_SOFTWARE}\r\n\r\n").encode()
+
+
+class HotLaneHandler(RequestHandler):
+    """aiohttp's connection handler, answering what the hot lane can before waking the handler task."""
+
+    def __init__(self, manager: web.Server, lane: HotLane, **kwargs: Any):
+        super().__init__(manager, **kwargs)
+        self._lane = lane
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done() or self._messages:  # the handler task is busy: keep the order
+            super().data_received(data)
+            return
+        self._waiter = None  # parse without waking the task, answer what the lane can, then wake it
+        try:
+            super().data_received(data)
+        finally:
+            self._waiter = waiter
+        messages = self._messages
+        while messages and self._answer(*messages[0]):
+            messages.popleft()
+            if self._parser is not None:
+                self._parser.message_consumed()
+        if messages:
+            if not waiter.done():
+                waiter.set_result(None)
+        elif self._buffer_paused and len(messages) <= self._msg_queue_resume_size:
+            self._resume_reading_if_drained()
+
+    def _answer(self, message: Any, payload: Any) -> bool:
+        """Answer one queued message if it is the lane's to answer; False leaves it to the handler task."""
+        if getattr(message, "method", None) != "POST" or message.version != HttpVersion11 or message.should_close \
+                or message.upgrade or message.compression or self._paused or self.transport is None:
+            return False
+        found = self._lane.route(message.path)
+        if found is None or not payload.is_eof() or payload.exception() is not None \
+                or payload.total_bytes > self._lane.max_body:
+            return False
+        headers: Mapping[str, str] = message.headers
+        if "Expect" in headers:
+            return False
+        handler, url_env, key = found
+        body = payload.read_nowait()
+        status, answer, etag = handler(Call(headers, url_env, body, key, "POST", message.path))
+        self.transport.write(self._lane.head(status, len(answer), etag) + answer)
+        self._answered(message, payload, status, answer, etag)
+        return True
+
+    def _answered(self, message: Any, payload: Any, status: int, body: bytes, etag: str | None) -> None:
+        """What the handler task does after a response: count it, log it, restart the keep-alive timer."""
+        loop = self._loop
+        self._lane.count(())
+        if self._manager is not None:
+            self._manager.requests_count += 1
+        if self._logging_enabled and self.access_logger is not None and self._request_factory is not None:
+            request = self._request_factory(message, payload, self, StreamWriter(self, loop), self._task_handler)
+            response = web.Response(status=status, body=body or None, content_type="application/json")
+            if etag is not None:
+                response.headers["ETag"] = etag
+            self.access_logger.log(request, response, 0.0)
+        if self._keepalive_timeout > 0:
+            close_time = loop.time() + self._keepalive_timeout
+            self._next_keepalive_close_time = close_time
+            if self._keepalive_handle is None:
+                self._keepalive_handle = loop.call_at(close_time, self._process_keepalive)
+
+
+class _HotLaneServer:
+    """The protocol factory the listening socket calls: aiohttp's `web.Server`, with `HotLaneHandler`
+    connections; everything else (shutdown, connection tracking) is the server's own."""
+
+    def __init__(self, server: web.Server, lane: HotLane):
+        self._server, self._lane = server, lane
+
+    def __call__(self) -> RequestHandler:
+        server = self._server
+        return HotLaneHandler(server, self._lane, loop=server._loop, **server._kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._server, name)
+
+
+class HotLaneRunner(web.AppRunner):
+    """`web.AppRunner` whose connections take the hot lane, when the application's context enables it."""
+
+    async def _make_server(self) -> Any:
+        server = await super()._make_server()
+        ctx = self.app.get(CONTEXT)
+        if ctx is None or not ctx.hot_lane or not ctx.calls:
+            return server
+        if not compatible():
+            log.warning("hot lane off: this aiohttp's RequestHandler lacks what it relies on")
+            return server
+        return _HotLaneServer(server, HotLane(ctx))

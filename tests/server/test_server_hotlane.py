@@ -1,0 +1,212 @@
+"""The hot lane (evaluator/server/hotlane.py) answers exactly as aiohttp's ordinary path does, over raw sockets:
+same status, headers and body for successes and errors, ordered answers to pipelined requests, and the ordinary
+path for everything it must not take (partial bodies, HTTP/1.0, Connection: close, Expect, query strings, limits).
+Two real servers on one repository, one with `hot_lane=False`, are compared request by request."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+import pytest
+
+from .harness import ServerThread
+from .test_server_auth import AUTH
+
+VARIANT = {"namespaceKey": "ns1", "flagKey": "variant-seg", "entityId": "user-1", "context": {"plan": "pro"}}
+VOLATILE = {"requestId", "requestDurationMillis", "timestamp"}
+
+
+def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+            version: str = "1.1") -> bytes:
+    raw = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
+    lines = [f"{method} {path} HTTP/{version}", "Host: test"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    if raw or method == "POST":
+        lines.append(f"Content-Length: {len(raw)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + raw
+
+
+class Answer:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes):
+        self.status, self.headers, self.body = status, headers, body
+
+    def comparable(self) -> tuple[int, dict[str, str], Any]:
+        assert int(self.headers.get("content-length", "0")) == len(self.body)
+        headers = {k: v for k, v in self.headers.items() if k not in ("date", "content-length")}
+        return self.status, headers, _strip(json.loads(self.body)) if self.body else b""
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def read_answers(sock: socket.socket, count: int) -> list[Answer]:
+    """`count` final HTTP/1.1 answers from `sock` (bodies framed by Content-Length; none on a 304)."""
+    buffer, answers = b"", []
+    sock.settimeout(10)
+    while len(answers) < count:
+        head_end = buffer.find(b"\r\n\r\n")
+        if head_end >= 0:
+            lines = buffer[:head_end].decode().split("\r\n")
+            headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+            length = int(headers.get("content-length", "0"))
+            if len(buffer) >= head_end + 4 + length:
+                body = buffer[head_end + 4:head_end + 4 + length]
+                status = int(lines[0].split()[1])
+                if status >= 200:  # not an interim answer (100 Continue)
+                    answers.append(Answer(status, headers, body))
+                buffer = buffer[head_end + 4 + length:]
+                continue
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {len(answers)} answers")
+        buffer += chunk
+    return answers
+
+
+def exchange(server: ServerThread, *messages: bytes, together: bool = True) -> list[Answer]:
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        if together:
+            sock.sendall(b"".join(messages))
+            return read_answers(sock, len(messages))
+        answers = []
+        for message in messages:
+            sock.sendall(message)
+            answers += read_answers(sock, 1)
+        return answers
+
+
+def hot_answers(server: ServerThread) -> int:
+    text = server.get("/metrics").text
+    line = next((x for x in text.splitlines() if x.startswith("flagdeck_hot_lane_answers_total ")), None)
+    return int(float(line.split()[1])) if line else 0
+
+
+@pytest.fixture
+def pair(make_server: Any) -> tuple[ServerThread, ServerThread]:
+    return make_server(), make_server(hot_lane=False)
+
+
+CASES = [
+    ("variant", "/evaluate/v1/variant", VARIANT, {}),
+    ("boolean", "/evaluate/v1/boolean", {"namespaceKey": "ns1", "flagKey": "bool-rollout", "entityId": "u-2"}, {}),
+    ("batch", "/evaluate/v1/batch", {"requests": [VARIANT, {**VARIANT, "flagKey": "missing"},
+                                                  {**VARIANT, "namespaceKey": "nope"}]}, {}),
+    ("env prefix", "/environments/staging/evaluate/v1/variant", {**VARIANT, "flagKey": "env-marker"}, {}),
+    ("env header", "/evaluate/v1/variant", {**VARIANT, "flagKey": "env-marker"}, {"X-Flipt-Environment": "staging"}),
+    ("unknown env", "/environments/nowhere/evaluate/v1/variant", VARIANT, {}),
+    ("unknown flag", "/evaluate/v1/variant", {**VARIANT, "flagKey": "missing"}, {}),
+    ("unknown namespace", "/evaluate/v1/boolean", {**VARIANT, "namespaceKey": "nope"}, {}),
+    ("bad JSON", "/evaluate/v1/variant", b"{not json", {}),
+    ("wrong types", "/evaluate/v1/variant", {"flagKey": 1, "context": {"a": [1]}}, {}),
+    ("not an object", "/evaluate/v1/batch", b"[1, 2]", {}),
+    ("empty body", "/evaluate/v1/variant", b"", {}),
+    ("ofrep", "/ofrep/v1/evaluate/flags/variant-seg", {"context": {"targetingKey": "u", "plan": "pro"}},
+     {"X-Flipt-Namespace": "ns1"}),
+    ("ofrep missing", "/ofrep/v1/evaluate/flags/missing", {"context": {"targetingKey": "u"}},
+     {"X-Flipt-Namespace": "ns1"}),
+    ("ofrep bulk", "/ofrep/v1/evaluate/flags", {"context": {"targetingKey": "u"}}, {"X-Flipt-Namespace": "ns1"}),
+    ("ofrep env prefix", "/environments/staging/ofrep/v1/evaluate/flags/env-marker",
+     {"context": {"targetingKey": "u"}}, {"X-Flipt-Namespace": "ns1"}),
+]
+
+
+def test_hot_lane_answers_as_aiohttp_does(pair: tuple[ServerThread, ServerThread]) -> None:
+    hot, ordinary = pair
+    before = hot_answers(hot)
+    for name, path, body, headers in CASES:
+        mine, theirs = (exchange(server, request("POST", path, body, headers))[0] for server in pair)
+        assert mine.comparable() == theirs.comparable(), name
+        assert mine.headers["date"] and mine.headers["server"] == theirs.headers["server"]
+    assert hot_answers(hot) - before == len(CASES)  # every case above was the lane's
+    assert hot_answers(ordinary) == 0
+
+
+def test_ofrep_etag_gives_304_both_ways(pair: tuple[ServerThread, ServerThread]) -> None:
+    path, body, headers = CASES[12][1:]
+    first = exchange(pair[0], request("POST", path, body, headers))[0]
+    etag = first.headers["etag"]
+    for server in pair:
+        again = exchange(server, request("POST", path, body, {**headers, "If-None-Match": etag}))[0]
+        assert (again.status, again.headers["etag"], again.body) == (304, etag, b"")
+        assert again.headers["access-control-allow-origin"] == "*" and "content-type" not in again.headers
+
+
+def test_authentication_is_the_same_on_the_lane(make_server: Any) -> None:
+    servers = [make_server(AUTH.format(evaluation="false", ofrep="false"), hot_lane=lane) for lane in (True, False)]
+    for token in (None, "wrong", "0th3r", "s3cr3t"):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        answers = [exchange(server, request("POST", "/evaluate/v1/variant", VARIANT, headers))[0]
+                   for server in servers]
+        assert answers[0].comparable() == answers[1].comparable(), token
+    cookie = {"Cookie": 'theme=dark; flipt_client_token="s3cr3t"'}
+    assert exchange(servers[0], request("POST", "/evaluate/v1/variant", VARIANT, cookie))[0].status == 200
+
+
+def test_pipelined_requests_are_answered_in_order(server: ServerThread) -> None:
+    flags = ["variant-seg", "variant-seg-dflt", "env-marker"]
+    evaluations = [request("POST", "/evaluate/v1/variant", {**VARIANT, "flagKey": f}) for f in flags]
+    mixed = [evaluations[0], request("GET", "/health"), evaluations[1],
+             request("GET", "/internal/v1/evaluation/snapshot/namespace/ns1"), evaluations[2]]
+    answers = exchange(server, *mixed)
+    assert [a.status for a in answers] == [200] * 5
+    assert [json.loads(answers[i].body)["flagKey"] for i in (0, 2, 4)] == flags
+    assert "production" in json.loads(answers[1].body)["environments"]
+    assert "flags" in json.loads(answers[3].body)
+    many = exchange(server, *(evaluations * 40))  # more than aiohttp queues before pausing the socket
+    assert [json.loads(a.body)["flagKey"] for a in many] == flags * 40
+
+
+def test_what_the_lane_leaves_to_aiohttp_is_still_answered(server: ServerThread) -> None:
+    body = json.dumps(VARIANT).encode()
+    before = hot_answers(server)
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:  # the body arrives after the headers
+        message = request("POST", "/evaluate/v1/variant", body)
+        sock.sendall(message[:-len(body)])
+        time.sleep(0.1)
+        sock.sendall(message[-len(body):])
+        assert json.loads(read_answers(sock, 1)[0].body)["flagKey"] == "variant-seg"
+    left = [
+        request("POST", "/evaluate/v1/variant?pretty=true", body),
+        request("POST", "/evaluate/v1/variant", body, {"Expect": "100-continue"}),
+        request("POST", "/evaluate/v1/variant", b"x" * (2 << 20)),
+    ]
+    statuses = [exchange(server, message)[0].status for message in left]
+    assert statuses[:2] == [200, 200] and statuses[2] == 413
+    assert hot_answers(server) == before  # none of these was the lane's
+    for version, headers in (("1.0", {}), ("1.1", {"Connection": "close"})):
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(request("POST", "/evaluate/v1/variant", body, headers, version))
+            answer = read_answers(sock, 1)[0]
+            assert answer.status == 200 and sock.recv(1) == b""  # answered, then closed by the server
+    assert hot_answers(server) == before
+
+
+def test_the_access_log_sees_lane_answers(server: ServerThread) -> None:
+    exchange(server, request("POST", "/environments/staging/evaluate/v1/variant", VARIANT, {"X-Trace": "t1"}))
+    seen = server.requests_to("/environments/staging/evaluate/v1/variant")[-1]
+    assert (seen.method, seen.status, seen.headers["x-trace"]) == ("POST", 200, "t1")
+
+
+def test_the_lane_restarts_the_keepalive_timer(make_server: Any) -> None:
+    """Each answer restarts the idle timeout (2 s here): requests 1.2 s apart keep the connection open past it,
+    and the server closes the connection once it has been idle for the timeout."""
+    server = make_server(keepalive_timeout=2.0)
+    before = hot_answers(server)
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        for _ in range(3):
+            sock.sendall(request("POST", "/evaluate/v1/variant", VARIANT))
+            assert read_answers(sock, 1)[0].status == 200
+            time.sleep(1.2)
+        sock.settimeout(10)
+        started = time.monotonic()
+        assert sock.recv(1) == b""
+        assert time.monotonic() - started < 5
+    assert hot_answers(server) - before == 3
