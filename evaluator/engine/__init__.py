@@ -2,7 +2,7 @@
 
 from evaluator.engine.compiler import attachment_text, compile_namespace
 from evaluator.engine.errors import EvaluationError, FlagNotFound, WrongFlagType
-from evaluator.engine.evaluate import evaluate, evaluate_batch, evaluate_boolean, evaluate_variant
+from evaluator.engine.evaluate import evaluate, evaluate_boolean, evaluate_variant
 from evaluator.engine.model import (
     CompiledDistribution,
     CompiledFlag,
@@ -12,10 +12,8 @@ from evaluator.engine.model import (
     CompiledSegment,
 )
 from evaluator.engine.results import (
-    BatchRequest,
     BooleanResult,
     ErrorReason,
-    ErrorResult,
     Reason,
     Result,
     VariantResult,
@@ -23,7 +21,6 @@ from evaluator.engine.results import (
 from evaluator.engine.trace import Trace
 
 __all__ = [
-    "BatchRequest",
     "BooleanResult",
     "CompiledDistribution",
     "CompiledFlag",
@@ -32,7 +29,6 @@ __all__ = [
     "CompiledRule",
     "CompiledSegment",
     "ErrorReason",
-    "ErrorResult",
     "EvaluationError",
     "FlagNotFound",
     "Reason",
@@ -43,7 +39,6 @@ __all__ = [
     "attachment_text",
     "compile_namespace",
     "evaluate",
-    "evaluate_batch",
     "evaluate_boolean",
     "evaluate_variant",
 ]

@@ -1,4 +1,4 @@
-"""Variant, boolean and batch evaluation with Flipt v2 Go server semantics (flipt-compat §4.2-§4.6).
+"""Variant and boolean evaluation with Flipt v2 Go server semantics (flipt-compat §4.2-§4.5).
 
 Every function takes an optional `trace`; when given, the same code path records why it answered as it did.
 The untraced path only pays for `trace is not None` checks.
@@ -8,20 +8,13 @@ from __future__ import annotations
 
 import zlib
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from evaluator.engine.buckets import BUCKETS, PERCENT, to_bytes
 from evaluator.engine.constraints import CompiledConstraint
-from evaluator.engine.errors import EvaluationError, FlagNotFound, WrongFlagType
+from evaluator.engine.errors import FlagNotFound, WrongFlagType
 from evaluator.engine.model import CompiledFlag, CompiledNamespace, CompiledSegment
-from evaluator.engine.results import (
-    BatchRequest,
-    BooleanResult,
-    ErrorReason,
-    ErrorResult,
-    Reason,
-    VariantResult,
-)
+from evaluator.engine.results import BooleanResult, Reason, VariantResult
 from evaluator.engine.trace import (
     MISSING,
     BucketCheck,
@@ -231,24 +224,3 @@ def evaluate(
         return _boolean(flag, entity_id, context, trace)
     return _variant(flag, entity_id, context, trace)
 
-
-def evaluate_batch(
-    namespaces: Mapping[str, CompiledNamespace], requests: Iterable[BatchRequest]
-) -> list[VariantResult | BooleanResult | ErrorResult]:
-    """Flipt's batch (§4.6): each request by its flag's type; an unknown namespace or flag gives a NOT_FOUND entry,
-    any other evaluation error an UNKNOWN_ERROR entry. One bad entry never fails the batch."""
-    out: list[VariantResult | BooleanResult | ErrorResult] = []
-    for req in requests:
-        ns_key = req.namespace_key or "default"
-        ns = namespaces.get(ns_key)
-        if ns is None:
-            message = f'namespace "{ns_key}" not found'
-            out.append(ErrorResult(req.flag_key, ns_key, ErrorReason.NOT_FOUND, message))
-            continue
-        try:
-            out.append(evaluate(ns, req.flag_key, req.entity_id, req.context))
-        except FlagNotFound as exc:
-            out.append(ErrorResult(req.flag_key, ns_key, ErrorReason.NOT_FOUND, exc.message))
-        except EvaluationError as exc:
-            out.append(ErrorResult(req.flag_key, ns_key, ErrorReason.UNKNOWN, exc.message))
-    return out

@@ -6,8 +6,7 @@ timestamps and durations belong to the server, not to the engine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -47,24 +46,6 @@ class BooleanResult:
     @property
     def value(self) -> bool:
         return self.enabled
-
-
-@dataclass(slots=True)
-class ErrorResult:
-    """One failed entry of a batch; a batch never fails because of one flag."""
-
-    flag_key: str
-    namespace_key: str
-    reason: ErrorReason
-    message: str
-
-
-@dataclass(slots=True)
-class BatchRequest:
-    namespace_key: str
-    flag_key: str
-    entity_id: str
-    context: Mapping[str, str] = field(default_factory=dict)
 
 
 Result = VariantResult | BooleanResult

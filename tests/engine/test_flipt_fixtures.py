@@ -1,5 +1,5 @@
 """Flipt's own integration namespace and storage fixtures (shared/fixtures/flipt), loaded by the real loader and
-evaluated as in flipt-compat §4.9; plus batch evaluation (§4.6)."""
+evaluated as in flipt-compat §4.9."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ from pathlib import Path
 import pytest
 
 from evaluator.engine import (
-    BatchRequest,
-    BooleanResult,
-    ErrorReason,
-    ErrorResult,
     Reason,
-    VariantResult,
     compile_namespace,
-    evaluate_batch,
     evaluate_boolean,
     evaluate_variant,
 )
@@ -77,16 +71,3 @@ def test_isoneof_in_file_versions_1_5_and_1_6_evaluate_alike(flipt_fixtures: Pat
         assert result.match is expected, ctx
     assert outcomes == {("on", True), ("", False)}  # variant key "on" stays a string (YAML 1.2)
 
-
-def test_batch_mixes_types_and_reports_errors_per_entry(default_ns) -> None:
-    requests = [
-        BatchRequest("default", "flag_boolean", "fixed", {}),
-        BatchRequest("default", "foobarnotfound", "x", {}),
-        BatchRequest("", "flag_001", "some-fixed-entity-id", {"in_segment": "segment_005"}),
-        BatchRequest("elsewhere", "flag_001", "x", {}),
-    ]
-    out = evaluate_batch({"default": default_ns}, requests)
-    assert isinstance(out[0], BooleanResult) and out[0].enabled is True
-    assert out[1] == ErrorResult("foobarnotfound", "default", ErrorReason.NOT_FOUND, 'flag "default/foobarnotfound" not found')
-    assert isinstance(out[2], VariantResult) and out[2].variant_key == "variant_002"
-    assert isinstance(out[3], ErrorResult) and (out[3].namespace_key, out[3].reason) == ("elsewhere", ErrorReason.NOT_FOUND)
