@@ -111,7 +111,6 @@ class _Compiler:
                     distributions=dists,
                     kept=kept,
                     bounds=tuple(boundaries([d.rollout for d in kept])),
-                    source=rule,
                 )
             )
         rollouts = []
@@ -142,7 +141,6 @@ class _Compiler:
             rollouts=tuple(rollouts),
             key_bytes=to_bytes(flag.key),
             seed=crc32_seed(flag.key),
-            source=flag,
         )
 
 
@@ -151,4 +149,4 @@ def compile_namespace(doc: Document, file: str = "") -> CompiledNamespace:
     with gc_paused():
         compiler = _Compiler(doc, file)
         flags = {f.key: compiler.flag(f, i) for i, f in enumerate(doc.flags)}
-    return CompiledNamespace(key=doc.namespace.key, flags=flags, warnings=compiler.warnings, document=doc, file=file)
+    return CompiledNamespace(key=doc.namespace.key, flags=flags, warnings=compiler.warnings, document=doc)

@@ -1,8 +1,8 @@
 """The compiled form of a namespace: everything evaluation needs, prepared once (flipt-compat §3.7).
 
 Segments are compiled once per namespace and shared by every rule and rollout naming them; boundaries, float32
-rollouts, attachment texts and hash seeds are computed at compile time. The `source` fields point back at the
-document objects (for the client snapshot and the console).
+rollouts, attachment texts and hash seeds are computed at compile time. The `source` fields of segments and rollouts
+point back at the document objects (the client snapshot reads them).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evaluator.engine.constraints import CompiledConstraint
-from gitstore.documents import Document, Flag, FlagType, Rollout, Rule, Segment, SegmentOperator
+from gitstore.documents import Document, FlagType, Rollout, Segment, SegmentOperator
 from gitstore.errors import Problem
 
 
@@ -40,7 +40,6 @@ class CompiledRule:
     distributions: tuple[CompiledDistribution, ...]  # all, in file order
     kept: tuple[CompiledDistribution, ...]  # rollout > 0, in file order
     bounds: tuple[int, ...]  # upper bounds (exclusive) of `kept` in 0..1000
-    source: Rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +66,6 @@ class CompiledFlag:
     rollouts: tuple[CompiledRollout, ...]
     key_bytes: bytes  # UTF-8 of the key (threshold hash suffix)
     seed: int  # crc32 of the key (variant hash prefix)
-    source: Flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +74,6 @@ class CompiledNamespace:
     flags: dict[str, CompiledFlag]  # in document order
     warnings: list[Problem]
     document: Document
-    file: str = ""
 
     @property
     def flag_keys(self) -> list[str]:
