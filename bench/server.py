@@ -8,6 +8,8 @@ p99 < 5 ms at 32 connections.
 
     python bench/server.py [--duration 3] [--repeat 3] [--connections 32] [--against DIR]
 
+Every run also loads the same evaluator started with `--no-hot-lane` ("lane off": aiohttp's request and response
+objects for every request) and prints its CPU per request and ratio, so the hot lane's share is visible.
 `--against DIR` also runs an evaluator from another source tree (e.g. `git archive <rev> evaluator gitstore | tar
 -x -C DIR`) in the same alternating runs and prints its CPU per request: a before/after on the same load.
 """
@@ -83,10 +85,10 @@ def wait_for(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def start_evaluator(config: Path, source: str | None = None) -> tuple[subprocess.Popen[str], str]:
+def start_evaluator(config: Path, source: str | None = None, *options: str) -> tuple[subprocess.Popen[str], str]:
     """`python -m evaluator` from this project, or from the source tree `source` (imported first)."""
     env = {**os.environ, "PYTHONPATH": source} if source else None
-    proc = subprocess.Popen([sys.executable, "-m", "evaluator", "--config", str(config), "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "evaluator", "--config", str(config), "--port", "0", *options],
                             cwd=source or ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     assert proc.stdout is not None
     found = re.search(r"http://[\d.]+:\d+", proc.stdout.readline())
@@ -177,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--against", metavar="DIR", help="another source tree to compare CPU per request with")
+    parser.add_argument("--only", metavar="SCENARIO", action="append", help="run only these scenarios")
     args = parser.parse_args(argv if argv is not None else [])
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install -y wrk")
@@ -184,49 +187,58 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="flagdeck-bench-") as tmp:
         directory = Path(tmp)
         config = make_repository(directory)
-        evaluator, ours = start_evaluator(config)
-        bare, base = start_bare(free_port())
-        other, theirs = start_evaluator(config, args.against) if args.against else (None, "")
+        servers: dict[str, tuple[subprocess.Popen[str], str]] = {"ours": start_evaluator(config)}
+        servers["bare"] = start_bare(free_port())
+        servers["lane off"] = start_evaluator(config, None, "--no-hot-lane")
+        if args.against:
+            servers["before"] = start_evaluator(config, args.against)
         try:
-            load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-            print(f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.repeat} alternating runs; "
-                  f"{os.cpu_count()} CPUs, load average {load} (other processes skew req/s and p99, less so CPU/req)")
-            print("ratio = ours/bare req/s; cpu ratio = bare/ours server CPU per request (load-independent)")
-            print(f"{'scenario':<14}{'bare req/s':>11}{'ours req/s':>11}{'ratio':>7}{'bare us':>9}{'ours us':>9}"
-                  f"{'cpu ratio':>10}{'p50 ms':>8}{'p99 ms':>8}{'bare p99':>9}"
-                  f"{'  before us  gain' if other else ''}  target")
-            for name, path, method, body, headers in scenarios(ours):
-                script = lua_script(directory, name, method, body, headers)
-                run_wrk(ours + path, script, 1, args.connections, evaluator.pid)  # warm-up
-                runs: dict[str, list[dict[str, float]]] = {"bare": [], "ours": [], **({"before": []} if other else {})}
-                for _ in range(args.repeat):
-                    runs["bare"].append(run_wrk(base + path, script, args.duration, args.connections, bare.pid))
-                    runs["ours"].append(run_wrk(ours + path, script, args.duration, args.connections, evaluator.pid))
-                    if other is not None:
-                        runs["before"].append(run_wrk(theirs + path, script, args.duration, args.connections,
-                                                      other.pid))
-                med = {who: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99", "cpu_us")}
-                       for who, rs in runs.items()}
-                ratio = med["ours"]["rps"] / med["bare"]["rps"]
-                cpu_ratio = med["bare"]["cpu_us"] / med["ours"]["cpu_us"]
-                target = TARGETS.get(name)
-                verdict = ""
-                if target is not None:
-                    verdict = (f">= {target:.0%}: req/s {'ok' if ratio >= target else 'MISSED'}, "
-                               f"cpu {'ok' if cpu_ratio >= target else 'MISSED'}")
-                verdict += f"; p99 < 5 ms {'ok' if med['ours']['p99'] < 5 else 'MISSED'}"
-                before = ""
-                if other is not None:
-                    gain = 1 - med["ours"]["cpu_us"] / med["before"]["cpu_us"]
-                    before = f"{med['before']['cpu_us']:>11.1f}{gain:>6.0%}"
-                print(f"{name:<14}{med['bare']['rps']:>11.0f}{med['ours']['rps']:>11.0f}{ratio:>7.2f}"
-                      f"{med['bare']['cpu_us']:>9.1f}{med['ours']['cpu_us']:>9.1f}{cpu_ratio:>10.2f}"
-                      f"{med['ours']['p50']:>8.2f}{med['ours']['p99']:>8.2f}{med['bare']['p99']:>9.2f}{before}"
-                      f"  {verdict}")
+            report(servers, args)
         finally:
-            for proc in (evaluator, bare, *([other] if other else [])):
+            for proc, _ in servers.values():
                 proc.terminate()
                 proc.wait(10)
+
+
+def report(servers: dict[str, tuple[subprocess.Popen[str], str]], args: argparse.Namespace) -> None:
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.repeat} alternating runs; "
+          f"{os.cpu_count()} CPUs, load average {load} (other processes skew req/s and p99, less so CPU/req)")
+    print("ratio = ours/bare req/s; cpu ratio = bare/ours server CPU per request (load-independent); "
+          "lane off = the same evaluator with --no-hot-lane (aiohttp's request/response path for every request)")
+    before = "before" in servers
+    print(f"{'scenario':<14}{'bare req/s':>11}{'ours req/s':>11}{'ratio':>7}{'bare us':>9}{'ours us':>9}"
+          f"{'cpu ratio':>10}{'p50 ms':>8}{'p99 ms':>8}{'bare p99':>9}{'lane off us':>12}{'ratio':>6}"
+          f"{'  before us  gain' if before else ''}  target")
+    directory = Path(tempfile.mkdtemp(prefix="flagdeck-wrk-"))
+    for name, path, method, body, headers in scenarios(servers["ours"][1]):
+        if args.only and name not in args.only:
+            continue
+        script = lua_script(directory, name, method, body, headers)
+        run_wrk(servers["ours"][1] + path, script, 1, args.connections, servers["ours"][0].pid)  # warm-up
+        runs: dict[str, list[dict[str, float]]] = {who: [] for who in servers}
+        for _ in range(args.repeat):
+            for who, (proc, url) in servers.items():
+                runs[who].append(run_wrk(url + path, script, args.duration, args.connections, proc.pid))
+        med = {who: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99", "cpu_us")}
+               for who, rs in runs.items()}
+        ratio = med["ours"]["rps"] / med["bare"]["rps"]
+        cpu_ratio = med["bare"]["cpu_us"] / med["ours"]["cpu_us"]
+        target = TARGETS.get(name)
+        verdict = ""
+        if target is not None:
+            verdict = (f">= {target:.0%}: req/s {'ok' if ratio >= target else 'MISSED'}, "
+                       f"cpu {'ok' if cpu_ratio >= target else 'MISSED'}; ")
+        verdict += f"p99 < 5 ms {'ok' if med['ours']['p99'] < 5 else 'MISSED'}"
+        gain = ""
+        if before:
+            gain = f"{med['before']['cpu_us']:>11.1f}{1 - med['ours']['cpu_us'] / med['before']['cpu_us']:>6.0%}"
+        print(f"{name:<14}{med['bare']['rps']:>11.0f}{med['ours']['rps']:>11.0f}{ratio:>7.2f}"
+              f"{med['bare']['cpu_us']:>9.1f}{med['ours']['cpu_us']:>9.1f}{cpu_ratio:>10.2f}"
+              f"{med['ours']['p50']:>8.2f}{med['ours']['p99']:>8.2f}{med['bare']['p99']:>9.2f}"
+              f"{med['lane off']['cpu_us']:>12.1f}{med['bare']['cpu_us'] / med['lane off']['cpu_us']:>6.2f}{gain}"
+              f"  {verdict}")
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -29,14 +29,12 @@ class EvalRequest:
     context: dict[str, str] = field(default_factory=dict)
     request_id: str = ""
     environment_key: str = ""
-    reference: str = ""
 
 
 @dataclass(slots=True)
 class BatchRequest:
     request_id: str
-    requests: list[EvalRequest]
-    reference: str = ""
+    requests: list[Entry]
 
 
 async def read_body(request: web.Request, max_body: int) -> bytes:
@@ -137,8 +135,33 @@ _FIELDS = {
 }
 
 
-def _eval_request(data: dict[str, Any], bad: list[str]) -> EvalRequest:
-    """One pass over the keys actually present (the hot path of every evaluation and batch entry)."""
+# one evaluation request of a body: flag, entity, namespace, context, request id, environment
+Entry = tuple[str, str, str, dict[str, str], str, str]
+_PLAIN = frozenset(("flagKey", "entityId", "namespaceKey", "requestId", "environmentKey", "context"))
+
+
+def _entry(data: dict[str, Any], bad: list[str]) -> Entry:
+    """What every SDK sends (camelCase keys, string values, a string map as context) is read with a few lookups;
+    anything else (snake_case, nulls, numbers to coerce, wrong types) takes the general pass."""
+    if data.keys() <= _PLAIN:
+        get = data.get
+        flag, entity, namespace = get("flagKey", ""), get("entityId", ""), get("namespaceKey", "")
+        request_id, environment, context = get("requestId", ""), get("environmentKey", ""), get("context")
+        if type(flag) is str and type(entity) is str and type(namespace) is str and type(request_id) is str \
+                and type(environment) is str:
+            if context is None:
+                return flag, entity, namespace or "default", {}, request_id, environment
+            if type(context) is dict:
+                for value in context.values():
+                    if type(value) is not str:
+                        break
+                else:
+                    return flag, entity, namespace or "default", context, request_id, environment
+    return _general_entry(data, bad)
+
+
+def _general_entry(data: dict[str, Any], bad: list[str]) -> Entry:
+    """One pass over the keys present: both spellings, nulls as absent, context scalars coerced, bad types noted."""
     values = ["", "", "", "", "", ""]
     context: dict[str, str] = {}
     for key, value in data.items():
@@ -150,33 +173,33 @@ def _eval_request(data: dict[str, Any], bad: list[str]) -> EvalRequest:
             context = coerce_context(value, bad)
         elif value is not None and key in _FIELDS:
             bad.append(key)
-    flag, entity, namespace, request_id, environment, reference = values
-    return EvalRequest(flag, entity, namespace or "default", context, request_id, environment, reference)
+    flag, entity, namespace, request_id, environment, _reference = values
+    return flag, entity, namespace or "default", context, request_id, environment
 
 
 def parse_evaluation(data: dict[str, Any]) -> EvalRequest:
     bad: list[str] = []
-    req = _eval_request(data, bad)
+    flag, entity, namespace, context, request_id, environment = _entry(data, bad)
     _check(bad)
-    return req
+    return EvalRequest(flag, entity, namespace, context, request_id, environment)
 
 
 def parse_batch(data: dict[str, Any]) -> BatchRequest:
     bad: list[str] = []
     items = data.get("requests")
-    requests: list[EvalRequest] = []
+    requests: list[Entry] = []
     if items is not None and not isinstance(items, list):
         bad.append("requests")
         items = None
     for i, item in enumerate(items or ()):
-        if isinstance(item, dict):
-            requests.append(_eval_request(item, bad))
+        if type(item) is dict:
+            requests.append(_entry(item, bad))
         else:
             bad.append(f"requests[{i}]")
     request_id = _string(data, "requestId", "request_id", bad)
-    reference = _string(data, "reference", "reference", bad)
+    _string(data, "reference", "reference", bad)
     _check(bad)
-    return BatchRequest(request_id=request_id or new_request_id(), requests=requests, reference=reference)
+    return BatchRequest(request_id=request_id or new_request_id(), requests=requests)
 
 
 @dataclass(slots=True)

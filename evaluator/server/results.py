@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from evaluator.engine import ErrorReason, Reason
+from evaluator.engine import BooleanResult, ErrorReason, Reason
 
 VARIANT_TYPE = "VARIANT_EVALUATION_RESPONSE_TYPE"
 BOOLEAN_TYPE = "BOOLEAN_EVALUATION_RESPONSE_TYPE"
@@ -63,10 +63,26 @@ def boolean_json(result: Any, request_id: str, ts: str, millis: float) -> dict[s
     }
 
 
-def batch_entry(result: Any, request_id: str, ts: str, millis: float) -> dict[str, Any]:
-    if is_boolean(result):
-        return {"type": BOOLEAN_TYPE, "booleanResponse": boolean_json(result, request_id, ts, millis)}
-    return {"type": VARIANT_TYPE, "variantResponse": variant_json(result, request_id, ts, millis)}
+def batch_entries(outcomes: list[Any], entries: list[Any], ts: str, millis: float) -> list[dict[str, Any]]:
+    """A batch's `responses`: each engine result (or an already shaped error entry) with its entry's request id
+    (`entries[i][4]`). The shapes of `variant_json`/`boolean_json`, written inline: this runs once per flag."""
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for outcome, entry in zip(outcomes, entries, strict=True):
+        if type(outcome) is dict:
+            append(outcome)
+        elif type(outcome) is BooleanResult:
+            append({"type": BOOLEAN_TYPE, "booleanResponse": {
+                "enabled": outcome.enabled, "reason": outcome.reason, "requestId": entry[4],
+                "requestDurationMillis": millis, "timestamp": ts, "flagKey": outcome.flag_key,
+                "segmentKeys": outcome.segment_keys}})
+        else:
+            append({"type": VARIANT_TYPE, "variantResponse": {
+                "match": outcome.match, "segmentKeys": outcome.segment_keys, "reason": outcome.reason,
+                "variantKey": outcome.variant_key, "variantAttachment": outcome.variant_attachment,
+                "requestId": entry[4], "requestDurationMillis": millis, "timestamp": ts,
+                "flagKey": outcome.flag_key}})
+    return out
 
 
 def batch_error(flag_key: str, namespace: str, not_found: bool) -> dict[str, Any]:

@@ -17,11 +17,11 @@ from evaluator.engine import EvaluationError, FlagNotFound, evaluate, evaluate_b
 from evaluator.server.auth import Api
 from evaluator.server.calls import Answer, Call, CallHandler, failure
 from evaluator.server.context import ServerContext, endpoint
-from evaluator.server.errors import ApiError, Code, not_found
+from evaluator.server.errors import not_found
 from evaluator.server.metrics import result_labels
 from evaluator.server.parsing import json_object, new_request_id, parse_batch, parse_evaluation
-from evaluator.server.results import batch_entry, batch_error, boolean_json, timestamp, variant_json
-from evaluator.server.state import EnvState, ServedNamespace
+from evaluator.server.results import batch_entries, batch_error, boolean_json, timestamp, variant_json
+from evaluator.server.state import ServedNamespace
 
 
 def _single(ctx: ServerContext, fn: Any, shape: Any) -> CallHandler:
@@ -59,55 +59,45 @@ def _single(ctx: ServerContext, fn: Any, shape: Any) -> CallHandler:
 
 def _batch(ctx: ServerContext) -> CallHandler:
     """`/evaluate/v1/batch`: environment, authorisation and namespace are resolved once per distinct
-    (environment key, namespace) of the batch, then every entry is evaluated and shaped in one tight loop."""
+    (environment key, namespace) of the batch (any failure there fails the whole batch, as in Flipt), then every
+    entry is evaluated in one tight loop and shaped in another (each entry carries the batch's duration)."""
     metrics = ctx.metrics
 
     def handler(call: Call) -> Answer:
         started = time.perf_counter()
         try:
             body = parse_batch(json_object(call.body))
-            envs: dict[str, EnvState] = {}
-            targets: dict[tuple[str, str], ServedNamespace | ApiError] = {}
-            for req in body.requests:  # environment errors and authorisation fail the whole batch
-                env = envs.get(req.environment_key)
-                if env is None:
-                    env = envs[req.environment_key] = ctx.environment(call, req.environment_key)
-                where = (req.environment_key, req.namespace_key)
-                if where not in targets:
-                    ctx.auth.check(call.headers, Api.EVALUATION, env.name, (req.namespace_key,))
-                    served = env.namespaces.get(req.namespace_key)
-                    targets[where] = served if served is not None else ApiError(
-                        Code.NOT_FOUND, f'namespace "{req.namespace_key}" not found')
+            targets: dict[tuple[str, str], tuple[str, ServedNamespace | None]] = {}
+            for where in {(entry[5], entry[2]) for entry in body.requests}:
+                env = ctx.environment(call, where[0])
+                ctx.auth.check(call.headers, Api.EVALUATION, env.name, (where[1],))
+                targets[where] = env.name, env.namespaces.get(where[1])
         except Exception as exc:
             return failure(exc, call, metrics.server_errors.inc)
         outcomes: list[Any] = []
         append = outcomes.append
         counts: dict[tuple[str, ...], int] = {}
         evaluated = time.perf_counter()
-        for req in body.requests:
-            env = envs[req.environment_key]
-            target = targets[(req.environment_key, req.namespace_key)]
-            if type(target) is ApiError:
-                append(batch_error(req.flag_key, req.namespace_key, True))
+        single = next(iter(targets.values())) if len(targets) == 1 else None  # the usual case: one lookup
+        for flag, entity, namespace, context, _, environment in body.requests:
+            env_name, served = single or targets[(environment, namespace)]
+            if served is None:
+                append(batch_error(flag, namespace, True))
                 continue
             try:
-                result = evaluate(target.compiled, req.flag_key, req.entity_id, req.context)
+                result = evaluate(served.compiled, flag, entity, context)
             except EvaluationError as exc:
-                metrics.evaluation_failed(env.name, target.key, req.flag_key)
-                append(batch_error(req.flag_key, req.namespace_key, isinstance(exc, FlagNotFound)))
+                metrics.evaluation_failed(env_name, namespace, flag)
+                append(batch_error(flag, namespace, isinstance(exc, FlagNotFound)))
                 continue
-            labels = result_labels(env.name, target.key, req.flag_key, result)
+            labels = result_labels(env_name, namespace, flag, result)
             counts[labels] = counts.get(labels, 0) + 1
             append(result)
         if counts:  # one latency per evaluation: the batch's evaluation time shared out evenly
             done = sum(counts.values())
             metrics.evaluated_batch(counts, done, (time.perf_counter() - evaluated) * 1000 / done)
         millis = (time.perf_counter() - started) * 1000
-        ts = timestamp()
-        responses = [
-            outcome if type(outcome) is dict else batch_entry(outcome, req.request_id, ts, millis)
-            for outcome, req in zip(outcomes, body.requests, strict=True)
-        ]
+        responses = batch_entries(outcomes, body.requests, timestamp(), millis)
         return 200, orjson.dumps({"requestId": body.request_id, "responses": responses,
                                   "requestDurationMillis": millis}), None
 
