@@ -99,6 +99,11 @@ CASES = [
     ("boolean", "/evaluate/v1/boolean", {"namespaceKey": "ns1", "flagKey": "bool-rollout", "entityId": "u-2"}, {}),
     ("batch", "/evaluate/v1/batch", {"requests": [VARIANT, {**VARIANT, "flagKey": "missing"},
                                                   {**VARIANT, "namespaceKey": "nope"}]}, {}),
+    ("mixed batch", "/evaluate/v1/batch", {"request_id": "r-1", "requests": [
+        {**VARIANT, "environmentKey": "staging", "flagKey": "env-marker", "requestId": "e-1"},
+        {"flag_key": "bool-rollout", "entity_id": "u-2", "namespace_key": "ns1", "context": {"n": 3, "b": True}},
+        {"flagKey": "variant-seg", "entityId": None, "namespaceKey": "ns1", "context": None}]}, {}),
+    ("bad batch entry", "/evaluate/v1/batch", {"requests": [VARIANT, {"flagKey": 7}, "x"]}, {}),
     ("env prefix", "/environments/staging/evaluate/v1/variant", {**VARIANT, "flagKey": "env-marker"}, {}),
     ("env header", "/evaluate/v1/variant", {**VARIANT, "flagKey": "env-marker"}, {"X-Flipt-Environment": "staging"}),
     ("unknown env", "/environments/nowhere/evaluate/v1/variant", VARIANT, {}),
@@ -130,7 +135,7 @@ def test_hot_lane_answers_as_aiohttp_does(pair: tuple[ServerThread, ServerThread
 
 
 def test_ofrep_etag_gives_304_both_ways(pair: tuple[ServerThread, ServerThread]) -> None:
-    path, body, headers = CASES[12][1:]
+    path, body, headers = next(case[1:] for case in CASES if case[0] == "ofrep")
     first = exchange(pair[0], request("POST", path, body, headers))[0]
     etag = first.headers["etag"]
     for server in pair:
@@ -210,3 +215,17 @@ def test_the_lane_restarts_the_keepalive_timer(make_server: Any) -> None:
         assert sock.recv(1) == b""
         assert time.monotonic() - started < 5
     assert hot_answers(server) - before == 3
+
+
+def test_batch_entries_in_every_spelling(server: ServerThread) -> None:
+    body = next(case[2] for case in CASES if case[0] == "mixed batch")
+    answer = exchange(server, request("POST", "/evaluate/v1/batch", body))[0]
+    data = json.loads(answer.body)
+    assert data["requestId"] == "r-1"
+    marker, boolean, variant = data["responses"]
+    assert marker["variantResponse"]["variantKey"] == "staging" and marker["variantResponse"]["requestId"] == "e-1"
+    assert boolean["type"] == "BOOLEAN_EVALUATION_RESPONSE_TYPE" and boolean["booleanResponse"]["flagKey"] == "bool-rollout"
+    assert variant["variantResponse"]["flagKey"] == "variant-seg"  # null entity id and context read as absent
+    bad = exchange(server, request("POST", "/evaluate/v1/batch", {"requests": [VARIANT, {"flagKey": 7}, "x"]}))[0]
+    assert bad.status == 400
+    assert json.loads(bad.body)["message"] == "invalid values for key(s) in json body: flagKey, requests[2]"
