@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from evaluator.client_snapshot import build_client_snapshot
-from evaluator.engine import CompiledNamespace, compile_namespace
+from evaluator.engine import CompiledNamespace, attachment_text, compile_namespace
 from gitstore.documents import FlagType
 
 
@@ -56,12 +56,9 @@ def sse_event(digest: str) -> bytes:
     return b"id: " + digest[:9].encode() + b"\ndata: " + payload + b"\n\n"
 
 
-def _attachment_text(value: Any) -> str:
-    return "" if value is None else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
 def flag_list_body(namespace: str, document: Any) -> bytes:
-    """ListFlags (v1 compatibility; what the `flipt` SDK's `flag.list_flags` parses)."""
+    """ListFlags (v1 compatibility; what the `flipt` SDK's `flag.list_flags` parses). Attachments are the engine's
+    text, as Flipt's fs snapshot marshals them (`"null"` for a variant without one), the same as the client snapshot."""
     flags = []
     for flag in document.flags:
         default = flag.default_variant
@@ -78,7 +75,7 @@ def flag_list_body(namespace: str, document: Any) -> bytes:
                     "key": v.key,
                     "name": v.name or "",
                     "description": v.description or "",
-                    "attachment": _attachment_text(v.attachment),
+                    "attachment": attachment_text(v.attachment),
                     "flagKey": flag.key,
                     "namespaceKey": namespace,
                 }
