@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
 
+from app.jsontext import parse_json_text
 from app.screens.editor import ResourceEditorScreen
 from app.screens.modals.rollout import RolloutModal
 from app.screens.modals.rule import RuleModal
@@ -43,16 +44,13 @@ def rollout_row(i: int, rollout: Rollout) -> tuple[str, ...]:
     return (str(i + 1), what, "true" if value else "false", rollout.description or "")
 
 
+def is_metadata(value: Any) -> bool:
+    return isinstance(value, dict) and all(v is not None for v in value.values())
+
+
 def parse_metadata(text: str) -> dict[str, Any] | None:
-    if not text.strip():
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"metadata: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
-    if not isinstance(value, dict) or any(v is None for v in value.values()):
-        raise ValueError("metadata: must be a JSON object whose values are not null")
-    return value
+    """A flag's metadata from its JSON text: None when empty; a ValueError naming line and column when invalid."""
+    return parse_json_text(text, "metadata", is_metadata, "must be a JSON object whose values are not null")
 
 
 class FlagEditorScreen(ResourceEditorScreen):

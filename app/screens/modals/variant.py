@@ -8,6 +8,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Input, Label, TextArea
 
+from app.jsontext import parse_json_text
 from app.screens.modals.form import FormModal
 from app.screens.modals.prompt import key_check
 from app.widgets.fields import field
@@ -16,15 +17,8 @@ from gitstore.documents import Variant
 
 def parse_attachment(text: str) -> Any:
     """The attachment from its JSON text: None when empty; a ValueError naming line and column when invalid."""
-    if not text.strip():
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"attachment: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
-    if not isinstance(value, dict | list):
-        raise ValueError("attachment: must be a JSON object or array (or empty), not a single value")
-    return value
+    return parse_json_text(text, "attachment", lambda value: isinstance(value, dict | list),
+                           "must be a JSON object or array (or empty), not a single value")
 
 
 class VariantModal(FormModal[Variant | None]):
