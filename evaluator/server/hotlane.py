@@ -7,10 +7,11 @@ is waiting for the next message, nothing is queued) and a message is a complete 
 `/evaluate/v1/*`, OFREP, with or without the `/environments/{env}` prefix), `HotLaneHandler` calls the same call
 handler synchronously and writes the answer itself: same status, body and headers as the aiohttp route would send.
 
-Everything else takes aiohttp's ordinary path: other routes and methods, a query string, a body not yet complete or
-over the limit, HTTP/1.0, `Connection: close`, `Expect`, compressed bodies, upgrades, a busy connection (pipelined
-requests behind a slow one stay in order), a client not reading its answers (write buffer above the high-water
-mark). Access logging, when configured, still sees every request.
+A body that arrives after its headers (many clients write them separately) is awaited, the task left asleep, when it
+is small (`WAIT_LIMIT`). Everything else takes aiohttp's ordinary path: other routes and methods, a query string, a
+larger body still arriving, a body over the limit, HTTP/1.0, `Connection: close`, `Expect`, compressed bodies,
+upgrades, a busy connection (pipelined requests behind a slow one stay in order), a client not reading its answers
+(write buffer above the high-water mark). Access logging, when configured, still sees every request.
 
 This relies on `RequestHandler` internals (its message queue and waiter), checked once at start-up: on an aiohttp
 whose handler does not have them the lane stays off and says so in the log. `--no-hot-lane` turns it off.
@@ -39,6 +40,8 @@ ENV_PREFIX = "/environments/"
 _INTERNALS = ("_waiter", "_messages", "_parser", "_keepalive_handle", "_next_keepalive_close_time",
               "_keepalive_timeout", "_logging_enabled", "_request_factory", "_manager", "_task_handler",
               "_buffer_paused", "_msg_queue_resume_size")
+WAIT_LIMIT = 1 << 15  # bytes: a body arriving after its headers is awaited only up to this size
+_ANSWERED, _WAIT, _LEAVE = object(), object(), object()
 _PHRASES = {status.value: status.phrase for status in http.HTTPStatus}
 
 
@@ -101,46 +104,64 @@ class HotLaneHandler(RequestHandler):
     def __init__(self, manager: web.Server, lane: HotLane, **kwargs: Any):
         super().__init__(manager, **kwargs)
         self._lane = lane
+        self._answering = False
 
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
-        if waiter is None or waiter.done() or self._messages:  # the handler task is busy: keep the order
+        if waiter is None or waiter.done():  # the handler task is busy: it takes everything, in order
             super().data_received(data)
             return
-        self._waiter = None  # parse without waking the task, answer what the lane can, then wake it
+        # The task is asleep, so whatever is queued is the lane's: parse without waking the task, answer what the
+        # lane can, then wake the task for the rest. A lane request whose body is still arriving stays queued, the
+        # task asleep, until a later call completes it (many clients write the headers and the body separately).
+        self._waiter = None
         try:
             super().data_received(data)
         finally:
             self._waiter = waiter
+        if self._answering:  # re-entered: reading a body resumed reading, which parses again; the loop below goes on
+            return
         messages = self._messages
-        while messages and self._answer(*messages[0]):
-            messages.popleft()
-            if self._parser is not None:
-                self._parser.message_consumed()
+        self._answering = True
+        try:
+            while messages:
+                verdict = self._answer(*messages[0])
+                if verdict is _WAIT:
+                    return
+                if verdict is not _ANSWERED:
+                    break
+                messages.popleft()
+                if self._parser is not None:
+                    self._parser.message_consumed()
+        finally:
+            self._answering = False
         if messages:
             if not waiter.done():
                 waiter.set_result(None)
         elif self._buffer_paused and len(messages) <= self._msg_queue_resume_size:
             self._resume_reading_if_drained()
 
-    def _answer(self, message: Any, payload: Any) -> bool:
-        """Answer one queued message if it is the lane's to answer; False leaves it to the handler task."""
+    def _answer(self, message: Any, payload: Any) -> object:
+        """Answer one queued message if it is the lane's: `_ANSWERED`; `_WAIT` for the rest of its (small) body;
+        `_LEAVE` it to the handler task."""
         if getattr(message, "method", None) != "POST" or message.version != HttpVersion11 or message.should_close \
                 or message.upgrade or message.compression or self._paused or self.transport is None:
-            return False
+            return _LEAVE
         found = self._lane.route(message.path)
-        if found is None or not payload.is_eof() or payload.exception() is not None \
-                or payload.total_bytes > self._lane.max_body:
-            return False
         headers: Mapping[str, str] = message.headers
-        if "Expect" in headers:
-            return False
+        if found is None or payload.exception() is not None or payload.total_bytes > self._lane.max_body \
+                or "Expect" in headers:
+            return _LEAVE
+        if not payload.is_eof():
+            length = headers.get("Content-Length", "")
+            # wait only for a body small enough never to make aiohttp pause reading for want of a reader
+            return _WAIT if length.isdigit() and int(length) <= min(self._lane.max_body, WAIT_LIMIT) else _LEAVE
         handler, url_env, key = found
         body = payload.read_nowait()
         status, answer, etag = handler(Call(headers, url_env, body, key, "POST", message.path))
         self.transport.write(self._lane.head(status, len(answer), etag) + answer)
         self._answered(message, payload, status, answer, etag)
-        return True
+        return _ANSWERED
 
     def _answered(self, message: Any, payload: Any, status: int, body: bytes, etag: str | None) -> None:
         """What the handler task does after a response: count it, log it, restart the keep-alive timer."""

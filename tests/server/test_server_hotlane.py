@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from evaluator.server.hotlane import WAIT_LIMIT
+
 from .harness import ServerThread
 from .test_server_auth import AUTH
 
@@ -102,7 +104,8 @@ CASES = [
     ("mixed batch", "/evaluate/v1/batch", {"request_id": "r-1", "requests": [
         {**VARIANT, "environmentKey": "staging", "flagKey": "env-marker", "requestId": "e-1"},
         {"flag_key": "bool-rollout", "entity_id": "u-2", "namespace_key": "ns1", "context": {"n": 3, "b": True}},
-        {"flagKey": "variant-seg", "entityId": None, "namespaceKey": "ns1", "context": None}]}, {}),
+        {"flagKey": "variant-seg", "entityId": None, "namespaceKey": "ns1", "context": None},
+        {"flagKey": "variant-seg", "entityId": "u"}]}, {}),
     ("bad batch entry", "/evaluate/v1/batch", {"requests": [VARIANT, {"flagKey": 7}, "x"]}, {}),
     ("env prefix", "/environments/staging/evaluate/v1/variant", {**VARIANT, "flagKey": "env-marker"}, {}),
     ("env header", "/evaluate/v1/variant", {**VARIANT, "flagKey": "env-marker"}, {"X-Flipt-Environment": "staging"}),
@@ -172,12 +175,16 @@ def test_pipelined_requests_are_answered_in_order(server: ServerThread) -> None:
 def test_what_the_lane_leaves_to_aiohttp_is_still_answered(server: ServerThread) -> None:
     body = json.dumps(VARIANT).encode()
     before = hot_answers(server)
-    with socket.create_connection(("127.0.0.1", server.port)) as sock:  # the body arrives after the headers
-        message = request("POST", "/evaluate/v1/variant", body)
-        sock.sendall(message[:-len(body)])
-        time.sleep(0.1)
-        sock.sendall(message[-len(body):])
-        assert json.loads(read_answers(sock, 1)[0].body)["flagKey"] == "variant-seg"
+    padded = json.dumps({**VARIANT, "pad": "x" * (WAIT_LIMIT + 1)}).encode()
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:  # a body arriving after its headers
+        for content in (body, padded):  # small: awaited by the lane; large: left to aiohttp
+            message = request("POST", "/evaluate/v1/variant", content)
+            sock.sendall(message[:-len(content)])
+            time.sleep(0.1)
+            sock.sendall(message[-len(content):])
+            assert json.loads(read_answers(sock, 1)[0].body)["flagKey"] == "variant-seg"
+    assert hot_answers(server) == before + 1
+    before += 1
     left = [
         request("POST", "/evaluate/v1/variant?pretty=true", body),
         request("POST", "/evaluate/v1/variant", body, {"Expect": "100-continue"}),
@@ -222,10 +229,12 @@ def test_batch_entries_in_every_spelling(server: ServerThread) -> None:
     answer = exchange(server, request("POST", "/evaluate/v1/batch", body))[0]
     data = json.loads(answer.body)
     assert data["requestId"] == "r-1"
-    marker, boolean, variant = data["responses"]
+    marker, boolean, variant, no_namespace = data["responses"]
     assert marker["variantResponse"]["variantKey"] == "staging" and marker["variantResponse"]["requestId"] == "e-1"
     assert boolean["type"] == "BOOLEAN_EVALUATION_RESPONSE_TYPE" and boolean["booleanResponse"]["flagKey"] == "bool-rollout"
     assert variant["variantResponse"]["flagKey"] == "variant-seg"  # null entity id and context read as absent
+    assert no_namespace["errorResponse"] == {"flagKey": "variant-seg", "namespaceKey": "default",
+                                             "reason": "NOT_FOUND_ERROR_EVALUATION_REASON"}
     bad = exchange(server, request("POST", "/evaluate/v1/batch", {"requests": [VARIANT, {"flagKey": 7}, "x"]}))[0]
     assert bad.status == 400
     assert json.loads(bad.body)["message"] == "invalid values for key(s) in json body: flagKey, requests[2]"
