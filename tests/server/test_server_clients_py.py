@@ -22,7 +22,7 @@ from openfeature.flag_evaluation import ErrorCode, Reason
 
 from . import oracle
 from .conftest import ns1
-from .harness import FlagRepo, ServerThread, wait_until
+from .harness import FlagRepo, ServerThread, hot_answers, wait_until
 from .test_server_auth import AUTH
 
 PRO = {"plan": "pro"}
@@ -65,6 +65,7 @@ def test_flipt_sdk_boolean_variant_batch_and_list(server: ServerThread) -> None:
         client.close()
     sent = server.requests_to("/evaluate/v1/variant")
     assert sent[0].headers["user-agent"].startswith("python-httpx2")
+    assert hot_answers(server.url) >= len(oracle.USERS)  # the SDK's requests took the hot lane, as in production
 
 
 def test_flipt_sdk_environment_header_and_token(make_server) -> None:  # noqa: ANN001
@@ -187,6 +188,7 @@ def test_openfeature_flipt_provider(server: ServerThread) -> None:
     finally:
         api.shutdown()
     assert all(s.headers.get("x-flipt-namespace") == "ns1" for s in server.requests_to("/ofrep/v1/evaluate/flags/"))
+    assert hot_answers(server.url) >= 2 * len(oracle.USERS)
 
 
 def test_openfeature_ofrep_provider_uses_default_namespace_and_env_url(server: ServerThread) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from evaluator.server.hotlane import WAIT_LIMIT
 
-from .harness import ServerThread
+from .harness import ServerThread, hot_answers
 from .test_server_auth import AUTH
 
 VARIANT = {"namespaceKey": "ns1", "flagKey": "variant-seg", "entityId": "user-1", "context": {"plan": "pro"}}
@@ -85,12 +85,6 @@ def exchange(server: ServerThread, *messages: bytes, together: bool = True) -> l
         return answers
 
 
-def hot_answers(server: ServerThread) -> int:
-    text = server.get("/metrics").text
-    line = next((x for x in text.splitlines() if x.startswith("flagdeck_hot_lane_answers_total ")), None)
-    return int(float(line.split()[1])) if line else 0
-
-
 @pytest.fixture
 def pair(make_server: Any) -> tuple[ServerThread, ServerThread]:
     return make_server(), make_server(hot_lane=False)
@@ -128,13 +122,13 @@ CASES = [
 
 def test_hot_lane_answers_as_aiohttp_does(pair: tuple[ServerThread, ServerThread]) -> None:
     hot, ordinary = pair
-    before = hot_answers(hot)
+    before = hot_answers(hot.url)
     for name, path, body, headers in CASES:
         mine, theirs = (exchange(server, request("POST", path, body, headers))[0] for server in pair)
         assert mine.comparable() == theirs.comparable(), name
         assert mine.headers["date"] and mine.headers["server"] == theirs.headers["server"]
-    assert hot_answers(hot) - before == len(CASES)  # every case above was the lane's
-    assert hot_answers(ordinary) == 0
+    assert hot_answers(hot.url) - before == len(CASES)  # every case above was the lane's
+    assert hot_answers(ordinary.url) == 0
 
 
 def test_ofrep_etag_gives_304_both_ways(pair: tuple[ServerThread, ServerThread]) -> None:
@@ -174,7 +168,7 @@ def test_pipelined_requests_are_answered_in_order(server: ServerThread) -> None:
 
 def test_what_the_lane_leaves_to_aiohttp_is_still_answered(server: ServerThread) -> None:
     body = json.dumps(VARIANT).encode()
-    before = hot_answers(server)
+    before = hot_answers(server.url)
     padded = json.dumps({**VARIANT, "pad": "x" * (WAIT_LIMIT + 1)}).encode()
     with socket.create_connection(("127.0.0.1", server.port)) as sock:  # a body arriving after its headers
         for content in (body, padded):  # small: awaited by the lane; large: left to aiohttp
@@ -183,7 +177,7 @@ def test_what_the_lane_leaves_to_aiohttp_is_still_answered(server: ServerThread)
             time.sleep(0.1)
             sock.sendall(message[-len(content):])
             assert json.loads(read_answers(sock, 1)[0].body)["flagKey"] == "variant-seg"
-    assert hot_answers(server) == before + 1
+    assert hot_answers(server.url) == before + 1
     before += 1
     left = [
         request("POST", "/evaluate/v1/variant?pretty=true", body),
@@ -192,13 +186,13 @@ def test_what_the_lane_leaves_to_aiohttp_is_still_answered(server: ServerThread)
     ]
     statuses = [exchange(server, message)[0].status for message in left]
     assert statuses[:2] == [200, 200] and statuses[2] == 413
-    assert hot_answers(server) == before  # none of these was the lane's
+    assert hot_answers(server.url) == before  # none of these was the lane's
     for version, headers in (("1.0", {}), ("1.1", {"Connection": "close"})):
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
             sock.sendall(request("POST", "/evaluate/v1/variant", body, headers, version))
             answer = read_answers(sock, 1)[0]
             assert answer.status == 200 and sock.recv(1) == b""  # answered, then closed by the server
-    assert hot_answers(server) == before
+    assert hot_answers(server.url) == before
 
 
 def test_the_access_log_sees_lane_answers(server: ServerThread) -> None:
@@ -211,7 +205,7 @@ def test_the_lane_restarts_the_keepalive_timer(make_server: Any) -> None:
     """Each answer restarts the idle timeout (2 s here): requests 1.2 s apart keep the connection open past it,
     and the server closes the connection once it has been idle for the timeout."""
     server = make_server(keepalive_timeout=2.0)
-    before = hot_answers(server)
+    before = hot_answers(server.url)
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         for _ in range(3):
             sock.sendall(request("POST", "/evaluate/v1/variant", VARIANT))
@@ -221,7 +215,7 @@ def test_the_lane_restarts_the_keepalive_timer(make_server: Any) -> None:
         started = time.monotonic()
         assert sock.recv(1) == b""
         assert time.monotonic() - started < 5
-    assert hot_answers(server) - before == 3
+    assert hot_answers(server.url) - before == 3
 
 
 def test_batch_entries_in_every_spelling(server: ServerThread) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx2 as httpx
 
 from .conftest import ns1, pushed_remote
-from .harness import ROOT, FlagRepo, ServerProcess, git, wait_until, write_config
+from .harness import ROOT, FlagRepo, ServerProcess, git, hot_answers, wait_until, write_config
 
 
 def marker(url: str, env: str = "production") -> str:
@@ -76,12 +76,6 @@ def test_two_processes_mirroring_one_remote_serve_a_push(tmp_path: Path) -> None
             server.stop()
 
 
-def lane_answers(url: str) -> int:
-    lines = [x for x in httpx.get(url + "/metrics", timeout=5).text.splitlines()
-             if x.startswith("flagdeck_hot_lane_answers_total ")]
-    return int(float(lines[0].split()[1])) if lines else 0
-
-
 def test_flagdeck_serve_takes_the_hot_lane_unless_told_not_to(tmp_path: Path, flag_repo: FlagRepo) -> None:
     config = write_config(tmp_path, flag_repo.path)
     for options, expected in (((), 5), (("--no-hot-lane",), 0)):
@@ -92,6 +86,6 @@ def test_flagdeck_serve_takes_the_hot_lane_unless_told_not_to(tmp_path: Path, fl
                     r = client.post(server.url + "/evaluate/v1/variant",
                                     json={"namespaceKey": "ns1", "flagKey": "env-marker", "entityId": "u"})
                     assert r.json()["variantKey"] == "production"
-            assert lane_answers(server.url) == expected, options
+            assert hot_answers(server.url) == expected, options
         finally:
             assert server.stop() == 0
