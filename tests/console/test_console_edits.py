@@ -257,3 +257,58 @@ async def test_segment_in_use_cannot_be_deleted(make_app) -> None:
         assert isinstance(app.screen, ErrorModal)
         assert "color-theme" in str(app.screen.query_one(".dialog-body").render())
         assert not app.session.pending
+
+
+async def palette_flags(app, query: str) -> list[str]:  # noqa: ANN001
+    """The "Go to flag" hits the command palette's navigation provider gives for `query`."""
+    from app.screens.palette import NavigationProvider
+
+    provider = NavigationProvider(app.screen)
+    texts = [str(hit.text) async for hit in provider.search(query)]
+    return sorted(t.removeprefix("Go to flag ") for t in texts if t.startswith("Go to flag "))
+
+
+async def test_palette_follows_edits_and_other_commits(make_app, config_path: Path) -> None:
+    """The palette's flag list is built once per session state: staged edits and a commit from elsewhere show up
+    in the next search, without reopening anything."""
+    from textual.command import CommandPalette
+
+    from gitstore.changes import Change, Kind
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert await palette_flags(app, "go to flag color") == ["color-theme"]
+        assert await palette_flags(app, "go to flag maint") == ["maintenance-mode"]
+        app.screen.query_one(FlagTable).move_to("color-theme")
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("enter")  # accept the proposed key color-theme-copy
+        await settle(pilot)
+        app.screen.query_one(FlagTable).move_to("maintenance-mode")
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert await palette_flags(app, "go to flag color") == ["color-theme", "color-theme-copy"]
+        assert await palette_flags(app, "go to flag maint") == []
+        with open_store(config_path) as other:
+            flag = other.snapshot("production").document("default").flag("new-checkout")
+            theirs = other.commit("production", [Change("default", Kind.FLAG, "from-elsewhere", flag.model_copy(
+                update={"key": "from-elsewhere", "name": "From elsewhere"}))]).commit
+        deadline = time.monotonic() + 5
+        while app.session.snapshot().commit != theirs:
+            assert time.monotonic() < deadline, "the console never saw the other commit"
+            await pilot.pause(0.02)
+        await settle(pilot)
+        assert await palette_flags(app, "go to flag from-else") == ["from-elsewhere"]
+        assert await palette_flags(app, "go to flag color") == ["color-theme", "color-theme-copy"]  # still pending
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"go to flag from-else")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FlagEditorScreen) and app.screen.flag.key == "from-elsewhere"
