@@ -29,7 +29,7 @@ class Call:
     headers: Mapping[str, str]
     url_env: str | None  # the `/environments/{env}` prefix of the path, if any
     body: bytes
-    key: str | None = None  # the `{key}` of the path (OFREP single flag), None on routes without one
+    params: Mapping[str, str]  # the `{name}` parts of the route's path (`key`, `namespace`, `environment`)
     method: str = "POST"
     path: str = ""  # for the log of an unexpected error
 
@@ -60,7 +60,7 @@ def failure(exc: Exception, call: Call, on_bug: Callable[[], None], render: Rend
         log.exception("unexpected error on %s %s", call.method, call.path, exc_info=exc)
         on_bug()
         err = ApiError(Code.INTERNAL, "internal error")
-    return err.status, render(err, call.key), None
+    return err.status, render(err, call.params.get("key")), None
 
 
 def call_route(handler: CallHandler, max_body: int, headers: Mapping[str, str], common: Mapping[str, str],
@@ -70,7 +70,7 @@ def call_route(handler: CallHandler, max_body: int, headers: Mapping[str, str], 
 
     async def route(request: web.Request) -> web.StreamResponse:
         info = request.match_info
-        call = Call(request.headers, info.get(URL_ENV), b"", info.get("key"), request.method, request.path)
+        call = Call(request.headers, info.get(URL_ENV), b"", info, request.method, request.path)
         try:
             call.body = await read_body(request, max_body)
         except Exception as exc:

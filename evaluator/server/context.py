@@ -37,7 +37,7 @@ class ServerContext:
     headers: CIMultiDict[str] = field(init=False)  # on every answer: CORS, when enabled
     json_headers: CIMultiDict[str] = field(init=False)  # the same plus Content-Type: application/json
     hot_lane: bool = True  # answer complete evaluation requests from the parsed message (hotlane.py)
-    calls: dict[str, CallHandler] = field(default_factory=dict)  # POST path (without prefix) -> call handler
+    calls: dict[tuple[str, str], CallHandler] = field(default_factory=dict)  # (method, path without prefix)
 
     def __post_init__(self) -> None:
         self.headers = CIMultiDict(CORS_HEADERS if self.cors else {})
@@ -47,13 +47,17 @@ class ServerContext:
         """A JSON answer from already serialised bytes, with the common headers."""
         return web.Response(body=body, status=status, headers=self.json_headers)
 
-    def add_call_route(self, router: web.UrlDispatcher, prefix: str, path: str, handler: CallHandler,
+    def add_call_route(self, router: web.UrlDispatcher, method: str, prefix: str, path: str, handler: CallHandler,
                        render: Renderer = render_json) -> None:
-        """`POST prefix + path` answered by `handler`, through aiohttp and (registered once, without the prefix)
-        through the hot lane. A `{key}` in `path` is the call's key."""
-        router.add_post(prefix + path, call_route(handler, self.max_body, self.json_headers, self.headers, render,
-                                                  self.metrics.server_errors.inc))
-        self.calls[path] = handler
+        """`method prefix + path` (POST or GET) answered by `handler`, through aiohttp and (registered once, without
+        the prefix) through the hot lane. The `{name}` parts of `path` are the call's params."""
+        route = call_route(handler, self.max_body, self.json_headers, self.headers, render,
+                           self.metrics.server_errors.inc)
+        if method == "GET":
+            router.add_get(prefix + path, route)  # and HEAD
+        else:
+            router.add_route(method, prefix + path, route)
+        self.calls[(method, path)] = handler
 
     def environment(self, request: web.Request | Call, requested: str = "") -> EnvState:
         """The environment a request asks for (`requested`: its body's `environmentKey` or path's `{environment}`)."""
@@ -94,7 +98,7 @@ Handler = Callable[[web.Request, ServerContext], Awaitable[web.StreamResponse]]
 def fail(exc: Exception, request: web.Request, ctx: ServerContext, render: Renderer = render_json) -> web.Response:
     """The answer to an exception raised by a handler, in the shape `render` writes (Flipt's by default), with
     the server's common headers (see `calls.failure`)."""
-    call = Call(request.headers, None, b"", request.match_info.get("key"), request.method, request.path)
+    call = Call(request.headers, None, b"", request.match_info, request.method, request.path)
     status, body, _ = failure(exc, call, ctx.metrics.server_errors.inc, render)
     return web.Response(body=body, status=status, headers=ctx.json_headers)
 

@@ -1,11 +1,12 @@
-"""The hot lane: evaluation requests answered straight from aiohttp's parsed HTTP message.
+"""The hot lane: evaluation and snapshot requests answered straight from aiohttp's parsed HTTP message.
 
 aiohttp parses every request with its C parser and queues it for the connection's handler task, which builds a
 `Request`, resolves the route, awaits the handler in a new task, builds a `Response`, prepares and writes it. For
 a small evaluation that machinery costs several times the evaluation itself. When a connection is idle (its task
-is waiting for the next message, nothing is queued) and a message is a complete `POST` to a call route (`calls.py`:
-`/evaluate/v1/*`, OFREP, with or without the `/environments/{env}` prefix), `HotLaneHandler` calls the same call
-handler synchronously and writes the answer itself: same status, body and headers as the aiohttp route would send.
+is waiting for the next message, nothing is queued) and a message is a complete request to a call route (`calls.py`:
+`POST /evaluate/v1/*` and OFREP, `GET` of client snapshots, with or without the `/environments/{env}` prefix),
+`HotLaneHandler` calls the same call handler synchronously and writes the answer itself: same status, body and
+headers as the aiohttp route would send.
 
 A body that arrives after its headers (many clients write them separately) is awaited, the task left asleep, when it
 is small (`WAIT_LIMIT`). Everything else takes aiohttp's ordinary path: other routes and methods, a query string, a
@@ -22,6 +23,7 @@ from __future__ import annotations
 import http
 import logging
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
@@ -42,6 +44,8 @@ _INTERNALS = ("_waiter", "_messages", "_parser", "_keepalive_handle", "_next_kee
               "_buffer_paused", "_msg_queue_resume_size")
 WAIT_LIMIT = 1 << 15  # bytes: a body arriving after its headers is awaited only up to this size
 _ANSWERED, _WAIT, _LEAVE = object(), object(), object()
+_METHODS = frozenset(("GET", "POST"))
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 _PHRASES = {status.value: status.phrase for status in http.HTTPStatus}
 
 
@@ -57,19 +61,21 @@ class HotLane:
     def __init__(self, ctx: ServerContext):
         self.max_body = ctx.max_body
         self.count = ctx.metrics.hot_lane.inc
-        self.exact: dict[str, CallHandler] = {}
-        self.keyed: list[tuple[str, CallHandler]] = []  # ("/ofrep/v1/evaluate/flags/", handler) for ".../{key}"
-        for path, handler in ctx.calls.items():
-            if path.endswith("/{key}"):
-                self.keyed.append((path[: -len("{key}")], handler))
+        self.exact: dict[tuple[str, str], CallHandler] = {}  # (method, path) of routes without {params}
+        # (method, number of path segments) -> [(segments, handler)], a segment "{name}" matching any non-empty one
+        self.patterns: dict[tuple[str, int], list[tuple[list[str], CallHandler]]] = {}
+        for (method, path), handler in ctx.calls.items():
+            if "{" not in path:
+                self.exact[(method, path)] = handler
             else:
-                self.exact[path] = handler
+                segments = path.split("/")
+                self.patterns.setdefault((method, len(segments)), []).append((segments, handler))
         common = "".join(f"{name}: {value}\r\n" for name, value in ctx.headers.items())
         self.common = common  # CORS, on a 304 too
         self.json = common + "Content-Type: application/json\r\n"
 
-    def route(self, path: str) -> tuple[CallHandler, str | None, str | None] | None:
-        """(handler, URL environment, key) for a request target, or None when the ordinary path must answer."""
+    def route(self, method: str, path: str) -> tuple[CallHandler, str | None, Mapping[str, str]] | None:
+        """(handler, URL environment, params) for a request, or None when the ordinary path must answer."""
         if "?" in path or "%" in path:
             return None
         url_env = None
@@ -78,13 +84,21 @@ class HotLane:
             if not sep or not url_env:
                 return None
             path = "/" + rest
-        handler = self.exact.get(path)
+        handler = self.exact.get((method, path))
         if handler is not None:
-            return handler, url_env, None
-        for prefix, handler in self.keyed:
-            if path.startswith(prefix):
-                key = path[len(prefix):]
-                return (handler, url_env, key) if key and "/" not in key else None
+            return handler, url_env, _NO_PARAMS
+        parts = path.split("/")
+        for segments, handler in self.patterns.get((method, len(parts)), ()):
+            params = {}
+            for part, segment in zip(parts, segments, strict=True):
+                if segment[:1] == "{":
+                    if not part:
+                        break
+                    params[segment[1:-1]] = part
+                elif part != segment:
+                    break
+            else:
+                return handler, url_env, params
         return None
 
     def head(self, status: int, length: int, etag: str | None) -> bytes:
@@ -144,10 +158,11 @@ class HotLaneHandler(RequestHandler):
     def _answer(self, message: Any, payload: Any) -> object:
         """Answer one queued message if it is the lane's: `_ANSWERED`; `_WAIT` for the rest of its (small) body;
         `_LEAVE` it to the handler task."""
-        if getattr(message, "method", None) != "POST" or message.version != HttpVersion11 or message.should_close \
-                or message.upgrade or message.compression or self._paused or self.transport is None:
+        method = getattr(message, "method", None)
+        if method not in _METHODS or message.version != HttpVersion11 or message.should_close or message.upgrade \
+                or message.compression or self._paused or self.transport is None:
             return _LEAVE
-        found = self._lane.route(message.path)
+        found = self._lane.route(method, message.path)
         headers: Mapping[str, str] = message.headers
         if found is None or payload.exception() is not None or payload.total_bytes > self._lane.max_body \
                 or "Expect" in headers:
@@ -156,9 +171,9 @@ class HotLaneHandler(RequestHandler):
             length = headers.get("Content-Length", "")
             # wait only for a body small enough never to make aiohttp pause reading for want of a reader
             return _WAIT if length.isdigit() and int(length) <= min(self._lane.max_body, WAIT_LIMIT) else _LEAVE
-        handler, url_env, key = found
+        handler, url_env, params = found
         body = payload.read_nowait()
-        status, answer, etag = handler(Call(headers, url_env, body, key, "POST", message.path))
+        status, answer, etag = handler(Call(headers, url_env, body, params, method, message.path))
         self.transport.write(self._lane.head(status, len(answer), etag) + answer)
         self._answered(message, payload, status, answer, etag)
         return _ANSWERED

@@ -13,7 +13,8 @@ import orjson
 from aiohttp import web
 
 from evaluator.server.auth import Api
-from evaluator.server.context import Route, ServerContext, endpoint, fail
+from evaluator.server.calls import Answer, Call, CallHandler, failure
+from evaluator.server.context import ServerContext, endpoint
 from evaluator.server.errors import Code, invalid
 from evaluator.server.state import EnvState, ServedNamespace
 
@@ -29,26 +30,26 @@ def _target(request: web.Request, ctx: ServerContext, api: Api = Api.EVALUATION)
     return env, ctx.namespace(request.headers, api, env, request.match_info["namespace"], SNAPSHOT_MISSING)
 
 
-def _snapshot(ctx: ServerContext) -> Route:
+def _snapshot(ctx: ServerContext) -> CallHandler:
     """200 with the pre-serialised document, or 304 when `If-None-Match` is the digest; both carry the ETag. The
-    304 path is the one polling clients hit all day, so it is kept to a lookup and a compare."""
+    304 path is the one polling clients hit all day, so it is kept to a lookup and a compare (and it is served by
+    the hot lane)."""
     counts = ctx.metrics.snapshot_requests
     latency = ctx.metrics.snapshot_latency
+    on_bug = ctx.metrics.server_errors.inc
 
-    async def handler(request: web.Request) -> web.StreamResponse:
+    def handler(call: Call) -> Answer:
+        started = time.perf_counter()
         try:
-            env, ns = _target(request, ctx)
+            env = ctx.environment(call, call.params.get("environment", ""))
+            ns = ctx.namespace(call.headers, Api.EVALUATION, env, call.params["namespace"], SNAPSHOT_MISSING)
         except Exception as exc:
-            return fail(exc, request, ctx)
+            return failure(exc, call, on_bug)
         counts.inc((env.name, ns.key))
-        if request.headers.get("If-None-Match") == ns.digest:
-            response = web.Response(status=304, headers=ctx.headers)
-        else:
-            started = time.perf_counter()
-            response = ctx.json(ns.snapshot_body)
-            latency.observe((time.perf_counter() - started) * 1000)
-        response.headers["ETag"] = ns.digest
-        return response
+        if call.headers.get("If-None-Match") == ns.digest:
+            return 304, b"", ns.digest
+        latency.observe((time.perf_counter() - started) * 1000)
+        return 200, ns.snapshot_body, ns.digest
 
     return handler
 
@@ -119,8 +120,8 @@ async def ofrep_events(request: web.Request, ctx: ServerContext) -> web.StreamRe
 
 def add_routes(router: web.UrlDispatcher, prefix: str, ctx: ServerContext) -> None:
     snapshot = _snapshot(ctx)
-    router.add_get(prefix + "/internal/v1/evaluation/snapshot/namespace/{namespace}", snapshot)
-    base = prefix + "/client/v2/environments/{environment}/namespaces/{namespace}"
-    router.add_get(base + "/snapshot", snapshot)
-    router.add_get(base + "/stream", stream, allow_head=False)
+    ctx.add_call_route(router, "GET", prefix, "/internal/v1/evaluation/snapshot/namespace/{namespace}", snapshot)
+    base = "/client/v2/environments/{environment}/namespaces/{namespace}"
+    ctx.add_call_route(router, "GET", prefix, base + "/snapshot", snapshot)
+    router.add_get(prefix + base + "/stream", stream, allow_head=False)
     router.add_get(prefix + "/ofrep/v1/_stream/{environment}/{namespace}/events", ofrep_events, allow_head=False)

@@ -112,7 +112,7 @@ async def list_flags(request: web.Request, ctx: ServerContext) -> web.Response:
 
 
 def add_routes(router: web.UrlDispatcher, prefix: str, ctx: ServerContext) -> None:
-    ctx.add_call_route(router, prefix, "/evaluate/v1/variant", _single(ctx, evaluate_variant, variant_json))
-    ctx.add_call_route(router, prefix, "/evaluate/v1/boolean", _single(ctx, evaluate_boolean, boolean_json))
-    ctx.add_call_route(router, prefix, "/evaluate/v1/batch", _batch(ctx))
+    ctx.add_call_route(router, "POST", prefix, "/evaluate/v1/variant", _single(ctx, evaluate_variant, variant_json))
+    ctx.add_call_route(router, "POST", prefix, "/evaluate/v1/boolean", _single(ctx, evaluate_boolean, boolean_json))
+    ctx.add_call_route(router, "POST", prefix, "/evaluate/v1/batch", _batch(ctx))
     router.add_get(prefix + "/api/v1/namespaces/{namespace}/flags", list_flags)

@@ -60,7 +60,7 @@ def _single(ctx: ServerContext) -> CallHandler:
 
     def handler(call: Call) -> Answer:
         try:
-            key = call.key or ""
+            key = call.params.get("key", "")
             if not key:
                 raise invalid("flag key was not provided")
             body = parse_ofrep(json_object(call.body))
@@ -92,5 +92,5 @@ def _bulk(ctx: ServerContext) -> CallHandler:
 
 
 def add_routes(router: web.UrlDispatcher, prefix: str, ctx: ServerContext) -> None:
-    ctx.add_call_route(router, prefix, "/ofrep/v1/evaluate/flags/{key}", _single(ctx), _render)
-    ctx.add_call_route(router, prefix, "/ofrep/v1/evaluate/flags", _bulk(ctx), _render)
+    ctx.add_call_route(router, "POST", prefix, "/ofrep/v1/evaluate/flags/{key}", _single(ctx), _render)
+    ctx.add_call_route(router, "POST", prefix, "/ofrep/v1/evaluate/flags", _bulk(ctx), _render)

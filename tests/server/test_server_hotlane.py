@@ -120,15 +120,37 @@ CASES = [
 ]
 
 
+SNAPSHOT = "/internal/v1/evaluation/snapshot/namespace/ns1"
+GET_CASES = [
+    ("snapshot", SNAPSHOT, {}),
+    ("snapshot v2", "/client/v2/environments/staging/namespaces/ns1/snapshot", {}),
+    ("snapshot env prefix", "/environments/staging" + SNAPSHOT, {}),
+    ("snapshot env header", SNAPSHOT, {"X-Flipt-Environment": "staging"}),
+    ("snapshot unknown namespace", "/internal/v1/evaluation/snapshot/namespace/nope", {}),
+    ("snapshot unknown environment", "/client/v2/environments/nowhere/namespaces/ns1/snapshot", {}),
+    ("snapshot stale etag", SNAPSHOT, {"If-None-Match": '"0000"'}),
+]
+
+
 def test_hot_lane_answers_as_aiohttp_does(pair: tuple[ServerThread, ServerThread]) -> None:
     hot, ordinary = pair
     before = hot_answers(hot.url)
-    for name, path, body, headers in CASES:
-        mine, theirs = (exchange(server, request("POST", path, body, headers))[0] for server in pair)
+    messages = [(name, request("POST", path, body, headers)) for name, path, body, headers in CASES]
+    messages += [(name, request("GET", path, None, headers)) for name, path, headers in GET_CASES]
+    for name, message in messages:
+        mine, theirs = (exchange(server, message)[0] for server in pair)
         assert mine.comparable() == theirs.comparable(), name
         assert mine.headers["date"] and mine.headers["server"] == theirs.headers["server"]
-    assert hot_answers(hot.url) - before == len(CASES)  # every case above was the lane's
+    assert hot_answers(hot.url) - before == len(messages)  # every case above was the lane's
     assert hot_answers(ordinary.url) == 0
+
+
+def test_snapshot_etag_gives_304_both_ways(pair: tuple[ServerThread, ServerThread]) -> None:
+    etag = exchange(pair[0], request("GET", SNAPSHOT))[0].headers["etag"]
+    for server in pair:
+        again = exchange(server, request("GET", SNAPSHOT, None, {"If-None-Match": etag}))[0]
+        assert (again.status, again.headers["etag"], again.body) == (304, etag, b"")
+        assert again.headers["access-control-allow-origin"] == "*" and "content-type" not in again.headers
 
 
 def test_ofrep_etag_gives_304_both_ways(pair: tuple[ServerThread, ServerThread]) -> None:
