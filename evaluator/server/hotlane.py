@@ -38,10 +38,11 @@ from evaluator.server.context import CONTEXT, ServerContext
 log = logging.getLogger("flagdeck.evaluator")
 
 ENV_PREFIX = "/environments/"
-# what the lane reads and writes of RequestHandler; all set in its __init__
+# what the lane reads and writes of RequestHandler (set in its or BaseProtocol's __init__, or methods)
 _INTERNALS = ("_waiter", "_messages", "_parser", "_keepalive_handle", "_next_keepalive_close_time",
               "_keepalive_timeout", "_logging_enabled", "_request_factory", "_manager", "_task_handler",
-              "_buffer_paused", "_msg_queue_resume_size")
+              "_buffer_paused", "_msg_queue_resume_size", "_paused", "_process_keepalive",
+              "_resume_reading_if_drained")
 WAIT_LIMIT = 1 << 15  # bytes: a body arriving after its headers is awaited only up to this size
 _ANSWERED, _WAIT, _LEAVE = object(), object(), object()
 _METHODS = frozenset(("GET", "POST"))
@@ -52,7 +53,7 @@ _PHRASES = {status.value: status.phrase for status in http.HTTPStatus}
 def compatible() -> bool:
     """Whether this aiohttp's RequestHandler has everything the lane relies on."""
     names = set(RequestHandler.__init__.__code__.co_names) | set(dir(RequestHandler))
-    return all(name in names for name in _INTERNALS) and hasattr(RequestHandler, "_resume_reading_if_drained")
+    return all(name in names for name in _INTERNALS)
 
 
 class HotLane:
