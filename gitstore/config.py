@@ -12,7 +12,7 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from gitstore.errors import ConfigError
@@ -114,10 +114,92 @@ class TokenConfig(_Model):
     namespaces: list[str] | None = None
 
 
+# Flipt's JWT method accepts exactly these signing algorithms (internal/cmd/authn.go); the key decides which apply
+JWT_ALGORITHMS = ("RS256", "RS512", "ES256", "ES512", "EdDSA")
+
+
+def jwt_algorithms(key: Any) -> tuple[str, ...]:
+    """The algorithms of `JWT_ALGORITHMS` a public key (a `cryptography` key object) verifies; () when none."""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if isinstance(key, rsa.RSAPublicKey):
+        return ("RS256", "RS512")
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return {"secp256r1": ("ES256",), "secp521r1": ("ES512",)}.get(key.curve.name, ())
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return ("EdDSA",)
+    return ()
+
+
+def read_public_key(path: Path) -> Any:
+    """The public key in a PEM file (`PUBLIC KEY`, `RSA PUBLIC KEY` or a `CERTIFICATE`) as a `cryptography` key
+    usable with one of Flipt's JWT algorithms; ValueError saying what is wrong otherwise."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            key: Any = x509.load_pem_x509_certificate(data).public_key()
+        else:
+            key = load_pem_public_key(data)
+    except ValueError:
+        raise ValueError(f"{str(path)!r} holds no PEM public key") from None
+    if not jwt_algorithms(key):
+        raise ValueError(f"{str(path)!r}: unsupported key type (use RSA, EC P-256 or P-521, or Ed25519: "
+                         f"Flipt's JWT algorithms are {', '.join(JWT_ALGORITHMS)})")
+    return key
+
+
+class JwtConfig(_Model):
+    """JWTs presented as `Authorization: JWT <jwt>` (Flipt's JWT method): verified with the key in
+    `public_key_file` or with the key set at `jwks_url` (fetched when the evaluator starts, then every
+    `refresh_interval`); `issuer`, `subject` and `audiences` (any one) are checked when set. `environments` and
+    `namespaces` scope every valid JWT as a token's are scoped (None = all)."""
+
+    public_key_file: Path | None = None
+    jwks_url: str | None = None
+    issuer: str | None = None
+    subject: str | None = None
+    audiences: list[Annotated[str, Field(min_length=1)]] | None = None
+    environments: list[str] | None = None
+    namespaces: list[str] | None = None
+    refresh_interval: Duration = 300.0
+
+    @field_validator("public_key_file")
+    @classmethod
+    def _key_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            read_public_key(value)
+        return value
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _jwks_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http or https URL")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _one_source(self) -> JwtConfig:
+        if (self.public_key_file is None) == (self.jwks_url is None):
+            raise ValueError("exactly one of public_key_file or jwks_url is required")
+        return self
+
+
 class AuthenticationConfig(_Model):
     required: bool = False
     exclude: ExcludeConfig = Field(default_factory=ExcludeConfig)
     tokens: dict[str, TokenConfig] = Field(default_factory=dict)
+    jwt: JwtConfig | None = None
 
 
 class IdentityConfig(_Model):
@@ -184,6 +266,11 @@ def _resolve(raw: dict[str, Any], base: Path, file: str, source: Any) -> dict[st
         if isinstance(storage, dict) and "path" not in storage:
             loc = ("storage", name)
             raise ConfigError(f"{_where(file, node_line(source, loc), loc + ('path',))}: is required")
+    auth = raw.get("authentication")
+    jwt = auth.get("jwt") if isinstance(auth, dict) else None
+    if isinstance(jwt, dict) and isinstance(jwt.get("public_key_file"), str):
+        key = Path(os.path.expanduser(jwt["public_key_file"]))
+        jwt["public_key_file"] = key if key.is_absolute() else (base / key)
     only_storage = next(iter(storages)) if len(storages) == 1 else None
     for name, env in envs.items():
         env = envs[name] = {} if env is None else env
@@ -223,6 +310,11 @@ def _check(config: Config, file: str, source: Any) -> Config:
             if env != "*" and env not in config.environments:
                 loc = ("authentication", "tokens", token, "environments")
                 raise ConfigError(f"{_at(file, source, loc)}: unknown environment {env!r}")
+    jwt = config.authentication.jwt
+    for env in (jwt.environments or []) if jwt else []:
+        if env != "*" and env not in config.environments:
+            loc = ("authentication", "jwt", "environments")
+            raise ConfigError(f"{_at(file, source, loc)}: unknown environment {env!r}")
     return config
 
 
