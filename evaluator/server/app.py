@@ -109,6 +109,7 @@ def _json_http_error(exc: web.HTTPException, headers: CIMultiDict[str]) -> web.H
 
 
 async def _start(app: web.Application) -> None:
+    await app[CONTEXT].auth.start()  # the JWKS refresher, when authentication.jwt has a jwks_url
     await app[REMOTES].start()
     await app[RELOADER].start()
 
@@ -117,3 +118,4 @@ async def _stop(app: web.Application) -> None:
     app[CONTEXT].registry.close()
     await app[REMOTES].stop()
     await app[RELOADER].stop()
+    await app[CONTEXT].auth.stop()

@@ -1,21 +1,29 @@
-"""Client-token authentication (flipt-compat §7, issue 4).
+"""Client-token and JWT authentication (flipt-compat §7, issue 4).
 
 Tokens come from `flagdeck.yaml` (`authentication.tokens: {name: {credential, environments?, namespaces?}}`).
 A presented secret is hashed and looked up by its SHA-256, and the digests are compared with
 `hmac.compare_digest`, so neither the lookup nor the comparison depends on the secret's bytes. Secrets are never
 logged or echoed: errors carry only Flipt's fixed texts.
+
+With `authentication.jwt`, `Authorization: JWT <jwt>` (Flipt's JWT method, what flipt-client's JWTAuthentication
+and the JS client's `jwtToken` send) is verified by `jwt_auth.JwtVerifier`; every valid JWT has the scope of the
+`jwt` section. A JWKS URL's key set is kept fresh by a task the app starts and stops (`start`/`stop`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from evaluator.server.errors import PERMISSION_DENIED, UNAUTHENTICATED, ApiError, Code
+from evaluator.server.jwt_auth import InvalidJwt, JwtVerifier, verifier_from_config
+
+log = logging.getLogger(__name__)
 
 
 class Api(StrEnum):
@@ -74,10 +82,24 @@ def _secret(value: Any) -> str:
 
 class AuthPolicy:
     def __init__(self, required: bool = False, exclude: Mapping[str, bool] | None = None,
-                 tokens: Iterable[Token] = ()):
+                 tokens: Iterable[Token] = (), jwt: JwtVerifier | None = None,
+                 jwt_scope: Token | None = None):
+        """`jwt`: the verifier of `Authorization: JWT` credentials (None = refused); `jwt_scope`: what a valid JWT
+        may reach (None = everything)."""
         self.required = required
         self.exclude = {Api(k): bool(v) for k, v in (exclude or {}).items() if k in Api.__members__.values()}
         self._by_digest = {t.digest: t for t in tokens}
+        self.jwt = jwt
+        self.jwt_token = jwt_scope or Token(name="jwt", digest=b"", environments=None, namespaces=None)
+
+    async def start(self) -> None:
+        """Start what runs beside the server: the JWKS refresher, when configured."""
+        if self.jwt is not None and self.jwt.refresher is not None:
+            await self.jwt.refresher.start()
+
+    async def stop(self) -> None:
+        if self.jwt is not None and self.jwt.refresher is not None:
+            await self.jwt.refresher.stop()
 
     @classmethod
     def from_config(cls, auth: Any) -> AuthPolicy:
@@ -96,18 +118,33 @@ class AuthPolicy:
                 environments=_scope(_get(spec, "environments")),
                 namespaces=_scope(_get(spec, "namespaces")),
             ))
-        return cls(required=bool(_get(auth, "required", False)), exclude=exclude, tokens=tokens)
+        spec = _get(auth, "jwt")
+        jwt = verifier_from_config(spec, _get) if spec is not None else None
+        scope = Token(name="jwt", digest=b"", environments=_scope(_get(spec, "environments")),
+                      namespaces=_scope(_get(spec, "namespaces")))
+        return cls(required=bool(_get(auth, "required", False)), exclude=exclude, tokens=tokens, jwt=jwt,
+                   jwt_scope=scope)
 
     def applies(self, api: Api) -> bool:
         return self.required and not self.exclude.get(api, False)
 
     def authenticate(self, headers: Mapping[str, str]) -> Token:
-        """The token presented by a request with `headers` (bearer, or Flipt's cookie), or 401."""
+        """The token presented by a request with `headers` (bearer, Flipt's cookie, or a JWT: then the JWT
+        section's scope), or 401. Synchronous, no I/O."""
         secret = None
         header = headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
+        scheme = scheme.lower()
+        if scheme == "bearer" and value.strip():
             secret = value.strip()
+        elif scheme == "jwt" and self.jwt is not None and value.strip():
+            try:
+                self.jwt.verify(value.strip())
+                return self.jwt_token
+            except InvalidJwt as exc:
+                log.debug("JWT refused: %s", exc)  # our own reason only, never the token
+            except Exception as exc:  # a parser's surprise is still just a refused credential, never a 500
+                log.debug("JWT refused: %s", type(exc).__name__)
         elif not header:
             secret = _cookie(headers.get("Cookie"), "flipt_client_token")
         if secret:
