@@ -15,9 +15,10 @@ Flipt validates with hashicorp/cap's `jwt.Validator`; this module follows its ru
 a verified token is remembered, by its SHA-256, until the earlier of `CACHE_SECONDS` and its expiry (and
 forgotten when the key set changes), so a client repeating its JWT pays one full check per minute (measured: RS256
 with a 2048-bit key ~70 µs, of which PyJWT's signature check ~50 µs; ES256 ~85 µs) and ~1 µs per request after
-that (a static token's lookup: ~0.7 µs). Key sets from a URL are fetched off the request path by `JwksRefresher` (an asyncio task started with
-the app): at start, then every `refresh_interval`, and soon after a token names an unknown `kid`; a failed fetch
-keeps the last good key set. Verification failures say nothing about the token: callers answer Flipt's 401.
+that (a static token's lookup: ~0.7 µs). Key sets from a URL are fetched off the request path by `JwksRefresher`
+(an asyncio task started with the app): at start, then every `refresh_interval`, and soon after a token names an
+unknown `kid`; a failed fetch keeps the last good key set. Verification failures say nothing about the token:
+callers answer Flipt's 401.
 """
 
 from __future__ import annotations
