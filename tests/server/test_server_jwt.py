@@ -33,10 +33,11 @@ from evaluator.server.jwt_auth import InvalidJwt, JwtVerifier, static_key_set
 from gitstore.config import parse_config
 from gitstore.errors import ConfigError
 
-from .harness import ServerThread, hot_answers, wait_until
+from .harness import ServerThread, hot_answers, run_node, wait_until
 
 BOOL = {"namespaceKey": "ns1", "flagKey": "bool-rollout", "entityId": "user-2"}
 BILLING = {"namespaceKey": "billing", "flagKey": "invoices-v2", "entityId": "user-2"}
+JS_CLIENT = Path(__file__).resolve().parent / "js" / "client.mjs"
 UNAUTHENTICATED = {"code": 16, "message": "request was not authenticated", "details": []}
 ISSUER, AUDIENCE = "https://issuer.example", "flagdeck"
 
@@ -200,6 +201,14 @@ def test_flipt_client_fetches_a_snapshot_with_a_jwt(locked: ServerThread, rsa_ke
     finally:
         anonymous.close()
     assert locked.requests_to("/internal/v1/evaluation/snapshot/namespace/ns1")[-1].status == 401
+
+
+def test_js_client_fetches_a_snapshot_with_a_jwt(locked: ServerThread, rsa_key: rsa.RSAPrivateKey) -> None:
+    token = sign(rsa_key)
+    out = run_node(JS_CLIENT, locked.url, "ns1", "staging", f"jwt:{token}", "oracle")
+    assert out["marker"] == "staging" and out["changed"] is False  # evaluated, then a 304 on refresh
+    seen = locked.requests_to("/internal/v1/evaluation/snapshot/namespace/ns1", count=2)
+    assert [s.status for s in seen[:2]] == [200, 304] and seen[0].headers["authorization"] == f"JWT {token}"
 
 
 def test_flipt_sdk_sends_jwt_to_the_evaluation_api(locked: ServerThread, rsa_key: rsa.RSAPrivateKey) -> None:

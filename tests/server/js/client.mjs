@@ -1,12 +1,13 @@
 // Drives the real @flipt-io/flipt-client-js (WASM engine) against a Flagdeck evaluator and prints JSON lines.
-// usage: node client.mjs <url> <namespace> <environment> <token|-> <mode> [expected]
+// usage: node client.mjs <url> <namespace> <environment> <token|jwt:TOKEN|-> <mode> [expected]
 //   mode "oracle": evaluate user-1..user-20 for the four ns1 flags, then refresh() once (expects a 304)
 //   mode "watch":  print {"ready": marker}, then poll env-marker until it equals [expected] (10 s at most)
 import { FliptClient, ErrorStrategy } from '@flipt-io/flipt-client-js';
 
 const [url, namespace, environment, token, mode, expected] = process.argv.slice(2);
 const options = { url, namespace, environment, updateInterval: 1, errorStrategy: ErrorStrategy.Fail };
-if (token !== '-') options.authentication = { clientToken: token };
+if (token.startsWith('jwt:')) options.authentication = { jwtToken: token.slice(4) };
+else if (token !== '-') options.authentication = { clientToken: token };
 const origLog = console.log;
 console.log = () => {};  // the WASM loader prints a deprecation notice on stdout
 const out = (value) => origLog(JSON.stringify(value));
