@@ -6,6 +6,7 @@ Two real servers on one repository, one with `hot_lane=False`, are compared requ
 from __future__ import annotations
 
 import json
+import random
 import socket
 import time
 from typing import Any
@@ -254,3 +255,28 @@ def test_batch_entries_in_every_spelling(server: ServerThread) -> None:
     bad = exchange(server, request("POST", "/evaluate/v1/batch", {"requests": [VARIANT, {"flagKey": 7}, "x"]}))[0]
     assert bad.status == 400
     assert json.loads(bad.body)["message"] == "invalid values for key(s) in json body: flagKey, requests[2]"
+
+
+def test_fragmented_and_pipelined_streams_get_the_same_answers(pair: tuple[ServerThread, ServerThread]) -> None:
+    """A stream of mixed requests (lane and non-lane, small and large bodies) cut into random pieces and sent with
+    small pauses: each server answers every request, in order, and both answer alike."""
+    rng = random.Random(4)
+    menu = [request("POST", path, body, headers) for _, path, body, headers in CASES]
+    menu += [request("GET", path, None, headers) for _, path, headers in GET_CASES]
+    menu += [request("GET", "/api/v1/namespaces/ns1/flags"), request("POST", "/evaluate/v1/variant?x=1", VARIANT),
+             request("POST", "/evaluate/v1/variant", {**VARIANT, "pad": "p" * (WAIT_LIMIT * 2)})]
+    before = hot_answers(pair[0].url)
+    for _ in range(3):
+        stream = [rng.choice(menu) for _ in range(30)]
+        data = b"".join(stream)
+        cuts = sorted(rng.sample(range(1, len(data)), 25))
+        pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+        answers = []
+        for server in pair:
+            with socket.create_connection(("127.0.0.1", server.port)) as sock:
+                for piece in pieces:
+                    sock.sendall(piece)
+                    time.sleep(rng.choice((0, 0, 0.002)))
+                answers.append([a.comparable() for a in read_answers(sock, len(stream))])
+        assert answers[0] == answers[1]
+    assert hot_answers(pair[0].url) > before
