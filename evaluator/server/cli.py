@@ -23,18 +23,22 @@ from gitstore.errors import FlagdeckError
 @click.option("--heartbeat", default=15.0, show_default=True, type=click.FloatRange(0),
               help="seconds between keep-alive comments on idle SSE streams (0 = none)")
 @click.option("--hot-lane/--no-hot-lane", default=True, show_default=True,
-              help="answer complete evaluation requests on idle connections without aiohttp's request/response "
-                   "objects (same answers, a fraction of the cost)")
+              help="answer complete evaluation and snapshot requests on idle connections without aiohttp's "
+                   "request/response objects (same answers, a fraction of the cost)")
+@click.option("--access-log", is_flag=True, help="one line per request (aiohttp's format) on standard error")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 def command(config_path: str | None, host: str, port: int, workers: int, cors: bool, heartbeat: float,
-            hot_lane: bool, log_level: str) -> None:
+            hot_lane: bool, access_log: bool, log_level: str) -> None:
     """Serve every configured environment to Flipt SDKs, OpenFeature providers and HTTP clients."""
     from evaluator.server.runner import serve
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if access_log:
+        logging.getLogger("aiohttp.access").setLevel(logging.INFO)
     try:
-        status = serve(config_path, host, port, workers, cors=cors, heartbeat=heartbeat, hot_lane=hot_lane)
+        status = serve(config_path, host, port, workers, cors=cors, heartbeat=heartbeat, hot_lane=hot_lane,
+                       access_log=access_log)
     except FlagdeckError as exc:  # a bad configuration or a storage that cannot be opened: nothing was bound
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

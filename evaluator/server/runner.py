@@ -36,6 +36,7 @@ from gitstore.repo import StorageError, open_repository
 from gitstore.store import Store
 
 log = logging.getLogger("flagdeck.evaluator")
+ACCESS_LOG = logging.getLogger("aiohttp.access")  # aiohttp's access logger: `--access-log` lines, at INFO
 METRICS_INTERVAL = 0.5  # seconds between two writes of a worker's figures for its siblings' scrapes
 
 
@@ -68,7 +69,8 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
                        **app_options: Any) -> None:
     """Serve on an already listening socket until SIGTERM/SIGINT, with `store` (taken over: closed at the end) or
     a Store opened on `config_path`. With `metrics_dir` (several workers), this worker's figures are exchanged
-    there with its siblings' (see metrics_shared). `app_options` go to `create_app` (`cors`, `heartbeat`)."""
+    there with its siblings' (see metrics_shared). `app_options` go to `create_app` (`cors`, `heartbeat`,
+    `hot_lane`), except `access_log` (True: one line per request on the `aiohttp.access` logger, at INFO)."""
     if store is None:
         store = Store(load_config(config_path))
     config = store.config
@@ -78,7 +80,9 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
         loop.add_signal_handler(sig, stop.set)
     shared = SharedMetrics(metrics_dir) if metrics_dir is not None else None
     metrics = Metrics(shared)
-    runner = HotLaneRunner(create_app(store, config, metrics=metrics, **app_options), access_log=None, handle_signals=False,
+    access = app_options.pop("access_log", False)
+    runner = HotLaneRunner(create_app(store, config, metrics=metrics, **app_options),
+                           access_log=ACCESS_LOG if access else None, handle_signals=False,
                            shutdown_timeout=2.0)
     exchange = None
     try:

@@ -89,3 +89,19 @@ def test_flagdeck_serve_takes_the_hot_lane_unless_told_not_to(tmp_path: Path, fl
             assert hot_answers(server.url) == expected, options
         finally:
             assert server.stop() == 0
+
+
+def test_access_log_shows_lane_and_ordinary_requests(tmp_path: Path, flag_repo: FlagRepo) -> None:
+    server = ServerProcess(write_config(tmp_path, flag_repo.path), "--access-log")
+    try:
+        with httpx.Client(timeout=5) as client:
+            client.post(server.url + "/evaluate/v1/variant", json={"namespaceKey": "ns1", "flagKey": "env-marker",
+                                                                   "entityId": "u"}, headers={"User-Agent": "lane/1"})
+            client.get(server.url + "/health", headers={"User-Agent": "ordinary/1"})
+        assert hot_answers(server.url) == 1
+    finally:
+        assert server.stop() == 0
+    assert server.proc.stdout is not None
+    lines = server.proc.stdout.read().splitlines()
+    assert any('"POST /evaluate/v1/variant HTTP/1.1" 200' in x and "lane/1" in x for x in lines), lines
+    assert any('"GET /health HTTP/1.1" 200' in x and "ordinary/1" in x for x in lines), lines
