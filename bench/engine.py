@@ -10,10 +10,7 @@ impact of one flag over 10,000 entities well under 1 s (issue 6). Prints medians
 from __future__ import annotations
 
 import random
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,32 +20,13 @@ import orjson  # noqa: E402
 from flipt_peer import flipt_client, snapshot_server  # noqa: E402
 from random_namespaces import random_inputs, random_namespace  # noqa: E402
 
+from bench._common import RUNS, median_time, side_by_side  # noqa: E402
 from evaluator.client_snapshot import build_client_snapshot  # noqa: E402
 from evaluator.engine import Trace, compile_namespace, evaluate_boolean, evaluate_variant  # noqa: E402
 from evaluator.engine.impact import build_population, impact  # noqa: E402
 
-RUNS = 7
 FLAGS = 1_000
 CASES = 4_000
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
-def median_time(fn: Callable[[], object], runs: int = RUNS) -> float:
-    return statistics.median(_timed(fn) for _ in range(runs))
-
-
-def side_by_side(*fns: Callable[[], object], runs: int = RUNS) -> list[float]:
-    """Median times of several functions measured in alternation, so a busy machine slows them alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(runs):
-        for fn, bucket in zip(fns, times, strict=True):
-            bucket.append(_timed(fn))
-    return [statistics.median(t) for t in times]
 
 
 def evaluations() -> None:

@@ -19,7 +19,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,28 +28,13 @@ from random_namespaces import random_inputs, random_namespace  # noqa: E402
 
 from app.insight.explain import explain  # noqa: E402
 from app.insight.impact import compute_impacts, population  # noqa: E402
+from bench._common import RUNS, side_by_side  # noqa: E402
 from evaluator.engine import compile_namespace, evaluate  # noqa: E402
 from evaluator.engine.impact import impact  # noqa: E402
 from gitstore.changes import Change, Kind  # noqa: E402
 from gitstore.config import load_config  # noqa: E402
 from gitstore.demo import init_demo  # noqa: E402
 from gitstore.store import Author, Store  # noqa: E402
-
-RUNS = 7
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
-def side_by_side(*fns: Callable[[], object], runs: int = RUNS) -> list[float]:
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(runs):
-        for fn, bucket in zip(fns, times, strict=True):
-            bucket.append(_timed(fn))
-    return [statistics.median(t) for t in times]
 
 
 def ms(seconds: float) -> str:
