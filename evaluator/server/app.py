@@ -3,6 +3,7 @@ with the reloader started and stopped alongside."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -26,17 +27,19 @@ ENV_PREFIX = "/environments/{" + URL_ENV + "}"
 
 
 def create_app(store: Any, config: Any, max_body: int = DEFAULT_MAX_BODY, cors: bool = True,
-               heartbeat: float = 15.0, metrics: Metrics | None = None, hot_lane: bool = True) -> web.Application:
+               heartbeat: float = 15.0, metrics: Metrics | None = None, hot_lane: bool = True,
+               cors_origins: Iterable[str] = ()) -> web.Application:
     """An evaluator serving every environment of `store` (a `gitstore.store.Store` on `config`). The caller owns
     the store and closes it after the app has shut down. `cors`: answer browsers from any origin (and their
-    preflight `OPTIONS`); `heartbeat`: seconds between keep-alive lines on idle streams (0 = none); `metrics`:
+    preflight `OPTIONS`), or only from `cors_origins` when given; `heartbeat`: seconds between keep-alive lines on idle streams (0 = none); `metrics`:
     the registry to count in (the runner's, when several workers share one); `hot_lane`: let `HotLaneRunner`
     answer complete evaluation requests from the parsed message (hotlane.py)."""
     names = [info.name for info in store.environments()]
     registry = Registry(names, config.default_environment)
     remotes = RemoteStates(store)
     ctx = ServerContext(registry=registry, auth=AuthPolicy.from_config(config.authentication),
-                        metrics=metrics or Metrics(), max_body=max_body, cors=cors, heartbeat=heartbeat,
+                        metrics=metrics or Metrics(), max_body=max_body, cors=cors,
+                        cors_origins=frozenset(cors_origins), heartbeat=heartbeat,
                         remotes=remotes.health, hot_lane=hot_lane)
     ctx.metrics.git_branches.set(len(names))
     app = web.Application(client_max_size=max_body + 1)
@@ -49,6 +52,8 @@ def create_app(store: Any, config: Any, max_body: int = DEFAULT_MAX_BODY, cors: 
         routes_ofrep.add_routes(app.router, prefix, ctx)
     routes_meta.add_routes(app.router)
     _routing_fallbacks(app.router, ctx.headers, cors)
+    if cors and ctx.cors_origins:
+        app.on_response_prepare.append(_listed_origins)
     app.on_startup.append(_start)
     app.on_shutdown.append(_stop)
     return app
@@ -106,6 +111,11 @@ def _json_http_error(exc: web.HTTPException, headers: CIMultiDict[str]) -> web.H
         text = error_body(Code.NOT_FOUND, "Not Found").decode()
         return web.HTTPNotFound(text=text, content_type="application/json", headers=headers)
     return exc
+
+
+async def _listed_origins(request: web.Request, response: web.StreamResponse) -> None:
+    """CORS for listed origins only: every answer's headers depend on the request's `Origin`."""
+    response.headers.extend(request.app[CONTEXT].cors_for(request.headers.get("Origin")))
 
 
 async def _start(app: web.Application) -> None:

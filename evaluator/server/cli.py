@@ -20,6 +20,8 @@ from gitstore.errors import FlagdeckError
               help="processes serving the same port")
 @click.option("--cors/--no-cors", default=True, show_default=True,
               help="CORS headers on every answer (any origin) and preflight answers, for browser clients")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="allow browsers only from this origin (repeatable), e.g. https://app.example.com; default: any")
 @click.option("--heartbeat", default=15.0, show_default=True, type=click.FloatRange(0),
               help="seconds between keep-alive comments on idle SSE streams (0 = none)")
 @click.option("--hot-lane/--no-hot-lane", default=True, show_default=True,
@@ -28,8 +30,8 @@ from gitstore.errors import FlagdeckError
 @click.option("--access-log", is_flag=True, help="one line per request (aiohttp's format) on standard error")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
-def command(config_path: str | None, host: str, port: int, workers: int, cors: bool, heartbeat: float,
-            hot_lane: bool, access_log: bool, log_level: str) -> None:
+def command(config_path: str | None, host: str, port: int, workers: int, cors: bool, cors_origins: tuple[str, ...],
+            heartbeat: float, hot_lane: bool, access_log: bool, log_level: str) -> None:
     """Serve every configured environment to Flipt SDKs, OpenFeature providers and HTTP clients."""
     from evaluator.server.runner import serve
 
@@ -37,8 +39,8 @@ def command(config_path: str | None, host: str, port: int, workers: int, cors: b
     if access_log:
         logging.getLogger("aiohttp.access").setLevel(logging.INFO)
     try:
-        status = serve(config_path, host, port, workers, cors=cors, heartbeat=heartbeat, hot_lane=hot_lane,
-                       access_log=access_log)
+        status = serve(config_path, host, port, workers, cors=cors, cors_origins=cors_origins, heartbeat=heartbeat,
+                       hot_lane=hot_lane, access_log=access_log)
     except FlagdeckError as exc:  # a bad configuration or a storage that cannot be opened: nothing was bound
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -32,16 +32,26 @@ class ServerContext:
     metrics: Metrics
     max_body: int = DEFAULT_MAX_BODY
     cors: bool = True
+    cors_origins: frozenset[str] = frozenset()  # with CORS on: the origins allowed (empty: any, as "*")
     heartbeat: float = 15.0  # seconds between keep-alive lines on an idle stream (0 = none)
     remotes: dict[str, dict[str, Any]] = field(default_factory=dict)  # env -> remote state for /health (remotes.py)
-    headers: CIMultiDict[str] = field(init=False)  # on every answer: CORS, when enabled
+    headers: CIMultiDict[str] = field(init=False)  # on every answer: CORS for any origin, when enabled
     json_headers: CIMultiDict[str] = field(init=False)  # the same plus Content-Type: application/json
     hot_lane: bool = True  # answer complete evaluation requests from the parsed message (hotlane.py)
     calls: dict[tuple[str, str], CallHandler] = field(default_factory=dict)  # (method, path without prefix)
 
     def __post_init__(self) -> None:
-        self.headers = CIMultiDict(CORS_HEADERS if self.cors else {})
+        self.headers = CIMultiDict(CORS_HEADERS if self.cors and not self.cors_origins else {})
         self.json_headers = CIMultiDict(self.headers, **{"Content-Type": "application/json"})
+
+    def cors_for(self, origin: str | None) -> list[tuple[str, str]]:
+        """The CORS headers of an answer to a request from `origin` when only listed origins are allowed: the
+        origin echoed when listed, nothing else when not (the browser then withholds the answer); `Vary: Origin`
+        either way, so caches keep the answers apart."""
+        if origin is not None and origin in self.cors_origins:
+            return [("Access-Control-Allow-Origin", origin), ("Access-Control-Expose-Headers", "ETag"),
+                    ("Vary", "Origin")]
+        return [("Vary", "Origin")]
 
     def json(self, body: bytes, status: int = 200) -> web.Response:
         """A JSON answer from already serialised bytes, with the common headers."""

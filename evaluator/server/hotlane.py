@@ -72,8 +72,9 @@ class HotLane:
                 segments = path.split("/")
                 self.patterns.setdefault((method, len(segments)), []).append((segments, handler))
         common = "".join(f"{name}: {value}\r\n" for name, value in ctx.headers.items())
-        self.common = common  # CORS, on a 304 too
+        self.common = common  # CORS for any origin, on a 304 too
         self.json = common + "Content-Type: application/json\r\n"
+        self.cors_for = ctx.cors_for if ctx.cors and ctx.cors_origins else None  # CORS by the request's Origin
 
     def route(self, method: str, path: str) -> tuple[CallHandler, str | None, Mapping[str, str]] | None:
         """(handler, URL environment, params) for a request, or None when the ordinary path must answer."""
@@ -102,9 +103,12 @@ class HotLane:
                 return handler, url_env, params
         return None
 
-    def head(self, status: int, length: int, etag: str | None) -> bytes:
-        """Status line and headers as aiohttp writes them for the same answer (a 304 has no body or type)."""
+    def head(self, status: int, length: int, etag: str | None, headers: Mapping[str, str]) -> bytes:
+        """Status line and headers as aiohttp writes them for the same answer (a 304 has no body or type) to a
+        request with `headers`."""
         tag = f"ETag: {etag}\r\n" if etag is not None else ""
+        if self.cors_for is not None:
+            tag += "".join(f"{name}: {value}\r\n" for name, value in self.cors_for(headers.get("Origin")))
         if status == 304:
             fields = f"{self.common}{tag}"
         else:
@@ -175,7 +179,7 @@ class HotLaneHandler(RequestHandler):
         handler, url_env, params = found
         body = payload.read_nowait()
         status, answer, etag = handler(Call(headers, url_env, body, params, method, message.path))
-        self.transport.write(self._lane.head(status, len(answer), etag) + answer)
+        self.transport.write(self._lane.head(status, len(answer), etag, headers) + answer)
         self._answered(message, payload, status, answer, etag)
         return _ANSWERED
 

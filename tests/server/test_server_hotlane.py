@@ -280,3 +280,13 @@ def test_fragmented_and_pipelined_streams_get_the_same_answers(pair: tuple[Serve
                 answers.append([a.comparable() for a in read_answers(sock, len(stream))])
         assert answers[0] == answers[1]
     assert hot_answers(pair[0].url) > before
+
+
+def test_listed_cors_origins_answer_alike(make_server: Any) -> None:
+    servers = [make_server(cors_origins=("https://app.example",), hot_lane=lane) for lane in (True, False)]
+    for origin in ("https://app.example", "https://other.example"):
+        for message in (request("POST", "/evaluate/v1/variant", VARIANT, {"Origin": origin}),
+                        request("GET", SNAPSHOT, None, {"Origin": origin})):
+            mine, theirs = (exchange(server, message)[0] for server in servers)
+            assert mine.comparable() == theirs.comparable(), origin
+    assert hot_answers(servers[0].url) == 4

@@ -94,6 +94,33 @@ def test_preflight_is_answered_for_known_paths_only(server: ServerThread) -> Non
     assert unknown.status_code == 404 and unknown.json()["code"] == 5
 
 
+def test_cors_for_listed_origins_only(make_server: Callable[..., ServerThread]) -> None:
+    """With `--cors-origin`, a listed origin is echoed (lane and ordinary answers, errors, 304s, preflights), an
+    unlisted one gets no Allow-Origin, and every answer varies by Origin."""
+    server = make_server(cors_origins=("https://app.example", "https://admin.example"))
+    listed, other = {"Origin": "https://admin.example"}, {"Origin": "https://evil.example"}
+    calls = [lambda h: server.post("/evaluate/v1/variant", VARIANT, headers=h),  # the hot lane
+             lambda h: server.get(SNAP, headers=h),  # the hot lane
+             lambda h: server.post("/evaluate/v1/variant", {"flagKey": 1}, headers=h),
+             lambda h: server.get("/health", headers=h), lambda h: server.get("/nowhere", headers=h)]
+    for call in calls:
+        allowed, refused, bare = call(listed).headers, call(other).headers, call({}).headers
+        assert allowed["access-control-allow-origin"] == "https://admin.example"
+        assert allowed["access-control-expose-headers"] == "ETag" and allowed["vary"] == "Origin"
+        assert "access-control-allow-origin" not in refused and refused["vary"] == "Origin"
+        assert "access-control-allow-origin" not in bare
+    etag = server.get(SNAP).headers["etag"]
+    not_modified = server.get(SNAP, headers={"If-None-Match": etag, **listed})
+    assert not_modified.status_code == 304
+    assert not_modified.headers["access-control-allow-origin"] == "https://admin.example"
+    asked = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    preflight = httpx.options(server.url + "/evaluate/v1/variant", headers={**asked, **listed}, timeout=5)
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "https://admin.example"
+    refused_preflight = httpx.options(server.url + "/evaluate/v1/variant", headers={**asked, **other}, timeout=5)
+    assert "access-control-allow-origin" not in refused_preflight.headers
+
+
 def test_cors_can_be_turned_off(make_server: Callable[..., ServerThread]) -> None:
     server = make_server(cors=False)
     assert "access-control-allow-origin" not in server.post("/evaluate/v1/variant", VARIANT).headers
@@ -101,6 +128,12 @@ def test_cors_can_be_turned_off(make_server: Callable[..., ServerThread]) -> Non
 
 
 def test_command_line_options(tmp_path: Path, flag_repo: FlagRepo) -> None:
+    origin = ServerProcess(write_config(tmp_path, flag_repo.path), "--cors-origin", "https://app.example")
+    try:
+        r = httpx.get(origin.url + SNAP, headers={"Origin": "https://app.example"}, timeout=5)
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
+    finally:
+        assert origin.stop() == 0
     server = ServerProcess(write_config(tmp_path, flag_repo.path), "--no-cors", "--heartbeat", "0.05")
     try:
         assert "access-control-allow-origin" not in httpx.get(server.url + SNAP, timeout=5).headers
