@@ -69,6 +69,9 @@ def bench_explain() -> None:
           f"   ratio {traced / plain:.2f}")
 
 
+WAIT_LIMIT = 30.0  # seconds: a lost event fails the bench instead of hanging it
+
+
 async def bench_console(config: Path) -> None:
     from app.console import ConsoleApp
     from app.session import Session
@@ -78,8 +81,7 @@ async def bench_console(config: Path) -> None:
     app = ConsoleApp(session, cursor_blink=False)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
-            while session.snapshot() is None:
-                await pilot.pause(0.01)
+            await until(lambda: session.snapshot() is not None, "the console's first snapshot", pilot)
             latencies = []
             for i in range(RUNS):
                 doc = other.snapshot("production").document("default")
@@ -87,8 +89,7 @@ async def bench_console(config: Path) -> None:
                 started = time.perf_counter()
                 other.commit("production", [Change("default", Kind.FLAG, flag.key, flag.model_copy(
                     update={"description": f"edit {i}"}))], Author("Other", "other@localhost"))
-                while len(app.insight.moves) <= i:
-                    await pilot.pause(0.002)
+                await until(lambda i=i: len(app.insight.moves) > i, f"the console to see commit {i}", pilot)
                 latencies.append(time.perf_counter() - started)
             print(f"live refresh (commit elsewhere -> console updated, told who): median {ms(statistics.median(latencies))}"
                   f"   max {ms(max(latencies))}")
@@ -123,9 +124,21 @@ async def keystroke(pilot) -> float:
     before = len(area.text)
     started = time.perf_counter()
     pilot.app._driver.send_message(events.Key("a", "a"))
+    deadline = started + WAIT_LIMIT
     while len(area.text) == before:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"a keystroke did not reach the commit message within {WAIT_LIMIT:.0f} s")
         await asyncio.sleep(0.0002)
     return time.perf_counter() - started
+
+
+async def until(done, what: str, pilot) -> None:  # noqa: ANN001
+    """Wait for `done()`, failing the bench (not hanging it) when it has not happened within WAIT_LIMIT."""
+    deadline = time.perf_counter() + WAIT_LIMIT
+    while not done():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"waited {WAIT_LIMIT:.0f} s for {what}")
+        await pilot.pause(0.002)
 
 
 def main() -> None:
