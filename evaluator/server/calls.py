@@ -1,6 +1,6 @@
-"""Request handlers that do not need aiohttp's request and response objects: a *call* is what an evaluation
-handler reads (headers, the `/environments/{env}` prefix, the flag key of the path, the body bytes) and an *answer*
-is what it writes (status, JSON body, ETag). The same handler serves two ways:
+"""Request handlers that do not need aiohttp's request and response objects: a *call* is what an evaluation or
+snapshot handler reads (headers, the `/environments/{env}` prefix, the `{name}` parts of the path, the body bytes)
+and an *answer* is what it writes (status, JSON body, ETag). The same handler serves two ways:
 
 - as an ordinary aiohttp route (`add_call_route`), which reads the body and turns the answer into a `web.Response`;
 - from the hot lane (`hotlane.py`), which answers a complete request straight from aiohttp's parsed message.
@@ -11,7 +11,7 @@ A handler never raises: every error is answered in its API's shape (`failure`), 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -65,7 +65,7 @@ def failure(exc: Exception, call: Call, on_bug: Callable[[], None], render: Rend
 
 def call_route(handler: CallHandler, max_body: int, headers: Mapping[str, str], common: Mapping[str, str],
                render: Renderer = render_json, on_bug: Callable[[], None] = lambda: None,
-               ) -> Callable[[web.Request], object]:
+               ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """`handler` as an aiohttp route: `headers` go on every JSON answer, `common` (CORS) on a 304 too."""
 
     async def route(request: web.Request) -> web.StreamResponse:

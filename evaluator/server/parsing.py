@@ -68,11 +68,6 @@ def json_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
-async def read_json_object(request: web.Request, max_body: int) -> dict[str, Any]:
-    """The body as a JSON object ({} when empty). 413 over `max_body`, 400 when not a JSON object."""
-    return json_object(await read_body(request, max_body))
-
-
 def too_large(max_body: int) -> ApiError:
     return ApiError(Code.INVALID_ARGUMENT, f"request body larger than {max_body} bytes", status=413)
 
