@@ -40,10 +40,17 @@ ACCESS_LOG = logging.getLogger("aiohttp.access")  # aiohttp's access logger: `--
 METRICS_INTERVAL = 0.5  # seconds between two writes of a worker's figures for its siblings' scrapes
 
 
-def bind(host: str, port: int, backlog: int = 1024) -> socket.socket:
+REUSE_PORT = hasattr(socket, "SO_REUSEPORT")
+
+
+def bind(host: str, port: int, backlog: int = 1024, reuse_port: bool = False) -> socket.socket:
+    """A listening socket; with `reuse_port`, one of a group on the same address among which the kernel spreads
+    new connections evenly (each worker adds its own, see `serve_socket`)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(backlog)
     sock.set_inheritable(True)
@@ -89,6 +96,11 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
         await runner.setup()  # loads every environment before the first request is accepted
         gc.freeze()  # start-up objects (compiled namespaces, modules) never need scanning again: shorter GC pauses
         await web.SockSite(runner, sock).start()
+        if metrics_dir is not None and REUSE_PORT:
+            # One of several workers: besides the socket they share (whose connections go to whichever accepts
+            # first, so one worker can take a whole burst), a socket of its own on the same port, among which the
+            # kernel spreads new connections evenly.
+            await web.SockSite(runner, bind(*sock.getsockname()[:2], reuse_port=True)).start()
         if shared is not None:
             exchange = asyncio.ensure_future(_exchange(shared, metrics))
         await stop.wait()
@@ -129,7 +141,7 @@ def serve(config_path: str | Path | None, host: str, port: int, workers: int = 1
     config = load_config(config_path)  # fail fast, with the file/line message, before forking
     store = open_store(config)  # creates/fetches the repositories once, so N workers do not race to initialise them
     try:
-        sock = bind(host, port)
+        sock = bind(host, port, reuse_port=workers > 1 and REUSE_PORT)
     except OSError:
         store.close()
         raise

@@ -3,6 +3,8 @@ error for a bad configuration, and scale-out: two processes mirroring one bare r
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
 import time
@@ -105,3 +107,26 @@ def test_access_log_shows_lane_and_ordinary_requests(tmp_path: Path, flag_repo: 
     lines = server.proc.stdout.read().splitlines()
     assert any('"POST /evaluate/v1/variant HTTP/1.1" 200' in x and "lane/1" in x for x in lines), lines
     assert any('"GET /health HTTP/1.1" 200' in x and "ordinary/1" in x for x in lines), lines
+
+
+def test_workers_share_a_burst_of_connections(tmp_path: Path, flag_repo: FlagRepo) -> None:
+    """40 connections opened at once (as a load generator or a pool does) are spread over both workers: each
+    worker listens on a socket of its own on the port too (SO_REUSEPORT), besides the shared one."""
+    server = ServerProcess(write_config(tmp_path, flag_repo.path), "--workers", "2")
+    try:
+        wait_until(lambda: len({httpx.get(server.url + "/health", timeout=5).json()["pid"] for _ in range(20)}) == 2,
+                   timeout=20, what="both workers up")
+        host, port = server.url.removeprefix("http://").split(":")
+        sockets = [socket.create_connection((host, int(port))) for _ in range(40)]
+        pids = set()
+        for sock in sockets:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for sock in sockets:
+            with sock:
+                data = b""
+                while chunk := sock.recv(65536):
+                    data += chunk
+                pids.add(json.loads(data.split(b"\r\n\r\n", 1)[1])["pid"])
+        assert len(pids) == 2
+    finally:
+        assert server.stop() == 0
