@@ -18,9 +18,6 @@ from gitstore.store import Store
 
 from .conftest import ALICE, put_flag, write_config
 
-# asyncssh's stream redirection leaves an un-awaited queue join behind when a channel closes; harmless here.
-pytestmark = pytest.mark.filterwarnings("ignore:coroutine 'Queue.join' was never awaited:RuntimeWarning")
-
 
 class GitOverSSH:
     def __init__(self, base: Path):
