@@ -14,8 +14,9 @@ larger body still arriving, a body over the limit, HTTP/1.0, `Connection: close`
 upgrades, a busy connection (pipelined requests behind a slow one stay in order), a client not reading its answers
 (write buffer above the high-water mark). Access logging, when configured, still sees every request.
 
-This relies on `RequestHandler` internals (its message queue and waiter), checked once at start-up: on an aiohttp
-whose handler does not have them the lane stays off and says so in the log. `--no-hot-lane` turns it off.
+This relies on `RequestHandler` internals (its message queue and waiter): pyproject.toml pins the aiohttp minor
+version it was built and tested against, and they are checked once at start-up; on an aiohttp whose handler does not
+have them the lane stays off and says so in the log. `--no-hot-lane` turns it off.
 """
 
 from __future__ import annotations
