@@ -1,4 +1,5 @@
-"""`flagdeck.yaml`: storages (Git repositories), environments on them, evaluator tokens and a commit identity.
+"""`flagdeck.yaml`: storages (Git repositories), environments on them, evaluator tokens, the evaluator's own
+settings (`server`) and a commit identity.
 
 Found via an explicit path, then `FLAGDECK_CONFIG`, then `./flagdeck.yaml`, then `./.flagdeck/flagdeck.yaml` (what
 `make run` and `flagdeck init .flagdeck` create). Relative paths are relative to the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -202,6 +204,95 @@ class AuthenticationConfig(_Model):
     jwt: JwtConfig | None = None
 
 
+def parse_heartbeat(value: Any) -> float:
+    """A duration as `parse_duration`, or 0 (`0`, `0s`): no keep-alive comments."""
+    if not isinstance(value, bool) and isinstance(value, int | float | str):
+        match = _DURATION.match(str(value))
+        if match and float(match.group(1)) == 0:
+            return 0.0
+    return parse_duration(value)
+
+
+class CorsConfig(_Model):
+    """Browsers' cross-origin access: `allowed_origins: ["*"]` (the default) lets any origin call, a list of
+    origins only those (each as a browser sends it in `Origin`, e.g. `https://app.example.com`)."""
+
+    enabled: bool = True
+    allowed_origins: list[str] = Field(default_factory=lambda: ["*"])
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError('list at least one origin, or "*" for any (`enabled: false` turns CORS off)')
+        if "*" in value and len(value) > 1:
+            raise ValueError('"*" allows any origin: list it alone, or list only origins')
+        for origin in value:
+            if origin != "*" and (not origin or origin != origin.strip() or " " in origin
+                                  or origin.endswith("/") or "://" not in origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path or trailing '/')")
+        return value
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The listed origins; () when any origin may call (create_app's `cors_origins`)."""
+        return () if self.allowed_origins == ["*"] else tuple(self.allowed_origins)
+
+
+class TlsConfig(_Model):
+    """HTTPS for the evaluator: a PEM certificate (chain) and its PEM private key, relative to flagdeck.yaml."""
+
+    cert_file: Path
+    key_file: Path
+
+
+def server_ssl_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
+    """A server-side TLS context (TLS 1.2 or later) on a PEM certificate (chain) and its unencrypted PEM key;
+    ValueError naming the file at fault: `cert_file: ...` or `key_file: ...`."""
+    from cryptography import x509
+
+    try:
+        data = cert_file.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cert_file: cannot read {str(cert_file)!r}: {exc.strerror or exc}") from None
+    try:
+        x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise ValueError(f"cert_file: {str(cert_file)!r} holds no PEM certificate") from None
+    try:
+        key_file.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"key_file: cannot read {str(key_file)!r}: {exc.strerror or exc}") from None
+
+    def no_password() -> bytes:
+        raise ValueError("encrypted")
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert_file, key_file, password=no_password)
+    except ValueError:
+        raise ValueError(f"key_file: {str(key_file)!r} is an encrypted key (give an unencrypted one)") from None
+    except ssl.SSLError as exc:
+        reason = "is not the private key of cert_file" if "MISMATCH" in str(exc).upper() else (
+            "holds no PEM private key")
+        raise ValueError(f"key_file: {str(key_file)!r} {reason}") from None
+    return context
+
+
+class ServerConfig(_Model):
+    """The evaluator's settings (`flagdeck serve`); a command-line option given explicitly wins over each."""
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8080, ge=0, le=65535, strict=True)
+    workers: int = Field(default=1, ge=1, le=64, strict=True)
+    access_log: bool = False
+    hot_lane: bool = True
+    heartbeat: Annotated[float, BeforeValidator(parse_heartbeat)] = 15.0
+    cors: CorsConfig = Field(default_factory=CorsConfig)
+    tls: TlsConfig | None = None
+
+
 class IdentityConfig(_Model):
     name: str = Field(min_length=1)
     email: str = Field(min_length=1)
@@ -212,6 +303,7 @@ class Config(_Model):
     storage: dict[str, StorageConfig]
     environments: dict[str, EnvironmentConfig]
     authentication: AuthenticationConfig = Field(default_factory=AuthenticationConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
     identity: IdentityConfig | None = None
 
     @property
@@ -271,6 +363,12 @@ def _resolve(raw: dict[str, Any], base: Path, file: str, source: Any) -> dict[st
     if isinstance(jwt, dict) and isinstance(jwt.get("public_key_file"), str):
         key = Path(os.path.expanduser(jwt["public_key_file"]))
         jwt["public_key_file"] = key if key.is_absolute() else (base / key)
+    server = raw.get("server")
+    tls = server.get("tls") if isinstance(server, dict) else None
+    for field in ("cert_file", "key_file"):
+        if isinstance(tls, dict) and isinstance(tls.get(field), str):
+            tls_path = Path(os.path.expanduser(tls[field]))
+            tls[field] = tls_path if tls_path.is_absolute() else (base / tls_path)
     only_storage = next(iter(storages)) if len(storages) == 1 else None
     for name, env in envs.items():
         env = envs[name] = {} if env is None else env
@@ -315,6 +413,13 @@ def _check(config: Config, file: str, source: Any) -> Config:
         if env != "*" and env not in config.environments:
             loc = ("authentication", "jwt", "environments")
             raise ConfigError(f"{_at(file, source, loc)}: unknown environment {env!r}")
+    tls = config.server.tls
+    if tls is not None:
+        try:
+            server_ssl_context(tls.cert_file, tls.key_file)
+        except ValueError as exc:
+            field, message = str(exc).split(": ", 1)
+            raise ConfigError(f"{_at(file, source, ('server', 'tls', field))}: {message}") from None
     return config
 
 
