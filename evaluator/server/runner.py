@@ -1,5 +1,9 @@
 """Running the evaluator: one process, or `workers` forked processes sharing one pre-bound listening socket.
 
+Settings come from the command line when given there, else from flagdeck.yaml's `server:` section, else the
+defaults (`settings`). With TLS (`server.tls` or `--tls-cert/--tls-key`) every socket serves HTTPS (TLS 1.2+); the
+hot lane still applies, since asyncio's TLS transport hands the protocol decrypted bytes.
+
 The configuration is read and every storage opened (created, first fetch) before anything is bound or printed,
 so a bad configuration or storage path is a one-line error and exit 1, never "listening" then a traceback. Then
 the socket is bound (so `--port 0` works and the port is printed). One worker serves with the store opened
@@ -19,8 +23,10 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +36,8 @@ from evaluator.server.app import create_app
 from evaluator.server.hotlane import HotLaneRunner
 from evaluator.server.metrics import Metrics
 from evaluator.server.metrics_shared import SharedMetrics
-from gitstore.config import Config, load_config
-from gitstore.errors import FlagdeckError
+from gitstore.config import Config, load_config, server_ssl_context
+from gitstore.errors import ConfigError, FlagdeckError
 from gitstore.repo import StorageError, open_repository
 from gitstore.store import Store
 
@@ -41,6 +47,58 @@ METRICS_INTERVAL = 0.5  # seconds between two writes of a worker's figures for i
 
 
 REUSE_PORT = hasattr(socket, "SO_REUSEPORT")
+
+
+class ListenError(FlagdeckError):
+    """The address cannot be listened on (in use, not local, not permitted); nothing was served."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What `serve` runs with: each value from the command line when given, else from `server:`, else default.
+    `tls`: (certificate file, key file) or None for plain HTTP; `app_options` go to `create_app` (`cors`,
+    `cors_origins`, `heartbeat`, `hot_lane`) and to `serve_socket` (`access_log`)."""
+
+    host: str
+    port: int
+    workers: int
+    tls: tuple[Path, Path] | None
+    app_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+
+def settings(config: Config, host: str | None = None, port: int | None = None, workers: int | None = None,
+             tls: tuple[str | Path, str | Path] | None = None, **given: Any) -> Settings:
+    """Merge the options given on the command line (None or absent = not given) over `config.server`. `given` may
+    hold `cors`, `cors_origins`, `heartbeat`, `hot_lane`, `access_log`; other keys pass through to `create_app`.
+    Origins given without `cors` turn CORS on (they ask for it) even when the file turns it off. A `tls` pair is
+    checked here (ConfigError `--tls-cert/--tls-key: ...`); the file's was checked when it was loaded."""
+    file = config.server
+    options = {k: v for k, v in given.items() if v is not None}
+    origins = tuple(options.pop("cors_origins", ()) or ())
+    cors = options.pop("cors", True if origins else file.cors.enabled)
+    app_options = {
+        "cors": cors,
+        "cors_origins": origins or file.cors.origins,
+        "heartbeat": options.pop("heartbeat", file.heartbeat),
+        "hot_lane": options.pop("hot_lane", file.hot_lane),
+        "access_log": options.pop("access_log", file.access_log),
+        **options,
+    }
+    files: tuple[Path, Path] | None = None
+    if tls is not None:
+        files = (Path(tls[0]).expanduser().resolve(), Path(tls[1]).expanduser().resolve())
+        try:
+            server_ssl_context(*files)
+        except ValueError as exc:
+            raise ConfigError(f"--tls-cert/--tls-key: {exc}") from None
+    elif file.tls is not None:
+        files = (file.tls.cert_file, file.tls.key_file)
+    return Settings(host=file.host if host is None else host, port=file.port if port is None else port,
+                    workers=file.workers if workers is None else workers, tls=files, app_options=app_options)
 
 
 def bind(host: str, port: int, backlog: int = 1024, reuse_port: bool = False) -> socket.socket:
@@ -73,11 +131,12 @@ def open_store(config: Config) -> Store:
 
 async def serve_socket(config_path: str | Path | None, sock: socket.socket,
                        metrics_dir: str | Path | None = None, store: Store | None = None,
-                       **app_options: Any) -> None:
+                       ssl_context: ssl.SSLContext | None = None, **app_options: Any) -> None:
     """Serve on an already listening socket until SIGTERM/SIGINT, with `store` (taken over: closed at the end) or
     a Store opened on `config_path`. With `metrics_dir` (several workers), this worker's figures are exchanged
-    there with its siblings' (see metrics_shared). `app_options` go to `create_app` (`cors`, `heartbeat`,
-    `hot_lane`), except `access_log` (True: one line per request on the `aiohttp.access` logger, at INFO)."""
+    there with its siblings' (see metrics_shared). With `ssl_context`, every socket serves HTTPS. `app_options` go
+    to `create_app` (`cors`, `heartbeat`, `hot_lane`), except `access_log` (True: one line per request on the
+    `aiohttp.access` logger, at INFO)."""
     if store is None:
         store = Store(load_config(config_path))
     config = store.config
@@ -95,12 +154,13 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
     try:
         await runner.setup()  # loads every environment before the first request is accepted
         gc.freeze()  # start-up objects (compiled namespaces, modules) never need scanning again: shorter GC pauses
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, ssl_context=ssl_context).start()
         if metrics_dir is not None and REUSE_PORT:
             # One of several workers: besides the socket they share (whose connections go to whichever accepts
             # first, so one worker can take a whole burst), a socket of its own on the same port, among which the
             # kernel spreads new connections evenly.
-            await web.SockSite(runner, bind(*sock.getsockname()[:2], reuse_port=True)).start()
+            own = bind(*sock.getsockname()[:2], reuse_port=True)
+            await web.SockSite(runner, own, ssl_context=ssl_context).start()
         if shared is not None:
             exchange = asyncio.ensure_future(_exchange(shared, metrics))
         await stop.wait()
@@ -124,9 +184,11 @@ async def _exchange(shared: SharedMetrics, metrics: Metrics) -> None:
 
 
 def _run_worker(config_path: str | Path | None, sock: socket.socket, metrics_dir: str | None,
-                app_options: dict[str, Any], store: Store | None = None) -> int:
+                app_options: dict[str, Any], store: Store | None = None,
+                tls: tuple[Path, Path] | None = None) -> int:
     try:
-        asyncio.run(serve_socket(config_path, sock, metrics_dir, store, **app_options))
+        context = server_ssl_context(*tls) if tls is not None else None  # each worker its own, after the fork
+        asyncio.run(serve_socket(config_path, sock, metrics_dir, store, context, **app_options))
     except KeyboardInterrupt:
         pass
     except Exception:
@@ -135,30 +197,38 @@ def _run_worker(config_path: str | Path | None, sock: socket.socket, metrics_dir
     return 0
 
 
-def serve(config_path: str | Path | None, host: str, port: int, workers: int = 1, **app_options: Any) -> int:
+def serve(config_path: str | Path | None, host: str | None = None, port: int | None = None,
+          workers: int | None = None, tls: tuple[str | Path, str | Path] | None = None, **app_options: Any) -> int:
     """Open the store, bind, print the address, and serve with `workers` processes. Returns the exit status.
-    Raises ConfigError / StorageError (before anything is bound or printed) and OSError (cannot bind)."""
+    `host`, `port`, `workers`, `tls` (certificate file, key file) and each of `app_options` (`cors`,
+    `cors_origins`, `heartbeat`, `hot_lane`, `access_log`) left None come from the file's `server:` section (see
+    `settings`). Raises ConfigError / StorageError (before anything is bound or printed) and ListenError (cannot
+    bind)."""
     config = load_config(config_path)  # fail fast, with the file/line message, before forking
+    run = settings(config, host, port, workers, tls, **app_options)
+    host, port, workers, app_options = run.host, run.port, run.workers, run.app_options
+    if app_options.get("access_log"):
+        ACCESS_LOG.setLevel(logging.INFO)
     store = open_store(config)  # creates/fetches the repositories once, so N workers do not race to initialise them
     try:
         sock = bind(host, port, reuse_port=workers > 1 and REUSE_PORT)
-    except OSError:
+    except OSError as exc:
         store.close()
-        raise
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     if workers > 1:
         store.close()  # its threads would not survive the fork; each worker opens its own
     bound_port = sock.getsockname()[1]
-    print(f"flagdeck evaluator listening on http://{host}:{bound_port} ({workers} worker"
+    print(f"flagdeck evaluator listening on {run.scheme}://{host}:{bound_port} ({workers} worker"
           f"{'s' if workers > 1 else ''})", flush=True)
     if workers <= 1:
-        return _run_worker(config_path, sock, None, app_options, store)
+        return _run_worker(config_path, sock, None, app_options, store, run.tls)
     metrics_dir = tempfile.mkdtemp(prefix="flagdeck-metrics-")
     children: list[int] = []
     try:
         for _ in range(workers):
             pid = os.fork()
             if pid == 0:  # worker
-                code = _run_worker(config_path, sock, metrics_dir, app_options)
+                code = _run_worker(config_path, sock, metrics_dir, app_options, tls=run.tls)
                 sys.stdout.flush()
                 os._exit(code)
             children.append(pid)
