@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import os
 import re
-import ssl
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
 from gitstore.errors import ConfigError
+from gitstore.keys import read_public_key, server_ssl_context
 from gitstore.yamlio import node_line
 
 if TYPE_CHECKING:
@@ -116,46 +124,6 @@ class TokenConfig(_Model):
     namespaces: list[str] | None = None
 
 
-# Flipt's JWT method accepts exactly these signing algorithms (internal/cmd/authn.go); the key decides which apply
-JWT_ALGORITHMS = ("RS256", "RS512", "ES256", "ES512", "EdDSA")
-
-
-def jwt_algorithms(key: Any) -> tuple[str, ...]:
-    """The algorithms of `JWT_ALGORITHMS` a public key (a `cryptography` key object) verifies; () when none."""
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-
-    if isinstance(key, rsa.RSAPublicKey):
-        return ("RS256", "RS512")
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return {"secp256r1": ("ES256",), "secp521r1": ("ES512",)}.get(key.curve.name, ())
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return ("EdDSA",)
-    return ()
-
-
-def read_public_key(path: Path) -> Any:
-    """The public key in a PEM file (`PUBLIC KEY`, `RSA PUBLIC KEY` or a `CERTIFICATE`) as a `cryptography` key
-    usable with one of Flipt's JWT algorithms; ValueError saying what is wrong otherwise."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
-    try:
-        if b"-----BEGIN CERTIFICATE-----" in data:
-            key: Any = x509.load_pem_x509_certificate(data).public_key()
-        else:
-            key = load_pem_public_key(data)
-    except ValueError:
-        raise ValueError(f"{str(path)!r} holds no PEM public key") from None
-    if not jwt_algorithms(key):
-        raise ValueError(f"{str(path)!r}: unsupported key type (use RSA, EC P-256 or P-521, or Ed25519: "
-                         f"Flipt's JWT algorithms are {', '.join(JWT_ALGORITHMS)})")
-    return key
-
-
 class JwtConfig(_Model):
     """JWTs presented as `Authorization: JWT <jwt>` (Flipt's JWT method): verified with the key in
     `public_key_file` or with the key set at `jwks_url` (fetched when the evaluator starts, then every
@@ -170,13 +138,6 @@ class JwtConfig(_Model):
     environments: list[str] | None = None
     namespaces: list[str] | None = None
     refresh_interval: Duration = 300.0
-
-    @field_validator("public_key_file")
-    @classmethod
-    def _key_file(cls, value: Path | None) -> Path | None:
-        if value is not None:
-            read_public_key(value)
-        return value
 
     @field_validator("jwks_url")
     @classmethod
@@ -246,40 +207,6 @@ class TlsConfig(_Model):
     key_file: Path
 
 
-def server_ssl_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
-    """A server-side TLS context (TLS 1.2 or later) on a PEM certificate (chain) and its unencrypted PEM key;
-    ValueError naming the file at fault: `cert_file: ...` or `key_file: ...`."""
-    from cryptography import x509
-
-    try:
-        data = cert_file.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"cert_file: cannot read {str(cert_file)!r}: {exc.strerror or exc}") from None
-    try:
-        x509.load_pem_x509_certificates(data)
-    except ValueError:
-        raise ValueError(f"cert_file: {str(cert_file)!r} holds no PEM certificate") from None
-    try:
-        key_file.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"key_file: cannot read {str(key_file)!r}: {exc.strerror or exc}") from None
-
-    def no_password() -> bytes:
-        raise ValueError("encrypted")
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        context.load_cert_chain(cert_file, key_file, password=no_password)
-    except ValueError:
-        raise ValueError(f"key_file: {str(key_file)!r} is an encrypted key (give an unencrypted one)") from None
-    except ssl.SSLError as exc:
-        reason = "is not the private key of cert_file" if "MISMATCH" in str(exc).upper() else (
-            "holds no PEM private key")
-        raise ValueError(f"key_file: {str(key_file)!r} {reason}") from None
-    return context
-
-
 class ServerConfig(_Model):
     """The evaluator's settings (`flagdeck serve`); a command-line option given explicitly wins over each."""
 
@@ -305,6 +232,14 @@ class Config(_Model):
     authentication: AuthenticationConfig = Field(default_factory=AuthenticationConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     identity: IdentityConfig | None = None
+    _server_problems: list[str] = PrivateAttr(default_factory=list)  # see check_server_files
+
+    def check_server_files(self) -> None:
+        """Raise the first problem with a file only the evaluator reads (the JWT public key, the TLS certificate and
+        key) as a ConfigError `FILE:LINE: key: message`. Loading a configuration does not raise these, so a console
+        or an export on a machine without the server's key files still works; `flagdeck serve` calls this first."""
+        if self._server_problems:
+            raise ConfigError(self._server_problems[0])
 
     @property
     def default_environment(self) -> str:
@@ -413,13 +348,19 @@ def _check(config: Config, file: str, source: Any) -> Config:
         if env != "*" and env not in config.environments:
             loc = ("authentication", "jwt", "environments")
             raise ConfigError(f"{_at(file, source, loc)}: unknown environment {env!r}")
+    problems = config._server_problems  # files only the evaluator needs: reported by check_server_files
+    if jwt is not None and jwt.public_key_file is not None:
+        try:
+            read_public_key(jwt.public_key_file)
+        except ValueError as exc:
+            problems.append(f"{_at(file, source, ('authentication', 'jwt', 'public_key_file'))}: {exc}")
     tls = config.server.tls
     if tls is not None:
         try:
             server_ssl_context(tls.cert_file, tls.key_file)
         except ValueError as exc:
             field, message = str(exc).split(": ", 1)
-            raise ConfigError(f"{_at(file, source, ('server', 'tls', field))}: {message}") from None
+            problems.append(f"{_at(file, source, ('server', 'tls', field))}: {message}")
     return config
 
 

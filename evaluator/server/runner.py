@@ -36,8 +36,9 @@ from evaluator.server.app import create_app
 from evaluator.server.hotlane import HotLaneRunner
 from evaluator.server.metrics import Metrics
 from evaluator.server.metrics_shared import SharedMetrics
-from gitstore.config import Config, load_config, server_ssl_context
+from gitstore.config import Config, load_config
 from gitstore.errors import ConfigError, FlagdeckError
+from gitstore.keys import server_ssl_context
 from gitstore.repo import StorageError, open_repository
 from gitstore.store import Store
 
@@ -205,6 +206,7 @@ def serve(config_path: str | Path | None, host: str | None = None, port: int | N
     `settings`). Raises ConfigError / StorageError (before anything is bound or printed) and ListenError (cannot
     bind)."""
     config = load_config(config_path)  # fail fast, with the file/line message, before forking
+    config.check_server_files()
     run = settings(config, host, port, workers, tls, **app_options)
     host, port, workers, app_options = run.host, run.port, run.workers, run.app_options
     if app_options.get("access_log"):

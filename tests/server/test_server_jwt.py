@@ -425,4 +425,13 @@ def test_config_jwt_errors_name_file_line_and_key(tmp_path: Path, key_file: Path
     (key_file.parent / "junk.pem").write_text("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
     (key_file.parent / "p384.pem").write_bytes(pem(ec.generate_private_key(ec.SECP384R1())))
     with pytest.raises(ConfigError, match=expected):
-        parse_config(BASE + section, tmp_path / "flagdeck.yaml")
+        parse_config(BASE + section, tmp_path / "flagdeck.yaml").check_server_files()
+
+
+def test_a_machine_without_the_key_file_still_reads_the_configuration(tmp_path: Path) -> None:
+    """The console or an export on a laptop without the evaluator's key file loads the same flagdeck.yaml; only
+    `flagdeck serve` (check_server_files) refuses it."""
+    config = parse_config(BASE + "    public_key_file: /srv/keys/jwt.pem\n", tmp_path / "flagdeck.yaml")
+    assert config.default_environment == "production"
+    with pytest.raises(ConfigError, match=r"flagdeck.yaml:9: authentication.jwt.public_key_file: cannot read"):
+        config.check_server_files()
