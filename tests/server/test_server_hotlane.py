@@ -291,3 +291,15 @@ def test_listed_cors_origins_answer_alike(make_server: Any) -> None:
             mine, theirs = (exchange(server, message)[0] for server in servers)
             assert mine.comparable() == theirs.comparable(), origin
     assert hot_answers(servers[0].url) == 4
+
+
+def test_a_chunked_body_is_read_alike(pair: tuple[ServerThread, ServerThread]) -> None:
+    body = json.dumps(VARIANT).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:20], body[20:])) + b"0\r\n\r\n"
+    message = (b"POST /evaluate/v1/variant HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n"
+               b"Content-Type: application/json\r\n\r\n" + chunks)
+    before = hot_answers(pair[0].url)
+    mine, theirs = (exchange(server, message)[0] for server in pair)
+    assert mine.status == 200 and mine.comparable() == theirs.comparable()
+    assert json.loads(mine.body)["flagKey"] == "variant-seg"
+    assert hot_answers(pair[0].url) == before + 1
