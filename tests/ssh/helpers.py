@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -117,6 +119,10 @@ class Tmux:
 
     def __init__(self, command: list[str], width: int = 100, height: int = 30):
         self.socket = f"fd-ssh-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        # The command's exit status is written by a shell around it: tmux sometimes leaves the exited client a
+        # zombie it never reaps (seen under pytest-xdist), and then never records #{pane_dead_status}.
+        self.status_file = Path(tempfile.gettempdir()) / f"{self.socket}.status"
+        command = ["sh", "-c", f'"$@"; echo $? > {self.status_file}', "sh", *command]
         env = ["-e", "TEXTUAL_ANIMATIONS=none"]
         self.run(
             "-f",
@@ -130,7 +136,7 @@ class Tmux:
             "-y",
             str(height),
             *env,
-            subprocess.list2cmdline(command),
+            shlex.join(command),
         )
         self.run("set-option", "-t", "t", "remain-on-exit", "on")
 
@@ -175,17 +181,21 @@ class Tmux:
         return out[0] == "1", int(out[1]) if len(out) > 1 and out[1] else None
 
     def wait_dead(self, timeout: float = 10) -> int | None:
-        """Wait for the client to exit; its exit status (tmux may record the status a moment after the death)."""
+        """Wait for the client to exit; its exit status (None when a signal ended it)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            dead, status = self.dead()
-            if dead and (status is not None or time.monotonic() > deadline - timeout / 2):
-                return status
+            if self.status_file.exists() and (text := self.status_file.read_text().strip()):
+                status = int(text)
+                return None if status > 128 else status
+            dead, _ = self.dead()
+            if dead and time.monotonic() > deadline - timeout / 2:
+                return None  # the shell itself was killed
             time.sleep(0.05)
         raise AssertionError(f"client still running; screen:\n{self.screen()}")
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        self.status_file.unlink(missing_ok=True)
 
 
 def pid_alive(pid: int) -> bool:

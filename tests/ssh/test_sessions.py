@@ -25,8 +25,9 @@ def test_session_gets_size_identity_and_keys(team, start_server, tmux):
     login = server.wait_event(lambda e: e["event"] == "login")
     assert (login["user"], login["login_name"], login["roles"]) == ("alice", "whoever", {"*": "editor"})
     client.keys("q")
-    assert client.wait_dead() == 3  # the console's exit status reaches the client
+    status = client.wait_dead()
     end = server.wait_event(lambda e: e["event"] == "session_end")
+    assert status == 3, (end, client.screen())  # the console's exit status reaches the client
     assert (end["rc"], end["reason"]) == (3, "exit")
     server.wait_event(lambda e: e["event"] == "logout" and e["user"] == "alice")
 
