@@ -19,7 +19,7 @@ from .harness import ServerThread, hot_answers
 from .test_server_auth import AUTH
 
 VARIANT = {"namespaceKey": "ns1", "flagKey": "variant-seg", "entityId": "user-1", "context": {"plan": "pro"}}
-VOLATILE = {"requestId", "requestDurationMillis", "timestamp"}
+VOLATILE = {"requestId", "requestDurationMillis", "timestamp", "createdAt", "updatedAt"}  # snapshots: load time
 
 
 def request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
