@@ -114,6 +114,22 @@ async def test_variant_attachment_must_be_json_object(make_app) -> None:
         assert pending.change.value.variants[0].attachment == {"background": "#000"}
 
 
+async def duplicate_and_delete(app, pilot) -> None:  # noqa: ANN001
+    """Stage two edits from the flag list: duplicate color-theme (accepting color-theme-copy), delete
+    maintenance-mode (confirmed)."""
+    app.screen.query_one(FlagTable).move_to("color-theme")
+    await pilot.press("c")
+    await settle(pilot)
+    await pilot.press("enter")  # accept the proposed key color-theme-copy
+    await settle(pilot)
+    app.screen.query_one(FlagTable).move_to("maintenance-mode")
+    await pilot.press("d")
+    await settle(pilot)
+    assert isinstance(app.screen, ConfirmModal)
+    await pilot.press("y")
+    await settle(pilot)
+
+
 async def test_new_duplicate_delete_in_one_commit(make_app, config_path: Path) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -129,17 +145,7 @@ async def test_new_duplicate_delete_in_one_commit(make_app, config_path: Path) -
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen.query_one(FlagTable).current_key == "fresh-flag"
-        app.screen.query_one(FlagTable).move_to("color-theme")
-        await pilot.press("c")
-        await settle(pilot)
-        await pilot.press("enter")  # accept the proposed key color-theme-copy
-        await settle(pilot)
-        app.screen.query_one(FlagTable).move_to("maintenance-mode")
-        await pilot.press("d")
-        await settle(pilot)
-        assert isinstance(app.screen, ConfirmModal)
-        await pilot.press("y")
-        await settle(pilot)
+        await duplicate_and_delete(app, pilot)
         assert len(app.session.pending) == 3
         await commit_all(pilot)
     commit = head_commit(config_path)
@@ -280,16 +286,7 @@ async def test_palette_follows_edits_and_other_commits(make_app, config_path: Pa
         await settle(pilot)
         assert await palette_flags(app, "go to flag color") == ["color-theme"]
         assert await palette_flags(app, "go to flag maint") == ["maintenance-mode"]
-        app.screen.query_one(FlagTable).move_to("color-theme")
-        await pilot.press("c")
-        await settle(pilot)
-        await pilot.press("enter")  # accept the proposed key color-theme-copy
-        await settle(pilot)
-        app.screen.query_one(FlagTable).move_to("maintenance-mode")
-        await pilot.press("d")
-        await settle(pilot)
-        await pilot.press("y")
-        await settle(pilot)
+        await duplicate_and_delete(app, pilot)
         assert await palette_flags(app, "go to flag color") == ["color-theme", "color-theme-copy"]
         assert await palette_flags(app, "go to flag maint") == []
         with open_store(config_path) as other:
