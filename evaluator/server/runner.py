@@ -76,7 +76,8 @@ def settings(config: Config, host: str | None = None, port: int | None = None, w
     """Merge the options given on the command line (None or absent = not given) over `config.server`. `given` may
     hold `cors`, `cors_origins`, `heartbeat`, `hot_lane`, `access_log`; other keys pass through to `create_app`.
     Origins given without `cors` turn CORS on (they ask for it) even when the file turns it off. A `tls` pair is
-    checked here (ConfigError `--tls-cert/--tls-key: ...`); the file's was checked when it was loaded."""
+    checked here (ConfigError `--tls-cert/--tls-key: ...`); the file's by `config.check_server_files()`, which
+    `serve` calls first."""
     file = config.server
     options = {k: v for k, v in given.items() if v is not None}
     origins = tuple(options.pop("cors_origins", ()) or ())
