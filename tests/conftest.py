@@ -7,12 +7,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures" / "flipt"
+FIXTURES = ROOT / "tests" / "fixtures" / "flipt"  # Flipt's own test documents, vendored with their licence
 
 
 @pytest.fixture
 def flipt_fixtures() -> Path:
-    if not FIXTURES.is_dir():
-        pytest.fail(f"Flipt fixtures not found at {FIXTURES} (shared/ must sit beside the project)")
     return FIXTURES

@@ -1,4 +1,4 @@
-"""Synthetic namespace files (the shape of git-notes §3.1's test flag: metadata, two variants, one rule with two
+"""Synthetic namespace files (the shape of storage-notes §3.1's test flag: metadata, two variants, one rule with two
 distributions), shared by the writer tests and bench/documents.py."""
 
 from __future__ import annotations
@@ -55,4 +55,4 @@ def namespace_text(flags: int, namespace: str = "default", comments: bool = Fals
     return "".join(out)
 
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "flipt"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "flipt"

@@ -1,5 +1,5 @@
-"""Flipt's own integration namespace and storage fixtures (shared/fixtures/flipt), loaded by the real loader and
-evaluated as in flipt-compat §4.9."""
+"""Flipt's own integration namespace and storage fixtures (tests/fixtures/flipt, vendored), loaded by the real loader and
+evaluated as in flipt-compatibility §4.9."""
 
 from __future__ import annotations
 
