@@ -1,4 +1,4 @@
-"""The client-side evaluation snapshot (flipt-compat §6.4; what Flipt's client engines need: real-clients.md §2.4).
+"""The client-side evaluation snapshot (flipt-compatibility §6.4; what Flipt's client engines need: flipt-clients §2.4).
 
 `build_client_snapshot(compiled, digest)` returns the document as plain data; serialise it once with orjson and
 cache the bytes per commit. Its own enum spellings (`ALL_SEGMENT_MATCH_TYPE`, `STRING_CONSTRAINT_COMPARISON_TYPE`,

@@ -3,7 +3,7 @@
 These models hold *valid* documents: raw YAML/JSON is checked by `gitstore.validation` (which reports every error
 with file, line and path) before it is turned into these objects by `gitstore.loader`. Field names are the file's
 names (`match_type` in snake_case). Constraint values are kept as the normalised string the evaluator sees
-(flipt-compat §3.6); the writer turns `isoneof`/`isnotoneof` values back into YAML lists for version 1.6.
+(flipt-compatibility §3.6); the writer turns `isoneof`/`isnotoneof` values back into YAML lists for version 1.6.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class ComparisonType(StrEnum):
     ENTITY_ID = "ENTITY_ID_COMPARISON_TYPE"
 
 
-# Operators each comparison type accepts in files (Flipt's CUE schema; flipt-compat §2.3).
+# Operators each comparison type accepts in files (Flipt's CUE schema; flipt-compatibility §2.3).
 OPERATORS: dict[ComparisonType, tuple[str, ...]] = {
     ComparisonType.STRING: (
         "eq", "neq", "empty", "notempty", "prefix", "suffix", "isoneof", "isnotoneof", "contains", "notcontains",
@@ -134,7 +134,7 @@ class Constraint(_Model):
     type: ComparisonType
     property: str
     operator: str
-    value: str = ""  # normalised text (flipt-compat §3.6): lists are compact JSON arrays
+    value: str = ""  # normalised text (flipt-compatibility §3.6): lists are compact JSON arrays
     description: str | None = None
 
 

@@ -1,6 +1,6 @@
 """Immutable snapshots of an environment at one commit, built from the commit's tree without a work tree.
 
-Discovery (flipt-compat §3.1): `<directory>/<namespace>/features.yaml`, else `.yml`, else `.json`, exactly one level
+Discovery (flipt-compatibility §3.1): `<directory>/<namespace>/features.yaml`, else `.yml`, else `.json`, exactly one level
 below the environment's directory. Parsed namespaces are cached by blob id, so a commit that changes one file costs
 one parse; a whole snapshot is reused while the environment's directory tree id is unchanged.
 """

@@ -1,4 +1,4 @@
-"""Minimal-diff writes of one namespace file (git-notes §4.6): only what changed is rewritten.
+"""Minimal-diff writes of one namespace file (storage-notes §4.6): only what changed is rewritten.
 
 - A replaced flag or segment is patched field by field (toggling `enabled` is a one-line diff); if its layout is
   unusual the item's own lines are re-emitted, in the file's indentation.

@@ -42,7 +42,7 @@ def _fail(lines: list[str]) -> click.ClickException:
 
 
 def document_from_dir(directory: Path, namespace: str) -> tuple[Document, str]:
-    """The namespace's feature file one level below `directory` (flipt-compat §3.1), loaded and validated."""
+    """The namespace's feature file one level below `directory` (flipt-compatibility §3.1), loaded and validated."""
     from gitstore.loader import load_document
 
     path = next((directory / namespace / n for n in FEATURE_FILES if (directory / namespace / n).is_file()), None)

@@ -1,4 +1,4 @@
-"""Hashing and float32 boundary arithmetic of Flipt v2's Go server (flipt-compat §4.3, §4.4).
+"""Hashing and float32 boundary arithmetic of Flipt v2's Go server (flipt-compatibility §4.3, §4.4).
 
 Variant bucket: `crc32(flagKey + entityId) mod 1000`; threshold value: `crc32(entityId + flagKey) mod 100`.
 Boundaries are computed in IEEE float32, rounding after every operation and truncating `cum * 10` toward zero;

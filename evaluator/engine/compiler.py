@@ -1,7 +1,7 @@
 """`compile_namespace`: a validated `Document` into a `CompiledNamespace` (pure, no I/O).
 
 Flipt's snapshot builder drops a segment from every rule and rollout naming it when one of its constraints cannot
-be prepared (flipt-compat §3.7); so does this compiler, with a warning `Problem` per rule or rollout affected that
+be prepared (flipt-compatibility §3.7); so does this compiler, with a warning `Problem` per rule or rollout affected that
 names the flag, the segment and the constraint. Segment keys listed twice in one rule count once.
 """
 

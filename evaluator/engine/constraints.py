@@ -1,4 +1,4 @@
-"""Constraints, prepared once and matched many times (flipt-compat §3.7, §4.5).
+"""Constraints, prepared once and matched many times (flipt-compatibility §3.7, §4.5).
 
 `compile_constraint` prepares a constraint's value the way Flipt's snapshot builder does and returns a
 `CompiledConstraint` whose `match(value)` answers True, False, or None for a matcher error (a context value that

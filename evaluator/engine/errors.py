@@ -1,4 +1,4 @@
-"""Evaluation errors, carrying the gRPC code Flipt's server answers with (flipt-compat §4.1, §6.2)."""
+"""Evaluation errors, carrying the gRPC code Flipt's server answers with (flipt-compatibility §4.1, §6.2)."""
 
 from __future__ import annotations
 

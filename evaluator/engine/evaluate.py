@@ -1,4 +1,4 @@
-"""Variant and boolean evaluation with Flipt v2 Go server semantics (flipt-compat §4.2-§4.5).
+"""Variant and boolean evaluation with Flipt v2 Go server semantics (flipt-compatibility §4.2-§4.5).
 
 Every function takes an optional `trace`; when given, the same code path records why it answered as it did.
 The untraced path only pays for `trace is not None` checks.

@@ -1,4 +1,4 @@
-"""Go's parsers, as Flipt's server applies them to context and constraint values (flipt-compat §4.5).
+"""Go's parsers, as Flipt's server applies them to context and constraint values (flipt-compatibility §4.5).
 
 - `go_trim`: `strings.TrimSpace` (Unicode white space; unlike `str.strip()` it keeps U+001C..U+001F).
 - `go_parse_float`: `strconv.ParseFloat(s, 64)`: decimal and hexadecimal literals, `_` between digits, signed

@@ -1,4 +1,4 @@
-"""The compiled form of a namespace: everything evaluation needs, prepared once (flipt-compat §3.7).
+"""The compiled form of a namespace: everything evaluation needs, prepared once (flipt-compatibility §3.7).
 
 Segments are compiled once per namespace and shared by every rule and rollout naming them; boundaries, float32
 rollouts, attachment texts and hash seeds are computed at compile time. The `source` fields of segments and rollouts

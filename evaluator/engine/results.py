@@ -1,4 +1,4 @@
-"""What an evaluation returns (flipt-compat §4.2, §4.4, §4.6, §4.7).
+"""What an evaluation returns (flipt-compatibility §4.2, §4.4, §4.6, §4.7).
 
 Results are plain slotted dataclasses, created once per evaluation; treat them as read-only. Request ids,
 timestamps and durations belong to the server, not to the engine.

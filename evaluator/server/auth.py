@@ -1,4 +1,4 @@
-"""Client-token and JWT authentication (flipt-compat §7, issue 4).
+"""Client-token and JWT authentication (flipt-compatibility §7, issue 4).
 
 Tokens come from `flagdeck.yaml` (`authentication.tokens: {name: {credential, environments?, namespaces?}}`).
 A presented secret is hashed and looked up by its SHA-256, and the digests are compared with

@@ -1,4 +1,4 @@
-"""Choosing the environment of a request (flipt-compat §4.1), plus Flagdeck's per-environment URL prefix.
+"""Choosing the environment of a request (flipt-compatibility §4.1), plus Flagdeck's per-environment URL prefix.
 
 Order: the `/environments/{env}/` URL prefix (an unknown one is a 404); the body's `environmentKey` (or the
 `/client/v2/environments/{env}` path segment) when it names a known environment; the `X-Flipt-Environment` header

@@ -9,7 +9,7 @@ import orjson
 
 
 class Code(IntEnum):
-    """gRPC status codes Flipt uses (flipt-compat §6.2)."""
+    """gRPC status codes Flipt uses (flipt-compatibility §6.2)."""
 
     CANCELED = 1
     UNKNOWN = 2

@@ -1,4 +1,4 @@
-"""JWT authentication: `Authorization: JWT <jwt>`, as Flipt's JWT method accepts it (flipt-compat §7.1).
+"""JWT authentication: `Authorization: JWT <jwt>`, as Flipt's JWT method accepts it (flipt-compatibility §7.1).
 
 Flipt validates with hashicorp/cap's `jwt.Validator`; this module follows its rules:
 - the signature must verify with a configured key: the PEM key of `public_key_file`, or a key of the JWKS at

@@ -1,4 +1,4 @@
-"""Prometheus metrics with Flipt's names (flipt-compat §8). One CollectorRegistry per server, so several servers
+"""Prometheus metrics with Flipt's names (flipt-compatibility §8). One CollectorRegistry per server, so several servers
 in one process (tests) never collide. prometheus-client appends `_total` to counters."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Request bodies: JSON objects with camelCase or snake_case keys, `null` meaning absent (flipt-compat §6.1).
+"""Request bodies: JSON objects with camelCase or snake_case keys, `null` meaning absent (flipt-compatibility §6.1).
 
 A wrong type is a 400 `invalid values for key(s) in json body` naming the keys; a body over the cap is a 413.
 Context values: strings as they are; numbers and booleans coerced to their JSON text (the OpenFeature provider and
@@ -117,7 +117,7 @@ def _check(bad: list[str]) -> None:
         raise invalid(f"{BAD_JSON_TYPES}: {', '.join(bad)}")
 
 
-# body key -> position among EvalRequest's string fields, both spellings (flipt-compat §6.1); when a body has
+# body key -> position among EvalRequest's string fields, both spellings (flipt-compatibility §6.1); when a body has
 # both, the later one wins
 _FLAG, _ENTITY, _NAMESPACE, _REQUEST_ID, _ENVIRONMENT, _REFERENCE = range(6)
 _FIELDS = {

@@ -1,4 +1,4 @@
-"""Engine results -> Flipt's wire shapes (flipt-compat §6.3, §6.6). Attachments are JSON text, `"null"` when a
+"""Engine results -> Flipt's wire shapes (flipt-compatibility §6.3, §6.6). Attachments are JSON text, `"null"` when a
 variant has none (§4.8); reasons are enum names. The engine's reasons are StrEnums, which orjson and the metric
 labels take as they are (reading `.value` of an enum member is surprisingly slow on the hot path)."""
 

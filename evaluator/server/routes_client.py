@@ -1,4 +1,4 @@
-"""Client-side evaluation: snapshots with ETag/304 and the snapshot stream (flipt-compat §6.4, §6.5).
+"""Client-side evaluation: snapshots with ETag/304 and the snapshot stream (flipt-compatibility §6.4, §6.5).
 
 Every body here was serialised when the environment was loaded; a request only picks bytes and compares the
 `If-None-Match` header with the namespace digest.

@@ -1,5 +1,5 @@
 """Server-side evaluation: `POST /evaluate/v1/{variant,boolean,batch}` and the v1 flag list
-`GET /api/v1/namespaces/{ns}/flags` (flipt-compat §4.6, §6.3, §6.7).
+`GET /api/v1/namespaces/{ns}/flags` (flipt-compatibility §4.6, §6.3, §6.7).
 
 The evaluation handlers are call handlers (`calls.py`) built per application, so the context is a closure
 variable rather than an app lookup; they answer their own errors and are served by the hot lane too.

@@ -1,4 +1,4 @@
-"""OFREP: `POST /ofrep/v1/evaluate/flags/{key}` and the bulk `POST /ofrep/v1/evaluate/flags` (flipt-compat §6.6).
+"""OFREP: `POST /ofrep/v1/evaluate/flags/{key}` and the bulk `POST /ofrep/v1/evaluate/flags` (flipt-compatibility §6.6).
 Namespace from `X-Flipt-Namespace`, environment from `X-Flipt-Environment`; errors in OFREP's own shape."""
 
 from __future__ import annotations

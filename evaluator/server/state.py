@@ -25,9 +25,9 @@ class ServedNamespace:
     commit: str  # the commit this version was built from
     digest: str
     compiled: CompiledNamespace
-    snapshot_body: bytes  # client snapshot document (flipt-compat §6.4)
+    snapshot_body: bytes  # client snapshot document (flipt-compatibility §6.4)
     stream_line: bytes  # b'{"result": <snapshot>}\n'
-    sse_event: bytes  # refetch notification (flipt-compat §6.5)
+    sse_event: bytes  # refetch notification (flipt-compatibility §6.5)
     flags_body: bytes  # GET /api/v1/namespaces/{ns}/flags
     bulk_keys: tuple[str, ...] = ()  # OFREP bulk default: boolean flags and enabled variant flags
     warnings: tuple[str, ...] = ()

@@ -1,5 +1,5 @@
 """Flipt's own Rust engine (PyPI `flipt-client`) as a peer: a tiny HTTP server on 127.0.0.1 (ephemeral port) serves
-our client snapshot documents the way the engine polls for them (real-clients.md §2.3), and `flipt_client()`
+our client snapshot documents the way the engine polls for them (flipt-clients §2.3), and `flipt_client()`
 builds a real client on it. Also imported by bench/engine.py."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 It uses every constraint type and operator, OR/AND rules with repeated keys, malformed constraints, zero and
 uneven rollouts, defaults, attachments, disabled flags, thresholds and segment rollouts. Values stay inside what
-both engines read alike where the difference is not a matter of the algorithm (flipt-compat §5): small integers,
+both engines read alike where the difference is not a matter of the algorithm (flipt-compatibility §5): small integers,
 `true`/`false`, whole-second RFC 3339 times, no surrounding white space, non-empty entity ids. Boundary rounding
 and disabled boolean flags are left in: the test detects and counts those cases.
 """

@@ -1,4 +1,4 @@
-"""Attachment texts (flipt-compat §4.8): one function, `attachment_text`, for evaluation results, the client snapshot
+"""Attachment texts (flipt-compatibility §4.8): one function, `attachment_text`, for evaluation results, the client snapshot
 and the v1 flag list, written as Go's `json.Marshal` writes them (Flipt's fs snapshot marshals every variant's
 attachment, so an attachment-less variant is `"null"` everywhere)."""
 
@@ -53,7 +53,7 @@ def test_flag_list_and_client_snapshot_carry_the_same_attachment_texts() -> None
     listed = orjson.loads(flag_list_body("ns1", doc))["flags"][0]
     texts = {v["key"]: v["attachment"] for v in listed["variants"]}
     assert texts == {v.key: attachment_text(v.attachment) for v in doc.flags[0].variants}
-    assert texts["b"] == texts["c"] == "null"  # attachment-less: "null", not "" (flipt-compat §4.8)
+    assert texts["b"] == texts["c"] == "null"  # attachment-less: "null", not "" (flipt-compatibility §4.8)
     assert texts["a"] == '{"a":"\\u003cb\\u003e","list":[1,true,null],"z":1}'
     assert texts["d"] == '["x","\\u0026"]'
     snapshot = build_client_snapshot(compile_namespace(doc, "ns1/features.yaml"), "0" * 40)

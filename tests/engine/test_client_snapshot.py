@@ -1,4 +1,4 @@
-"""The client snapshot document (flipt-compat §6.4, real-clients.md §2.4), and Flipt's Rust engine reading it."""
+"""The client snapshot document (flipt-compatibility §6.4, flipt-clients §2.4), and Flipt's Rust engine reading it."""
 
 from __future__ import annotations
 

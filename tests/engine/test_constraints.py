@@ -1,4 +1,4 @@
-"""Constraint matching per type and operator (flipt-compat §4.5), through whole evaluations, and malformed values."""
+"""Constraint matching per type and operator (flipt-compatibility §4.5), through whole evaluations, and malformed values."""
 
 from __future__ import annotations
 

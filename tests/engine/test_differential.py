@@ -1,10 +1,10 @@
 """Differential test: our engine against Flipt's own Rust engine (PyPI `flipt-client`), which evaluates our client
 snapshot documents fetched from a real HTTP server on 127.0.0.1. At least 10,000 evaluations must agree.
 
-Known differences of the Rust engine from the Go server (flipt-compat §5) that the generator leaves in are detected
+Known differences of the Rust engine from the Go server (flipt-compatibility §5) that the generator leaves in are detected
 per case and counted: boundary rounding (Rust rounds `cum * 10`, Go truncates) is skipped; a disabled boolean flag
 with no rollouts must come back from Rust as FLAG_DISABLED (Go: DEFAULT), both with `enabled` false. (Observed:
-with rollouts that do not match, Rust answers DEFAULT like Go, narrower than flipt-compat §5 says.) The explain
+with rollouts that do not match, Rust answers DEFAULT like Go, narrower than flipt-compatibility §5 says.) The explain
 trace of every case must agree with the untraced answer.
 """
 

@@ -1,4 +1,4 @@
-"""The real-client oracle of real-clients.md §7: 80 outcomes for user-1..user-20 and the extended 1000-id strings,
+"""The real-client oracle of flipt-clients §7: 80 outcomes for user-1..user-20 and the extended 1000-id strings,
 observed from Flipt's own engine, reproduced by ours on the §7.1 fixture."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def ns1():
     )
 
 
-# entity: (bool-rollout, bool-rollout-on, variant-seg, variant-seg-dflt) — real-clients.md §7.2
+# entity: (bool-rollout, bool-rollout-on, variant-seg, variant-seg-dflt) — flipt-clients §7.2
 TABLE = {
     1: (False, True, "green", "blue"), 2: (True, False, "blue", "blue"), 3: (False, True, "green", "green"),
     4: (True, False, "green", "green"), 5: (False, True, "blue", "blue"), 6: (True, False, "green", "green"),

@@ -31,7 +31,7 @@ def test_variant_trace_records_constraints_buckets_and_dropped_segments() -> Non
     trace = Trace()
     context = {"age": "forty", "plan": "pro"}
     result = evaluate_variant(ns(), "checkout", "user-7", context, trace=trace)
-    assert result.variant_key == "b"  # bucket 811 (flipt-compat §4.9 example 18)
+    assert result.variant_key == "b"  # bucket 811 (flipt-compatibility §4.9 example 18)
     first, second = trace.steps
     assert (first.kind, first.rank, first.operator, first.matched, first.dropped) == ("rule", 1, "OR", False, ("broken",))
     [adults] = first.segments

@@ -1,4 +1,4 @@
-"""The worked examples and boundary examples of flipt-compat §4.9 and §4.10, on documents built in the test."""
+"""The worked examples and boundary examples of flipt-compatibility §4.9 and §4.10, on documents built in the test."""
 
 from __future__ import annotations
 
@@ -217,7 +217,7 @@ def test_errors(integration) -> None:
 
 
 def test_bucket_666_of_25_25_25_goes_to_the_third_variant_as_on_the_go_server() -> None:
-    """Go truncates 666.66 to 666 (the Rust engine rounds to 667 and would answer "b", flipt-compat §5)."""
+    """Go truncates 666.66 to 666 (the Rust engine rounds to 667 and would answer "b", flipt-compatibility §5)."""
     import zlib
 
     entity = next(f"e{i}" for i in range(100_000) if zlib.crc32(f"foo-e{i}".encode()) % 1000 == 666)

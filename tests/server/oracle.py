@@ -1,4 +1,4 @@
-"""Oracle outcomes produced by Flipt's own Rust engine (flipt-client 1.4.5; real-clients.md §7), for the ns1
+"""Oracle outcomes produced by Flipt's own Rust engine (flipt-client 1.4.5; flipt-clients §7), for the ns1
 fixture in data/ns1.yaml. Expectations from an independent implementation, not from ours."""
 
 from __future__ import annotations
