@@ -92,7 +92,7 @@ class ServerContext:
         try:
             result = fn(ns.compiled, flag_key, entity_id, context)
         except EvaluationError:
-            self.metrics.evaluation_failed(env.name, ns.key, flag_key)
+            self.metrics.evaluation_failed(env.name, ns.key, flag_key, ns.compiled.flags)
             raise
         self.metrics.evaluated(env.name, ns.key, flag_key, result, (time.perf_counter() - started) * 1000)
         return result

@@ -4,7 +4,7 @@ in one process (tests) never collide. prometheus-client appends `_total` to coun
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -12,6 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
 
+from evaluator.server.metrics_labels import UNKNOWN, flag_label, prune, served_labels
 from evaluator.server.metrics_shared import SharedMetrics
 
 MS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
@@ -110,8 +111,8 @@ class Metrics:
         self.snapshot_errors = Counter("flipt_evaluations_snapshot_errors", "Client snapshot errors", registry=r)
         self.snapshot_latency = Histogram("flipt_evaluations_snapshot_latency_milliseconds",
                                           "Client snapshot latency (ms)", buckets=MS_BUCKETS, registry=r)
-        self.stream_requests = Counter("flipt_evaluations_stream_requests", "Snapshot stream requests",
-                                       NS_LABELS, registry=r)
+        self.stream_requests = HotCounter("flipt_evaluations_stream_requests", "Snapshot stream requests",
+                                          NS_LABELS, r)
         self.stream_errors = Counter("flipt_evaluations_stream_errors", "Snapshot stream errors", registry=r)
         self.stream_messages = HotCounter("flipt_evaluations_stream_messages", "Snapshot stream messages sent",
                                           NS_LABELS, r)
@@ -135,6 +136,7 @@ class Metrics:
         self.namespace_invalid = Gauge("flagdeck_namespace_invalid",
                                        "1 while the newest version of a namespace is invalid (last good one served)",
                                        NS_LABELS, registry=r)
+        self._invalid_labels: set[tuple[str, str]] = set()  # the namespace_invalid series set so far
 
     def evaluated(self, env: str, ns: str, flag: str, result: Any, millis: float) -> None:
         """Count one engine result (a VariantResult or BooleanResult) with Flipt's result labels."""
@@ -148,18 +150,30 @@ class Metrics:
             results[labels] = results.get(labels, 0) + count
         self.latency.observe(millis, evaluations)
 
-    def evaluation_failed(self, env: str, ns: str, flag: str) -> None:
-        self.failed.inc((env, ns, flag))
+    def evaluation_failed(self, env: str, ns: str, flag: str, known: Container[str]) -> None:
+        """Count a failed evaluation of `flag` in served namespace `ns`, whose flag keys are `known`: a key it does
+        not have is counted as UNKNOWN (metrics_labels), so no request can add a series."""
+        self.failed.inc((env, ns, flag_label(flag, known)))
         self.errors.inc()
 
     def git_updated(self, env: str, state: Any, seconds: float) -> None:
+        """An environment's new state is served: count the reload, and forget the series of whatever it no longer
+        serves (metrics_labels)."""
         self.git_updates.labels(env).inc()
         self.git_update_latency.observe(seconds * 1000)
-        for ns in state.namespaces:
-            self.namespace_invalid.labels(env, ns).set(1 if ns in state.errors else 0)
-        for ns in state.errors:
-            if ns:
-                self.namespace_invalid.labels(env, ns).set(1)
+        invalid = {ns: 1 if ns in state.errors else 0 for ns in state.namespaces}
+        invalid.update({ns: 1 for ns in state.errors if ns})
+        for gone in [key for key in self._invalid_labels if key[0] == env and key[1] not in invalid]:
+            self.namespace_invalid.remove(*gone)
+            self._invalid_labels.discard(gone)
+        for ns, value in invalid.items():
+            self.namespace_invalid.labels(env, ns).set(value)
+            self._invalid_labels.add((env, ns))
+        served = served_labels(state.namespaces)
+        prune(self.results.counts, env, lambda k: k[1] in served and served[k[1]].keeps_result(k))
+        prune(self.failed.counts, env, lambda k: k[1] in served and (k[2] == UNKNOWN or k[2] in served[k[1]].flags))
+        for counter in (self.snapshot_requests, self.stream_requests, self.stream_messages):
+            prune(counter.counts, env, lambda k: k[1] in served)
 
     def git_update_error(self, env: str) -> None:
         self.git_update_errors.labels(env).inc()

@@ -67,7 +67,7 @@ async def _stream(request: web.Request, ctx: ServerContext, sse: bool, api: Api)
     env, ns = _target(request, ctx, api)
     name, key = env.name, ns.key
     metrics = ctx.metrics
-    metrics.stream_requests.labels(name, key).inc()
+    metrics.stream_requests.inc((name, key))
     response = web.StreamResponse(headers=ctx.headers)
     response.headers.update({"Content-Type": SSE if sse else "application/json", "Cache-Control": "no-cache",
                              "X-Accel-Buffering": "no"})

@@ -45,7 +45,7 @@ def _single(ctx: ServerContext, fn: Any, shape: Any) -> CallHandler:
             try:
                 result = fn(ns.compiled, req.flag_key, req.entity_id, req.context)
             except EvaluationError:
-                metrics.evaluation_failed(env.name, ns.key, req.flag_key)
+                metrics.evaluation_failed(env.name, ns.key, req.flag_key, ns.compiled.flags)
                 raise
         except Exception as exc:
             return failure(exc, call, on_bug)
@@ -87,7 +87,7 @@ def _batch(ctx: ServerContext) -> CallHandler:
             try:
                 result = evaluate(served.compiled, flag, entity, context)
             except EvaluationError as exc:
-                metrics.evaluation_failed(env_name, namespace, flag)
+                metrics.evaluation_failed(env_name, namespace, flag, served.compiled.flags)
                 append(batch_error(flag, namespace, isinstance(exc, FlagNotFound)))
                 continue
             labels = result_labels(env_name, namespace, flag, result)
