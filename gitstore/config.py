@@ -114,8 +114,13 @@ class EnvironmentConfig(_Model):
 
 
 class ExcludeConfig(_Model):
+    """What stays open when `authentication.required` is true (Flipt's `exclude`, plus `health` — the details of
+    /health; its status is always public — and `metrics`)."""
+
     evaluation: bool = False
     ofrep: bool = False
+    health: bool = False
+    metrics: bool = False
 
 
 class TokenConfig(_Model):

@@ -30,6 +30,8 @@ class Api(StrEnum):
     EVALUATION = "evaluation"  # /evaluate/v1, client snapshots and streams
     OFREP = "ofrep"
     FLAGS = "flags"  # /api/v1 flag list: never excluded
+    HEALTH = "health"  # the details of /health (its liveness status is always public)
+    METRICS = "metrics"  # /metrics
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,11 @@ class Token:
         return (self.environments is None or env in self.environments) and (
             self.namespaces is None or namespace in self.namespaces
         )
+
+    @property
+    def unrestricted(self) -> bool:
+        """Whether it reaches every environment and namespace (what /metrics and /health details name)."""
+        return self.environments is None and self.namespaces is None
 
     def __repr__(self) -> str:  # never show the digest
         return f"Token(name={self.name!r})"
@@ -108,7 +115,7 @@ class AuthPolicy:
             return cls()
         exclude = _get(auth, "exclude") or {}
         if not isinstance(exclude, Mapping):
-            exclude = {k: _get(exclude, k, False) for k in ("evaluation", "ofrep")}
+            exclude = {k: _get(exclude, k, False) for k in Api}
         tokens = []
         for name, spec in (_get(auth, "tokens") or {}).items():
             credential = _secret(_get(spec, "credential", ""))
@@ -153,6 +160,20 @@ class AuthPolicy:
             if token is not None and hmac.compare_digest(token.digest, digest):
                 return token
         raise ApiError(Code.UNAUTHENTICATED, UNAUTHENTICATED)
+
+    def check_unrestricted(self, headers: Mapping[str, str], api: Api) -> None:
+        """For what names every environment and namespace (`Api.METRICS`, `Api.HEALTH`): 401 without a valid
+        credential, 403 when it is scoped to some environments or namespaces only."""
+        if self.applies(api) and not self.authenticate(headers).unrestricted:
+            raise ApiError(Code.PERMISSION_DENIED, PERMISSION_DENIED)
+
+    def allows_unrestricted(self, headers: Mapping[str, str], api: Api) -> bool:
+        """`check_unrestricted` as a yes or no."""
+        try:
+            self.check_unrestricted(headers, api)
+        except ApiError:
+            return False
+        return True
 
     def check(self, headers: Mapping[str, str], api: Api, env: str, namespaces: Iterable[str]) -> None:
         """401 without a valid token, 403 when the token is not scoped to `env` and every namespace."""

@@ -69,7 +69,8 @@ SCHEMAS: dict[str, Any] = {
     "OfrepBulk": {"type": "object", "required": ["flags"],
                   "properties": {"flags": {"type": "array", "items": _ref("OfrepResult")},
                                  "eventStreams": {"type": "array"}}},
-    "Health": {"type": "object", "required": ["status", "environments"],
+    "Health": {"type": "object", "required": ["status"],
+               "description": "`pid` and `environments` only for a caller allowed to read the details",
                "properties": {"status": _str(enum=["SERVING", "NOT_SERVING"]), "pid": {"type": "integer"},
                               "environments": {"type": "object",
                                                "additionalProperties": _ref("EnvironmentHealth")}}},
@@ -158,12 +159,16 @@ def _with_env_prefix(path: str, item: dict[str, Any]) -> dict[str, Any]:
 def build_openapi(version: str = "0.1.0") -> dict[str, Any]:
     paths = base_paths()
     paths.update({f"/environments/{{url_env}}{p}": _with_env_prefix(p, item) for p, item in list(paths.items())})
-    paths["/health"] = {"get": {"summary": "Per-environment state", "parameters": [],
+    paths["/health"] = {"get": {"summary": "Liveness for anyone; per-environment state for a caller allowed to read it",
+                                "parameters": [],
                                 "responses": {"200": _json(_ref("Health")),
                                               "503": _json(_ref("Health"), "Not every environment is loaded")}}}
     paths["/metrics"] = {"get": {"summary": "Prometheus metrics", "parameters": [],
                                  "responses": {"200": {"description": "Prometheus text",
-                                                       "content": {"text/plain": {}}}}}}
+                                                       "content": {"text/plain": {}}},
+                                               "401": _json(_ref("Error"), "Not authenticated"),
+                                               "403": _json(_ref("Error"), "Credential scoped to some "
+                                                                           "environments or namespaces")}}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "Flagdeck evaluator", "version": version,

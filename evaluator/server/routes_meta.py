@@ -1,5 +1,10 @@
-"""`GET /health` (per environment: commit served, last reload, last error, and its remote's state as last recorded:
-no network on this path), `GET /metrics`, `GET /openapi.json`."""
+"""`GET /health`, `GET /metrics`, `GET /openapi.json`.
+
+`/health` always answers liveness to anyone, in Flipt's shape: `{"status": "SERVING"}` (200) or `NOT_SERVING` (503,
+while an environment has not loaded yet). Its details (per environment: commit served, last reload, last error, each
+namespace's digest and error text, the remote's state as last recorded: no network on this path) and `/metrics`
+name flags, variants and files: with `authentication.required` they need a credential that reaches every
+environment and namespace, unless `authentication.exclude.health` / `.metrics` opens them (auth.AuthPolicy)."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from evaluator.server.auth import Api
 from evaluator.server.context import ServerContext, endpoint
 from evaluator.server.openapi import build_openapi
 from evaluator.server.state import EnvState
@@ -41,16 +47,21 @@ def environment_health(state: EnvState, default: bool, remote: dict[str, Any] | 
 
 @endpoint
 async def health(request: web.Request, ctx: ServerContext) -> web.Response:
+    """Liveness for anyone; the details for whoever may read them (a missing, wrong or scoped credential gets the
+    liveness answer, never a 401: a probe must not fail for want of a token)."""
     registry = ctx.registry
-    envs = {name: environment_health(state, name == registry.default, ctx.remotes.get(name))
-            for name, state in registry.states.items()}
     loaded = all(state.loaded_at for state in registry.states.values())
-    body = {"status": "SERVING" if loaded else "NOT_SERVING", "pid": os.getpid(), "environments": envs}
+    body: dict[str, Any] = {"status": "SERVING" if loaded else "NOT_SERVING"}
+    if ctx.auth.allows_unrestricted(request.headers, Api.HEALTH):
+        body["pid"] = os.getpid()
+        body["environments"] = {name: environment_health(state, name == registry.default, ctx.remotes.get(name))
+                                for name, state in registry.states.items()}
     return ctx.json(orjson.dumps(body), 200 if loaded else 503)
 
 
 @endpoint
 async def metrics(request: web.Request, ctx: ServerContext) -> web.Response:
+    ctx.auth.check_unrestricted(request.headers, Api.METRICS)
     response = web.Response(body=ctx.metrics.render(), headers=ctx.headers)
     response.headers["Content-Type"] = ctx.metrics.content_type
     return response

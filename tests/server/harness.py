@@ -218,8 +218,9 @@ def run_node(script: Path, *args: str, timeout: float = 60) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def hot_answers(url: str) -> int:
-    """How many requests the hot lane of the evaluator at `url` has answered (`flagdeck_hot_lane_answers_total`)."""
-    text = httpx.get(url + "/metrics", timeout=10).text
+def hot_answers(url: str, headers: dict[str, str] | None = None) -> int:
+    """How many requests the hot lane of the evaluator at `url` has answered (`flagdeck_hot_lane_answers_total`);
+    `headers`: a credential, when authentication is required (/metrics needs one then)."""
+    text = httpx.get(url + "/metrics", headers=headers, timeout=10).text
     line = next((x for x in text.splitlines() if x.startswith("flagdeck_hot_lane_answers_total ")), None)
     return int(float(line.split()[1])) if line else 0

@@ -112,7 +112,7 @@ def test_valid_jwt_reaches_every_api(locked: ServerThread, rsa_key: rsa.RSAPriva
         assert locked.post("/evaluate/v1/boolean", BOOL, headers=jwt_header(token)).status_code == 200
     # static tokens keep working next to JWTs
     assert locked.post("/evaluate/v1/boolean", BOOL, headers={"Authorization": "Bearer s3cr3t"}).status_code == 200
-    assert hot_answers(locked.url) >= 1  # JWT requests take the hot lane like any other
+    assert hot_answers(locked.url, headers) >= 1  # JWT requests take the hot lane like any other
 
 
 def test_invalid_jwts_are_401_and_never_echoed(locked: ServerThread, rsa_key: rsa.RSAPrivateKey,
