@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "validate": "validate",
     "eval": "evaluate",
     "export": "export",
+    "revert": "revert",
     "serve": "serve",
     "console": "console",
     "ssh-server": "ssh_server",

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from gitstore import roles as access
 from gitstore.changes import Change, Kind, apply_to_document, commit_message, resource_value
 from gitstore.documents import Document, Flag, NamespaceInfo, Segment
 
 Clock = Callable[[], datetime]
 Resource = Flag | Segment | NamespaceInfo
-ROLE_RANK = {"viewer": 0, "editor": 1, "admin": 2}
 _AUTHOR = re.compile(r"^\s*(?P<name>[^<>]+?)\s*(?:<(?P<email>[^<>]*)>)?\s*$")
 _MESSAGE_LINE = re.compile(r"^(?:create|update|delete) (flag|segment) ([^/\s]+)/(\S+)$")
 
@@ -100,18 +100,22 @@ class Session:
     sync: dict[str, Any] = field(default_factory=dict)  # env -> SyncState, read with every load and commit
     freeze_gc: bool = False  # a console process: move loaded snapshots out of the cyclic GC's way (see `load`)
 
-    # ----- roles ---------------------------------------------------------------------------------------------
+    # ----- roles: decided by gitstore.roles, as the store decides them -----------------------------------------
     def role(self, env: str | None = None) -> str:
-        if self.roles is None:
-            return "admin"
-        env = env or self.env
-        return self.roles.get(env, self.roles.get("*", "viewer"))
+        """The role in `env` for display: viewer, editor, admin, or "no access"."""
+        return access.role_in(self.roles, env or self.env) or access.NO_ACCESS
+
+    def can(self, action: access.Action | str, env: str | None = None) -> bool:
+        return access.allows(self.roles, env or self.env, action)
+
+    def can_read(self, env: str | None = None) -> bool:
+        return self.can(access.Action.READ, env)
 
     def can_edit(self, env: str | None = None) -> bool:
-        return ROLE_RANK.get(self.role(env), 0) >= ROLE_RANK["editor"]
+        return self.can(access.Action.COMMIT, env)
 
     def is_admin(self, env: str | None = None) -> bool:
-        return self.role(env) == "admin"
+        return self.can(access.Action.NAMESPACE, env)
 
     def author_obj(self) -> Any:
         if self.author is None:
@@ -133,6 +137,8 @@ class Session:
             self.env = next((e.name for e in envs if e.default), envs[0].name if envs else "")
         elif self.env not in self.env_names:
             raise ValueError(f"no environment {self.env!r} (known: {', '.join(self.env_names)})")
+        if not self.can_read():  # e.g. the default environment, for someone with a role in another one only
+            self.env = next((e.name for e in envs if self.can_read(e.name)), self.env)
         return self.load()
 
     def load(self, env: str | None = None) -> Any:
@@ -162,7 +168,14 @@ class Session:
         return list(self.store.history(self.env, self.namespace, flag=flag, limit=limit))
 
     def revert(self, commit: str, flag: str | None = None) -> Any:
+        """Blocking: undo what `commit` changed in the namespace (or the flag); see `gitstore.revert`."""
         result = self.store.revert(self.env, self.namespace, commit, flag=flag, author=self.author_obj())
+        self.load()
+        return result
+
+    def restore(self, commit: str, flag: str | None = None) -> Any:
+        """Blocking: put the namespace (or the flag) back as it was at `commit`."""
+        result = self.store.restore(self.env, self.namespace, commit, flag=flag, author=self.author_obj())
         self.load()
         return result
 

@@ -36,7 +36,6 @@ DEFAULT_NAME = "flagdeck.yaml"
 DEMO_DIR = ".flagdeck"  # `make run` keeps its demo here; found from the project root without --config
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-ROLES = ("viewer", "editor", "admin")
 
 
 def parse_duration(value: Any) -> float:

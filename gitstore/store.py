@@ -10,8 +10,8 @@ re-applied on the new tip when every resource it touches is unchanged there, els
 resource. Author = committer = `author`, else the store's `identity`, else `identity:` in flagdeck.yaml, else Git's
 configured user, else `flipt <flipt[bot]@noreply.flipt.io>`. With a remote: fetch first, commit, then push; an
 unreachable remote leaves the commit local (`CommitResult.pushed` False, `sync_state` ahead) to be pushed later.
-Roles (`viewer` < `editor` < `admin`, per environment or "*"): reading needs viewer, commits and reverts editor,
-creating or deleting a namespace and promoting admin.
+Roles (`viewer` < `editor` < `admin`, per environment or "*") are decided by `gitstore.roles`: reading needs viewer,
+commits and reverts editor, creating, renaming or deleting a namespace and promoting admin.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ from typing import Any
 import pygit2
 
 from gitstore import history, remote
-from gitstore.changes import Change, Kind, commit_message, diff_documents
-from gitstore.config import ROLES, Config
-from gitstore.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
+from gitstore import roles as access
+from gitstore.changes import Change, commit_message
+from gitstore.config import Config
+from gitstore.documents import Document
+from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
 from gitstore.repo import (
     GitRepo,
     blob_at,
@@ -52,8 +54,11 @@ from gitstore.results import (
     HistoryEntry,
     SyncState,
 )
+from gitstore.revert import RevertConflict, undo
+from gitstore.revert import restore as restore_changes
 from gitstore.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot
-from gitstore.writes import TreeEdits, check_unchanged, edit_tree, namespace_document
+from gitstore.writes import TreeEdits, check_unchanged, edit_tree
+from gitstore.writes import _who_changed as who_changed
 
 __all__ = ["Author", "CommitResult", "EnvironmentInfo", "HistoryEntry", "NamespaceSnapshot", "Snapshot", "Store",
            "SyncState"]
@@ -63,13 +68,20 @@ SNAPSHOTS_KEPT = 64
 GC_EVERY = 100  # commits made by this process between two `git gc --auto` runs
 
 
+def _commit_facts(repo: pygit2.Repository, commit: str) -> tuple[str, str | None, str]:
+    """(full id, first parent's id or None, subject) of a commit named by any revision."""
+    found = commit_of(repo, commit)
+    return str(found.id), str(found.parent_ids[0]) if found.parent_ids else None, found.message.split("\n")[0]
+
+
+def _who(repo: pygit2.Repository, since: str, now: str, directory: str, change: Change, cache: ParseCache) -> str:
+    return who_changed(repo, repo[pygit2.Oid(hex=since)], repo[pygit2.Oid(hex=now)], directory, change, cache)
+
+
 class Store:
     def __init__(self, config: Config, roles: dict[str, str] | None = None, identity: Author | None = None):
-        for scope, role in (roles or {}).items():
-            if role not in ROLES:
-                raise ValueError(f"role for {scope!r} must be one of {', '.join(ROLES)}, not {role!r}")
         self.config = config
-        self.roles = roles
+        self.roles = access.check_roles(roles)
         self.identity = identity
         self.cache = ParseCache()
         self._repos = {name: GitRepo(name, storage.path) for name, storage in config.storage.items()}
@@ -113,14 +125,10 @@ class Store:
         except (KeyError, pygit2.GitError, ValueError):
             return Author(FALLBACK_NAME, FALLBACK_EMAIL)
 
-    def require(self, env: str, needed: str, action: str = "this change") -> None:
-        """`AccessDenied` unless the store's role in `env` (or `"*"`) is at least `needed`."""
-        if self.roles is None:
-            return
-        role = self.roles.get(env, self.roles.get("*"))
-        if role is None or ROLES.index(role) < ROLES.index(needed):
-            who = self.identity.name if self.identity else "this user"
-            raise AccessDenied(f"{who} is {role or 'not allowed'} in {env!r}; {action} needs {needed}")
+    def require(self, env: str, action: access.Action | str, what: str | None = None) -> None:
+        """`AccessDenied` unless the store's roles allow `action` in `env` (see `gitstore.roles`)."""
+        who = self.identity.name if self.identity else "this user"
+        access.require(self.roles, env, action, who, what)
 
     async def call(self, fn: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a store method (by name) or any callable off the event loop; the Git work stays on its thread."""
@@ -142,7 +150,7 @@ class Store:
         return str(found) if found is not None else None
 
     def snapshot(self, env: str, commit: str | None = None) -> Snapshot:
-        self.require(env, "viewer", "reading")
+        self.require(env, access.Action.READ)
         return self._run(env, self._snapshot, env, commit)
 
     def _snapshot(self, repo: pygit2.Repository, env: str, commit: str | None) -> Snapshot:
@@ -175,8 +183,7 @@ class Store:
         """One commit on the environment's branch applying `changes` (see the module docstring for the rules)."""
         if not changes:
             raise ValueError("no changes to commit")
-        admin = any(c.kind is Kind.NAMESPACE and c.value is None for c in changes)
-        self.require(env, "admin" if admin else "editor", "deleting a namespace" if admin else "committing")
+        self.require(env, access.action_of(changes))
         return self._run(env, self._commit, env, list(changes), author, based_on, message)
 
     def _commit(self, repo: pygit2.Repository, env: str, changes: list[Change], author: Author | None,
@@ -199,8 +206,6 @@ class Store:
             rebased = base is not None and base.id != tip_id
             if rebased:
                 check_unchanged(repo, base, current, directory, changes, self.cache)
-            if any(c.kind is Kind.NAMESPACE and c.value is not None for c in changes):
-                self._require_admin_for_new_namespaces(repo, env, current, changes)
             if restore is not None:
                 edits, blobs = TreeEdits({}, {}, {}, set(), set()), dict(restore)
             else:
@@ -234,54 +239,69 @@ class Store:
         final = tip(repo, ref)
         return CommitResult(str(final if pushed else new), rebased, True, pushed)
 
-    def _require_admin_for_new_namespaces(self, repo: pygit2.Repository, env: str, current: pygit2.Commit,
-                                          changes: list[Change]) -> None:
-        directory = self.config.environment(env).directory
-        for change in changes:
-            if change.kind is Kind.NAMESPACE and change.value is not None:
-                if namespace_document(repo, current.tree, directory, change.namespace, self.cache) is None:
-                    self.require(env, "admin", "creating a namespace")
-
     # -- history, revert, promote ----------------------------------------------------------------------------
     def history(self, env: str, namespace: str, flag: str | None = None, limit: int = 100) -> list[HistoryEntry]:
-        self.require(env, "viewer", "reading history")
+        self.require(env, access.Action.READ, "reading history")
         directory = self.config.environment(env).directory
         ref = branch_ref(self.config.storage_of(env).branch)
         return self._run(env, history.history, ref, directory, namespace, flag, limit)
 
     def revert(self, env: str, namespace: str, commit: str, flag: str | None = None,
                author: Author | None = None) -> CommitResult:
-        """A new commit that puts the namespace (or one flag) back as it was at `commit`."""
-        self.require(env, "editor", "reverting")
+        """A new commit undoing what `commit` changed in the namespace (or only in one flag): see `gitstore.revert`.
+        `NothingToRevert` or `ConflictError` say exactly why no commit was made."""
+        self.require(env, access.Action.COMMIT, "reverting")
+        target, parent, subject = self._run(env, _commit_facts, commit)
+        then = self._namespace_at(env, namespace, target, "after")
+        before = self._namespace_at(env, namespace, parent, "before") if parent else None
+        now_snap = self.snapshot(env)
+        now = self._namespace_at(env, namespace, now_snap.commit, "now")
+        try:
+            plan = undo(namespace, before, then, now, flag, target)
+        except RevertConflict as exc:
+            directory = self.config.environment(env).directory
+            who = self._run(env, _who, target, now_snap.commit, directory, exc.change, self.cache)
+            raise ConflictError(f"cannot revert {target[:8]}: {exc}; {exc.change.kind.value} {exc.resource} was "
+                                f"last changed by {who}. Revert that change first, or restore a version",
+                                resource=exc.resource) from None
+        what = f"{namespace}/{flag}" if flag else namespace
+        message = f"{commit_message(plan.changes)}\n\nRevert \"{subject}\" for {what}.\nThis reverts commit {target}."
+        return self.commit(env, plan.changes, author, now_snap.commit, message)
+
+    def restore(self, env: str, namespace: str, commit: str, flag: str | None = None,
+                author: Author | None = None) -> CommitResult:
+        """A new commit that puts the namespace (or one flag) back as it was at `commit`; `NothingToRevert` when it
+        already is."""
+        self.require(env, access.Action.COMMIT, "restoring")
         then = self.snapshot(env, commit).namespaces.get(namespace)
         if then is not None and then.document is None:
-            raise ValidationError(list(then.problems))  # never "revert" to a broken file by deleting it
+            raise ValidationError(list(then.problems))  # never "restore" a broken file by deleting it
         old = then.document if then is not None else None
         now_snap = self.snapshot(env)
         current = now_snap.namespaces.get(namespace)
+        message = f"Restores {namespace}/{flag if flag else ''}".rstrip("/") + f" to commit {commit}."
         if flag is None and current is not None and current.document is None and then is not None:
             # The file is broken now: put the old file back as it was (a change list cannot be applied to it).
-            message = f"update namespace {namespace}\n\nReverts {namespace} to commit {commit}."
-            restore = {current.path: None, then.path: pygit2.Oid(hex=then.blob)}
-            return self._run(env, self._commit, env, [], author, now_snap.commit, message, restore)
-        now = now_snap.document(namespace)
-        if flag is not None:
-            value = old.flag(flag) if old is not None else None
-            if value is None and (now is None or now.flag(flag) is None):
-                raise NotFoundError(f"flag {namespace}/{flag} exists neither at {commit[:8]} nor now")
-            changes = [Change(namespace, Kind.FLAG, flag, value)]
-        else:
-            changes = diff_documents(namespace, now, old)
-        if not changes:
-            return CommitResult(now_snap.commit, created=False)
-        what = f"{namespace}/{flag}" if flag else namespace
-        message = f"{commit_message(changes)}\n\nReverts {what} to commit {commit}."
-        return self.commit(env, changes, author, now_snap.commit, message)
+            self.require(env, access.Action.NAMESPACE, "restoring a broken namespace file")
+            restore_files = {current.path: None, then.path: pygit2.Oid(hex=then.blob)}
+            return self._run(env, self._commit, env, [], author, now_snap.commit,
+                             f"update namespace {namespace}\n\n{message}", restore_files)
+        changes = restore_changes(namespace, old, now_snap.document(namespace), flag, commit)
+        return self.commit(env, changes, author, now_snap.commit, f"{commit_message(changes)}\n\n{message}")
+
+    def _namespace_at(self, env: str, namespace: str, commit: str, when: str) -> Document | None:
+        found = self.snapshot(env, commit).namespaces.get(namespace)
+        if found is not None and found.document is None:
+            where = {"after": f"at {commit[:8]}", "before": f"before {commit[:8]}", "now": "now"}[when]
+            note = Problem(found.path, 0, "", f"the file is invalid {where}, so a change to it cannot be reverted "
+                                              "resource by resource (restore a valid version instead)")
+            raise ValidationError([note, *found.problems])
+        return found.document if found is not None else None
 
     def promote(self, src_env: str, dst_env: str, namespace: str, flag: str | None = None,
                 author: Author | None = None) -> CommitResult:
         """Copy a namespace (or one flag and the segments it uses) from `src_env` to `dst_env` as one commit."""
-        self.require(dst_env, "admin", "promoting")
+        self.require(dst_env, access.Action.PROMOTE)
         src = self.snapshot(src_env)
         source = src.document(namespace)
         if source is None:

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from gitstore.errors import FlagdeckError
-
-
-def parse_roles(text: str | None) -> dict[str, str] | None:
-    """`FLAGDECK_ROLES`: JSON such as {"*": "editor"} or {"staging": "editor", "production": "viewer"}."""
-    if not text:
-        return None
-    try:
-        roles = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"FLAGDECK_ROLES is not JSON: {exc.msg} at column {exc.colno}") from None
-    if not isinstance(roles, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in roles.items()):
-        raise click.ClickException('FLAGDECK_ROLES must be a JSON object of strings, e.g. {"*": "editor"}')
-    return roles
 
 
 def require_terminal() -> None:
@@ -49,6 +34,7 @@ def require_terminal() -> None:
 def command(config_path: Path | None, env: str | None, namespace: str, user: str | None,
             sample_path: Path | None) -> None:
     """Manage flags, segments and namespaces in a terminal; every change is reviewed and committed."""
+    from app.commands.access import env_roles
     from app.session import Session, resolve_author
     from gitstore.config import load_config
     from gitstore.store import Author, Store
@@ -57,7 +43,7 @@ def command(config_path: Path | None, env: str | None, namespace: str, user: str
         author = resolve_author(user)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    roles = parse_roles(os.environ.get("FLAGDECK_ROLES"))
+    roles = env_roles()
     from app.insight.impact import load_sample
 
     try:

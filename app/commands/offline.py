@@ -28,9 +28,9 @@ def warn_if_offline(store: Store, env: str) -> None:
 def read_snapshot(config: Path | None, env: str | None, commit: str | None = None) -> Snapshot:
     """The environment's snapshot (`env` None: the configured default) at `commit` or its branch tip, with the
     offline warning above; the store is closed again. Raises `FlagdeckError`."""
-    from gitstore.config import open_store
+    from app.commands.access import open_cli_store
 
-    store = open_store(config)
+    store = open_cli_store(config)
     try:
         env = env or store.config.default_environment
         snapshot = store.snapshot(env, commit)

@@ -58,7 +58,8 @@ class BaseScreen(Screen):
         s = self.session
         pending = len(s.pending_for())
         role = s.role()
-        parts = [f"env: {s.env}", f"ns: {s.namespace}", f"role: {role}" + ("" if s.can_edit() else " (read-only)")]
+        note = "" if s.can_edit() or not s.can_read() else " (read-only)"
+        parts = [f"env: {s.env}", f"ns: {s.namespace}", f"role: {role}{note}"]
         parts.append(f"pending: {pending}" if pending else "no pending edits")
         sync = sync_text(s.sync.get(s.env))
         if sync:

@@ -21,9 +21,13 @@ def short_path(path: Any, config_path: Any) -> str:
 
 
 def gather(session: Any) -> list[tuple[Any, Any, Any]]:
-    """Blocking: (environment info, snapshot, sync state) for every environment."""
+    """Blocking: (environment info, snapshot, sync state) for every environment; an environment the user has no
+    role in is listed without reading it (snapshot and state None)."""
     rows = []
     for env in session.environments():
+        if not session.can_read(env.name):
+            rows.append((env, None, None))
+            continue
         snap = session.load(env.name)
         rows.append((env, snap, session.sync.get(env.name)))  # `load` read it
     return rows
@@ -66,9 +70,13 @@ class EnvironmentsScreen(BaseScreen):
         for env, snap, state in rows:
             errors = [p for p in snap.problems if p.severity == "error"] if snap else []
             mark = "•" if env.name == self.session.env else ""
+            if not self.session.can_read(env.name):
+                status = "no access"
+            else:
+                status = f"✗ {len(errors)} error(s)" if errors else "ok"
             table.add_row(mark, env.name + (" (default)" if env.default else ""), env.branch,
-                          env.directory or "/", (snap.commit or "")[:8] if snap else "-", sync_text(state) or "local only",
-                          f"✗ {len(errors)} error(s)" if errors else "ok", key=env.name)
+                          env.directory or "/", (snap.commit or "")[:8] if snap else "-",
+                          (sync_text(state) or "local only") if snap else "-", status, key=env.name)
         names = [env.name for env, _, _ in rows]
         if self.session.env in names:
             table.move_cursor(row=names.index(self.session.env))
@@ -85,7 +93,8 @@ class EnvironmentsScreen(BaseScreen):
             return
         env, snap, state = item
         where = short_path(env.path, getattr(getattr(self.session.store, "config", None), "path", None))
-        lines = [f"{env.name}: repository {where}  branch {env.branch}  directory {env.directory or '/'}"]
+        lines = [f"{env.name}: repository {where}  branch {env.branch}  directory {env.directory or '/'}"
+                 f"  role: {self.session.role(env.name)}"]
         if state is not None and getattr(state, "remote", None):
             lines.append(f"remote {state.remote}: {sync_text(state)}"
                          + (f"  last error: {state.last_error}" if state.last_error else ""))
@@ -100,8 +109,13 @@ class EnvironmentsScreen(BaseScreen):
 
     def action_open(self) -> None:
         item = self.selected()
-        if item is not None:
-            self.console.switch_to(env=item[0].name)
+        if item is None:
+            return
+        if not self.session.can_read(item[0].name):
+            self.show_error(f"Open {item[0].name}", f"Not allowed: you have no role in {item[0].name!r} "
+                            "(an environment without a role cannot be read).")
+            return
+        self.console.switch_to(env=item[0].name)
 
     def action_fetch(self) -> None:
         item = self.selected()

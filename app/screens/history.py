@@ -1,7 +1,10 @@
-"""Commits touching a namespace or one flag: author, time, message and diff; revert any of them as a new commit."""
+"""Commits touching a namespace or one flag: author, time, message and diff. `r` reverts the selected commit (undoes
+what it changed here, as a new commit); `R` restores this version (puts it back as it was at that commit). Each
+says what it did, or exactly why it did nothing (already so, or changed again since: a conflict)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.syntax import Syntax
@@ -13,11 +16,14 @@ from textual.widgets import DataTable, Footer, Static
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.session import relative_time
+from gitstore.errors import ConflictError
+from gitstore.revert import NothingToRevert
 
 
 class HistoryScreen(BaseScreen):
     BINDINGS = [
         Binding("r", "revert", "Revert"),
+        Binding("R", "restore", "Restore version"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
@@ -43,7 +49,7 @@ class HistoryScreen(BaseScreen):
         self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "revert" and not self.session.can_edit():
+        if action in ("revert", "restore") and not self.session.can_edit():
             return False
         return True
 
@@ -76,21 +82,49 @@ class HistoryScreen(BaseScreen):
         detail = self.query_one("#commit-detail", Static)
         detail.update(Syntax(head + (e.diff or "(no diff)"), "diff", theme="ansi_dark", background_color="default"))
 
+    def scope(self) -> str:
+        return f"flag {self.session.namespace}/{self.flag}" if self.flag else f"namespace {self.session.namespace}"
+
     def action_revert(self) -> None:
         e = self.selected()
-        if e is None:
-            return
-        scope = f"flag {self.flag}" if self.flag else f"namespace {self.session.namespace}"
+        if e is not None:
+            subject = e.message.splitlines()[0] if e.message else ""
+            self.confirm_and_run(self.session.revert, e.commit, "Revert",
+                                 f"Undo what {e.commit[:8]} ({subject}) changed in {self.scope()}, as a new commit?",
+                                 f"Reverted {e.commit[:8]} for {self.scope()}")
+
+    def action_restore(self) -> None:
+        e = self.selected()
+        if e is not None:
+            self.confirm_and_run(self.session.restore, e.commit, "Restore",
+                                 f"Put {self.scope()} back as it was at {e.commit[:8]}, as a new commit?",
+                                 f"Restored {self.scope()} to {e.commit[:8]}")
+
+    def confirm_and_run(self, fn: Callable[[str, str | None], Any], commit: str, verb: str, question: str,
+                        done: str) -> None:
+        what = f"Could not {verb.lower()} {commit[:8]}"
+
+        def attempt() -> tuple[Any, str | None, str | None]:
+            try:
+                return fn(commit, self.flag), None, None
+            except NothingToRevert as exc:
+                return None, str(exc), None
+            except ConflictError as exc:  # not "someone changed this meanwhile": the history says who did what
+                return None, None, str(exc)
+
+        def finished(outcome: tuple[Any, str | None, str | None]) -> None:
+            result, nothing, conflict = outcome
+            if nothing is not None:
+                self.notify(f"No commit made: {nothing}", title=verb, severity="warning", timeout=10, markup=False)
+                return
+            if conflict is not None:
+                self.show_error(what, f"No commit made: {conflict}")
+                return
+            self.notify_commit(f"{done} as {result.commit[:8]}", result)
+            self.console.base_reload()
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.run_git(self.session.revert, e.commit, self.flag, then=self.reverted,
-                             what=f"Could not revert {e.commit[:8]}", group="write")
+                self.run_git(attempt, then=finished, what=what, group="write")
 
-        self.app.push_screen(ConfirmModal("Revert", f"Revert {scope} to before {e.commit[:8]} "
-                                          f"({e.message.splitlines()[0] if e.message else ''}) as a new commit?",
-                                          "Revert"), answered)
-
-    def reverted(self, result: Any) -> None:
-        self.notify_commit(f"Reverted as {getattr(result, 'commit', '')[:8]}", result)
-        self.console.base_reload()
+        self.app.push_screen(ConfirmModal(verb, question, verb), answered)

@@ -33,14 +33,14 @@ async def test_history_of_a_flag_and_revert(make_app, config_path: Path) -> None
         entries = app.screen.entries
         assert [e.author_name for e in entries] == [BOB.name, "Ada Admin"]
         assert "enabled: true" in entries[0].diff
-        await pilot.press("down", "r")  # back to how it was at the first commit
+        await pilot.press("r")  # undo Bob's change
         await settle(pilot)
         assert isinstance(app.screen, ConfirmModal)
         await pilot.press("y")
         await settle(pilot)
         assert len(app.screen.entries) == 3
     commit = head_commit(config_path)
-    assert "Reverts default/search-ranking" in commit.message
+    assert 'Revert "update flag default/search-ranking" for default/search-ranking' in commit.message
     with open_store(config_path) as store:
         assert store.snapshot("production").document("default").flag("search-ranking").enabled is False
 

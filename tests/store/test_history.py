@@ -1,4 +1,4 @@
-"""History of a namespace and of one flag, revert to an earlier commit, promotion between environments."""
+"""History of a namespace and of one flag, promotion between environments (revert and restore: test_revert.py)."""
 
 from __future__ import annotations
 
@@ -31,26 +31,6 @@ def test_history_of_a_namespace_and_of_one_flag(store: Store) -> None:
     assert store.history("production", "missing") == []
 
 
-def test_revert_a_flag_and_a_namespace_as_new_commits(store: Store) -> None:
-    c1 = store.commit("production", [put_flag("a"), put_flag("b")], ALICE).commit
-    store.commit("production", [put_flag("a", True), put_flag("b", True)], BOB)
-    reverted = store.revert("production", "default", c1, flag="a", author=ALICE)
-    doc = store.snapshot("production").document("default")
-    assert doc.flag("a").enabled is False and doc.flag("b").enabled is True
-    repo = pygit2.Repository(str(store.config.storage["local"].path))
-    assert repo[reverted.commit].message.startswith("update flag default/a\n\nReverts default/a to commit")
-    assert len(list(repo.walk(repo[reverted.commit].id))) == 4  # nothing rewritten
-    store.commit("production", [put_flag("c")], BOB)
-    whole = store.revert("production", "default", c1, author=ALICE)
-    doc = store.snapshot("production").document("default")
-    assert {f.key: f.enabled for f in doc.flags} == {"a": False, "b": False}
-    assert repo[whole.commit].message.startswith("updated multiple resources")
-    again = store.revert("production", "default", c1)
-    assert not again.created and again.commit == whole.commit
-    with pytest.raises(NotFoundError):
-        store.revert("production", "default", c1, flag="never")
-
-
 def test_promote_a_flag_with_its_segments_and_a_whole_namespace(demo_store: Store) -> None:
     staging = demo_store.snapshot("staging").document("default")
     prod_before = demo_store.snapshot("production").document("default")
@@ -79,7 +59,7 @@ def test_revert_refuses_to_overwrite_a_concurrent_change(store: Store) -> None:
     store.commit("production", [Change("default", Kind.FLAG, "a", None)], BOB)  # lands after the snapshot
     with pytest.raises(ConflictError):
         store.commit("production", [put_flag("a", name="Changed")], ALICE, based_on=snap.commit)
-    assert store.revert("production", "default", c1, flag="a").created
+    assert store.restore("production", "default", c1, flag="a").created
 
 
 def test_promote_between_environments_in_separate_repositories(tmp_path) -> None:
@@ -98,16 +78,3 @@ def test_promote_between_environments_in_separate_repositories(tmp_path) -> None
         assert prod.commit == result.commit and [f.key for f in prod.document("default").flags] == ["ready"]
         assert store.head("staging") != store.head("production")
         assert [e.author_name for e in store.history("production", "default")] == ["Bob Example"]
-
-
-def test_reverting_to_a_commit_where_the_file_was_broken_is_refused(store: Store) -> None:
-    from gitstore.errors import ValidationError
-
-    from .test_snapshot import raw_commit
-
-    store.commit("production", [put_flag("a")], ALICE)
-    broken = raw_commit(store.config.storage["local"].path, {"default/features.yaml": b"flags: 3\n"})
-    store.revert("production", "default", store.history("production", "default")[1].commit)
-    with pytest.raises(ValidationError):
-        store.revert("production", "default", broken)
-    assert store.snapshot("production").document("default").flag("a") is not None
