@@ -74,5 +74,29 @@ def from_engine(exc: Exception) -> ApiError:
     return ApiError(code, str(getattr(exc, "message", None) or exc))
 
 
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def go_quote(text: str) -> str:
+    """`text` as Go's `%q` (strconv.Quote) writes it, for Flipt's messages that quote a value the client sent."""
+    out = ['"']
+    for ch in text:
+        point = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        elif ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif point < 0x20 or point == 0x7F:
+            out.append(f"\\x{point:02x}")
+        elif point < 0x10000:
+            out.append(f"\\u{point:04x}")
+        else:
+            out.append(f"\\U{point:08x}")
+    out.append('"')
+    return "".join(out)
+
+
 def error_body(code: Code, message: str) -> bytes:
     return orjson.dumps({"code": int(code), "message": message, "details": []})

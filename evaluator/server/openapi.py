@@ -92,6 +92,12 @@ SCHEMAS: dict[str, Any] = {
 _ERRORS = {"400": _json(_ref("Error"), "Bad request"), "401": _json(_ref("Error"), "Not authenticated"),
            "403": _json(_ref("Error"), "Forbidden"), "404": _json(_ref("Error"), "Not found"),
            "413": _json(_ref("Error"), "Body too large")}
+_PAGE_PARAMS = [
+    {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "format": "int32"},
+     "description": "flags per page (absent or 0: all from the page token on)"},
+    {"name": "pageToken", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "a previous answer's nextPageToken (also `page_token`)"},
+]
 _OFREP_ERRORS = {"400": _json(_ref("OfrepError"), "Invalid context"), "401": _json(_ref("Error"), "Unauthorized"),
                  "403": _json(_ref("Error"), "Forbidden"), "404": _json(_ref("OfrepError"), "Flag not found"),
                  "413": _json(_ref("OfrepError"), "Body too large")}
@@ -130,7 +136,8 @@ def base_paths() -> dict[str, Any]:
         "/evaluate/v1/boolean": _post("Boolean evaluation", "EvaluationRequest", "BooleanResponse", _ERRORS,
                                       [_ENV_HEADER]),
         "/evaluate/v1/batch": _post("Batch evaluation", "BatchRequest", "BatchResponse", _ERRORS, [_ENV_HEADER]),
-        "/api/v1/namespaces/{namespace}/flags": {"get": {"summary": "List flags", "parameters": [ns, _ENV_HEADER],
+        "/api/v1/namespaces/{namespace}/flags": {"get": {"summary": "List flags (in key order, paged as Flipt)",
+                                                         "parameters": [ns, _ENV_HEADER, *_PAGE_PARAMS],
                                                          "responses": {"200": _json(_ref("FlagList")), **_ERRORS}}},
         "/internal/v1/evaluation/snapshot/namespace/{namespace}": _snapshot_get("Client snapshot (v1 path)", [ns]),
         "/client/v2/environments/{environment}/namespaces/{namespace}/snapshot": _snapshot_get(

@@ -1,5 +1,5 @@
 """Server-side evaluation: `POST /evaluate/v1/{variant,boolean,batch}` and the v1 flag list
-`GET /api/v1/namespaces/{ns}/flags` (flipt-compatibility §4.6, §6.3, §6.7).
+`GET /api/v1/namespaces/{ns}/flags` (flipt-compatibility §4.6, §6.3, §6.7; its pagination in flag_list.py).
 
 The evaluation handlers are call handlers (`calls.py`) built per application, so the context is a closure
 variable rather than an app lookup; they answer their own errors and are served by the hot lane too.
@@ -18,6 +18,7 @@ from evaluator.server.auth import Api
 from evaluator.server.calls import Answer, Call, CallHandler, failure
 from evaluator.server.context import ServerContext, endpoint
 from evaluator.server.errors import not_found
+from evaluator.server.flag_list import page, read_query
 from evaluator.server.metrics import result_labels
 from evaluator.server.parsing import json_object, new_request_id, parse_batch, parse_evaluation
 from evaluator.server.results import batch_entries, batch_error, boolean_json, timestamp, variant_json
@@ -106,9 +107,11 @@ def _batch(ctx: ServerContext) -> CallHandler:
 
 @endpoint
 async def list_flags(request: web.Request, ctx: ServerContext) -> web.Response:
+    """Paginated as Flipt does (flag_list.py); the query is read first, as grpc-gateway does before any call."""
+    limit, token = read_query(request.query)
     env = ctx.environment(request)
     ns = ctx.namespace(request.headers, Api.FLAGS, env, request.match_info["namespace"])
-    return ctx.json(ns.flags_body)
+    return ctx.json(page(ns.flag_items, limit, token))
 
 
 def add_routes(router: web.UrlDispatcher, prefix: str, ctx: ServerContext) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 
 from evaluator.client_snapshot import build_client_snapshot
-from evaluator.engine import CompiledNamespace, attachment_text, compile_namespace
+from evaluator.engine import CompiledNamespace, compile_namespace
+from evaluator.server.flag_list import flag_items
 from gitstore.documents import FlagType
 
 
@@ -28,7 +29,7 @@ class ServedNamespace:
     snapshot_body: bytes  # client snapshot document (flipt-compatibility §6.4)
     stream_line: bytes  # b'{"result": <snapshot>}\n'
     sse_event: bytes  # refetch notification (flipt-compatibility §6.5)
-    flags_body: bytes  # GET /api/v1/namespaces/{ns}/flags
+    flag_items: tuple[bytes, ...]  # GET /api/v1/namespaces/{ns}/flags: each flag, in key order (flag_list.py)
     bulk_keys: tuple[str, ...] = ()  # OFREP bulk default: boolean flags and enabled variant flags
     warnings: tuple[str, ...] = ()
 
@@ -56,40 +57,6 @@ def sse_event(digest: str) -> bytes:
     return b"id: " + digest[:9].encode() + b"\ndata: " + payload + b"\n\n"
 
 
-def flag_list_body(namespace: str, document: Any) -> bytes:
-    """ListFlags (v1 compatibility; what the `flipt` SDK's `flag.list_flags` parses). Attachments are the engine's
-    text, as Flipt's fs snapshot marshals them (`"null"` for a variant without one), the same as the client snapshot."""
-    flags = []
-    for flag in document.flags:
-        default = flag.default_variant
-        item: dict[str, Any] = {
-            "key": flag.key,
-            "name": flag.name,
-            "description": flag.description or "",
-            "enabled": flag.enabled,
-            "type": str(flag.type),
-            "namespaceKey": namespace,
-            "variants": [
-                {
-                    "id": f"{flag.key}/{v.key}",
-                    "key": v.key,
-                    "name": v.name or "",
-                    "description": v.description or "",
-                    "attachment": attachment_text(v.attachment),
-                    "flagKey": flag.key,
-                    "namespaceKey": namespace,
-                }
-                for v in flag.variants
-            ],
-        }
-        if default is not None:
-            item["defaultVariant"] = item["variants"][flag.variants.index(default)]
-        if flag.metadata:
-            item["metadata"] = flag.metadata
-        flags.append(item)
-    return orjson.dumps({"flags": flags, "nextPageToken": "", "totalCount": len(flags)})
-
-
 def build_namespace(key: str, commit: str, document: Any, digest: str, file: str = "") -> ServedNamespace:
     compiled = compile_namespace(document, file)
     snapshot = build_client_snapshot(compiled, digest)
@@ -102,7 +69,7 @@ def build_namespace(key: str, commit: str, document: Any, digest: str, file: str
         snapshot_body=body,
         stream_line=b'{"result":' + body + b"}\n",
         sse_event=sse_event(digest),
-        flags_body=flag_list_body(key, document),
+        flag_items=flag_items(key, document),
         bulk_keys=tuple(f.key for f in document.flags if f.enabled or f.type == FlagType.BOOLEAN),
         warnings=tuple(str(p) for p in compiled.warnings),
     )

@@ -11,7 +11,7 @@ import pytest
 
 from evaluator.client_snapshot import build_client_snapshot
 from evaluator.engine import attachment_text, compile_namespace
-from evaluator.server.state import flag_list_body
+from evaluator.server.flag_list import flag_list_body
 from gitstore.loader import load_document
 
 
