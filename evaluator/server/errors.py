@@ -47,13 +47,15 @@ PERMISSION_DENIED = "permission denied"
 
 
 class ApiError(Exception):
-    """An error answered to the client. `status` overrides the code's usual HTTP status (e.g. 413, 406)."""
+    """An error answered to the client. `status` overrides the code's usual HTTP status (e.g. 413, 406); `key` is
+    the flag an OFREP error names (Flipt attaches it to the errors of a flag's lookup and evaluation only)."""
 
-    def __init__(self, code: Code, message: str, status: int | None = None):
+    def __init__(self, code: Code, message: str, status: int | None = None, key: str | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status if status is not None else HTTP_STATUS[code]
+        self.key = key
 
 
 def invalid(message: str) -> ApiError:

@@ -38,7 +38,8 @@ _RESULT_COMMON = {"reason": _str(), "requestId": _str(), "requestDurationMillis"
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["code", "message"],
               "properties": {"code": {"type": "integer"}, "message": _str(), "details": {"type": "array"}}},
-    "OfrepError": {"type": "object", "required": ["errorCode"],
+    "OfrepError": {"type": "object", "required": ["errorCode", "errorDetails"],
+                   "description": "`key` only for an error of a flag's lookup",
                    "properties": {"key": _str(), "errorCode": _str(), "errorDetails": _str()}},
     "EvaluationRequest": {"type": "object", "properties": _REQUEST_FIELDS},
     "BatchRequest": {"type": "object", "properties": {
@@ -98,8 +99,8 @@ _PAGE_PARAMS = [
     {"name": "pageToken", "in": "query", "required": False, "schema": {"type": "string"},
      "description": "a previous answer's nextPageToken (also `page_token`)"},
 ]
-_OFREP_ERRORS = {"400": _json(_ref("OfrepError"), "Invalid context"), "401": _json(_ref("Error"), "Unauthorized"),
-                 "403": _json(_ref("Error"), "Forbidden"), "404": _json(_ref("OfrepError"), "Flag not found"),
+_OFREP_ERRORS = {"400": _json(_ref("OfrepError"), "Invalid context"),
+                 "401": _json(_ref("OfrepError"), "Unauthorized"), "403": _json(_ref("OfrepError"), "Forbidden"), "404": _json(_ref("OfrepError"), "Flag not found"),
                  "413": _json(_ref("OfrepError"), "Body too large")}
 _ENV_HEADER = {"name": "X-Flipt-Environment", "in": "header", "required": False, "schema": _str()}
 _NS_HEADER = {"name": "X-Flipt-Namespace", "in": "header", "required": False, "schema": _str()}

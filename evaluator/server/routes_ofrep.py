@@ -1,5 +1,11 @@
 """OFREP: `POST /ofrep/v1/evaluate/flags/{key}` and the bulk `POST /ofrep/v1/evaluate/flags` (flipt-compatibility §6.6).
-Namespace from `X-Flipt-Namespace`, environment from `X-Flipt-Environment`; errors in OFREP's own shape."""
+Namespace from `X-Flipt-Namespace`, environment from `X-Flipt-Environment`.
+
+Every error is in OFREP's shape, as Flipt's OFREP error handler writes it: `errorCode` from the gRPC code
+(FLAG_NOT_FOUND, INVALID_CONTEXT, else GENERAL, 401/403 included), `errorDetails` the message, and `key` only
+for an error of a flag's lookup: a flag the namespace does not have, or a namespace that does not exist when a flag
+is asked for, reads `flag was not found <key>` (Flipt's bridge). The bulk call without `flags` on an unknown
+namespace fails listing it: `namespace "<ns>" not found`, no key."""
 
 from __future__ import annotations
 
@@ -9,34 +15,45 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from evaluator.engine import evaluate
+from evaluator.engine import FlagNotFound, evaluate
 from evaluator.server.auth import Api
-from evaluator.server.calls import Answer, Call, CallHandler, failure, render_json
+from evaluator.server.calls import Answer, Call, CallHandler, failure
 from evaluator.server.context import ServerContext
 from evaluator.server.environments import NS_HEADER
-from evaluator.server.errors import OFREP_CODES, ApiError, Code, invalid
+from evaluator.server.errors import OFREP_CODES, ApiError, Code, go_quote, invalid, not_found
 from evaluator.server.parsing import json_object, parse_ofrep
 from evaluator.server.results import ofrep_json
 from evaluator.server.state import EnvState, ServedNamespace
 
 
-def _namespace(call: Call, ctx: ServerContext) -> tuple[EnvState, ServedNamespace]:
+def _namespace(call: Call, ctx: ServerContext) -> tuple[EnvState, str, ServedNamespace | None]:
+    """The environment, the namespace asked for and its served version (None when there is none), authorised."""
     env = ctx.environment(call)
-    return env, ctx.namespace(call.headers, Api.OFREP, env, call.headers.get(NS_HEADER) or "default")
+    key = call.headers.get(NS_HEADER) or "default"
+    ctx.auth.check(call.headers, Api.OFREP, env.name, (key,))
+    return env, key, env.namespaces.get(key)
 
 
-def _evaluate(ctx: ServerContext, env: EnvState, ns: ServedNamespace, flag: str, entity: str,
+def flag_not_found(key: str) -> ApiError:
+    """Flipt's OFREP answer to a flag it cannot find (in the namespace, or because the namespace does not exist)."""
+    return ApiError(Code.NOT_FOUND, f"flag was not found {key}", key=key)
+
+
+def _evaluate(ctx: ServerContext, env: EnvState, ns: ServedNamespace | None, flag: str, entity: str,
               context: dict[str, str]) -> dict[str, Any]:
-    return ofrep_json(ctx.evaluate(evaluate, env, ns, flag, entity, context))
+    if ns is None:
+        raise flag_not_found(flag)
+    try:
+        return ofrep_json(ctx.evaluate(evaluate, env, ns, flag, entity, context))
+    except FlagNotFound:
+        raise flag_not_found(flag) from None
 
 
 def _render(err: ApiError, key: str | None) -> bytes:
-    """401/403 in Flipt's shape (as its auth middleware answers); everything else in OFREP's (`key` is None on
-    the bulk call)."""
-    if err.code in (Code.UNAUTHENTICATED, Code.PERMISSION_DENIED):
-        return render_json(err, key)
+    """Any error in OFREP's shape (see the module's note); the call's `key` is not used: Flipt names a flag only
+    in the errors of its lookup (`err.key`)."""
     body = {"errorCode": OFREP_CODES.get(err.code, "GENERAL"), "errorDetails": err.message}
-    return orjson.dumps(body if key is None else {"key": key, **body})
+    return orjson.dumps(body if err.key is None else {"key": err.key, **body})
 
 
 def _etag(env: str, namespace: str, flags: bytes) -> str:
@@ -47,9 +64,9 @@ def _etag(env: str, namespace: str, flags: bytes) -> str:
     return f'W/"{h.hexdigest()}"'
 
 
-def _answer(call: Call, env: EnvState, ns: ServedNamespace, flags: bytes, body: bytes | None = None) -> Answer:
+def _answer(call: Call, env: EnvState, namespace: str, flags: bytes, body: bytes | None = None) -> Answer:
     """200 with `body` (default: `flags`) or 304, both with the ETag of `flags`."""
-    etag = _etag(env.name, ns.key, flags)
+    etag = _etag(env.name, namespace, flags)
     if call.headers.get("If-None-Match") == etag:
         return 304, b"", etag
     return 200, flags if body is None else body, etag
@@ -64,11 +81,11 @@ def _single(ctx: ServerContext) -> CallHandler:
             if not key:
                 raise invalid("flag key was not provided")
             body = parse_ofrep(json_object(call.body))
-            env, ns = _namespace(call, ctx)
+            env, namespace, ns = _namespace(call, ctx)
             result = _evaluate(ctx, env, ns, key, body.entity_id, body.context)
         except Exception as exc:
             return failure(exc, call, on_bug, _render)
-        return _answer(call, env, ns, orjson.dumps(result))
+        return _answer(call, env, namespace, orjson.dumps(result))
 
     return handler
 
@@ -79,14 +96,19 @@ def _bulk(ctx: ServerContext) -> CallHandler:
     def handler(call: Call) -> Answer:
         try:
             body = parse_ofrep(json_object(call.body), bulk=True)
-            env, ns = _namespace(call, ctx)
-            keys = body.flags if body.flags is not None else ns.bulk_keys
+            env, namespace, ns = _namespace(call, ctx)
+            if body.flags is not None:
+                keys = body.flags
+            elif ns is not None:
+                keys = list(ns.bulk_keys)
+            else:  # Flipt lists the namespace's flags first, which fails
+                raise not_found(f"namespace {go_quote(namespace)} not found")
             flags = orjson.dumps([_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys])
         except Exception as exc:
             return failure(exc, call, on_bug, _render)
         streams = orjson.dumps([{"type": "sse",
-                                 "endpoint": {"requestUri": f"/ofrep/v1/_stream/{env.name}/{ns.key}/events"}}])
-        return _answer(call, env, ns, flags, b'{"flags":' + flags + b',"eventStreams":' + streams + b"}")
+                                 "endpoint": {"requestUri": f"/ofrep/v1/_stream/{env.name}/{namespace}/events"}}])
+        return _answer(call, env, namespace, flags, b'{"flags":' + flags + b',"eventStreams":' + streams + b"}")
 
     return handler
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from .harness import ServerThread
+from .test_server_auth import AUTH
 
 NS1 = {"X-Flipt-Namespace": "ns1"}
 
@@ -46,16 +49,51 @@ def test_environment_header_and_url(server: ServerThread) -> None:
     assert ofrep(server, "env-marker", {}).json()["value"] == "production"  # no targeting key: random entity
 
 
-def test_errors_in_ofrep_shape(server: ServerThread) -> None:
-    r = ofrep(server, "nope", {"targetingKey": "u"})
-    assert r.status_code == 404
-    assert r.json() == {"key": "nope", "errorCode": "FLAG_NOT_FOUND", "errorDetails": 'flag "ns1/nope" not found'}
-    r = ofrep(server, "bool-rollout", {"targetingKey": "u"}, headers={})  # namespace "default" does not exist
-    assert r.status_code == 404 and r.json()["errorCode"] == "FLAG_NOT_FOUND"
+NOT_FOUND_ENV = 'failed to get environment "nowhere" from context: environment: "nowhere" not found'
+
+
+@pytest.mark.parametrize(("path", "body", "headers", "status", "answer"), [
+    # a flag's lookup names the flag, whether the flag or its namespace is missing (Flipt's bridge)
+    ("flags/nope", {}, NS1, 404, {"key": "nope", "errorCode": "FLAG_NOT_FOUND",
+                                  "errorDetails": "flag was not found nope"}),
+    ("flags/bool-rollout", {}, {"X-Flipt-Namespace": "ghost"}, 404,
+     {"key": "bool-rollout", "errorCode": "FLAG_NOT_FOUND", "errorDetails": "flag was not found bool-rollout"}),
+    ("flags/bool-rollout", {}, {}, 404,  # namespace "default", which this repository does not have
+     {"key": "bool-rollout", "errorCode": "FLAG_NOT_FOUND", "errorDetails": "flag was not found bool-rollout"}),
+    ("flags", {"context": {"flags": "bool-rollout,nope"}}, NS1, 404,
+     {"key": "nope", "errorCode": "FLAG_NOT_FOUND", "errorDetails": "flag was not found nope"}),
+    ("flags", {"context": {"flags": "first,second"}}, {"X-Flipt-Namespace": "ghost"}, 404,
+     {"key": "first", "errorCode": "FLAG_NOT_FOUND", "errorDetails": "flag was not found first"}),
+    # other errors name no flag
+    ("flags", {"context": {}}, {"X-Flipt-Namespace": "ghost"}, 404,
+     {"errorCode": "FLAG_NOT_FOUND", "errorDetails": 'namespace "ghost" not found'}),
+    ("flags/bool-rollout", {}, {**NS1, "X-Flipt-Environment": "nowhere"}, 404,
+     {"errorCode": "FLAG_NOT_FOUND", "errorDetails": NOT_FOUND_ENV}),
+    ("flags", {}, {**NS1, "X-Flipt-Environment": "nowhere"}, 404,
+     {"errorCode": "FLAG_NOT_FOUND", "errorDetails": NOT_FOUND_ENV}),
+])
+def test_errors_read_as_flipts(server: ServerThread, path: str, body: dict, headers: dict, status: int,
+                               answer: dict) -> None:
+    r = server.post(f"/ofrep/v1/evaluate/{path}", body, headers=headers)
+    assert (r.status_code, r.json()) == (status, answer)
+
+
+def test_invalid_context_names_no_flag(server: ServerThread) -> None:
     r = ofrep(server, "bool-rollout", {"targetingKey": {"nested": 1}})
-    assert r.status_code == 400 and r.json()["errorCode"] == "INVALID_CONTEXT"
+    assert r.status_code == 400 and r.json()["errorCode"] == "INVALID_CONTEXT" and "key" not in r.json()
     r = server.post("/ofrep/v1/evaluate/flags/bool-rollout", content=b"{oops", headers=NS1)
-    assert r.status_code == 400 and r.json()["errorCode"] == "INVALID_CONTEXT"
+    assert r.status_code == 400 and r.json()["errorCode"] == "INVALID_CONTEXT" and "key" not in r.json()
+
+
+def test_authentication_errors_in_ofrep_shape(make_server) -> None:  # noqa: ANN001
+    """Flipt's OFREP error handler writes every error of the OFREP API, its authentication's included."""
+    server = make_server(AUTH.format(evaluation="false", ofrep="false"))
+    for path in ("flags/bool-rollout", "flags"):
+        r = server.post(f"/ofrep/v1/evaluate/{path}", {}, headers=NS1)
+        assert (r.status_code, r.json()) == (401, {"errorCode": "GENERAL",
+                                                   "errorDetails": "request was not authenticated"})
+        r = server.post(f"/ofrep/v1/evaluate/{path}", {}, headers={**NS1, "Authorization": "Bearer 0th3r"})
+        assert (r.status_code, r.json()) == (403, {"errorCode": "GENERAL", "errorDetails": "permission denied"})
 
 
 def test_bulk_with_etag(server: ServerThread) -> None:
@@ -77,5 +115,3 @@ def test_bulk_with_etag(server: ServerThread) -> None:
     some = server.post("/ofrep/v1/evaluate/flags", {"context": {"targetingKey": "user-2", "flags": "bool-rollout"}},
                        headers=NS1).json()
     assert some["flags"] == [{"key": "bool-rollout", "reason": "TARGETING_MATCH", "variant": "true", "value": True}]
-    missing = server.post("/ofrep/v1/evaluate/flags", {"context": {"flags": "bool-rollout,nope"}}, headers=NS1)
-    assert missing.status_code == 404 and missing.json()["errorCode"] == "FLAG_NOT_FOUND"
