@@ -30,6 +30,7 @@ from gitstore.documents import (
 )
 from gitstore.errors import Problem
 from gitstore.gcpause import gc_paused
+from gitstore.limits import MAX_FILE_BYTES, LimitError, check_data, check_text
 from gitstore.lines import attach_lines
 from gitstore.serialize import document_to_data, flag_to_data, segment_to_data
 from gitstore.validation import check_documents, document_version, namespace_key
@@ -72,10 +73,28 @@ def load_document(data: bytes | str, filename: str, namespace: str | None = None
 
 def _load(data: bytes | str, filename: str, namespace: str | None, extended: bool) -> LoadResult:
     try:
+        return _load_checked(data, filename, namespace, extended)
+    except Exception as exc:  # noqa: BLE001 - a file must never take more than its own namespace down
+        return LoadResult(None, [Problem(filename, 1, "", f"cannot load the file: {type(exc).__name__}: "
+                                         f"{str(exc)[:200]}")])
+
+
+def _load_checked(data: bytes | str, filename: str, namespace: str | None, extended: bool) -> LoadResult:
+    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        head = data[:MAX_FILE_BYTES]
+        line = head.count(b"\n" if isinstance(head, bytes) else "\n") + 1
+        return LoadResult(None, [Problem(filename, line, "", f"the file is {size:,} bytes, more than the limit of "
+                                         f"{MAX_FILE_BYTES:,} (reached on this line)")])
+    try:
         text = data if isinstance(data, str) else decode_text(data)
+        check_text(text)
         docs = parse_documents(text, filename)
-    except ParseError as exc:
+    except (ParseError, LimitError) as exc:
         return LoadResult(None, [Problem(filename, exc.line, "", exc.message)])
+    beyond = check_data(docs)
+    if beyond:
+        return LoadResult(None, attach_lines(text, filename, beyond))
     findings = check_documents(docs, extended)
     groups: dict[str, list[dict[str, Any]]] = {}
     for doc in docs:

@@ -11,17 +11,23 @@ still worth a look: several default variants, duplicate variant keys, a distribu
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitstore.documents import KEY_PATTERN, VERSIONS, FlagType, MatchType, SegmentOperator
+from gitstore.documents import VERSIONS, FlagType, MatchType, SegmentOperator
 from gitstore.validation_refs import check_references
-from gitstore.validation_rules import Finding, Path, check_constraint, describe, path_text
-from gitstore.yamlio import go_number
+from gitstore.validation_rules import (
+    KEY_RULE,
+    Finding,
+    Path,
+    check_constraint,
+    describe,
+    is_key,
+    path_text,
+    percentage_problem,
+)
 
 __all__ = ["Finding", "Path", "check_documents", "path_text", "validate_tree"]
-_KEY_RE = re.compile(KEY_PATTERN)
 _FLAG_TYPES = tuple(t.value for t in FlagType)
 _SEGMENT_OPERATORS = tuple(o.value for o in SegmentOperator)
 _MATCH_TYPES = tuple(m.value for m in MatchType)
@@ -126,8 +132,8 @@ class Checker:
     def key_value(self, value: Any, path: Path) -> None:
         if not isinstance(value, str):
             self.error(path, f"must be a key string, not {describe(value)}")
-        elif not _KEY_RE.match(value):
-            self.error(path, f"{value!r} is not a valid key (allowed characters: letters, digits, '-', '_', ',')")
+        elif not is_key(value):
+            self.error(path, f"{value!r} is not a valid key (a key is {KEY_RULE})")
 
     def boolean(self, data: dict[str, Any], key: str, path: Path) -> None:
         if key in data and not isinstance(data[key], bool):
@@ -136,13 +142,6 @@ class Checker:
     def enum(self, data: dict[str, Any], key: str, path: Path, allowed: tuple[str, ...]) -> None:
         if key in data and data[key] not in allowed:
             self.error(path + (key,), f"must be one of {', '.join(allowed)}, not {data[key]!r}")
-
-    def number(self, data: dict[str, Any], key: str, path: Path) -> float | None:
-        value = data.get(key)
-        if key in data and (not isinstance(value, int | float) or isinstance(value, bool)):
-            self.error(path + (key,), f"must be a number, not {describe(value)}")
-            return None
-        return value
 
     # -- the document --------------------------------------------------------------------------------------------
     def document(self, doc: Any) -> None:
@@ -239,10 +238,8 @@ class Checker:
             if self.obj(dist, dpath, DISTRIBUTION_FIELDS, ("variant", "rollout")) is None:
                 continue
             self.text(dist, "variant", dpath, nonempty=True)
-            rollout = self.number(dist, "rollout", dpath)
-            if rollout is not None and not (0 <= rollout <= 100):
-                self.error(dpath + ("rollout",), f"invalid value {go_number(rollout)} (out of bound: a rollout is a "
-                           "percentage from 0 to 100)")
+            if "rollout" in dist and (problem := percentage_problem(dist["rollout"], "a rollout")):
+                self.error(dpath + ("rollout",), problem)
 
     def segment_keys(self, segment: dict[str, Any], path: Path) -> None:
         self.enum(segment, "operator", path, _SEGMENT_OPERATORS)
@@ -275,9 +272,8 @@ class Checker:
             tpath = path + ("threshold",)
             threshold = self.obj(rollout["threshold"], tpath, THRESHOLD_FIELDS, ("percentage",))
             if threshold is not None:
-                percentage = self.number(threshold, "percentage", tpath)
-                if percentage is not None and not math.isfinite(percentage):
-                    self.error(tpath + ("percentage",), "must be a finite number")
+                if "percentage" in threshold and (problem := percentage_problem(threshold["percentage"])):
+                    self.error(tpath + ("percentage",), problem)
                 self.boolean(threshold, "value", tpath)
 
     def segment(self, segment: Any, path: Path) -> None:

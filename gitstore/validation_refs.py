@@ -83,8 +83,8 @@ def _check_flag(doc_index: int, flag: dict[str, Any], path: Path, segments: dict
             variant = dist.get("variant")
             if isinstance(variant, str) and variant and variant not in variants:
                 findings.append(Finding(doc_index, rpath + ("distributions", d, "variant"),
-                                        f"distribution names unknown variant {variant!r} (the flag has no such "
-                                        "variant; Flipt's schema lets it pass)", "warning"))
+                                        f"distribution names unknown variant {variant!r}: the flag has no such "
+                                        "variant, the distribution is skipped when serving", "warning"))
     for r, rollout in _items(flag, "rollouts"):
         for ref_path, key in _segment_refs(rollout, path + ("rollouts", r)):
             if key not in segments:

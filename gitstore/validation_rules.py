@@ -29,6 +29,29 @@ class Finding:
     severity: str = "error"
 
 
+# Flipt's CUE key pattern `^[-_,A-Za-z0-9]+$` is RE2, where `$` is the end of the text; Python's `$` also matches
+# before a final newline, so the rule is a full match of the character class (no anchors needed).
+_KEY = re.compile(r"[-_,A-Za-z0-9]+")
+KEY_RULE = "letters, digits, '-', '_' or ',' and not empty"
+
+
+def is_key(value: object) -> bool:
+    """A namespace, flag, segment key as Flipt's schema allows it (the whole string, no trailing newline)."""
+    return isinstance(value, str) and _KEY.fullmatch(value) is not None
+
+
+def percentage_problem(value: object, what: str = "a threshold") -> str | None:
+    """Why `value` is not a valid rollout or threshold percentage (Flipt: a number from 0 to 100), or None. The
+    one rule the validator, the store's writes and the console's dialogs use."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"must be a number, not {describe(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if not 0 <= value <= 100:
+        return f"invalid value {go_number(value)} (out of bound: {what} is a percentage from 0 to 100)"
+    return None
+
+
 def path_text(path: Path) -> str:
     """`("flags", 2, "rules", 0)` -> `flags[2].rules[0]`."""
     out = ""

@@ -11,10 +11,11 @@ from gitstore.changes import Change, Kind
 from gitstore.changes import apply_to_document as apply_changes_to_model
 from gitstore.documents import Document, Flag, Segment
 from gitstore.errors import Problem
+from gitstore.limits import check_data
 from gitstore.loader import build_flag, build_segment
 from gitstore.serialize import flag_to_data, segment_to_data
 from gitstore.validation import Checker
-from gitstore.validation_rules import path_text
+from gitstore.validation_rules import Finding, path_text
 
 
 def apply_to_document(doc: Document, changes: list[Change]) -> Document:
@@ -49,10 +50,14 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
     checker = Checker(0, version)
     for i, flag in enumerate(doc.flags):
         if flag.key in changed_flags:
-            checker.flag(flag_to_data(flag, version), ("flags", i))
+            data = flag_to_data(flag, version)
+            beyond = _beyond_limits(data, ("flags", i))
+            checker.findings.extend(beyond) if beyond else checker.flag(data, ("flags", i))
     for i, segment in enumerate(doc.segments):
         if segment.key in changed_segments:
-            checker.segment(segment_to_data(segment, version), ("segments", i))
+            data = segment_to_data(segment, version)
+            beyond = _beyond_limits(data, ("segments", i))
+            checker.findings.extend(beyond) if beyond else checker.segment(data, ("segments", i))
     problems = [Problem(filename, 0, path_text(f.path), f.message) for f in checker.findings
                 if f.severity == "error"]
     segment_keys = {s.key for s in doc.segments}
@@ -73,6 +78,12 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
         if segment.key in segment_dups:
             problems.append(Problem(filename, 0, f"segments[{i}].key", f"duplicate segment key {segment.key!r}"))
     return problems
+
+
+def _beyond_limits(data: dict, path: tuple[str | int, ...]) -> list[Finding]:
+    """The file limits (gitstore.limits) for one resource, at its depth inside the document (2: under `flags:`)."""
+    found = check_data([{"_": [data]}])
+    return [Finding(0, path + f.path[2:], f.message) for f in found]
 
 
 def _duplicates(keys: list[str]) -> set[str]:

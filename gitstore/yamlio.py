@@ -38,7 +38,17 @@ def is_json(filename: str) -> bool:
     return not filename.lower().endswith((".yaml", ".yml"))
 
 
+_BOMS = ((b"\x00\x00\xfe\xff", "UTF-32BE"), (b"\xff\xfe\x00\x00", "UTF-32LE"), (b"\xfe\xff", "UTF-16BE"),
+         (b"\xff\xfe", "UTF-16LE"))
+
+
 def decode_text(data: bytes) -> str:
+    """The file as text: UTF-8 (a leading byte order mark is dropped, as YAML allows); anything else is a
+    `ParseError` naming the line."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            raise ParseError(f"the file is {name} (it starts with a {name} byte order mark); feature files must be "
+                             "UTF-8", 1)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -76,6 +86,8 @@ def _parse_json_stream(text: str) -> list[Any]:
             raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
         except RecursionError:
             raise ParseError("invalid JSON: nested too deeply", text.count("\n", 0, pos) + 1) from None
+        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+            raise ParseError(f"invalid JSON: {exc}", text.count("\n", 0, pos) + 1) from None
         docs.append(value)
 
 
@@ -112,7 +124,9 @@ def _second_opinion(text: str, exc: Exception) -> list[Any]:
         raise ParseError(f"invalid YAML: {detail}", line or _duplicate_line(text, message), column)
     if "alias" in message:  # an alias bomb: ruamel would build it lazily, but turning it into data would not end
         raise ParseError(f"invalid YAML: aliases expand to too many nodes ({detail})", line or _first_alias(text))
-    if len(text) > SECOND_OPINION_LIMIT or "recursion limit" in message:
+    if "recursion limit" in message:
+        raise ParseError(f"invalid YAML: nested too deeply ({detail})", line, column)
+    if len(text) > SECOND_OPINION_LIMIT:
         raise ParseError(f"invalid YAML: {detail}", line, column)
     try:
         docs = [to_plain(doc) for doc in rt_load_all(text)]

@@ -88,6 +88,15 @@ class _Compiler:
             self.warnings.append(Problem(self.file, 0, path, message, "warning"))
         return tuple(kept), tuple(dropped)
 
+    def known_variant(self, flag: Flag, variant: str, path: str, rule: int, texts: dict[str, str]) -> bool:
+        """A distribution naming a variant the flag lacks is skipped (Flipt refuses the whole snapshot; serving it
+        would hand out the key of a variant that does not exist, with a "null" attachment), with a warning."""
+        if variant in texts:
+            return True
+        message = f'flag "{flag.key}" rule {rule + 1}: distribution names unknown variant "{variant}"; skipped'
+        self.warnings.append(Problem(self.file, 0, path, message, "warning"))
+        return False
+
     def flag(self, flag: Flag, position: int) -> CompiledFlag:
         texts = {v.key: attachment_text(v.attachment) for v in flag.variants}
         default = flag.default_variant
@@ -97,8 +106,9 @@ class _Compiler:
                 rule.segment.keys, flag, f"flags[{position}].rules[{i}]", f"rule {i + 1}"
             )
             dists = tuple(
-                CompiledDistribution(d.variant, texts.get(d.variant, "null"), f32(d.rollout), d.rollout)
-                for d in rule.distributions
+                CompiledDistribution(d.variant, texts[d.variant], f32(d.rollout), d.rollout)
+                for j, d in enumerate(rule.distributions)
+                if self.known_variant(flag, d.variant, f"flags[{position}].rules[{i}].distributions[{j}]", i, texts)
             )
             kept = tuple(d for d in dists if d.rollout > 0)
             rules.append(

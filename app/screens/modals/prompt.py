@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,15 +12,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from app.widgets.fields import field as field_row
-from gitstore.documents import KEY_PATTERN
+from gitstore.validation_rules import KEY_RULE, is_key
 
 Check = Callable[[str], str | None]  # returns an error message, or None when the value is fine
 
 
 def key_check(existing: set[str] | None = None) -> Check:
     def check(value: str) -> str | None:
-        if not re.match(KEY_PATTERN, value):
-            return "a key is letters, digits, '-', '_' or ',' and not empty"
+        if not is_key(value):
+            return f"a key is {KEY_RULE}"
         if existing and value in existing:
             return f"{value!r} already exists"
         return None

@@ -9,6 +9,7 @@ from app.screens.modals.form import FormModal
 from app.screens.modals.rule import OPERATORS, parse_keys
 from app.widgets.fields import field
 from gitstore.documents import Rollout, RolloutSegment, RolloutThreshold, SegmentOperator
+from gitstore.validation_rules import percentage_problem
 
 
 class RolloutModal(FormModal[Rollout | None]):
@@ -44,6 +45,8 @@ class RolloutModal(FormModal[Rollout | None]):
                 percentage = float(text)
             except ValueError:
                 raise ValueError(f"percentage is not a number: {text!r}") from None
+            if problem := percentage_problem(percentage):
+                raise ValueError(f"percentage: {problem}")
             return Rollout(description=description, threshold=RolloutThreshold(percentage=percentage, value=value))
         keys = parse_keys(self.query_one("#rollout-segments", Input).value, self.segments)
         operator = self.query_one("#rollout-operator", Select).value

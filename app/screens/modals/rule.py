@@ -9,6 +9,7 @@ from app.screens.modals.form import FormModal
 from app.widgets.distribution_bar import DistributionBar
 from app.widgets.fields import field
 from gitstore.documents import Distribution, Rule, SegmentOperator, SegmentRef
+from gitstore.validation_rules import percentage_problem
 
 OPERATORS = [("OR: any segment matches", SegmentOperator.OR), ("AND: every segment matches", SegmentOperator.AND)]
 
@@ -37,8 +38,8 @@ def parse_distributions(text: str, variants: set[str]) -> tuple[Distribution, ..
             rollout = float(number.strip().rstrip("%"))
         except ValueError:
             raise ValueError(f"rollout of {variant!r} is not a number: {number.strip()!r}") from None
-        if not 0 <= rollout <= 100:
-            raise ValueError(f"rollout of {variant!r} must be between 0 and 100, not {rollout:g}")
+        if problem := percentage_problem(rollout, "a rollout"):
+            raise ValueError(f"rollout of {variant!r}: {problem}")
         result.append(Distribution(variant=variant, rollout=rollout))
     return tuple(result)
 

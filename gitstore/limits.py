@@ -1,0 +1,121 @@
+"""Explicit limits on what one namespace file may hold (README "Limits"). A file beyond them is invalid with a
+`FILE:LINE: PATH: message` problem, like any other invalid file: only its own namespace stops being updated, and
+nothing downstream (validation, the engine, JSON encoders, the console) ever sees data that could make it fail.
+
+- `check_text` runs on the decoded text before any parser: characters YAML does not allow in a file (NUL and the
+  other C0/C1 control characters except tab, line feed and carriage return), and nesting that would make a parser
+  recurse too deeply (indentation, chains of `- `/`? ` indicators on one line).
+- `check_data` runs on the parsed data before validation: nesting depth, integer range, string length, mapping
+  keys that are not strings, values of other types (`!!set`, `!!binary`). Control characters written as escapes
+  (`"\\a"`, `"\\u0007"`) are legal YAML and JSON, and Flipt serves them: they are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gitstore.validation_rules import Finding, Path
+
+MAX_FILE_BYTES = 64 * 1024 * 1024  # one namespace file (a 100,000-flag file is ~50 MB)
+MAX_DEPTH = 64  # nested mappings/sequences in one document, the document itself counting as 1
+MAX_INDENT = 1_000  # columns of indentation on one line
+MAX_INLINE_INDICATORS = 100  # `- `/`? ` indicators opening nested collections on one line
+MAX_STRING_CHARS = 1_048_576  # characters in one string (a key, a name, a metadata or attachment value)
+MIN_INT, MAX_INT = -(2**63), 2**64 - 1  # Go's int64/uint64: what Flipt's decoders can hold
+MAX_FINDINGS = 20  # limit problems reported per file
+
+# Characters outside YAML 1.2's printable set (surrogates cannot occur in decoded text).
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_DEEP_INDENT = re.compile(rf"^[ \t]{{{MAX_INDENT + 1},}}\S", re.MULTILINE)
+_INDICATORS = re.compile(rf"(?:[-?][ \t]+){{{MAX_INLINE_INDICATORS + 1}}}")
+
+
+class LimitError(Exception):
+    """The text is beyond a limit; `line`/`column` are 1-based."""
+
+    def __init__(self, message: str, line: int, column: int = 0):
+        self.message, self.line, self.column = message, line, column
+        super().__init__(message)
+
+
+def char_name(char: str) -> str:
+    names = {"\x00": "NUL", "\x1b": "ESC", "\x7f": "DEL"}
+    code = f"U+{ord(char):04X}"
+    return f"{code} ({names[char]})" if char in names else code
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def check_text(text: str) -> None:
+    """Raise `LimitError` for a character YAML forbids or nesting too deep to hand to a parser."""
+    found = _FORBIDDEN.search(text)
+    if found:
+        line, column = _position(text, found.start())
+        hint = ""
+        if found.group() == "\x00":
+            hint = " (a file in UTF-16 or UTF-32 has NUL bytes: save it as UTF-8)"
+        raise LimitError(f"control character {char_name(found.group())} is not allowed in a feature file{hint}",
+                         line, column)
+    found = _DEEP_INDENT.search(text)
+    if found:
+        line, _ = _position(text, found.start())
+        raise LimitError(f"indented more than {MAX_INDENT} columns (limit: nesting depth {MAX_DEPTH})", line)
+    found = _INDICATORS.search(text)
+    if found:
+        line, column = _position(text, found.start())
+        raise LimitError(f"more than {MAX_INLINE_INDICATORS} nested '- '/'? ' indicators on one line (limit: "
+                         f"nesting depth {MAX_DEPTH})", line, column)
+
+
+def check_data(docs: list[Any]) -> list[Finding]:
+    """Findings for data beyond the limits (at most `MAX_FINDINGS`)."""
+    findings: list[Finding] = []
+    for index, doc in enumerate(docs):
+        _walk(doc, index, (), 1, findings)
+        if len(findings) >= MAX_FINDINGS:
+            break
+    return findings[:MAX_FINDINGS]
+
+
+def _walk(value: Any, doc: int, path: Path, depth: int, out: list[Finding]) -> None:
+    kind = type(value)
+    if kind is dict or kind is list:
+        if depth > MAX_DEPTH:
+            out.append(Finding(doc, path, f"nested more than {MAX_DEPTH} levels deep"))
+            return
+        items = value.items() if kind is dict else enumerate(value)
+        for key, item in items:
+            if kind is dict and type(key) is not str:
+                out.append(Finding(doc, path, f"mapping key {_short(key)} must be a string"))
+                key = _short(key)
+            _walk(item, doc, path + (key,), depth + 1, out)
+            if len(out) >= MAX_FINDINGS:
+                return
+    elif kind is str:
+        if len(value) > MAX_STRING_CHARS:
+            out.append(Finding(doc, path, f"string of {len(value):,} characters (limit {MAX_STRING_CHARS:,})"))
+    elif kind is int:
+        if not MIN_INT <= value <= MAX_INT:
+            out.append(Finding(doc, path, f"integer out of range (limit {MIN_INT} to {MAX_INT}; "
+                               f"this one has {_digits(value)} digits)"))
+    elif kind not in _SCALARS:
+        out.append(Finding(doc, path, f"unsupported value of type {kind.__name__} (a YAML tag such as !!set or "
+                           "!!binary?): feature files hold mappings, lists, strings, numbers, booleans and null"))
+
+
+_SCALARS = (float, bool, type(None))
+
+
+def _digits(value: int) -> int:
+    return len(str(abs(value))) if value.bit_length() < 10_000 else int(value.bit_length() * 0.30103) + 1
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and not MIN_INT <= value <= MAX_INT:
+        return f"<integer of {_digits(value)} digits>"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
