@@ -13,10 +13,11 @@ from gitstore.changes import Change, Kind, diff_documents
 from gitstore.documents import Document
 from gitstore.errors import NotFoundError
 from gitstore.gcpause import gc_paused
-from gitstore.repo import tip
+from gitstore.repo import subtree, tip
 from gitstore.results import HistoryEntry
-from gitstore.writes import find_namespace_file
-from gitstore.yamlio import ParseError, parse_documents
+from gitstore.snapshot import FEATURE_FILES, claims_by_file, file_path
+from gitstore.validation import namespace_claims
+from gitstore.yamlio import ParseError, decode_text, parse_documents
 
 
 def _text(repo: pygit2.Repository, blob: pygit2.Oid | None) -> str:
@@ -29,20 +30,42 @@ def unified_diff(old_path: str, old: str, new_path: str, new: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def _raw_flag(repo: pygit2.Repository, path: str, blob: pygit2.Oid | None, key: str, seen: dict) -> object:
-    """The flag's raw data in one version of the file (a plain parse, no validation or models: a flag's history
-    reads every version of the file, and this is ten times cheaper than loading it)."""
-    if blob is None:
-        return None
+def _raw_docs(repo: pygit2.Repository, path: str, blob: pygit2.Oid, seen: dict) -> list | None:
+    """A plain parse of one version of a file (no validation or models: a history reads every version of the
+    file, and this is ten times cheaper than loading it); None when it cannot be parsed."""
     if blob not in seen:
         try:
-            docs = parse_documents(repo[blob].data.decode("utf-8"), path)
-        except (ParseError, UnicodeDecodeError):
-            seen[blob] = {}
-        else:
-            seen[blob] = {item.get("key"): item for doc in docs if isinstance(doc, dict)
-                          for item in (doc.get("flags") or []) if isinstance(item, dict)}
-    return seen[blob].get(key)
+            seen[blob] = parse_documents(decode_text(repo[blob].data), path)
+        except ParseError:
+            seen[blob] = None
+    return seen[blob]
+
+
+def _raw_flag(repo: pygit2.Repository, path: str, blob: pygit2.Oid | None, key: str, seen: dict) -> object:
+    """The flag's raw data in one version of the file."""
+    docs = _raw_docs(repo, path, blob, seen) if blob is not None else None
+    for doc in docs or ():
+        if isinstance(doc, dict):
+            for item in doc.get("flags") or []:
+                if isinstance(item, dict) and item.get("key") == key:
+                    return item
+    return None
+
+
+def _holding_file(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, namespace: str, seen: dict
+                  ) -> tuple[str, pygit2.Oid | None]:
+    """(path, blob) of the file holding the namespace at one commit, by the loader's rule (`gitstore.snapshot`),
+    read from plain parses; a namespace no file holds: its conventional path and None."""
+    def holds(path: str, dirname: str, entry: pygit2.Object) -> tuple[str, ...]:
+        docs = _raw_docs(repo, path, entry.id, seen)
+        claims = namespace_claims(docs) if docs is not None else {}
+        return tuple(claims) if claims else (dirname,) if docs is None or docs else ()
+
+    found = claims_by_file(repo, subtree(repo, tree, directory), directory, holds).get(namespace)
+    if found:
+        path, _, entry = found[0]
+        return path, entry.id
+    return file_path(directory, namespace, FEATURE_FILES[0]), None
 
 
 def history(repo: pygit2.Repository, ref: str, directory: str, namespace: str, flag: str | None,
@@ -61,12 +84,14 @@ def history(repo: pygit2.Repository, ref: str, directory: str, namespace: str, f
 def _entries(repo: pygit2.Repository, walker: pygit2.Walker, directory: str, namespace: str, flag: str | None,
              limit: int) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
-    seen: dict[pygit2.Oid, dict] = {}
+    seen: dict[pygit2.Oid, list | None] = {}
     for commit in walker:
-        new = find_namespace_file(commit.tree, directory, namespace)
-        old = find_namespace_file(commit.parents[0].tree, directory, namespace) if commit.parents else None
-        new_path, new_blob = new.path, new.blob
-        old_path, old_blob = (old.path, old.blob) if old is not None else (new_path, None)
+        if commit.parents and _same_directory(repo, commit, commit.parents[0], directory):
+            continue
+        new_path, new_blob = _holding_file(repo, commit.tree, directory, namespace, seen)
+        old_path, old_blob = new_path, None
+        if commit.parents:
+            old_path, old_blob = _holding_file(repo, commit.parents[0].tree, directory, namespace, seen)
         if old_blob == new_blob:
             continue
         if flag is not None and _raw_flag(repo, old_path, old_blob, flag, seen) == _raw_flag(
@@ -79,6 +104,11 @@ def _entries(repo: pygit2.Repository, walker: pygit2.Walker, directory: str, nam
         if len(entries) >= limit:
             break
     return entries
+
+
+def _same_directory(repo: pygit2.Repository, a: pygit2.Commit, b: pygit2.Commit, directory: str) -> bool:
+    one, two = subtree(repo, a.tree, directory), subtree(repo, b.tree, directory)
+    return (one.id if one is not None else None) == (two.id if two is not None else None)
 
 
 def promotion_changes(namespace: str, source: Document, target: Document | None, flag: str | None) -> list[Change]:

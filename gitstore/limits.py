@@ -2,7 +2,7 @@
 `FILE:LINE: PATH: message` problem, like any other invalid file: only its own namespace stops being updated, and
 nothing downstream (validation, the engine, JSON encoders, the console) ever sees data that could make it fail.
 
-- `check_text` runs on the decoded text before any parser: characters YAML does not allow in a file (NUL and the
+- `check_text` runs on the decoded text before any parser (`gitstore.yamlio.parse_documents` calls it): characters YAML does not allow in a file (NUL and the
   other C0/C1 control characters except tab, line feed and carriage return), and nesting that would make a parser
   recurse too deeply (indentation, chains of `- `/`? ` indicators on one line).
 - `check_data` runs on the parsed data before validation: nesting depth, integer range, string length, mapping
@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gitstore.validation_rules import Finding, Path
+Path = tuple[str | int, ...]
+Beyond = tuple[int, Path, str]  # (document index, path, message)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # one namespace file (a 100,000-flag file is ~50 MB)
 MAX_DEPTH = 64  # nested mappings/sequences in one document, the document itself counting as 1
@@ -71,9 +72,9 @@ def check_text(text: str) -> None:
                          f"nesting depth {MAX_DEPTH})", line, column)
 
 
-def check_data(docs: list[Any]) -> list[Finding]:
-    """Findings for data beyond the limits (at most `MAX_FINDINGS`)."""
-    findings: list[Finding] = []
+def check_data(docs: list[Any]) -> list[Beyond]:
+    """(document, path, message) of data beyond the limits (at most `MAX_FINDINGS`)."""
+    findings: list[Beyond] = []
     for index, doc in enumerate(docs):
         _walk(doc, index, (), 1, findings)
         if len(findings) >= MAX_FINDINGS:
@@ -81,29 +82,29 @@ def check_data(docs: list[Any]) -> list[Finding]:
     return findings[:MAX_FINDINGS]
 
 
-def _walk(value: Any, doc: int, path: Path, depth: int, out: list[Finding]) -> None:
+def _walk(value: Any, doc: int, path: Path, depth: int, out: list[Beyond]) -> None:
     kind = type(value)
     if kind is dict or kind is list:
         if depth > MAX_DEPTH:
-            out.append(Finding(doc, path, f"nested more than {MAX_DEPTH} levels deep"))
+            out.append((doc, path, f"nested more than {MAX_DEPTH} levels deep"))
             return
         items = value.items() if kind is dict else enumerate(value)
         for key, item in items:
             if kind is dict and type(key) is not str:
-                out.append(Finding(doc, path, f"mapping key {_short(key)} must be a string"))
+                out.append((doc, path, f"mapping key {_short(key)} must be a string"))
                 key = _short(key)
             _walk(item, doc, path + (key,), depth + 1, out)
             if len(out) >= MAX_FINDINGS:
                 return
     elif kind is str:
         if len(value) > MAX_STRING_CHARS:
-            out.append(Finding(doc, path, f"string of {len(value):,} characters (limit {MAX_STRING_CHARS:,})"))
+            out.append((doc, path, f"string of {len(value):,} characters (limit {MAX_STRING_CHARS:,})"))
     elif kind is int:
         if not MIN_INT <= value <= MAX_INT:
-            out.append(Finding(doc, path, f"integer out of range (limit {MIN_INT} to {MAX_INT}; "
+            out.append((doc, path, f"integer out of range (limit {MIN_INT} to {MAX_INT}; "
                                f"this one has {_digits(value)} digits)"))
     elif kind not in _SCALARS:
-        out.append(Finding(doc, path, f"unsupported value of type {kind.__name__} (a YAML tag such as !!set or "
+        out.append((doc, path, f"unsupported value of type {kind.__name__} (a YAML tag such as !!set or "
                            "!!binary?): feature files hold mappings, lists, strings, numbers, booleans and null"))
 
 

@@ -30,10 +30,10 @@ from gitstore.documents import (
 )
 from gitstore.errors import Problem
 from gitstore.gcpause import gc_paused
-from gitstore.limits import MAX_FILE_BYTES, LimitError, check_data, check_text
+from gitstore.limits import MAX_FILE_BYTES, check_data
 from gitstore.lines import attach_lines
 from gitstore.serialize import document_to_data, flag_to_data, segment_to_data
-from gitstore.validation import check_documents, document_version, namespace_key
+from gitstore.validation import check_documents, document_version, namespace_claims, namespace_key
 from gitstore.validation_rules import Finding, compact_json_list, normalise_value, operator_text
 from gitstore.yamlemit import emit_document
 from gitstore.yamlio import ParseError, decode_text, parse_documents
@@ -52,6 +52,9 @@ class LoadResult:
     document: Document | None
     problems: list[Problem]
     documents: dict[str, Document] = field(default_factory=dict)
+    # Namespaces the file declares, valid or not (document `namespace:`, missing = "default"), each with the index
+    # of its first document; None when the file cannot be read or parsed at all.
+    claims: dict[str, int] | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -88,33 +91,34 @@ def _load_checked(data: bytes | str, filename: str, namespace: str | None, exten
                                          f"{MAX_FILE_BYTES:,} (reached on this line)")])
     try:
         text = data if isinstance(data, str) else decode_text(data)
-        check_text(text)
         docs = parse_documents(text, filename)
-    except (ParseError, LimitError) as exc:
+    except ParseError as exc:
         return LoadResult(None, [Problem(filename, exc.line, "", exc.message)])
     beyond = check_data(docs)
     if beyond:
-        return LoadResult(None, attach_lines(text, filename, beyond))
-    findings = check_documents(docs, extended)
+        return LoadResult(None, attach_lines(text, filename, [Finding(*item) for item in beyond]))
+    claims = namespace_claims(docs)
     groups: dict[str, list[dict[str, Any]]] = {}
     for doc in docs:
         if isinstance(doc, dict):
             groups.setdefault(namespace_key(doc), []).append(doc)
+    findings = check_documents(docs, extended)
     directory = _namespace_directory(filename)
     chosen = namespace or (directory if directory in groups or not groups else next(iter(groups)))
     chosen = chosen or "default"
     if directory and chosen != directory and not namespace:
         index = next((i for i, d in enumerate(docs) if isinstance(d, dict) and namespace_key(d) == chosen), 0)
-        findings.append(Finding(index, ("namespace",), f"the document's namespace {chosen!r} differs from its "
-                                f"directory {directory!r}", "warning"))
+        findings.append(Finding(index, ("namespace",), f"the file is in directory {directory!r} but holds "
+                                f"namespace {chosen!r} (a document without 'namespace:' is 'default'); it is served "
+                                f"and edited as {chosen!r}", "warning"))
     problems = attach_lines(text, filename, findings) if findings else []
     if any(p.severity == "error" for p in problems):
-        return LoadResult(None, problems)
+        return LoadResult(None, problems, claims=claims)
     documents = {key: build_document(parts) for key, parts in groups.items()}
     document = documents.get(chosen)
     if document is None:
         document = Document(namespace=NamespaceInfo(key=chosen))
-    return LoadResult(document, problems, documents)
+    return LoadResult(document, problems, documents, claims)
 
 
 def _namespace_directory(filename: str) -> str:

@@ -1,8 +1,14 @@
 """Immutable snapshots of an environment at one commit, built from the commit's tree without a work tree.
 
-Discovery (flipt-compatibility §3.1): `<directory>/<namespace>/features.yaml`, else `.yml`, else `.json`, exactly one level
-below the environment's directory. Parsed namespaces are cached by blob id, so a commit that changes one file costs
-one parse; a whole snapshot is reused while the environment's directory tree id is unchanged.
+Which file holds a namespace (one rule, used by the loader here and by the writer in `gitstore.writes`; README
+"Which file holds a namespace"): every `<directory>/*/features.yaml|yml|json` exactly one level below the
+environment's directory is read, as Flipt v2's evaluation reads them, and each document belongs to the namespace
+its `namespace:` names (missing: `default`), whatever the directory is called. A file that cannot be parsed holds
+the namespace named like its directory (so its error is reported there). A namespace claimed by two files is
+invalid, with an error naming both files: the evaluator keeps serving its last good version, if any.
+
+Parsed files are cached by blob id, so a commit that changes one file costs one parse; a whole snapshot is reused
+while the environment's directory tree id is unchanged.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -25,6 +31,7 @@ from gitstore.errors import Problem
 # imported by a thread that has since ended (yaml-rs 0.1.6).
 from gitstore.gcpause import gc_paused
 from gitstore.loader import load_document
+from gitstore.yamlscan import Locator
 
 FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
 
@@ -60,12 +67,22 @@ class Snapshot:
 
 
 @dataclass
-class _Parsed:
+class ParsedFile:
     document: Document | None
     problems: tuple[Problem, ...]
     digest: str
     text: str
     size: int
+    documents: Mapping[str, Document] = field(default_factory=dict)  # every namespace the file holds, when valid
+    claims: Mapping[str, int] | None = None  # namespace -> first document declaring it; None: unreadable file
+
+    def holds(self, dirname: str) -> tuple[str, ...]:
+        """The namespaces this file holds under the rule (the module docstring)."""
+        if self.claims:
+            return tuple(self.claims)
+        if self.document is None:  # unreadable, or no document at all: its errors belong to the directory's name
+            return (dirname,) if any(p.severity == "error" for p in self.problems) else ()
+        return ()
 
 
 @dataclass
@@ -74,11 +91,12 @@ class ParseCache:
 
     max_bytes: int = 256 * 1024 * 1024
     parses: int = 0  # how many files were actually parsed (tests and benchmarks read it)
-    _items: OrderedDict[tuple[str, str], _Parsed] = field(default_factory=OrderedDict)
+    _items: OrderedDict[tuple[str, str], ParsedFile] = field(default_factory=OrderedDict)
     _bytes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _holders: OrderedDict[str, Holders] = field(default_factory=OrderedDict)
 
-    def get(self, blob_id: str, filename: str, data_fn) -> _Parsed:  # noqa: ANN001 - callable returning bytes
+    def get(self, blob_id: str, filename: str, data_fn) -> ParsedFile:  # noqa: ANN001 - callable returning bytes
         key = (blob_id, filename)
         with self._lock:
             found = self._items.get(key)
@@ -92,11 +110,29 @@ class ParseCache:
         return parsed
 
     def put(self, blob_id: str, filename: str, data: bytes, text: str, document: Document) -> None:
-        """Remember a file the store has just written, with the document the writer verified it holds, so the
+        """Remember a file the store has just written, holding only `document` (the writer verified it), so the
         next snapshot does not parse it again."""
-        self._add((blob_id, filename), _Parsed(document, (), hashlib.sha1(data).hexdigest(), text, len(data)))
+        key = document.namespace.key
+        self._add((blob_id, filename), ParsedFile(document, (), hashlib.sha1(data).hexdigest(), text, len(data),
+                                               {key: document}, {key: 0}))
 
-    def _add(self, key: tuple[str, str], parsed: _Parsed) -> None:
+    def holders(self, root: pygit2.Tree | None, key: str, compute) -> Holders:  # noqa: ANN001 - () -> Holders
+        """The namespace -> files map of an environment tree, remembered by tree id (the writer asks at every
+        commit, the history at every commit it walks)."""
+        tree_id = f"{key}\0{root.id if root is not None else ''}"
+        with self._lock:
+            found = self._holders.get(tree_id)
+            if found is not None:
+                self._holders.move_to_end(tree_id)
+                return found
+        found = compute()
+        with self._lock:
+            self._holders[tree_id] = found
+            while len(self._holders) > HOLDERS_KEPT:
+                self._holders.popitem(last=False)
+        return found
+
+    def _add(self, key: tuple[str, str], parsed: ParsedFile) -> None:
         with self._lock:
             if key in self._items:
                 return
@@ -107,15 +143,74 @@ class ParseCache:
                 self._bytes -= old.size
 
 
-def parse_file(data: bytes, filename: str) -> _Parsed:
+def parse_file(data: bytes, filename: str, extended: bool = False) -> ParsedFile:
     digest = hashlib.sha1(data).hexdigest()
-    result = load_document(data, filename)  # reports bytes that are not UTF-8 with their line
+    result = load_document(data, filename, extended=extended)  # bytes that are not UTF-8 have a line; never raises
     text = data.decode("utf-8", "replace")
-    return _Parsed(result.document, tuple(result.problems), digest, text, len(data))
+    return ParsedFile(result.document, tuple(result.problems), digest, text, len(data), result.documents,
+                   result.claims)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """One file of an environment: its path in the repository, directory name, blob and parse."""
+
+    path: str
+    dirname: str
+    blob: pygit2.Oid | None  # None for a file on disk (`flagdeck validate DIR`)
+    parsed: ParsedFile
+
+
+Holders = dict[str, tuple[Holder, ...]]  # namespace -> the files claiming it (more than one: invalid)
+HOLDERS_KEPT = 256
+
+
+def claims_by_file(repo: pygit2.Repository, root: pygit2.Tree | None, directory: str,
+                   holds: Callable[[str, str, pygit2.Object], tuple[str, ...]]
+                   ) -> dict[str, list[tuple[str, str, pygit2.Object]]]:
+    """namespace -> [(path, directory name, tree entry)] of the files claiming it; `holds(path, dirname, entry)`
+    says which namespaces one file holds."""
+    claimed: dict[str, list[tuple[str, str, pygit2.Object]]] = {}
+    for dirname, entry in namespace_files(repo, root):
+        path = file_path(directory, dirname, entry.name)
+        for key in holds(path, dirname, entry):
+            claimed.setdefault(key, []).append((path, dirname, entry))
+    return claimed
+
+
+def namespace_holders(repo: pygit2.Repository, root: pygit2.Tree | None, directory: str, cache: ParseCache
+                      ) -> Holders:
+    """THE rule for which file holds a namespace (module docstring), for the loader and the writer alike."""
+    def parse(path: str, entry: pygit2.Object) -> ParsedFile:
+        return cache.get(str(entry.id), path, lambda: repo[entry.id].data)
+
+    def compute() -> Holders:
+        with gc_paused():  # one pause for all files: re-enabling after each file triggered a full collection
+            claimed = claims_by_file(repo, root, directory, lambda path, dirname, entry: parse(path, entry)
+                                     .holds(dirname))
+            return {key: tuple(Holder(path, dirname, entry.id, parse(path, entry)) for path, dirname, entry in found)
+                    for key, found in claimed.items()}
+
+    return cache.holders(root, directory, compute)
+
+
+def claim_problems(key: str, holders: tuple[Holder, ...]) -> tuple[Problem, ...]:
+    """One error per file when several files claim one namespace, each naming all of them."""
+    paths = ", ".join(h.path for h in holders)
+    problems = []
+    for holder in holders:
+        line = 1
+        claims = holder.parsed.claims
+        if claims and key in claims:
+            line = Locator(holder.parsed.text).line(claims[key], ("namespace",)) or 1
+        problems.append(Problem(holder.path, line, "namespace", f"namespace {key!r} is declared by {len(holders)} "
+                                f"files ({paths}); a namespace must be held by exactly one file"))
+    return tuple(problems)
 
 
 def namespace_files(repo: pygit2.Repository, root: pygit2.Tree | None) -> list[tuple[str, pygit2.Object]]:
-    """(directory name, tree entry of its features file) for every namespace directory under `root`."""
+    """(directory name, tree entry) of every `*/features.yaml|yml|json` one level below `root` (Flipt reads all
+    three when a directory has several)."""
     found = []
     if root is None:
         return found
@@ -127,7 +222,6 @@ def namespace_files(repo: pygit2.Repository, root: pygit2.Tree | None) -> list[t
             item = sub[name] if name in sub else None
             if item is not None and item.type == ObjectType.BLOB:
                 found.append((entry.name, item))
-                break
     return found
 
 
@@ -144,33 +238,36 @@ def build_snapshot(repo: pygit2.Repository, environment: str, commit: pygit2.Com
     committed_at = datetime.fromtimestamp(commit.commit_time, UTC)
     if previous is not None and previous.tree == tree_id:
         return _reuse(previous, str(commit.id), committed_at, tree_id)
-    found = [(dirname, entry, file_path(directory, dirname, entry.name)) for dirname, entry in
-             namespace_files(repo, root)]
-    files = tuple((path, str(entry.id)) for _, entry, path in found)
+    found = namespace_files(repo, root)
+    files = tuple((file_path(directory, dirname, entry.name), str(entry.id)) for dirname, entry in found)
     if previous is not None and previous.files == files:
         return _reuse(previous, str(commit.id), committed_at, tree_id)
-    with gc_paused():  # one pause for all files: re-enabling after each file triggered a full collection each time
-        namespaces, problems = _read_namespaces(repo, found, cache)
+    namespaces, problems = _read_namespaces(namespace_holders(repo, root, directory, cache))
     return Snapshot(environment, str(commit.id), committed_at, MappingProxyType(namespaces), tuple(problems),
                     tree_id, files)
 
 
-def _read_namespaces(repo: pygit2.Repository, found: list[tuple[str, pygit2.Object, str]],
-                     cache: ParseCache) -> tuple[dict[str, NamespaceSnapshot], list[Problem]]:
+def _read_namespaces(holders: Holders) -> tuple[dict[str, NamespaceSnapshot], list[Problem]]:
     namespaces: dict[str, NamespaceSnapshot] = {}
     problems: list[Problem] = []
-    for dirname, entry, path in found:
-        parsed = cache.get(str(entry.id), path, lambda e=entry: repo[e.id].data)
-        document = parsed.document
-        key = document.namespace.key if document is not None else dirname
-        if key in namespaces:
-            problem = Problem(path, 0, "namespace", f"namespace {key!r} is already defined by "
-                              f"{namespaces[key].path}; this file is ignored")
-            problems.append(problem)
+    reported: set[str] = set()
+    for key, found in sorted(holders.items(), key=lambda item: item[1][0].path):
+        first = found[0]
+        parsed = first.parsed
+        own = tuple(p for h in found for p in h.parsed.problems)
+        for holder in found:
+            if holder.path not in reported:
+                reported.add(holder.path)
+                problems.extend(holder.parsed.problems)
+        if len(found) > 1:
+            clash = claim_problems(key, found)
+            problems.extend(clash)
+            namespaces[key] = NamespaceSnapshot(key, first.path, None, parsed.digest, clash + own, parsed.text,
+                                                str(first.blob))
             continue
-        namespaces[key] = NamespaceSnapshot(key, path, document, parsed.digest, parsed.problems, parsed.text,
-                                            str(entry.id))
-        problems.extend(parsed.problems)
+        document = parsed.documents.get(key) if parsed.document is not None else None
+        namespaces[key] = NamespaceSnapshot(key, first.path, document, parsed.digest, parsed.problems, parsed.text,
+                                            str(first.blob))
     return namespaces, problems
 
 

@@ -57,7 +57,7 @@ from gitstore.results import (
 from gitstore.revert import RevertConflict, undo
 from gitstore.revert import restore as restore_changes
 from gitstore.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot
-from gitstore.writes import TreeEdits, check_unchanged, edit_tree
+from gitstore.writes import TreeEdits, check_served, check_unchanged, edit_tree
 from gitstore.writes import _who_changed as who_changed
 
 __all__ = ["Author", "CommitResult", "EnvironmentInfo", "HistoryEntry", "NamespaceSnapshot", "Snapshot", "Store",
@@ -215,6 +215,11 @@ class Store:
             tree = build_tree(repo, current.tree, blobs)
             if tree == current.tree_id:
                 return CommitResult(str(tip_id), rebased, created=False)
+            for path in edits.clean:  # the files just written are known: the read-back parses none of them
+                if edits.files[path] is not None:
+                    self.cache.put(str(blobs[path]), path, edits.files[path], edits.texts[path], edits.documents[path])
+            if restore is None:
+                check_served(repo, current.tree, tree, directory, changes, edits, self.cache)
             text = message or commit_message(changes, edits.created)
             new = make_commit(repo, tree, [tip_id], author, text)
             try:
@@ -228,10 +233,6 @@ class Store:
             olds = {path: blob_at(current.tree, path) for path in blobs}
             update_worktree(repo, ref, {path: (olds[path].id if olds[path] else None, new_blob)
                                         for path, new_blob in blobs.items()})
-        for path in edits.clean:
-            data = edits.files[path]
-            if data is not None:
-                self.cache.put(str(blobs[path]), path, data, edits.texts[path], edits.documents[path])
         self._commits += 1
         if self._commits % GC_EVERY == 0:
             gc_auto(storage.path)

@@ -70,6 +70,16 @@ def namespace_key(doc: Any) -> str:
     return ns if isinstance(ns, str) and ns else "default"
 
 
+def namespace_claims(docs: list[Any]) -> dict[str, int]:
+    """The namespaces a file's documents declare (missing `namespace:` = `default`), each with its first document:
+    the basis of which file holds a namespace (`gitstore.snapshot`)."""
+    claims: dict[str, int] = {}
+    for index, doc in enumerate(docs):
+        if isinstance(doc, dict):
+            claims.setdefault(namespace_key(doc), index)
+    return claims
+
+
 @dataclass
 class Checker:
     doc: int

@@ -83,7 +83,7 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
 def _beyond_limits(data: dict, path: tuple[str | int, ...]) -> list[Finding]:
     """The file limits (gitstore.limits) for one resource, at its depth inside the document (2: under `flags:`)."""
     found = check_data([{"_": [data]}])
-    return [Finding(0, path + f.path[2:], f.message) for f in found]
+    return [Finding(0, path + where[2:], message) for _, where, message in found]
 
 
 def _duplicates(keys: list[str]) -> set[str]:

@@ -11,8 +11,8 @@ import pygit2
 from gitstore.changes import Change, Kind, resource_value
 from gitstore.documents import Document
 from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
-from gitstore.repo import blob_at
-from gitstore.snapshot import FEATURE_FILES, ParseCache, file_path
+from gitstore.repo import blob_at, subtree
+from gitstore.snapshot import FEATURE_FILES, Holder, ParseCache, claim_problems, file_path, namespace_holders
 from gitstore.writer import edit_file
 
 PROTECTED_NAMESPACE = "default"
@@ -22,27 +22,51 @@ PROTECTED_NAMESPACE = "default"
 class NamespaceFile:
     path: str
     blob: pygit2.Oid | None  # None when the namespace has no file yet
+    shares: tuple[str, ...] = ()  # the other namespaces the same file holds (a YAML stream)
 
 
-def find_namespace_file(tree: pygit2.Tree, directory: str, namespace: str) -> NamespaceFile:
-    """`<directory>/<namespace>/features.yaml|yml|json` in `tree`; a missing file is reported as features.yaml."""
+def find_namespace_file(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, namespace: str,
+                        cache: ParseCache) -> NamespaceFile:
+    """The file holding `namespace` in `tree`, by the loader's own rule (`gitstore.snapshot.namespace_holders`).
+    A namespace no file holds gets `<directory>/<namespace>/features.yaml` (or an existing file there that holds
+    nothing); `ValidationError` when two files claim it, or when that path already holds another namespace."""
+    root = subtree(repo, tree, directory)
+    holders = namespace_holders(repo, root, directory, cache)
+    found = holders.get(namespace, ())
+    if len(found) > 1:
+        raise ValidationError(list(claim_problems(namespace, found)))
+    if found:
+        holder = found[0]
+        return NamespaceFile(holder.path, holder.blob, tuple(k for k in holder.parsed.holds(holder.dirname)
+                                                             if k != namespace))
     for name in FEATURE_FILES:
         path = file_path(directory, namespace, name)
         entry = blob_at(tree, path)
-        if entry is not None:
-            return NamespaceFile(path, entry.id)
+        if entry is None:
+            continue
+        held = [key for key, files in holders.items() if any(h.path == path for h in files)]
+        if held:
+            raise ValidationError([Problem(path, 1, "namespace", f"cannot create namespace {namespace!r} here: "
+                                           f"the file holds namespace {', '.join(map(repr, held))}")])
+        return NamespaceFile(path, entry.id)
     return NamespaceFile(file_path(directory, namespace, FEATURE_FILES[0]), None)
 
 
-def read_document(repo: pygit2.Repository, found: NamespaceFile, cache: ParseCache) -> Document | None:
+def read_document(repo: pygit2.Repository, found: NamespaceFile, namespace: str, cache: ParseCache
+                  ) -> Document | None:
     if found.blob is None:
         return None
-    return cache.get(str(found.blob), found.path, lambda: repo[found.blob].data).document
+    parsed = cache.get(str(found.blob), found.path, lambda: repo[found.blob].data)
+    return parsed.documents.get(namespace) if parsed.document is not None else None
 
 
 def namespace_document(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, namespace: str,
                        cache: ParseCache) -> Document | None:
-    return read_document(repo, find_namespace_file(tree, directory, namespace), cache)
+    try:
+        found = find_namespace_file(repo, tree, directory, namespace, cache)
+    except ValidationError:
+        return None
+    return read_document(repo, found, namespace, cache)
 
 
 def group_by_namespace(changes: Iterable[Change]) -> dict[str, list[Change]]:
@@ -66,7 +90,7 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
     """The file edits that apply `changes` on `base`."""
     edits = TreeEdits({}, {}, {}, set(), set())
     for namespace, group in group_by_namespace(changes).items():
-        found = find_namespace_file(base.tree, directory, namespace)
+        found = find_namespace_file(repo, base.tree, directory, namespace, cache)
         if found.blob is not None and found.path.endswith(".json"):
             raise ValidationError([Problem(found.path, 0, "", "namespaces stored as JSON are read-only; convert "
                                            "the file to features.yaml to edit it")])
@@ -79,6 +103,10 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
             if len(group) > 1:
                 raise ValidationError([Problem(found.path, 0, "namespace", "a namespace that is deleted cannot be "
                                                "changed in the same commit")])
+            if found.shares:
+                raise ValidationError([Problem(found.path, 1, "namespace", f"namespace {namespace!r} shares this "
+                                               f"file with {', '.join(map(repr, found.shares))}: deleting the file "
+                                               "would delete them too; move it to a file of its own first")])
             edits.files[found.path] = None
             continue
         creates_namespace = any(c.kind is Kind.NAMESPACE for c in group)
@@ -86,9 +114,9 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
             raise NotFoundError(f'namespace "{namespace}" not found')
         parsed = (cache.get(str(found.blob), found.path, lambda f=found: repo[f.blob].data)
                   if found.blob is not None else None)
-        before = parsed.document if parsed is not None else None
-        if parsed is not None and before is None:
+        if parsed is not None and parsed.document is None:
             raise ValidationError(list(parsed.problems) or [Problem(found.path, 0, "", "the file is invalid")])
+        before = parsed.documents.get(namespace) if parsed is not None else None
         for change in group:
             if change.value is not None and resource_value(before, change.kind, change.key) is None:
                 edits.created.add(change.resource)
@@ -97,14 +125,14 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
         edits.files[found.path] = result.text.encode("utf-8")
         edits.documents[found.path] = result.document
         edits.texts[found.path] = result.text
-        if parsed is None or not parsed.problems:
+        if (parsed is None or not parsed.problems) and not found.shares:
             edits.clean.add(found.path)
     return edits
 
 
 def _value(repo: pygit2.Repository, commit: pygit2.Commit, directory: str, change: Change,
            cache: ParseCache) -> object:
-    doc = read_document(repo, find_namespace_file(commit.tree, directory, change.namespace), cache)
+    doc = namespace_document(repo, commit.tree, directory, change.namespace, cache)
     return resource_value(doc, change.kind, change.key)
 
 
@@ -136,14 +164,54 @@ def check_unchanged(repo: pygit2.Repository, base: pygit2.Commit, tip: pygit2.Co
     """Raise `ConflictError` naming the first resource the changes touch that another commit changed between
     `base` and `tip`."""
     for namespace, group in group_by_namespace(changes).items():
-        at_base = find_namespace_file(base.tree, directory, namespace)
-        at_tip = find_namespace_file(tip.tree, directory, namespace)
+        at_base = find_namespace_file(repo, base.tree, directory, namespace, cache)
+        at_tip = find_namespace_file(repo, tip.tree, directory, namespace, cache)
         if at_base == at_tip:
             continue
-        before = read_document(repo, at_base, cache)
-        now = read_document(repo, at_tip, cache)
+        before = read_document(repo, at_base, namespace, cache)
+        now = read_document(repo, at_tip, namespace, cache)
         change = conflicting_change(before, now, group)
         if change is not None:
             who = _who_changed(repo, base, tip, directory, change, cache)
             raise ConflictError(f"{change.kind.value} {change.resource} was changed meanwhile by {who}",
                                 resource=change.resource)
+
+
+def check_served(repo: pygit2.Repository, before: pygit2.Tree, after: pygit2.Oid, directory: str,
+                 changes: list[Change], edits: TreeEdits, cache: ParseCache) -> None:
+    """Read back the tree a commit is about to record, by the loader's rule, and raise `ValidationError` (so
+    nothing is committed) unless it serves exactly what the writer intended: each changed namespace from one
+    valid file holding the intended document (a deleted one from none), every other namespace as before. Cheap:
+    unchanged files and the files the store just wrote come from the parse cache."""
+    old = namespace_holders(repo, subtree(repo, before, directory), directory, cache)
+    new = namespace_holders(repo, subtree(repo, repo[after], directory), directory, cache)
+    problems: list[Problem] = []
+    changed = group_by_namespace(changes)
+    for namespace, group in changed.items():
+        found = new.get(namespace, ())
+        if any(c.kind is Kind.NAMESPACE and c.value is None for c in group):
+            problems += [Problem(h.path, 0, "namespace", f"namespace {namespace!r} is still served from this file")
+                         for h in found]
+            continue
+        served = _served(namespace, found)
+        intended = next((edits.documents[h.path] for h in found if h.path in edits.documents), None)
+        if served is None or served != intended:
+            where = ", ".join(h.path for h in found) or "no file"
+            problems.append(Problem(found[0].path if found else "", 0, "namespace", f"namespace {namespace!r} "
+                                    f"would be served from {where} without the change"))
+    for namespace in old.keys() | new.keys():
+        if namespace in changed:
+            continue
+        was, now = old.get(namespace, ()), new.get(namespace, ())
+        if [(h.path, h.blob) for h in was] != [(h.path, h.blob) for h in now] and _served(namespace, was) != _served(namespace, now):
+            where = ", ".join(h.path for h in now or was)
+            problems.append(Problem(where, 0, "namespace", f"the change would also change namespace {namespace!r}"))
+    if problems:
+        raise ValidationError([Problem(p.file, p.line, p.path, f"{p.message}; nothing was committed")
+                               for p in problems])
+
+
+def _served(namespace: str, holders: tuple[Holder, ...]) -> Document | None:
+    if len(holders) != 1 or holders[0].parsed.document is None:
+        return None
+    return holders[0].parsed.documents.get(namespace)

@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 import yaml_rs
 
+from gitstore.limits import LimitError, check_text
+
 _DOC_MARKER = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
 _ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+", re.MULTILINE)
 _RS_POSITION = re.compile(r"line (\d+), column (\d+)")
@@ -59,7 +61,12 @@ def decode_text(data: bytes) -> str:
 
 def parse_documents(text: str, filename: str) -> list[Any]:
     """Every document of the file as plain Python data (dict/list/str/int/float/bool/None); empty documents are
-    dropped. Raises `ParseError` with the line of the first syntax error."""
+    dropped. Raises `ParseError` with the line of the first syntax error, or of text beyond the limits that a
+    parser must not be handed (`gitstore.limits.check_text`)."""
+    try:
+        check_text(text)
+    except LimitError as exc:
+        raise ParseError(exc.message, exc.line, exc.column) from None
     if is_json(filename):
         return _parse_json_stream(text)
     return _parse_yaml_stream(text)

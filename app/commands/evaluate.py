@@ -24,7 +24,6 @@ from evaluator.engine import (
 )
 from gitstore.documents import Document
 from gitstore.errors import FlagdeckError, Problem
-from gitstore.snapshot import FEATURE_FILES
 
 
 def _parse_context(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -42,21 +41,29 @@ def _fail(lines: list[str]) -> click.ClickException:
 
 
 def document_from_dir(directory: Path, namespace: str) -> tuple[Document, str]:
-    """The namespace's feature file one level below `directory` (flipt-compatibility §3.1), loaded and validated."""
-    from gitstore.loader import load_document
+    """The namespace from the feature files one level below `directory`, by the store's rule for which file holds
+    a namespace (flipt-compatibility §3.1); invalid: its problems as `FILE:LINE: PATH: message`, exit 1."""
+    from app.commands.validate import directory_holders, exit_with_problems
+    from gitstore.snapshot import claim_problems
 
-    path = next((directory / namespace / n for n in FEATURE_FILES if (directory / namespace / n).is_file()), None)
-    if path is None:
-        raise _fail([f"{directory / namespace}: no features.yaml, features.yml or features.json"])
-    loaded = load_document(path.read_bytes(), str(path), namespace)
-    if loaded.document is None:
-        raise _fail([str(p) for p in loaded.problems if p.severity == "error"])
-    return loaded.document, str(path)
+    holders, _ = directory_holders(directory)
+    found = holders.get(namespace)
+    if not found:
+        known = ", ".join(sorted(holders)) or "none"
+        raise _fail([f"{directory}: no feature file holds namespace {namespace!r} (found: {known})"])
+    if len(found) > 1:
+        exit_with_problems(claim_problems(namespace, tuple(found)))
+    parsed = found[0].parsed
+    document = parsed.documents.get(namespace) if parsed.document is not None else None
+    if document is None:
+        exit_with_problems(parsed.problems)
+    return document, found[0].path
 
 
 def document_from_store(config: Path | None, env: str | None, namespace: str) -> tuple[Document, str]:
     """The namespace as of the environment's branch tip (`--config`/`--env`)."""
     from app.commands.offline import read_snapshot
+    from app.commands.validate import exit_with_problems
 
     try:
         snap = read_snapshot(config, env)
@@ -67,7 +74,7 @@ def document_from_store(config: Path | None, env: str | None, namespace: str) ->
         raise _fail([f"namespace {namespace!r} not found in environment {snap.environment} "
                      f"(found: {', '.join(snap.namespaces)})"])
     if ns.document is None:
-        raise _fail([str(p) for p in ns.problems if p.severity == "error"])
+        exit_with_problems(ns.problems)
     return ns.document, ns.path
 
 

@@ -26,8 +26,11 @@ def _selected(snap: Snapshot, namespace: str | None) -> list[NamespaceSnapshot]:
         chosen = list(snap.namespaces.values())
     invalid = [ns for ns in chosen if ns.document is None]
     if invalid:
-        lines = [str(p) for ns in invalid for p in ns.problems if p.severity == "error"]
-        raise click.ClickException("invalid namespaces, nothing exported:\n" + "\n".join(lines))
+        from app.commands.validate import exit_with_problems
+
+        names = ", ".join(repr(ns.key) for ns in invalid)
+        exit_with_problems([p for ns in invalid for p in ns.problems],
+                           f"invalid namespace{'s' if len(invalid) > 1 else ''} {names}: nothing exported")
     return chosen
 
 

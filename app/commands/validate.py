@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from gitstore.errors import Problem
 from gitstore.loader import load_document
-from gitstore.snapshot import FEATURE_FILES
+from gitstore.snapshot import FEATURE_FILES, Holder, ParsedFile, claim_problems, parse_file
 
 
 def feature_files(root: Path) -> list[Path]:
@@ -24,31 +25,45 @@ def feature_files(root: Path) -> list[Path]:
     return found
 
 
-def validate_directory(path: str | Path, extended: bool = False) -> list[Problem]:
-    """Every problem (errors and warnings) of every feature file below `path`, files in sorted order. Problems
-    name files as `path/<dir>/features.yaml`. Two files declaring the same namespace get a warning."""
-    root = Path(path)
+def directory_holders(root: Path, extended: bool = False) -> tuple[dict[str, list[Holder]], list[Problem]]:
+    """namespace -> the files below `root` holding it (the store's rule, `gitstore.snapshot`), and every problem
+    of every file (errors and warnings), files in sorted order, named as `root/<dir>/features.yaml`."""
     problems: list[Problem] = []
-    owners: dict[str, str] = {}
+    holders: dict[str, list[Holder]] = {}
     for file in feature_files(root):
         name = str(file)
         try:
             data = file.read_bytes()
         except OSError as exc:
-            problems.append(Problem(name, 0, "", f"cannot read: {exc.strerror or exc}"))
+            problems.append(Problem(name, 1, "", f"cannot read: {exc.strerror or exc}"))
+            holders.setdefault(file.parent.name, []).append(
+                Holder(name, file.parent.name, None, ParsedFile(None, (problems[-1],), "", "", 0)))
             continue
-        result = load_document(data, f"{file.parent.name}/{file.name}", extended=extended)
-        problems.extend(_renamed(p, name) for p in result.problems)
-        for key in result.documents:
-            if key in owners:
-                problems.append(Problem(name, 0, "namespace", f"namespace {key!r} is also defined in "
-                                        f"{owners[key]}; Flipt merges both files", "warning"))
-            owners.setdefault(key, name)
+        parsed = parse_file(data, name, extended)
+        problems.extend(parsed.problems)
+        for key in parsed.holds(file.parent.name):
+            holders.setdefault(key, []).append(Holder(name, file.parent.name, None, parsed))
+    return holders, problems
+
+
+def validate_directory(path: str | Path, extended: bool = False) -> list[Problem]:
+    """Every problem of every feature file below `path` (`directory_holders`), plus an error in each file when
+    two files claim one namespace, naming both."""
+    holders, problems = directory_holders(Path(path), extended)
+    for key, found in holders.items():
+        if len(found) > 1:
+            problems.extend(claim_problems(key, tuple(found)))
     return problems
 
 
-def _renamed(problem: Problem, file: str) -> Problem:
-    return Problem(file, problem.line, problem.path, problem.message, problem.severity)
+def exit_with_problems(problems: list[Problem] | tuple[Problem, ...], note: str = "") -> NoReturn:
+    """Print each error as `FILE:LINE: PATH: message` on standard error (then `note`, if any) and exit 1."""
+    for problem in problems:
+        if problem.severity == "error":
+            click.echo(format_problem(problem), err=True)
+    if note:
+        click.echo(note, err=True)
+    sys.exit(1)
 
 
 def format_problem(problem: Problem) -> str:

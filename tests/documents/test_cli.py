@@ -55,7 +55,7 @@ def test_warnings_do_not_fail(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "core/validation/testdata/valid.yaml", root / "prod" / "features.yaml")
     result = CliRunner().invoke(command, [str(root)])
     assert result.exit_code == 0
-    assert f"{root}/prod/features.yaml:1: namespace: warning: the document's namespace 'foo' differs" in result.output
+    assert f"{root}/prod/features.yaml:1: namespace: warning: the file is in directory 'prod' but holds namespace 'foo'" in result.output
     extended = CliRunner().invoke(command, [str(root), "--extended"])
     assert extended.exit_code == 1 and "flags[1].description" in extended.output
 
@@ -67,9 +67,12 @@ def test_usage_errors_exit_two(tmp_path: Path) -> None:
     assert CliRunner().invoke(command, [str(tmp_path / "file")]).exit_code == 2
 
 
-def test_duplicate_namespace_across_files_is_a_warning(tmp_path: Path) -> None:
+def test_two_files_claiming_one_namespace_is_an_error_naming_both(tmp_path: Path) -> None:
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "features.yaml").write_text("namespace: shared\n")
+        (tmp_path / name / "features.yaml").write_text("version: '1.6'\nnamespace: shared\n")
     problems = validate_directory(tmp_path)
-    assert any("also defined" in p.message and p.severity == "warning" for p in problems)
+    clash = [p for p in problems if "declared by 2 files" in p.message]
+    assert [p.file for p in clash] == [str(tmp_path / "a/features.yaml"), str(tmp_path / "b/features.yaml")]
+    assert all(p.severity == "error" and p.line == 2 for p in clash)
+    assert all("a/features.yaml" in p.message and "b/features.yaml" in p.message for p in clash)

@@ -81,7 +81,7 @@ def test_errors(flags_dir: Path) -> None:
     code, _, err = run("--dir", str(flags_dir), "-n", "ns1", "variant-seg", "-e", "u", "-c", "plan")
     assert code == 2 and "'plan' is not KEY=VALUE" in err
     code, _, err = run("--dir", str(flags_dir), "-n", "other", "variant-seg", "-e", "u")
-    assert code == 1 and "no features.yaml" in err
+    assert code == 1 and "no feature file holds namespace 'other'" in err
     (flags_dir / "ns1" / "features.yaml").write_text(NS1.replace("rollout: 50}, {variant: green", "rollout: 150}, {variant: green"))
     code, _, err = run("--dir", str(flags_dir), "-n", "ns1", "variant-seg", "-e", "u")
     assert code == 1 and "features.yaml:" in err and "flags[1].rules[0].distributions[0].rollout" in err

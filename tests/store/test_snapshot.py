@@ -88,7 +88,8 @@ def test_invalid_namespace_is_reported_and_the_others_are_served(tmp_path: Path)
         store.close()
 
 
-def test_discovery_reads_exactly_one_level_down_and_prefers_yaml(tmp_path: Path) -> None:
+def test_discovery_reads_every_feature_file_exactly_one_level_down(tmp_path: Path) -> None:
+    """As Flipt v2's evaluation: features.yaml, .yml and .json of one directory are all read."""
     store = Store(load_config(single_env_config(tmp_path)))
     try:
         json_doc = b'{"version": "1.6", "namespace": "js", "flags": []}'
@@ -102,8 +103,9 @@ def test_discovery_reads_exactly_one_level_down_and_prefers_yaml(tmp_path: Path)
             "notes/README.md": b"not a namespace\n",
         })
         snap = store.snapshot("production")
-        assert set(snap.namespaces) == {"pick", "yml", "js"}
+        assert set(snap.namespaces) == {"pick", "other", "yml", "js"}
         assert snap.namespaces["pick"].path == "pick/features.yaml"
+        assert snap.namespaces["other"].path == "pick/features.yml"
         assert snap.namespaces["js"].document is not None
     finally:
         store.close()
