@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import json.decoder
+import json.scanner
 import re
 from decimal import Decimal
 from typing import Any
@@ -72,7 +74,68 @@ def parse_documents(text: str, filename: str) -> list[Any]:
     return _parse_yaml_stream(text)
 
 
+_JSON_KEY = re.compile(r'"(?:[^"\\]|\\.)*"\s*:')
+
+
 def _parse_json_stream(text: str) -> list[Any]:
+    docs = _json_documents(text)
+    if len(_JSON_KEY.findall(text)) != sum(_count_keys(doc) for doc in docs):
+        _find_duplicate_key(text)
+    return docs
+
+
+def _count_keys(value: Any) -> int:
+    """Keys of every object in a parsed JSON value (a key said twice in one object counts once)."""
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            count += len(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, start: int):
+        self.key, self.start = key, start
+
+
+def _find_duplicate_key(text: str) -> None:
+    """Raise `ParseError` at the second occurrence of a key in one JSON object (JSON decoders keep the last value
+    silently; a namespace file must not say two things). Slow (the pure-Python scanner, for object positions):
+    only run when a cheap count says some key is repeated."""
+    decoder = json.JSONDecoder()
+
+    def parse_object(s_and_end: tuple[str, int], *args: Any) -> tuple[dict[str, Any], int]:
+        strict, scan_once, _, _, memo = args  # py_make_scanner's call
+        pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_once, None, lambda items: items, memo)
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key, s_and_end[1])
+            seen.add(key)
+        return dict(pairs), end
+
+    decoder.parse_object = parse_object  # type: ignore[assignment]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    pos = 0
+    try:
+        while pos < len(text):
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+            if pos < len(text):
+                _, pos = decoder.raw_decode(text, pos)
+    except _DuplicateKey as exc:
+        hits = [m.start() for m in re.finditer(re.escape(json.dumps(exc.key)) + r"\s*:", text[exc.start:])]
+        line = text.count("\n", 0, exc.start + hits[1]) + 1 if len(hits) > 1 else 0
+        raise ParseError(f"invalid JSON: duplicate key {exc.key!r} in one object", line) from None
+    except (ValueError, RecursionError):
+        return
+
+
+def _json_documents(text: str) -> list[Any]:
     if not text.strip():
         return []
     try:

@@ -85,7 +85,7 @@ def build_env_state(snapshot: Any, previous: EnvState | None) -> EnvState:
     prev_ns = previous.namespaces if previous is not None else {}
     namespaces: dict[str, ServedNamespace] = {}
     errors: dict[str, str] = {}
-    files = {ns.path for ns in snapshot.namespaces.values()}
+    files = {path for path, _ in snapshot.files} | {ns.path for ns in snapshot.namespaces.values()}
     tree_errors = _errors_of(p for p in snapshot.problems if p.file not in files)
     for key, ns in snapshot.namespaces.items():
         old = prev_ns.get(key)
