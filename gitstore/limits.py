@@ -28,8 +28,17 @@ MAX_FINDINGS = 20  # limit problems reported per file
 
 # Characters outside YAML 1.2's printable set (surrogates cannot occur in decoded text).
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
-_DEEP_INDENT = re.compile(rf"^[ \t]{{{MAX_INDENT + 1},}}\S", re.MULTILINE)
+_FORBIDDEN_ASCII = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_DEEP_INDENT = "\n" + " " * (MAX_INDENT + 1)
 _INDICATORS = re.compile(rf"(?:[-?][ \t]+){{{MAX_INLINE_INDICATORS + 1}}}")
+_INDICATOR_PAIRS = ("- -", "? ?", "- ?", "? -", "-\t", "?\t")
+
+
+def size_problem(size: int) -> str | None:
+    """Why a file of `size` bytes is refused (before it is even read), or None."""
+    if size > MAX_FILE_BYTES:
+        return f"the file is {size:,} bytes, more than the limit of {MAX_FILE_BYTES:,}"
+    return None
 
 
 class LimitError(Exception):
@@ -53,7 +62,7 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 
 def check_text(text: str) -> None:
     """Raise `LimitError` for a character YAML forbids or nesting too deep to hand to a parser."""
-    found = _FORBIDDEN.search(text)
+    found = _forbidden(text)
     if found:
         line, column = _position(text, found.start())
         hint = ""
@@ -61,15 +70,24 @@ def check_text(text: str) -> None:
             hint = " (a file in UTF-16 or UTF-32 has NUL bytes: save it as UTF-8)"
         raise LimitError(f"control character {char_name(found.group())} is not allowed in a feature file{hint}",
                          line, column)
-    found = _DEEP_INDENT.search(text)
-    if found:
-        line, _ = _position(text, found.start())
+    deep = ("\n" + text).find(_DEEP_INDENT)
+    if deep >= 0:
+        line, _ = _position(text, deep)
         raise LimitError(f"indented more than {MAX_INDENT} columns (limit: nesting depth {MAX_DEPTH})", line)
-    found = _INDICATORS.search(text)
+    found = _INDICATORS.search(text) if any(pair in text for pair in _INDICATOR_PAIRS) else None
     if found:
         line, column = _position(text, found.start())
         raise LimitError(f"more than {MAX_INLINE_INDICATORS} nested '- '/'? ' indicators on one line (limit: "
                          f"nesting depth {MAX_DEPTH})", line, column)
+
+
+def _forbidden(text: str) -> re.Match[str] | None:
+    """The first forbidden character; ASCII text (most files) is checked as bytes, ten times faster."""
+    if text.isascii():
+        data = text.encode("ascii")
+        if len(data.translate(None, _FORBIDDEN_ASCII)) == len(data):
+            return None
+    return _FORBIDDEN.search(text)
 
 
 def check_data(docs: list[Any]) -> list[Beyond]:

@@ -30,7 +30,7 @@ from gitstore.documents import (
 )
 from gitstore.errors import Problem
 from gitstore.gcpause import gc_paused
-from gitstore.limits import MAX_FILE_BYTES, check_data
+from gitstore.limits import check_data, size_problem
 from gitstore.lines import attach_lines
 from gitstore.serialize import document_to_data, flag_to_data, segment_to_data
 from gitstore.validation import check_documents, document_version, namespace_claims, namespace_key
@@ -83,12 +83,9 @@ def _load(data: bytes | str, filename: str, namespace: str | None, extended: boo
 
 
 def _load_checked(data: bytes | str, filename: str, namespace: str | None, extended: bool) -> LoadResult:
-    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
-    if size > MAX_FILE_BYTES:
-        head = data[:MAX_FILE_BYTES]
-        line = head.count(b"\n" if isinstance(head, bytes) else "\n") + 1
-        return LoadResult(None, [Problem(filename, line, "", f"the file is {size:,} bytes, more than the limit of "
-                                         f"{MAX_FILE_BYTES:,} (reached on this line)")])
+    too_big = size_problem(len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass")))
+    if too_big:
+        return LoadResult(None, [Problem(filename, 1, "", too_big)])
     try:
         text = data if isinstance(data, str) else decode_text(data)
         docs = parse_documents(text, filename)

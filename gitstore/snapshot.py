@@ -30,6 +30,7 @@ from gitstore.errors import Problem
 # Imported here, not lazily on a Git thread: yaml_rs (under the loader) crashes the process when it was first
 # imported by a thread that has since ended (yaml-rs 0.1.6).
 from gitstore.gcpause import gc_paused
+from gitstore.limits import size_problem
 from gitstore.loader import load_document
 from gitstore.yamlscan import Locator
 
@@ -96,14 +97,17 @@ class ParseCache:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _holders: OrderedDict[str, Holders] = field(default_factory=OrderedDict)
 
-    def get(self, blob_id: str, filename: str, data_fn) -> ParsedFile:  # noqa: ANN001 - callable returning bytes
+    def get(self, blob_id: str, filename: str, data_fn, size_fn=None) -> ParsedFile:  # noqa: ANN001 - callables
+        """The parse of a blob; `data_fn()` reads it, `size_fn()` (optional) its size without reading it, so a file
+        beyond the size limit is refused without being read (inflating 64 MB takes Git seconds)."""
         key = (blob_id, filename)
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
                 return found
-        parsed = parse_file(data_fn(), filename)
+        too_big = size_problem(size_fn()) if size_fn is not None else None
+        parsed = oversized(filename, too_big) if too_big else parse_file(data_fn(), filename)
         with self._lock:
             self.parses += 1
         self._add(key, parsed)
@@ -143,10 +147,19 @@ class ParseCache:
                 self._bytes -= old.size
 
 
+def oversized(filename: str, problem: str) -> ParsedFile:
+    """A file refused unread (too big, or unreadable): the problem, on line 1."""
+    return ParsedFile(None, (Problem(filename, 1, "", problem),), "", "", 0)
+
+
+def blob_size(repo: pygit2.Repository, oid: pygit2.Oid) -> int:
+    return repo.odb.read_header(oid)[1]
+
+
 def parse_file(data: bytes, filename: str, extended: bool = False) -> ParsedFile:
     digest = hashlib.sha1(data).hexdigest()
     result = load_document(data, filename, extended=extended)  # bytes that are not UTF-8 have a line; never raises
-    text = data.decode("utf-8", "replace")
+    text = "" if size_problem(len(data)) else data.decode("utf-8", "replace")  # not kept beyond the limit
     return ParsedFile(result.document, tuple(result.problems), digest, text, len(data), result.documents,
                    result.claims)
 
@@ -182,7 +195,7 @@ def namespace_holders(repo: pygit2.Repository, root: pygit2.Tree | None, directo
                       ) -> Holders:
     """THE rule for which file holds a namespace (module docstring), for the loader and the writer alike."""
     def parse(path: str, entry: pygit2.Object) -> ParsedFile:
-        return cache.get(str(entry.id), path, lambda: repo[entry.id].data)
+        return cache.get(str(entry.id), path, lambda: repo[entry.id].data, lambda: blob_size(repo, entry.id))
 
     def compute() -> Holders:
         with gc_paused():  # one pause for all files: re-enabling after each file triggered a full collection

@@ -24,6 +24,7 @@ from gitstore.limits import LimitError, check_text
 _DOC_MARKER = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
 _ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+", re.MULTILINE)
 _RS_POSITION = re.compile(r"line (\d+), column (\d+)")
+MIN_ALIAS_EVENTS = 100_000
 SECOND_OPINION_LIMIT = 300_000  # characters: ruamel costs ~5 s per 450 KB; bigger files take yaml-rs's word
 
 
@@ -74,7 +75,7 @@ def parse_documents(text: str, filename: str) -> list[Any]:
     return _parse_yaml_stream(text)
 
 
-_JSON_KEY = re.compile(r'"(?:[^"\\]|\\.)*"\s*:')
+_JSON_KEY = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"\s*:')
 
 
 def _parse_json_stream(text: str) -> list[Any]:
@@ -156,14 +157,15 @@ def _json_documents(text: str) -> list[Any]:
             raise ParseError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
         except RecursionError:
             raise ParseError("invalid JSON: nested too deeply", text.count("\n", 0, pos) + 1) from None
-        except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-            raise ParseError(f"invalid JSON: {exc}", text.count("\n", 0, pos) + 1) from None
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            detail = "an integer of more than 4,300 digits" if "digits" in str(exc) else str(exc)
+            raise ParseError(f"invalid JSON: {detail}", text.count("\n", 0, pos) + 1) from None
         docs.append(value)
 
 
 def _parse_yaml_stream(text: str) -> list[Any]:
     try:
-        result = yaml_rs.loads(text, parse_datetime=False)
+        result = yaml_rs.loads(text, parse_datetime=False, alias_limits=alias_limits(text))
     except yaml_rs.YAMLDecodeError as exc:
         return _second_opinion(text, exc)
     if result is None:
@@ -171,6 +173,12 @@ def _parse_yaml_stream(text: str) -> list[Any]:
     if isinstance(result, list) and _document_count(text) > 1:
         return [doc for doc in result if doc is not None]
     return [result]
+
+
+def alias_limits(text: str) -> yaml_rs.AliasLimits:
+    """At most as many events replayed by aliases as the text has characters (at least 100,000): merges such as
+    `<<: *defaults` stay well below, an alias bomb is refused before it builds much."""
+    return yaml_rs.AliasLimits(max_total_replayed_events=max(MIN_ALIAS_EVENTS, len(text)))
 
 
 def _document_count(text: str) -> int:

@@ -12,8 +12,9 @@ from typing import NoReturn
 import click
 
 from gitstore.errors import Problem
+from gitstore.limits import size_problem
 from gitstore.loader import load_document
-from gitstore.snapshot import FEATURE_FILES, Holder, ParsedFile, claim_problems, parse_file
+from gitstore.snapshot import FEATURE_FILES, Holder, claim_problems, oversized, parse_file
 
 
 def feature_files(root: Path) -> list[Path]:
@@ -33,13 +34,10 @@ def directory_holders(root: Path, extended: bool = False) -> tuple[dict[str, lis
     for file in feature_files(root):
         name = str(file)
         try:
-            data = file.read_bytes()
+            too_big = size_problem(file.stat().st_size)
+            parsed = oversized(name, too_big) if too_big else parse_file(file.read_bytes(), name, extended)
         except OSError as exc:
-            problems.append(Problem(name, 1, "", f"cannot read: {exc.strerror or exc}"))
-            holders.setdefault(file.parent.name, []).append(
-                Holder(name, file.parent.name, None, ParsedFile(None, (problems[-1],), "", "", 0)))
-            continue
-        parsed = parse_file(data, name, extended)
+            parsed = oversized(name, f"cannot read: {exc.strerror or exc}")
         problems.extend(parsed.problems)
         for key in parsed.holds(file.parent.name):
             holders.setdefault(key, []).append(Holder(name, file.parent.name, None, parsed))
