@@ -31,7 +31,9 @@ _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uff
 _FORBIDDEN_ASCII = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _DEEP_INDENT = "\n" + " " * (MAX_INDENT + 1)
 _INDICATORS = re.compile(rf"(?:[-?][ \t]+){{{MAX_INLINE_INDICATORS + 1}}}")
-_INDICATOR_PAIRS = ("- -", "? ?", "- ?", "? -", "-\t", "?\t")
+# Two indicators in a row, as two patterns starting with a literal (which `re` searches for quickly): ~3 ms/MB
+# where one character-class pattern takes ten times as long.
+_INDICATOR_PAIRS = (re.compile(r"-[ \t]+[-?][ \t]"), re.compile(r"\?[ \t]+[-?][ \t]"))
 
 
 def size_problem(size: int) -> str | None:
@@ -74,7 +76,7 @@ def check_text(text: str) -> None:
     if deep >= 0:
         line, _ = _position(text, deep)
         raise LimitError(f"indented more than {MAX_INDENT} columns (limit: nesting depth {MAX_DEPTH})", line)
-    found = _INDICATORS.search(text) if any(pair in text for pair in _INDICATOR_PAIRS) else None
+    found = _INDICATORS.search(text) if any(pair.search(text) for pair in _INDICATOR_PAIRS) else None
     if found:
         line, column = _position(text, found.start())
         raise LimitError(f"more than {MAX_INLINE_INDICATORS} nested '- '/'? ' indicators on one line (limit: "
