@@ -26,7 +26,7 @@ TOKENS = """authentication:
 """
 UNAUTHENTICATED = {"code": 16, "message": "request was not authenticated", "details": []}
 DENIED = {"code": 7, "message": "permission denied", "details": []}
-BROKEN = "flags:\n  - key: broken-flag-key\n    variants: nope\n"  # an invalid namespace: error text on /health
+BROKEN = "flags:\n  - key: broken-flag-key\n    variants: nope\nnamespace: broken\n"  # invalid: error on /health
 
 
 def bearer(token: str) -> dict[str, str]:
