@@ -37,9 +37,11 @@ class ConsoleApp(App[None]):
         Binding("ctrl+t", "next_theme", "Theme", show=False),
     ]
 
-    def __init__(self, session: Session, *, theme: str = "textual-dark", cursor_blink: bool = True) -> None:
+    def __init__(self, session: Session, *, theme: str = "textual-dark", cursor_blink: bool = True,
+                 remote: bool = False) -> None:
         super().__init__()
         self.session = session
+        self.remote = remote  # served over SSH: nothing the person does may write files on the server
         self.initial_theme = theme
         self.cursor_blink = cursor_blink
         self.unwatch: Any = None
@@ -155,4 +157,28 @@ class ConsoleApp(App[None]):
             yield SystemCommand(f"{binding.description} ({key})", binding.description,
                                 partial(self.run_action, binding.action, active.node))
         yield SystemCommand("Change theme…", "Pick a colour theme", self.action_change_theme)
-        yield SystemCommand("Take a screenshot", "Save an SVG screenshot", lambda: self.action_screenshot())
+        if not self.remote:
+            yield SystemCommand("Take a screenshot", "Save an SVG screenshot", lambda: self.action_screenshot())
+
+    # ----- files: Textual saves screenshots and deliveries on the machine the console runs on ---------------------
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen where Textual saves downloads (`~/Downloads`). The file name and directory are
+        never taken from the caller: an action can be named by text on the screen (a `@click` link), so a place to
+        write must not be. Over SSH nothing is written: the file would land on the server, out of the person's
+        reach, in the server account's home."""
+        if self.remote:
+            self.notify("Screenshots are not saved over SSH (the file would be written on the server).",
+                        title="Screenshot", severity="warning")
+            return
+        self.deliver_screenshot()
+
+    def deliver_binary(self, *args: Any, **kwargs: Any) -> str | None:
+        return None if self.remote else super().deliver_binary(*args, **kwargs)
+
+    def deliver_text(self, *args: Any, **kwargs: Any) -> str | None:
+        return None if self.remote else super().deliver_text(*args, **kwargs)
+
+    def save_screenshot(self, *args: Any, **kwargs: Any) -> str:
+        if self.remote:
+            raise PermissionError("screenshots are not saved over SSH")
+        return super().save_screenshot(*args, **kwargs)

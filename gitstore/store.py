@@ -91,6 +91,9 @@ class Store:
         self._lock = threading.Lock()
         self._watcher: Any = None
         self._commits = 0
+        # called as on_commit(env, commit id, message) on the repository's thread after each commit this Store
+        # object makes (the SSH server learns its consoles' commits this way); must be quick and must not raise
+        self.on_commit: Callable[[str, str, str], None] | None = None
         for name in config.storage:
             self._repos[name].run(self._open, name)
 
@@ -238,7 +241,10 @@ class Store:
             gc_auto(storage.path)
         pushed = remote.try_push(repo, storage, tracker, self.cache) if storage.remote else None
         final = tip(repo, ref)
-        return CommitResult(str(final if pushed else new), rebased, True, pushed)
+        result = CommitResult(str(final if pushed else new), rebased, True, pushed)
+        if self.on_commit is not None:
+            self.on_commit(env, result.commit, text)
+        return result
 
     # -- history, revert, promote ----------------------------------------------------------------------------
     def history(self, env: str, namespace: str, flag: str | None = None, limit: int = 100) -> list[HistoryEntry]:

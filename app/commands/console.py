@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from gitstore.errors import FlagdeckError
+
+REMOTE_ENV = "FLAGDECK_REMOTE"  # "ssh" when `flagdeck ssh-server` runs the console for someone elsewhere
 
 
 def require_terminal() -> None:
@@ -57,6 +60,9 @@ def command(config_path: Path | None, env: str | None, namespace: str, user: str
                                        f"known are {', '.join(config.environments)}")
         require_terminal()  # before the store opens (it may fetch a remote)
         store = Store(config, roles=roles, identity=Author(*author) if author else None)
+        from app.ssh.report import commit_reporter
+
+        store.on_commit = commit_reporter(os.environ)  # run by `flagdeck ssh-server`: tell it which commits are ours
     except (FlagdeckError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     from app.console import ConsoleApp
@@ -64,7 +70,7 @@ def command(config_path: Path | None, env: str | None, namespace: str, user: str
     session = Session(store, env=env or config.default_environment, namespace=namespace, author=author, roles=roles,
                       freeze_gc=True)
     try:
-        app = ConsoleApp(session)
+        app = ConsoleApp(session, remote=os.environ.get(REMOTE_ENV) == "ssh")
         app.insight.sample = sample
         app.run()
     finally:
