@@ -195,8 +195,16 @@ def main(argv: list[str] | None = None) -> None:
                 str(work / "host_ed25519"),
                 "--users",
                 str(users),
+                "--state-dir",
+                str(work / "state"),
                 "--max-connections",
                 str(args.sessions + 2),
+                "--max-connections-per-address",  # every session comes from 127.0.0.1, as one person
+                str(args.sessions + 2),
+                "--max-consoles-per-user",
+                str(args.sessions),
+                "--max-consoles",
+                str(args.sessions),
             ],
             cwd=work,
         )

@@ -28,27 +28,37 @@ DEFAULT_STATE = Path.home() / ".flagdeck" / "ssh"
     help="Port to listen on (0: any free port; the chosen one is logged).",
 )
 @click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_STATE,
+    show_default=True,
+    help="The server's own files: host key and users file (unless given), and each person's console state.",
+)
+@click.option(
     "--host-key",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_STATE / "host_ed25519",
-    show_default=True,
-    help="Host key file; an ed25519 key is generated there (mode 0600) on first start.",
+    help="Host key file (default: STATE_DIR/host_ed25519); an ed25519 key is generated there (mode 0600) on "
+    "first start.",
 )
 @click.option(
     "--users",
     "users",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_STATE / "users.yaml",
-    show_default=True,
-    help="Users file: public keys -> name, email and roles. Re-read for each new connection.",
+    help="Users file: public keys -> name, email and roles (default: STATE_DIR/users.yaml). Read again for each "
+    "new connection and every second; a key gone or a role lowered ends that person's open sessions.",
 )
-@click.option(
-    "--max-connections",
-    default=32,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Concurrent connections allowed.",
-)
+@click.option("--max-connections", default=32, show_default=True, type=click.IntRange(1),
+              help="Concurrent connections allowed.")
+@click.option("--max-connections-per-address", default=8, show_default=True, type=click.IntRange(1),
+              help="Concurrent connections allowed from one client address.")
+@click.option("--max-auth-tries", default=6, show_default=True, type=click.IntRange(1),
+              help="Keys a connection may offer without success before it is disconnected.")
+@click.option("--max-sessions-per-connection", default=2, show_default=True, type=click.IntRange(1),
+              help="Session channels open at once on one connection.")
+@click.option("--max-consoles-per-user", default=3, show_default=True, type=click.IntRange(1),
+              help="Consoles one person may have running at once.")
+@click.option("--max-consoles", default=16, show_default=True, type=click.IntRange(1),
+              help="Consoles running at once in total (each is a process of some 60-70 MB).")
 @click.option(
     "--login-timeout",
     default=30.0,
@@ -72,16 +82,22 @@ def command(
     config: Path | None,
     host: str,
     port: int,
-    host_key: Path,
-    users: Path,
+    state_dir: Path,
+    host_key: Path | None,
+    users: Path | None,
     max_connections: int,
+    max_connections_per_address: int,
+    max_auth_tries: int,
+    max_sessions_per_connection: int,
+    max_consoles_per_user: int,
+    max_consoles: int,
     login_timeout: float,
     idle_timeout: float,
     console_command: str | None,
 ) -> None:
-    """Serve the Flagdeck console over SSH (public-key authentication; one console per connection).
+    """Serve the Flagdeck console over SSH (public-key authentication; one console per session).
 
-    Logs one JSON line per login, refusal, logout and commit on standard output."""
+    Logs one JSON line per login, refusal, logout, revocation and commit on standard output."""
     from app.ssh.hostkey import HostKeyError
     from app.ssh.server import SSHSettings, serve
     from app.ssh.users import UsersFileError
@@ -101,17 +117,24 @@ def command(
             ) from None
         config = None  # a development console command may run without one
     if config is not None:
+        config = config.resolve()  # the consoles and the log get the absolute path
         try:
             load_config(config)  # fail now, not in every session's console
         except FlagdeckError as exc:
             raise click.ClickException(str(exc)) from None
     settings = SSHSettings(
-        host_key=host_key,
-        users=users,
+        state_dir=state_dir,
+        host_key=host_key or state_dir / "host_ed25519",
+        users=users or state_dir / "users.yaml",
         config=config,
         host=host,
         port=port,
         max_connections=max_connections,
+        max_connections_per_address=max_connections_per_address,
+        max_auth_tries=max_auth_tries,
+        max_sessions_per_connection=max_sessions_per_connection,
+        max_consoles_per_user=max_consoles_per_user,
+        max_consoles=max_consoles,
         login_timeout=login_timeout,
         idle_timeout=idle_timeout,
         console_command=shlex.split(console_command) if console_command else None,

@@ -46,13 +46,14 @@ class SessionSpec:
     env: dict[str, str]
     idle_timeout: float | None = None
     kill_grace: float = 3.0
+    pass_fds: tuple[int, ...] = ()  # descriptors the console inherits (the commit report pipe)
     on_start: Callable[[int], None] | None = field(default=None, repr=False)
 
 
 @dataclass
 class SessionResult:
     returncode: int
-    reason: str  # "exit" (the console ended), "disconnect" (the client went) or "idle"
+    reason: str  # "exit" (the console ended), "disconnect" (the client went), "idle", or what `stop` was given
 
 
 class PtySession:
@@ -62,6 +63,13 @@ class PtySession:
         self._master = -1
         self._output_done: asyncio.Future[None] | None = None
         self._draining: asyncio.Task[None] | None = None
+        self._stop: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def stop(self, reason: str) -> None:
+        """End the session from outside (access revoked, server stopping): `run` terminates the console and returns
+        `reason`."""
+        if not self._stop.done():
+            self._stop.set_result(reason)
 
     async def run(self) -> SessionResult:
         loop = asyncio.get_running_loop()
@@ -78,6 +86,7 @@ class PtySession:
                 env=self.spec.env,
                 start_new_session=True,
                 preexec_fn=_take_controlling_terminal,
+                pass_fds=self.spec.pass_fds,
             )
         except BaseException:
             os.close(master)
@@ -92,13 +101,13 @@ class PtySession:
         input_task = asyncio.create_task(self._pump_in())
         exit_task = asyncio.create_task(child.wait())
         try:
-            await asyncio.wait({input_task, exit_task}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({input_task, exit_task, self._stop}, return_when=asyncio.FIRST_COMPLETED)
             if exit_task.done():
                 input_task.cancel()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(self._output_done), 1.0)
                 return SessionResult(exit_task.result(), "exit")
-            reason = input_task.result()
+            reason = self._stop.result() if self._stop.done() else input_task.result()
             return SessionResult(await self._terminate(child, exit_task), reason)
         finally:
             input_task.cancel()

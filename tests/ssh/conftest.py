@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import app.ssh.users  # noqa: F401 - app.ssh silences asyncssh's DSA warnings before asyncssh is first imported
+
 from .helpers import FAKE_CONSOLE, ServerProcess, Tmux, make_key, write_users
 
 if not (shutil.which("tmux") and Path("/usr/bin/ssh").exists() and shutil.which("ssh-keygen")):
@@ -53,13 +55,15 @@ def team(tmp_path: Path) -> Team:
 def start_server(tmp_path: Path, team: Team) -> Iterator[Callable[..., ServerProcess]]:
     servers: list[ServerProcess] = []
 
-    def start(*args: str, fake_console: bool = True, config: Path | None = None) -> ServerProcess:
-        argv = ["--host-key", str(tmp_path / "hostkey" / "ed25519"), "--users", str(team.users_file), *args]
+    def start(*args: str, fake_console: bool = True, config: Path | None = None,
+              env: dict[str, str] | None = None) -> ServerProcess:
+        argv = ["--state-dir", str(tmp_path / "state"), "--host-key", str(tmp_path / "hostkey" / "ed25519"),
+                "--users", str(team.users_file), *args]
         if fake_console:
             argv += ["--console-command", f"{sys.executable} {FAKE_CONSOLE}"]
         if config is not None:
             argv += ["--config", str(config)]
-        server = ServerProcess(argv, cwd=tmp_path)
+        server = ServerProcess(argv, cwd=tmp_path, env=env)
         servers.append(server)
         return server
 

@@ -17,6 +17,7 @@ def draw(*_: object) -> None:
         f"user={os.environ.get('FLAGDECK_USER')}",
         f"roles={os.environ.get('FLAGDECK_ROLES')}",
         f"term={os.environ.get('TERM')} colorterm={os.environ.get('COLORTERM')}",
+        f"state={os.environ.get('FLAGDECK_STATE_DIR')} remote={os.environ.get('FLAGDECK_REMOTE')}",
         "env=" + ",".join(sorted(os.environ)),
     ]
     sys.stdout.write("\x1b[2J\x1b[H" + "\r\n".join(lines) + "\r\n")

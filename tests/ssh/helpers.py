@@ -65,10 +65,11 @@ def ssh_command(key: Path, port: int, *extra: str, user: str = "someone") -> lis
 class ServerProcess:
     """`python -m app.cli ssh-server --port 0 ...` with its JSON log lines collected as they arrive."""
 
-    def __init__(self, args: list[str], cwd: Path):
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "ssh-server", "--port", "0", *args],
             cwd=cwd,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -112,6 +113,13 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def finish(self) -> str:
+        """Stop the server and wait until every line it wrote has been read; its standard error."""
+        self.stop()
+        self._reader.join(5)
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read()
 
 
 class Tmux:

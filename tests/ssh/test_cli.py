@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from gitstore.config import load_config
 from gitstore.demo import init_demo
@@ -50,6 +51,6 @@ def test_finds_the_configuration_like_the_other_commands(tmp_path, start_server)
     """No --config: ./.flagdeck/flagdeck.yaml (what `make run` writes) is found, as `flagdeck console` finds it."""
     config = init_demo(tmp_path / ".flagdeck")
     server = start_server()  # cwd is tmp_path; the fake console would let it start without any configuration
-    watching = server.wait_event(lambda e: e["event"] in ("watching", "error"))
-    assert watching["event"] == "watching", watching
-    assert set(watching["environments"]) == set(load_config(config).environments)
+    started = server.wait_event(lambda e: e["event"] == "server_start")
+    assert started["config"] == str(config.resolve())  # what every console is started with (--config)
+    assert load_config(Path(started["config"])).environments

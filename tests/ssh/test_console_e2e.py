@@ -15,6 +15,7 @@ from gitstore.errors import AccessDenied
 from gitstore.results import Author
 from gitstore.store import Store
 
+from .console_steps import commit_pending, enabled, git_log, open_console, stage_toggle
 from .helpers import events_of, ssh_command, wait_gone
 
 pytestmark = pytest.mark.slow
@@ -23,41 +24,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def flags(tmp_path: Path) -> Path:
     return init_demo(tmp_path / "flags")
-
-
-def git_log(config: Path, count: int) -> list[str]:
-    repo = config.parent / "repo"
-    out = subprocess.run(
-        ["git", "-C", str(repo), "log", f"-{count}", "--format=%an <%ae>|%s"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return out.splitlines()
-
-
-def enabled(config: Path, env: str) -> dict[str, bool]:
-    with Store(load_config(config)) as store:
-        return {f.key: f.enabled for f in store.snapshot(env).namespaces["default"].document.flags}
-
-
-def open_console(tmux, team, server, who: str, width: int = 110, height: int = 30):
-    client = tmux(ssh_command(team.keys[who], server.port, "-tt"), width=width, height=height)
-    client.wait_for("new-checkout", timeout=20)  # the flag list has rendered
-    return client
-
-
-def stage_toggle(client, flag: str, moves: int) -> None:
-    client.keys(*(["Down"] * moves))
-    client.wait_for(f"> {flag}")
-    client.keys("Space")
-    client.wait_for(f"* {flag}")
-
-
-def commit_pending(client) -> None:
-    client.keys("C-s")
-    client.wait_for("Pending edits")
-    client.keys("Enter")
 
 
 def test_editor_toggles_and_commits_as_themselves(team, start_server, tmux, flags):

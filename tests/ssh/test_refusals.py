@@ -111,10 +111,13 @@ def test_forwarding_is_refused(team, start_server):
 
 def test_agent_forwarding_gives_the_console_no_agent(team, start_server, tmux):
     server = start_server()
-    screen = tmux(ssh_command(team.keys["alice"], server.port, "-tt", "-A")).wait_for("FAKE CONSOLE")
+    screen = tmux(ssh_command(team.keys["alice"], server.port, "-tt", "-A"), width=200).wait_for("FAKE CONSOLE")
     env = next(line for line in screen.splitlines() if line.startswith("env="))
     assert "SSH_AUTH_SOCK" not in screen
-    assert env.startswith("env=COLORTERM,FLAGDECK_ROLES,FLAGDECK_USER,")
+    assert env.strip().removeprefix("env=").split(",") == [
+        "COLORTERM", "FLAGDECK_REMOTE", "FLAGDECK_REPORT_FD", "FLAGDECK_ROLES", "FLAGDECK_STATE_DIR", "FLAGDECK_USER",
+        "HOME", "LANG", "PATH", "TERM",
+    ]
 
 
 def test_connection_cap(team, start_server, tmux):
