@@ -1,34 +1,65 @@
-"""Keeping a local repository in step with its remote: fetch, fast-forward, replay unpushed commits on a moved
-remote, and push (never forced). Runs on the repository's thread; `SyncTracker` records what happened.
+"""Keeping a local repository in step with its remote: fetch, follow the remote, replay commits it never had, and
+push those (never forced, always with a lease). `SyncTracker` records what happened; `gitstore.transport` talks
+to the remote.
 
-The local branch may hold commits the remote does not have yet (the remote was unreachable): they are pushed on
-the next commit or the next poll. When the remote moved meanwhile they are replayed on it, resource by resource
-(`gitstore.writes.conflicting_change`); if a replayed change collides with a remote one, the local commits are kept
-under `refs/flagdeck/conflicts/<branch>/<time>`, the branch follows the remote and `ConflictError` is raised.
+What the remote had is remembered in `refs/flagdeck/synced/<branch>`: the remote tip the local branch was last
+brought in step with (after a fetch) or that a push created. Every commit reachable from it was on the remote;
+a local commit that is not reachable from it, nor from the tip just fetched, never reached the remote. After each
+fetch (`integrate`):
+- the branch follows the remote: fast-forward, or, when the remote was rewritten (its new tip does not descend
+  from the synced one: a force-push), the commits the remote no longer has are dropped from the branch (logged and
+  recorded in `SyncState.last_rewrite`), never pushed again;
+- local commits the remote never had are kept on top, replayed resource by resource on the new tip when it moved
+  (`gitstore.replay`); a replayed change that collides with a remote one parks them under
+  `refs/flagdeck/conflicts/<branch>/<time>`, the branch follows the remote and `ConflictError` names them.
+A push sends the local branch only when it descends from the synced tip, and only if the remote branch is still at
+that tip (a lease); otherwise it fetches, integrates and tries again. A mirror (`flagdeck serve`) fetches and
+integrates but never pushes.
+
+Processes sharing one repository (the console and `flagdeck serve` of `make run`, several workers) take turns
+with an advisory lock (`<git dir>/flagdeck-sync`, released by the kernel if a process dies) around
+fetch-and-integrate, so a fetch result is never applied after a newer one. A background sync that finds the lock
+taken skips its turn; a commit that finds it taken commits on the local tip without waiting.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
 import os
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pygit2
-from pygit2.enums import CredentialType, FetchPrune
+from pygit2.enums import SortMode
 
-from gitstore.changes import diff_documents
+from gitstore import transport
 from gitstore.config import StorageConfig
-from gitstore.errors import ConflictError, SyncError
-from gitstore.repo import blob_at, branch_ref, build_tree, cas_ref, make_commit, tip
-from gitstore.results import Author, SyncState
-from gitstore.snapshot import FEATURE_FILES, ParseCache
-from gitstore.writer import apply_changes
-from gitstore.writes import conflicting_change
+from gitstore.errors import ConflictError, FlagdeckError, SyncError
+from gitstore.replay import replay
+from gitstore.repo import _lost_race, branch_ref, cas_ref, tip
+from gitstore.results import SyncState
+from gitstore.snapshot import ParseCache
+from gitstore.transport import tracking_ref
 
-REMOTE_NAME = "origin"
+__all__ = ["SyncTracker", "before_commit", "fetch", "integrate", "push", "synced_ref", "sync", "tracking_ref",
+           "try_push", "try_sync"]
+
 PUSH_ATTEMPTS = 5
+FETCH_ATTEMPTS = 3  # a fetch that loses a race on the tracking ref's lock file is tried again
+SLOW = 0.9  # a failure that took this share of `timeout` was a time-out (the remote hangs)
+LOCK_FILE = "flagdeck-sync"
+LOCK_GRACE = 5.0  # seconds beyond `timeout` a sync waits for another process's turn
+SHOWN = 5  # commits named in a message
+log = logging.getLogger(__name__)
+
+
+def synced_ref(branch: str) -> str:
+    return f"refs/flagdeck/synced/{branch}"
 
 
 @dataclass
@@ -37,246 +68,286 @@ class SyncTracker:
     reachable: bool | None = None
     last_error: str | None = None
     last_fetch: datetime | None = None
+    last_rewrite: str | None = None
+    timed_out_at: float | None = None  # time.monotonic() of the last fetch or push that timed out
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ok(self, fetched: bool = False) -> None:
         with self._lock:
-            self.reachable, self.last_error = True, None
+            self.reachable, self.last_error, self.timed_out_at = True, None, None
             if fetched:
                 self.last_fetch = datetime.now(UTC)
 
-    def fail(self, error: str, reachable: bool | None = False) -> None:
+    def fail(self, error: str, reachable: bool | None = False, started: float | None = None) -> None:
         with self._lock:
             self.last_error = error
             if reachable is not None:
                 self.reachable = reachable
+            now = time.monotonic()
+            if started is not None and now - started >= SLOW * self.storage.timeout:
+                self.timed_out_at = now
+
+    def rewritten(self, message: str) -> None:
+        log.warning("%s", message)
+        with self._lock:
+            self.last_rewrite = message
+
+    def waiting(self) -> bool:
+        """True for `poll_interval` after a fetch or push timed out: commits meanwhile do not wait for the remote
+        again (they stay local; the watcher keeps trying). A remote that refuses at once is tried every time."""
+        with self._lock:
+            return (self.reachable is False and self.timed_out_at is not None
+                    and time.monotonic() - self.timed_out_at < self.storage.poll_interval)
 
     def state(self, repo: pygit2.Repository, ref: str) -> SyncState:
         ahead = behind = 0
-        local, upstream = tip(repo, ref), tip(repo, tracking_ref(self.storage.branch))
+        branch = self.storage.branch
+        local, fetched = tip(repo, ref), tip(repo, tracking_ref(branch))
         if self.storage.remote and local is not None:
-            if upstream is None:
-                ahead = sum(1 for _ in repo.walk(local))
-            else:
-                ahead, behind = repo.ahead_behind(local, upstream)
+            known = {x for x in (tip(repo, synced_ref(branch)), fetched) if x is not None}
+            ahead = len(_commits(repo, local, known))
+            if fetched is not None:
+                behind = repo.ahead_behind(local, fetched)[1]
         with self._lock:
-            return SyncState(self.storage.remote, ahead, behind, self.reachable, self.last_error, self.last_fetch)
+            return SyncState(self.storage.remote, ahead, behind, self.reachable, self.last_error, self.last_fetch,
+                             self.last_rewrite)
 
 
-class _Callbacks(pygit2.RemoteCallbacks):
-    """Credentials for ssh/https remotes, and the record of server-side push refusals (hooks, receive-pack
-    checks), which arrive only here, never as exceptions."""
-
-    MAX_TRIES = 3  # libgit2 asks again after a refused credential; stop rather than loop
-
-    def __init__(self, storage: StorageConfig) -> None:
-        super().__init__()
-        self.creds = storage.credentials
-        self.rejected: str | None = None
-        self.tries = 0
-
-    def push_update_reference(self, refname: str, message: str | None) -> None:
-        if message:
-            self.rejected = f"{refname}: {message}"
-
-    def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
-        return valid or self.creds.insecure_ignore_host_key
-
-    def credentials(self, url: str, username_from_url: str | None, allowed_types: CredentialType):  # noqa: ANN201
-        self.tries += 1
-        if self.tries > self.MAX_TRIES:
-            raise pygit2.GitError(f"authentication to {url} failed")
-        user = self.creds.username or username_from_url or "git"
-        if allowed_types & CredentialType.SSH_KEY:
-            key = self.creds.ssh_key or next((k for k in _DEFAULT_KEYS if k.is_file()), None)
-            if key is None and os.environ.get("SSH_AUTH_SOCK"):
-                return pygit2.KeypairFromAgent(user)
-            if key is not None:
-                public = Path(f"{key}.pub")
-                return pygit2.Keypair(user, str(public) if public.is_file() else None, str(key), "")
-        if allowed_types & CredentialType.USERPASS_PLAINTEXT and self.creds.token_env:
-            token = os.environ.get(self.creds.token_env)
-            if token:
-                return pygit2.UserPass(user, token)
-        if allowed_types & CredentialType.USERNAME:
-            return pygit2.Username(user)
-        raise pygit2.GitError(f"no credentials for {url} (see `credentials` of the storage in flagdeck.yaml)")
+def _commits(repo: pygit2.Repository, start: pygit2.Oid, hide: set[pygit2.Oid]) -> list[pygit2.Commit]:
+    """Commits reachable from `start` but from none of `hide`, newest first."""
+    walker = repo.walk(start, SortMode.TOPOLOGICAL)
+    for oid in hide:
+        walker.hide(oid)
+    return list(walker)
 
 
-_DEFAULT_KEYS = [Path.home() / ".ssh" / name for name in ("id_ed25519", "id_ecdsa", "id_rsa")]
+def _named(commits: list[pygit2.Commit]) -> str:
+    names = [f"{c.short_id} {c.message.splitlines()[0] if c.message else ''!r}" for c in commits[:SHOWN]]
+    more = f" and {len(commits) - SHOWN} more" if len(commits) > SHOWN else ""
+    return ", ".join(names) + more
 
 
-def tracking_ref(branch: str) -> str:
-    return f"refs/remotes/{REMOTE_NAME}/{branch}"
-
-
-def _remote(repo: pygit2.Repository, storage: StorageConfig) -> pygit2.Remote:
-    """The `origin` remote at the storage's URL, with libgit2's network timeouts set to the storage's `timeout`
-    (process-wide in libgit2; set before each operation, which runs on the repository's own thread)."""
-    assert storage.remote
-    url = storage.remote
-    millis = max(1, round(storage.timeout * 1000))
-    pygit2.settings.server_connect_timeout = millis
-    pygit2.settings.server_timeout = millis
+@contextlib.contextmanager
+def _turn(repo: pygit2.Repository, storage: StorageConfig, wait: bool) -> Iterator[bool]:
+    """This process's turn to sync the repository (True), or False when another holds it and `wait` is False.
+    Waiting is bounded by the storage's `timeout` (the other's fetch gives up by then) plus a grace period."""
     try:
-        found = repo.remotes[REMOTE_NAME]
-    except KeyError:
-        return repo.remotes.create(REMOTE_NAME, url)
-    if found.url != url:
-        repo.remotes.set_url(REMOTE_NAME, url)
-        found = repo.remotes[REMOTE_NAME]
+        fd = os.open(os.path.join(repo.path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only repository: nothing to coordinate with
+        yield True
+        return
+    try:
+        deadline = time.monotonic() + storage.timeout + LOCK_GRACE
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not wait:
+                    yield False
+                    return
+                if time.monotonic() > deadline:
+                    raise SyncError(f"{repo.path}: another process kept syncing with {storage.remote}") from None
+                time.sleep(0.01)
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def fetch(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker) -> pygit2.Oid | None:
+    """The remote's tip (None: it has no such branch), fetched. SyncError when the remote cannot be reached."""
+    assert storage.remote
+    started = time.monotonic()
+    for attempt in range(FETCH_ATTEMPTS):
+        try:
+            found = transport.fetch(repo, storage)
+            break
+        except (pygit2.GitError, OSError) as exc:
+            if _lost_race(exc) and attempt + 1 < FETCH_ATTEMPTS:
+                time.sleep(0.01 * (attempt + 1))
+                continue
+            tracker.fail(f"fetch from {storage.remote} failed: {exc}", started=started)
+            raise SyncError(f"fetch from {storage.remote} failed: {exc}") from None
+    tracker.ok(fetched=True)
     return found
 
 
-def fetch(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker) -> None:
-    assert storage.remote
+def _move_synced(repo: pygit2.Repository, branch: str, old: pygit2.Oid | None, new: pygit2.Oid | None) -> None:
+    """Record `new` as the remote tip the branch is in step with (called with this process's turn held)."""
+    name = synced_ref(branch)
+    if old == new:
+        return
+    if new is None:
+        repo.references.delete(name)
+    elif old is None:
+        repo.create_reference(name, new, force=True, message="flagdeck: in step with the remote")
+    else:
+        cas_ref(repo, name, old, new, "flagdeck: in step with the remote")
+
+
+def integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,
+              new: pygit2.Oid | None) -> None:
+    """Bring the local branch in step with the remote tip `new` just fetched (see the module docstring). Called
+    with this process's turn held."""
     branch = storage.branch
-    try:
-        _remote(repo, storage).fetch([f"+refs/heads/{branch}:{tracking_ref(branch)}"],
-                                     prune=FetchPrune.NO_PRUNE, callbacks=_Callbacks(storage))
-    except (pygit2.GitError, OSError) as exc:
-        tracker.fail(f"fetch from {storage.remote} failed: {exc}")
-        raise SyncError(f"fetch from {storage.remote} failed: {exc}") from None
-    tracker.ok(fetched=True)
-
-
-def integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache) -> None:
-    """Bring the local branch up to the fetched remote tip: fast-forward, or replay local-only commits on it."""
-    ref, upstream_ref = branch_ref(storage.branch), tracking_ref(storage.branch)
-    local, upstream = tip(repo, ref), tip(repo, upstream_ref)
-    if upstream is None or local == upstream:
+    ref = branch_ref(branch)
+    old, local = tip(repo, synced_ref(branch)), tip(repo, ref)
+    if new is None:
+        if old is not None:
+            log.warning("the remote %s has no branch %s (any more); the local branch is kept, and a writer pushes "
+                        "it", storage.remote, branch)
+        _move_synced(repo, branch, old, None)
         return
     if local is None:
-        cas_ref(repo, ref, None, upstream, "flagdeck: from remote")
-    elif repo.descendant_of(upstream, local):
-        cas_ref(repo, ref, local, upstream, "flagdeck: fast-forward to remote")
-    elif not repo.descendant_of(local, upstream):
+        cas_ref(repo, ref, None, new, "flagdeck: from remote")
+        _move_synced(repo, branch, old, new)
+        return
+    rewritten = old is not None and old != new and not repo.descendant_of(new, old)
+    never_pushed = _commits(repo, local, {new} | ({old} if old is not None else set()))
+    unpushed = {c.id for c in never_pushed}
+    dropped = [c for c in _commits(repo, local, {new}) if c.id not in unpushed]
+    if not dropped and (local == new or repo.descendant_of(local, new)):
+        target = local  # in step, or ahead by commits never pushed
+    elif not never_pushed:
+        target = new  # fast-forward, or follow a rewrite
+    else:
         try:
-            replayed = replay(repo, local, upstream, cache)
+            target = replay(repo, list(reversed(never_pushed)), new, cache)
         except ConflictError as exc:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            parked = f"refs/flagdeck/conflicts/{storage.branch}/{stamp}"
-            repo.create_reference(parked, local)
-            cas_ref(repo, ref, local, upstream, "flagdeck: follow remote after a conflict")
-            message = f"{exc}; the local commits were kept as {parked} and the branch follows the remote"
-            tracker.fail(message, reachable=None)
-            raise ConflictError(message, resource=exc.resource) from None
-        cas_ref(repo, ref, local, replayed, "flagdeck: replay local commits on the remote")
+            raise _park(repo, storage, tracker, local, new, never_pushed, dropped, exc) from None
+    if target != local:
+        what = "follow the rewritten remote" if rewritten else "in step with the remote"
+        cas_ref(repo, ref, local, target, f"flagdeck: {what}")
+    _move_synced(repo, branch, old, new)
+    if rewritten:
+        replayed = f"; {len(never_pushed)} local commit(s) never pushed were replayed on it: " \
+                   f"{_named(never_pushed)}" if never_pushed else ""
+        tracker.rewritten(_rewrite_message(storage, old, new, dropped) + replayed)
 
 
-def _changed_paths(repo: pygit2.Repository, old: pygit2.Tree, new: pygit2.Tree) -> set[str]:
-    paths = set()
-    for delta in repo.diff(old, new).deltas:
-        paths.add(delta.old_file.path)
-        paths.add(delta.new_file.path)
-    return paths
+def _rewrite_message(storage: StorageConfig, old: pygit2.Oid | None, new: pygit2.Oid,
+                     dropped: list[pygit2.Commit]) -> str:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    gone = f"dropped {len(dropped)} commit(s) the remote no longer has: {_named(dropped)}" if dropped else \
+        "no local commit had to be dropped"
+    return (f"{stamp}: {storage.branch} was rewritten on {storage.remote} ({str(old)[:8]} is no longer in its "
+            f"history; now {str(new)[:8]}): {gone}")
 
 
-def _blob_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
-    entry = blob_at(tree, path)
-    return entry.id if entry is not None else None
+def _park(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, local: pygit2.Oid,
+          new: pygit2.Oid, never_pushed: list[pygit2.Commit], dropped: list[pygit2.Commit],
+          exc: ConflictError) -> ConflictError:
+    """Keep the local commits under a private ref and let the branch follow the remote; the error to raise."""
+    branch = storage.branch
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    parked = f"refs/flagdeck/conflicts/{branch}/{stamp}"
+    repo.create_reference(parked, local)  # first, so that a crash after the branch moved loses nothing
+    try:
+        cas_ref(repo, branch_ref(branch), local, new, "flagdeck: follow remote after a conflict")
+    except ConflictError:
+        repo.references.delete(parked)  # the branch moved meanwhile: it still holds them; try again later
+        raise
+    _move_synced(repo, branch, tip(repo, synced_ref(branch)), new)
+    message = (f"{exc}; the local commits never pushed ({_named(never_pushed)}) were kept as {parked} and the "
+               "branch follows the remote")
+    if dropped:
+        tracker.rewritten(_rewrite_message(storage, None, new, dropped) + f"; {message}")
+    tracker.fail(message, reachable=None)
+    return ConflictError(message, resource=exc.resource)
 
 
-def _replay_path(repo: pygit2.Repository, commit: pygit2.Commit, onto: pygit2.Commit, path: str,
-                 cache: ParseCache) -> tuple[bool, bytes | None]:
-    """(changed?, new bytes or None for a deletion) for one path of `commit` replayed on `onto`."""
-    parent = commit.parents[0]
-    before, ours, theirs = (_blob_id(c.tree, path) for c in (parent, commit, onto))
-    if theirs == before:
-        return True, repo[ours].data if ours is not None else None
-    if theirs == ours:
-        return False, None
-    parts = path.split("/")
-    if len(parts) < 2 or parts[-1] not in FEATURE_FILES or ours is None or theirs is None:
-        raise ConflictError(f"{path} was changed on the remote as well", resource=path)
-    docs = [cache.get(str(oid), path, lambda o=oid: repo[o].data).document if oid else None
-            for oid in (before, ours, theirs)]
-    namespace = parts[-2]
-    changes = diff_documents(namespace, docs[0], docs[1])
-    clash = conflicting_change(docs[0], docs[2], changes)
-    if clash is not None:
-        raise ConflictError(f"{clash.kind.value} {clash.resource} was changed on the remote as well",
-                            resource=clash.resource)
-    if not changes:
-        return False, None
-    text = apply_changes(repo[theirs].data.decode("utf-8"), path, changes, docs[2])
-    return True, text.encode("utf-8")
+def fetch_and_integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker,
+                        cache: ParseCache, wait: bool = True) -> bool:
+    """One fetch, integrated, in this process's turn; False when another process was syncing (and `wait` is
+    False). SyncError / ConflictError as `fetch` / `integrate`."""
+    with _turn(repo, storage, wait) as mine:
+        if not mine:
+            return False
+        branch = storage.branch
+        if tip(repo, synced_ref(branch)) is None and tip(repo, tracking_ref(branch)) is not None:
+            # synced by an earlier version, which kept only the last fetched tip: the remote had that much
+            _move_synced(repo, branch, None, tip(repo, tracking_ref(branch)))
+        integrate(repo, storage, tracker, cache, fetch(repo, storage, tracker))
+    return True
 
 
-def replay(repo: pygit2.Repository, local: pygit2.Oid, upstream: pygit2.Oid, cache: ParseCache) -> pygit2.Oid:
-    """Re-create each local-only commit (oldest first) on top of `upstream`, keeping authors and messages."""
-    base = repo.merge_base(local, upstream)
-    pending = []
-    for commit in repo.walk(local):
-        if commit.id == base:
-            break
-        pending.append(commit)
-    walker_tip = repo[upstream]
-    for commit in reversed(pending):
-        if not commit.parents:
-            continue  # a local root (the `add initial README` of a repository made while offline): theirs wins
-        edits = {}
-        for path in _changed_paths(repo, commit.parents[0].tree, commit.tree):
-            changed, data = _replay_path(repo, commit, walker_tip, path, cache)
-            if changed:
-                edits[path] = data
-        tree = build_tree(repo, walker_tip.tree, edits)
-        if tree == walker_tip.tree_id:
-            continue  # already upstream
-        author = Author(commit.author.name, commit.author.email)
-        committer = Author(commit.committer.name, commit.committer.email)
-        new = make_commit(repo, tree, [walker_tip.id], author, commit.message, committer, commit.author.time)
-        walker_tip = repo[new]
-    return walker_tip.id
+def _record_push(repo: pygit2.Repository, storage: StorageConfig, base: pygit2.Oid | None,
+                 pushed: pygit2.Oid) -> None:
+    branch = storage.branch
+    with _turn(repo, storage, wait=True):
+        if tip(repo, synced_ref(branch)) == base:  # else a later fetch has already recorded a newer state
+            _move_synced(repo, branch, base, pushed)
+        fetched = tip(repo, tracking_ref(branch))
+        if fetched is None or repo.descendant_of(pushed, fetched):
+            repo.create_reference(tracking_ref(branch), pushed, force=True, message="flagdeck: pushed")
 
 
 def push(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache) -> None:
+    """Send the local commits the remote never had (see the module docstring)."""
     assert storage.remote
-    ref, upstream_ref = branch_ref(storage.branch), tracking_ref(storage.branch)
+    ref, synced = branch_ref(storage.branch), synced_ref(storage.branch)
     for _ in range(PUSH_ATTEMPTS):
-        local, upstream = tip(repo, ref), tip(repo, upstream_ref)
-        if local is None or local == upstream:
-            return
-        recorder = _Callbacks(storage)
+        local, base = tip(repo, ref), tip(repo, synced)
+        if local is None or (base is not None and (local == base or repo.descendant_of(base, local))):
+            return  # nothing the remote never had
+        if base is not None and not repo.descendant_of(local, base):
+            fetch_and_integrate(repo, storage, tracker, cache)  # not in step with the remote yet
+            continue
+        started = time.monotonic()
         try:
-            _remote(repo, storage).push([f"{ref}:{ref}"], callbacks=recorder)
+            transport.send(repo, storage, base, local)
+        except transport.RemoteMoved:
+            fetch_and_integrate(repo, storage, tracker, cache)
+            continue
+        except transport.Refused as exc:
+            fetch_and_integrate(repo, storage, tracker, cache)
+            if tip(repo, synced) != base:
+                continue  # lost a race on the server's side
+            tracker.fail(f"the remote refused the push: {exc}", reachable=True)
+            raise SyncError(f"the remote refused the push: {exc}") from None
         except (pygit2.GitError, OSError) as exc:
-            text = str(exc)
-            if "not present locally" in text or "non-fastforwardable" in text or "non-fast-forward" in text:
-                fetch(repo, storage, tracker)
-                integrate(repo, storage, tracker, cache)
-                continue
-            tracker.fail(f"push to {storage.remote} failed: {exc}")
+            tracker.fail(f"push to {storage.remote} failed: {exc}", started=started)
             raise SyncError(f"push to {storage.remote} failed: {exc}") from None
-        if recorder.rejected:
-            fetch(repo, storage, tracker)
-            if tip(repo, upstream_ref) != upstream:
-                integrate(repo, storage, tracker, cache)
-                continue
-            tracker.fail(f"the remote refused the push: {recorder.rejected}", reachable=True)
-            raise SyncError(f"the remote refused the push: {recorder.rejected}")
-        if tip(repo, upstream_ref) != local:
-            repo.references.create(upstream_ref, local, force=True)
+        _record_push(repo, storage, base, local)
         tracker.ok()
         return
     raise ConflictError(f"the remote kept moving; gave up pushing after {PUSH_ATTEMPTS} attempts", resource=ref)
 
 
 def sync(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,
-         push_too: bool) -> None:
-    fetch(repo, storage, tracker)
-    integrate(repo, storage, tracker, cache)
-    if push_too:
+         push_too: bool, wait: bool = True) -> None:
+    """Fetch and integrate, then (`push_too`) push. With `wait` False, nothing happens when another process is
+    syncing the repository right now."""
+    if fetch_and_integrate(repo, storage, tracker, cache, wait) and push_too:
         push(repo, storage, tracker, cache)
 
 
 def try_sync(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,
-             push: bool) -> bool:
+             push: bool, wait: bool = False) -> bool:
     """`sync`, with failures recorded in the tracker instead of raised; True when it went through."""
     try:
-        sync(repo, storage, tracker, cache, push)
+        sync(repo, storage, tracker, cache, push, wait)
     except (SyncError, ConflictError):
         return False
+    except (FlagdeckError, pygit2.GitError, OSError) as exc:  # the local repository failed (disk full, ...)
+        log.warning("sync of %s with %s failed: %s", repo.path, storage.remote, exc)
+        tracker.fail(f"sync failed: {exc}", reachable=None)
+        return False
+    return True
+
+
+def before_commit(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker,
+                  cache: ParseCache) -> bool:
+    """Fetch and integrate before a commit; False when the remote could not be reached (or timed out less than
+    `poll_interval` ago): the commit then stays local without waiting for the remote a second time."""
+    if tracker.waiting():
+        return False
+    try:
+        fetch_and_integrate(repo, storage, tracker, cache, wait=False)
+    except SyncError:
+        return False
+    except ConflictError:
+        pass  # local commits were parked and reported; the branch follows the remote
     return True
 
 

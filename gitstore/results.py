@@ -59,3 +59,4 @@ class SyncState:
     reachable: bool | None = None  # None until the first fetch or push
     last_error: str | None = None
     last_fetch: datetime | None = None
+    last_rewrite: str | None = None  # when the remote's history was last rewritten, and what that did here

@@ -8,8 +8,9 @@ tree is rebuilt along the edited paths only, and the branch ref is moved with a 
 writers (threads, processes, the git CLI) never lose a commit. If the branch moved past `based_on`, the change is
 re-applied on the new tip when every resource it touches is unchanged there, else `ConflictError` names the
 resource. Author = committer = `author`, else the store's `identity`, else `identity:` in flagdeck.yaml, else Git's
-configured user, else `flipt <flipt[bot]@noreply.flipt.io>`. With a remote: fetch first, commit, then push; an
-unreachable remote leaves the commit local (`CommitResult.pushed` False, `sync_state` ahead) to be pushed later.
+configured user, else `flipt <flipt[bot]@noreply.flipt.io>`. With a remote: fetch first, commit, then push what the
+remote never had (`gitstore.remote`); an unreachable remote leaves the commit local (`CommitResult.pushed` False,
+`sync_state` ahead) to be pushed later, and a commit waits for it at most once (`timeout`). A mirror never pushes.
 Roles (`viewer` < `editor` < `admin`, per environment or "*") are decided by `gitstore.roles`: reading needs viewer,
 commits and reverts editor, creating, renaming or deleting a namespace and promoting admin.
 """
@@ -31,7 +32,7 @@ from gitstore import roles as access
 from gitstore.changes import Change, commit_message
 from gitstore.config import Config
 from gitstore.documents import Document
-from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
+from gitstore.errors import ConflictError, NotFoundError, Problem, SyncError, ValidationError
 from gitstore.repo import (
     GitRepo,
     blob_at,
@@ -79,10 +80,14 @@ def _who(repo: pygit2.Repository, since: str, now: str, directory: str, change: 
 
 
 class Store:
-    def __init__(self, config: Config, roles: dict[str, str] | None = None, identity: Author | None = None):
+    def __init__(self, config: Config, roles: dict[str, str] | None = None, identity: Author | None = None,
+                 mirror: bool = False):
+        """`mirror` (what `flagdeck serve` opens): follow each remote, never push to it (commits made through this
+        store stay local until a writer pushes them)."""
         self.config = config
         self.roles = access.check_roles(roles)
         self.identity = identity
+        self.mirror = mirror
         self.cache = ParseCache()
         self._repos = {name: GitRepo(name, storage.path) for name, storage in config.storage.items()}
         self._sync = {name: remote.SyncTracker(storage) for name, storage in config.storage.items()}
@@ -103,16 +108,12 @@ class Store:
         ref = branch_ref(storage.branch)
         if repo.is_bare and repo.head_is_unborn:
             repo.set_head(ref)
-        if storage.remote:
-            try:
-                remote.fetch(repo, storage, self._sync[storage_name])
-                remote.integrate(repo, storage, self._sync[storage_name], self.cache)
-            except Exception:  # noqa: BLE001 - unreachable or diverged: keep working locally, state says why
-                pass
+        tracker = self._sync[storage_name]
+        reached = storage.remote is not None and remote.before_commit(repo, storage, tracker, self.cache)
         if tip(repo, ref) is None:
             ensure_branch(repo, storage.branch, self._fallback_author(repo))
-            if storage.remote:
-                remote.try_push(repo, storage, self._sync[storage_name], self.cache)
+            if reached and not self.mirror:
+                remote.try_push(repo, storage, tracker, self.cache)
 
     def _run(self, env: str, fn: Callable[..., Any], *args: Any) -> Any:
         return self._repos[self.config.environment(env).storage].run(fn, *args)
@@ -197,8 +198,7 @@ class Store:
         tracker = self._sync[self.config.environment(env).storage]
         directory = self.config.environment(env).directory
         ref = branch_ref(storage.branch)
-        if storage.remote:
-            remote.try_sync(repo, storage, tracker, self.cache, push=False)
+        reached = remote.before_commit(repo, storage, tracker, self.cache) if storage.remote else False
         author = author or self._fallback_author(repo)
         base = commit_of(repo, based_on) if based_on else None
         for attempt in range(CAS_ATTEMPTS):
@@ -239,7 +239,9 @@ class Store:
         self._commits += 1
         if self._commits % GC_EVERY == 0:
             gc_auto(storage.path)
-        pushed = remote.try_push(repo, storage, tracker, self.cache) if storage.remote else None
+        pushed = None
+        if storage.remote:  # a remote that just failed is not waited for twice; a mirror never pushes
+            pushed = reached and not self.mirror and remote.try_push(repo, storage, tracker, self.cache)
         final = tip(repo, ref)
         result = CommitResult(str(final if pushed else new), rebased, True, pushed)
         if self.on_commit is not None:
@@ -328,16 +330,19 @@ class Store:
         return self._run(env, self._sync[storage_name].state, branch_ref(self.config.storage_of(env).branch))
 
     def fetch(self, env: str) -> None:
-        """Fetch the environment's remote and bring the branch up to date (replaying unpushed local commits)."""
+        """Fetch the environment's remote and bring the branch in step with it (following a rewrite, replaying
+        local commits it never had)."""
         storage_name = self.config.environment(env).storage
         storage = self.config.storage[storage_name]
         if storage.remote:
             self._run(env, remote.sync, storage, self._sync[storage_name], self.cache, False)
 
     def push(self, env: str) -> None:
-        """Push local commits that the remote does not have yet (fetching and replaying on a non-fast-forward)."""
+        """Fetch, then push the local commits the remote never had (SyncError on a mirror, which never pushes)."""
         storage_name = self.config.environment(env).storage
         storage = self.config.storage[storage_name]
+        if storage.remote and self.mirror:
+            raise SyncError(f"this store mirrors {storage.remote} and never pushes to it")
         if storage.remote:
             self._run(env, remote.sync, storage, self._sync[storage_name], self.cache, True)
 

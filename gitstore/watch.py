@@ -1,6 +1,7 @@
 """Noticing that a branch moved, whoever moved it: a thread polls every environment's branch ref (about 10 µs per
-read) every `POLL_SECONDS`, and asks each remote for news every `poll_interval` (the fetch runs on the repository's
-own thread, so a slow remote never delays the local polling)."""
+read) every `POLL_SECONDS`, and syncs with each remote every `poll_interval` (fetch and integrate, then push unless
+the store is a mirror). The sync runs on a thread of its own with its own repository handle, so a slow or silent
+remote never delays the local polling, nor the reads and commits on the repository's thread."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 import pygit2
 
 from gitstore import remote
-from gitstore.repo import branch_ref
+from gitstore.repo import GitRepo, branch_ref
 
 if TYPE_CHECKING:
     from gitstore.store import Store
@@ -30,6 +31,7 @@ class Watcher:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pending: dict[str, Future[bool]] = {}
+        self._syncers: dict[str, GitRepo] = {}
         self._next_fetch: dict[str, float] = {}
         self._thread = threading.Thread(target=self._loop, name="flagdeck-watch", daemon=True)
         self._seen: dict[str, str | None] = {}
@@ -53,6 +55,8 @@ class Watcher:
         self._stop.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)
+        for syncer in list(self._syncers.values()):
+            syncer.close()  # a sync in flight ends within the storage's timeout
 
     def _read(self, env: str) -> str | None:
         config = self._store.config
@@ -72,8 +76,11 @@ class Watcher:
             if pending is not None and not pending.done():
                 continue
             self._next_fetch[name] = now + storage.poll_interval
-            repo, tracker = store._repos[name], store._sync[name]
-            self._pending[name] = repo.submit(remote.try_sync, storage, tracker, store.cache, True)
+            syncer = self._syncers.get(name)
+            if syncer is None:
+                syncer = self._syncers[name] = GitRepo(f"{name}-sync", storage.path)
+            self._pending[name] = syncer.submit(remote.try_sync, storage, store._sync[name], store.cache,
+                                                not store.mirror)
 
     def _loop(self) -> None:
         for env in self._store.config.environments:

@@ -118,15 +118,16 @@ def bind(host: str, port: int, backlog: int = 1024, reuse_port: bool = False) ->
 
 
 def open_store(config: Config) -> Store:
-    """A Store on `config`, every repository created or opened first; a storage that cannot be opened (a file, a
-    directory that cannot be created, not a Git repository) is a StorageError naming the storage and the reason."""
+    """A mirror Store on `config` (it follows each remote and never pushes), every repository created or opened
+    first; a storage that cannot be opened (a file, a directory that cannot be created, not a Git repository) is a
+    StorageError naming the storage and the reason."""
     for name, storage in config.storage.items():
         try:
             open_repository(storage.path)
         except StorageError as exc:
             raise StorageError(f"storage {name!r}: {exc}") from None
     try:
-        return Store(config)
+        return Store(config, mirror=True)
     except (FlagdeckError, OSError) as exc:
         raise StorageError(f"cannot open the storage of {config.path}: {exc}") from None
 
@@ -140,7 +141,7 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
     to `create_app` (`cors`, `heartbeat`, `hot_lane`), except `access_log` (True: one line per request on the
     `aiohttp.access` logger, at INFO)."""
     if store is None:
-        store = Store(load_config(config_path))
+        store = Store(load_config(config_path), mirror=True)  # the evaluator never pushes
     config = store.config
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

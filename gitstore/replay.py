@@ -1,0 +1,76 @@
+"""Re-creating local commits on another base, resource by resource (no text merge): used when the remote moved, or
+was rewritten, while the local branch held commits the remote never had. A change that collides with one made on
+the new base raises `ConflictError` naming the resource (`gitstore.writes.conflicting_change`)."""
+
+from __future__ import annotations
+
+import pygit2
+
+from gitstore.changes import diff_documents
+from gitstore.errors import ConflictError
+from gitstore.repo import blob_at, build_tree, make_commit
+from gitstore.results import Author
+from gitstore.snapshot import FEATURE_FILES, ParseCache
+from gitstore.writer import apply_changes
+from gitstore.writes import conflicting_change
+
+
+def _changed_paths(repo: pygit2.Repository, old: pygit2.Tree, new: pygit2.Tree) -> set[str]:
+    paths = set()
+    for delta in repo.diff(old, new).deltas:
+        paths.add(delta.old_file.path)
+        paths.add(delta.new_file.path)
+    return paths
+
+
+def _blob_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
+    entry = blob_at(tree, path)
+    return entry.id if entry is not None else None
+
+
+def _replay_path(repo: pygit2.Repository, commit: pygit2.Commit, onto: pygit2.Commit, path: str,
+                 cache: ParseCache) -> tuple[bool, bytes | None]:
+    """(changed?, new bytes or None for a deletion) for one path of `commit` replayed on `onto`."""
+    parent = commit.parents[0]
+    before, ours, theirs = (_blob_id(c.tree, path) for c in (parent, commit, onto))
+    if theirs == before:
+        return True, repo[ours].data if ours is not None else None
+    if theirs == ours:
+        return False, None
+    parts = path.split("/")
+    if len(parts) < 2 or parts[-1] not in FEATURE_FILES or ours is None or theirs is None:
+        raise ConflictError(f"{path} was changed on the remote as well", resource=path)
+    docs = [cache.get(str(oid), path, lambda o=oid: repo[o].data).document if oid else None
+            for oid in (before, ours, theirs)]
+    namespace = parts[-2]
+    changes = diff_documents(namespace, docs[0], docs[1])
+    clash = conflicting_change(docs[0], docs[2], changes)
+    if clash is not None:
+        raise ConflictError(f"{clash.kind.value} {clash.resource} was changed on the remote as well",
+                            resource=clash.resource)
+    if not changes:
+        return False, None
+    text = apply_changes(repo[theirs].data.decode("utf-8"), path, changes, docs[2])
+    return True, text.encode("utf-8")
+
+
+def replay(repo: pygit2.Repository, pending: list[pygit2.Commit], onto: pygit2.Oid, cache: ParseCache) -> pygit2.Oid:
+    """Re-create each of `pending` (oldest first) on top of `onto`, keeping authors, dates and messages; the
+    changes a commit makes to its first parent are applied, so whatever else lies under it is left behind."""
+    walker_tip = repo[onto]
+    for commit in pending:
+        if not commit.parents:
+            continue  # a local root (the `add initial README` of a repository made while offline): theirs wins
+        edits = {}
+        for path in _changed_paths(repo, commit.parents[0].tree, commit.tree):
+            changed, data = _replay_path(repo, commit, walker_tip, path, cache)
+            if changed:
+                edits[path] = data
+        tree = build_tree(repo, walker_tip.tree, edits)
+        if tree == walker_tip.tree_id:
+            continue  # already upstream
+        author = Author(commit.author.name, commit.author.email)
+        committer = Author(commit.committer.name, commit.committer.email)
+        new = make_commit(repo, tree, [walker_tip.id], author, commit.message, committer, commit.author.time)
+        walker_tip = repo[new]
+    return walker_tip.id
