@@ -87,7 +87,9 @@ SCHEMAS: dict[str, Any] = {
         "properties": {"url": _str(description="without credentials"),
                        "reachable": {"type": "boolean", "nullable": True, "description": "null: not tried yet"},
                        "lastError": _nullable_str(), "ahead": {"type": "integer"}, "behind": {"type": "integer"},
-                       "lastFetch": _nullable_str()}},
+                       "lastFetch": _nullable_str(),
+                       "lastRewrite": {**_nullable_str(), "description": "the remote's history was last "
+                                       "rewritten (a force-push): when, what was dropped here, replayed or parked"}}},
 }
 
 _ERRORS = {"400": _json(_ref("Error"), "Bad request"), "401": _json(_ref("Error"), "Not authenticated"),

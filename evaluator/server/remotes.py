@@ -1,7 +1,8 @@
 """What /health says about each environment's remote: its URL (credentials removed), whether it was reachable,
-the last error, commits ahead/behind, the last fetch. The store's watcher fetches the remotes on its own schedule;
-a background task here copies the state it recorded (`store.sync_state`, no network) every `REFRESH` seconds, so
-/health only reads a dict, and a slow or hanging fetch never delays it."""
+the last error, commits ahead/behind, the last fetch, the last rewrite of its history (a force-push) and what that
+did here. The store's watcher fetches the remotes on its own schedule; a background task here copies the state it
+recorded (`store.sync_state`, no network) every `REFRESH` seconds, so /health only reads a dict, and a slow or
+hanging fetch never delays it."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def remote_health(state: Any) -> dict[str, Any]:
     """The /health form of a `gitstore` SyncState."""
     url = state.remote or ""
     return {"url": public_url(url), "reachable": state.reachable, "lastError": redact(state.last_error, url),
-            "ahead": state.ahead, "behind": state.behind, "lastFetch": _when(state.last_fetch)}
+            "ahead": state.ahead, "behind": state.behind, "lastFetch": _when(state.last_fetch),
+            "lastRewrite": redact(state.last_rewrite, url)}
 
 
 class RemoteStates:

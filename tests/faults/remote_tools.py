@@ -20,7 +20,7 @@ GIT_ENV = {
 NAMESPACE = "default"
 FEATURES = f"{NAMESPACE}/features.yaml"
 
-__all__ = ["Clone", "ServerProcess", "bare", "config_for", "features", "fsck", "git", "served_flags", "tip_of",
+__all__ = ["Clone", "ServerProcess", "bare", "config_for", "features", "fsck", "git", "remote_health", "served_flags", "tip_of",
            "wait_until"]
 
 
@@ -98,6 +98,10 @@ def config_for(directory: Path, upstream: Path | str, poll: str = "200ms", timeo
                     f"    poll_interval: {poll}\n    timeout: {timeout}\n"
                     "environments:\n  production: {storage: flags, default: true}\n")
     return path
+
+
+def remote_health(url: str, env: str = "production") -> dict:
+    return httpx.get(url + "/health", timeout=5).json()["environments"][env]["remote"]
 
 
 def served_flags(url: str) -> tuple[str, dict[str, bool]]:

@@ -7,7 +7,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .remote_tools import Clone, ServerProcess, bare, config_for, fsck, served_flags, tip_of, wait_until
+from .remote_tools import (
+    Clone,
+    ServerProcess,
+    bare,
+    config_for,
+    fsck,
+    remote_health,
+    served_flags,
+    tip_of,
+    wait_until,
+)
 
 POLL = 0.2
 
@@ -30,6 +40,8 @@ def test_serve_follows_a_force_push_and_never_pushes_the_removed_commit_back(tmp
         assert colleague.push(force=True).returncode == 0
         wait_until(lambda: served_flags(server.url) == (good, {"kept": True}), timeout=5 + 10 * POLL,
                    what="the evaluator to follow the force-push")
+        rewrite = wait_until(lambda: remote_health(server.url)["lastRewrite"], timeout=5, what="lastRewrite")
+        assert leaked[:7] in rewrite and "dropped 1 commit" in rewrite
         time.sleep(5 * POLL)  # several more polls: nothing comes back, upstream or served
         assert tip_of(upstream) == good
         assert served_flags(server.url) == (good, {"kept": True})
