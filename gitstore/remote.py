@@ -185,10 +185,33 @@ def _move_synced(repo: pygit2.Repository, branch: str, old: pygit2.Oid | None, n
         cas_ref(repo, name, old, new, "flagdeck: in step with the remote")
 
 
+class _BranchMoved(Exception):
+    """A commit moved the local branch while it was being brought in step: look again."""
+
+
+def _move_branch(repo: pygit2.Repository, ref: str, local: pygit2.Oid | None, target: pygit2.Oid, why: str) -> None:
+    try:
+        cas_ref(repo, ref, local, target, f"flagdeck: {why}")
+    except ConflictError:
+        raise _BranchMoved from None
+
+
 def integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,
               new: pygit2.Oid | None) -> None:
     """Bring the local branch in step with the remote tip `new` just fetched (see the module docstring). Called
-    with this process's turn held."""
+    with this process's turn held. A local commit racing with it makes it look again (a lost race on the local
+    branch is never a conflict)."""
+    for _ in range(PUSH_ATTEMPTS * 4):
+        try:
+            _integrate(repo, storage, tracker, cache, new)
+            return
+        except _BranchMoved:
+            time.sleep(0.002)
+    raise SyncError(f"{storage.branch} kept moving locally while it was being brought in step with the remote")
+
+
+def _integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,
+               new: pygit2.Oid | None) -> None:
     branch = storage.branch
     ref = branch_ref(branch)
     old, local = tip(repo, synced_ref(branch)), tip(repo, ref)
@@ -199,7 +222,7 @@ def integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTrac
         _move_synced(repo, branch, old, None)
         return
     if local is None:
-        cas_ref(repo, ref, None, new, "flagdeck: from remote")
+        _move_branch(repo, ref, None, new, "from remote")
         _move_synced(repo, branch, old, new)
         return
     rewritten = old is not None and old != new and not repo.descendant_of(new, old)
@@ -214,10 +237,9 @@ def integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTrac
         try:
             target = replay(repo, list(reversed(never_pushed)), new, cache)
         except ConflictError as exc:
-            raise _park(repo, storage, tracker, local, new, never_pushed, dropped, exc) from None
+            raise _park(repo, storage, tracker, (old, local, new), never_pushed, dropped, exc) from None
     if target != local:
-        what = "follow the rewritten remote" if rewritten else "in step with the remote"
-        cas_ref(repo, ref, local, target, f"flagdeck: {what}")
+        _move_branch(repo, ref, local, target, "follow the rewritten remote" if rewritten else "in step with remote")
     _move_synced(repo, branch, old, new)
     if rewritten:
         replayed = f"; {len(never_pushed)} local commit(s) never pushed were replayed on it: " \
@@ -234,25 +256,28 @@ def _rewrite_message(storage: StorageConfig, old: pygit2.Oid | None, new: pygit2
             f"history; now {str(new)[:8]}): {gone}")
 
 
-def _park(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, local: pygit2.Oid,
-          new: pygit2.Oid, never_pushed: list[pygit2.Commit], dropped: list[pygit2.Commit],
-          exc: ConflictError) -> ConflictError:
-    """Keep the local commits under a private ref and let the branch follow the remote; the error to raise."""
+def _park(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker,
+          tips: tuple[pygit2.Oid | None, pygit2.Oid, pygit2.Oid], never_pushed: list[pygit2.Commit],
+          dropped: list[pygit2.Commit], exc: ConflictError) -> ConflictError:
+    """Keep the local commits under a private ref and let the branch follow the remote; the error to raise.
+    `tips`: (synced, local, fetched)."""
+    old, local, new = tips
     branch = storage.branch
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     parked = f"refs/flagdeck/conflicts/{branch}/{stamp}"
     repo.create_reference(parked, local)  # first, so that a crash after the branch moved loses nothing
     try:
-        cas_ref(repo, branch_ref(branch), local, new, "flagdeck: follow remote after a conflict")
-    except ConflictError:
-        repo.references.delete(parked)  # the branch moved meanwhile: it still holds them; try again later
+        _move_branch(repo, branch_ref(branch), local, new, "follow remote after a conflict")
+    except _BranchMoved:
+        repo.references.delete(parked)  # the branch still holds them: look again
         raise
-    _move_synced(repo, branch, tip(repo, synced_ref(branch)), new)
+    _move_synced(repo, branch, old, new)
     message = (f"{exc}; the local commits never pushed ({_named(never_pushed)}) were kept as {parked} and the "
                "branch follows the remote")
     if dropped:
-        tracker.rewritten(_rewrite_message(storage, None, new, dropped) + f"; {message}")
+        tracker.rewritten(_rewrite_message(storage, old, new, dropped) + f"; {message}")
     tracker.fail(message, reachable=None)
+    log.warning("%s", message)
     return ConflictError(message, resource=exc.resource)
 
 
@@ -311,7 +336,9 @@ def push(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, 
         _record_push(repo, storage, base, local)
         tracker.ok()
         return
-    raise ConflictError(f"the remote kept moving; gave up pushing after {PUSH_ATTEMPTS} attempts", resource=ref)
+    message = f"the remote kept moving; gave up pushing after {PUSH_ATTEMPTS} attempts (the commits stay local)"
+    tracker.fail(message, reachable=True)
+    raise SyncError(message)
 
 
 def sync(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,

@@ -4,13 +4,20 @@ and the invariants checked after every scenario (fsck, lost, resurrected, served
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
+import threading
 from pathlib import Path
 
 import httpx2 as httpx
 import pygit2
 from server.harness import ServerProcess, wait_until
+
+from gitstore.changes import Change, Kind
+from gitstore.documents import Flag, FlagType
+from gitstore.snapshot import parse_file
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Outside", "GIT_AUTHOR_EMAIL": "outside@example.com",
@@ -20,8 +27,8 @@ GIT_ENV = {
 NAMESPACE = "default"
 FEATURES = f"{NAMESPACE}/features.yaml"
 
-__all__ = ["Clone", "ServerProcess", "bare", "config_for", "features", "fsck", "git", "remote_health", "served_flags", "tip_of",
-           "wait_until"]
+__all__ = ["Branch", "Clone", "GitDaemon", "ServerProcess", "Switch", "bare", "config_for", "features", "flag_change",
+           "fsck", "git", "remote_health", "served_flags", "tip_of", "wait_until"]
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
@@ -110,3 +117,141 @@ def served_flags(url: str) -> tuple[str, dict[str, bool]]:
     snap = httpx.get(f"{url}/internal/v1/evaluation/snapshot/namespace/{NAMESPACE}", timeout=5)
     flags = {f["key"]: f["enabled"] for f in snap.json()["flags"]} if snap.status_code == 200 else {}
     return health["commit"], flags
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class GitDaemon:
+    """`git daemon` on 127.0.0.1 serving the bare repositories under `base` (fetch and push: receive-pack)."""
+
+    def __init__(self, base: Path):
+        self.port = free_port()
+        self.proc = subprocess.Popen(["git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
+                                      f"--base-path={base}", "--listen=127.0.0.1", f"--port={self.port}", str(base)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: _connects(self.port), timeout=10, what="git daemon")
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def _connects(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class Switch:
+    """A TCP relay in front of a remote, switched between three states: "up" (relays both ways), "silent" (accepts
+    connections and never answers: a hung server) and "down" (the port refuses connections: gone)."""
+
+    def __init__(self, target_port: int):
+        self.target = target_port
+        self.port = free_port()
+        self.state = "up"
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self._stopped = False
+        self._listen()
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}"
+
+    def _listen(self) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        sock.listen(64)
+        self._listener = sock
+        threading.Thread(target=self._accept, args=(sock,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # closed: "down"
+            with self._lock:
+                self._open.append(conn)
+                state = self.state
+            if state == "up":
+                threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
+            # "silent": keep the connection open, read nothing, answer nothing
+
+    def _relay(self, conn: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+        except OSError:
+            conn.close()
+            return
+        upstream.settimeout(None)
+        with self._lock:
+            self._open.append(upstream)
+        threading.Thread(target=_pump, args=(upstream, conn), daemon=True).start()
+        _pump(conn, upstream)
+
+    def set(self, state: str) -> None:
+        assert state in ("up", "silent", "down")
+        with self._lock:
+            previous, self.state = self.state, state
+            stale, self._open = self._open, []
+        for conn in stale:  # whatever hung or relayed before ends now
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        if state == "down" and self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        elif state != "down" and previous == "down":
+            self._listen()
+
+    def stop(self) -> None:
+        self.set("down")
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def flag_change(key: str, enabled: bool = True, namespace: str = NAMESPACE) -> Change:
+    return Change(namespace, Kind.FLAG, key, Flag(key=key, name=key, type=FlagType.BOOLEAN, enabled=enabled))
+
+
+class Branch:
+    """What a repository's branch holds right now: tip, commit messages (newest first) and the namespace's flags."""
+
+    def __init__(self, path: Path, branch: str = "main"):
+        repo = pygit2.Repository(str(path))
+        found = repo.references.get(f"refs/heads/{branch}")
+        self.tip = str(found.target) if found is not None else None
+        self.messages: list[str] = []
+        self.flags: dict[str, bool] = {}
+        if found is None:
+            return
+        self.messages = [c.message.strip() for c in repo.walk(found.target)]
+        try:
+            blob = repo[found.target].tree[FEATURES]
+        except KeyError:
+            return
+        document = parse_file(repo[blob.id].data, "features.yaml").document
+        assert document is not None, f"{FEATURES} at {self.tip} does not load"
+        self.flags = {f.key: f.enabled for f in document.flags}
