@@ -25,7 +25,6 @@ GIT_ENV = {
     "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
 }
 NAMESPACE = "default"
-FEATURES = f"{NAMESPACE}/features.yaml"
 
 __all__ = ["Branch", "Clone", "GitDaemon", "ServerProcess", "Switch", "bare", "config_for", "features", "flag_change",
            "fsck", "git", "remote_health", "served_flags", "tip_of", "wait_until"]
@@ -57,9 +56,9 @@ def tip_of(path: Path, branch: str = "main") -> str | None:
     return str(found.target) if found is not None else None
 
 
-def features(flags: dict[str, bool]) -> str:
+def features(flags: dict[str, bool], namespace: str = NAMESPACE) -> str:
     """A Flipt namespace document holding boolean flags."""
-    lines = ['version: "1.6"', f"namespace: {NAMESPACE}", "flags:" if flags else "flags: []"]
+    lines = ['version: "1.6"', f"namespace: {namespace}", "flags:" if flags else "flags: []"]
     for key, enabled in flags.items():
         lines += [f"  - key: {key}", f"    name: {key}", "    type: BOOLEAN_FLAG_TYPE",
                   f"    enabled: {str(enabled).lower()}"]
@@ -75,10 +74,10 @@ class Clone:
                        check=True, capture_output=True, timeout=60)
         git(path, "checkout", "-q", "-B", "main")
 
-    def commit(self, flags: dict[str, bool], message: str) -> str:
-        target = self.path / FEATURES
+    def commit(self, flags: dict[str, bool], message: str, namespace: str = NAMESPACE) -> str:
+        target = self.path / namespace / "features.yaml"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(features(flags))
+        target.write_text(features(flags, namespace))
         git(self.path, "add", "-A")
         git(self.path, "commit", "-q", "-m", message)
         return git(self.path, "rev-parse", "HEAD")
@@ -239,7 +238,7 @@ def flag_change(key: str, enabled: bool = True, namespace: str = NAMESPACE) -> C
 class Branch:
     """What a repository's branch holds right now: tip, commit messages (newest first) and the namespace's flags."""
 
-    def __init__(self, path: Path, branch: str = "main"):
+    def __init__(self, path: Path, branch: str = "main", namespace: str = NAMESPACE):
         repo = pygit2.Repository(str(path))
         found = repo.references.get(f"refs/heads/{branch}")
         self.tip = str(found.target) if found is not None else None
@@ -249,9 +248,9 @@ class Branch:
             return
         self.messages = [c.message.strip() for c in repo.walk(found.target)]
         try:
-            blob = repo[found.target].tree[FEATURES]
+            blob = repo[found.target].tree[f"{namespace}/features.yaml"]
         except KeyError:
             return
         document = parse_file(repo[blob.id].data, "features.yaml").document
-        assert document is not None, f"{FEATURES} at {self.tip} does not load"
+        assert document is not None, f"{namespace}/features.yaml at {self.tip} does not load"
         self.flags = {f.key: f.enabled for f in document.flags}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from faults.remote_tools import GitDaemon
 
 from gitstore.config import load_config
 from gitstore.errors import ConflictError
@@ -105,32 +105,15 @@ def test_a_colliding_remote_change_is_reported_and_the_local_commit_kept_aside(t
         b.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def git_daemon(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     base = tmp_path / "served"
     origin = bare(base / "flags.git")
-    port = free_port()
-    proc = subprocess.Popen(["git", "daemon", "--export-all", "--enable=receive-pack", "--reuseaddr",
-                             f"--base-path={base}", "--listen=127.0.0.1", f"--port={port}", str(base)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemon = GitDaemon(base)
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"git://127.0.0.1:{port}/flags.git", origin
+        yield daemon.url("flags.git"), origin
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        daemon.stop()
 
 
 def test_git_protocol_remote_pushes_fetches_and_watch_sees_remote_commits(tmp_path: Path, git_daemon) -> None:
