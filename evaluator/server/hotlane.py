@@ -140,27 +140,34 @@ class HotLaneHandler(RequestHandler):
             super().data_received(data)
         finally:
             self._waiter = waiter
-        if self._answering:  # re-entered: reading a body resumed reading, which parses again; the loop below goes on
+        if self._answering:  # re-entered (a body read or a resume parsed again): the loop below goes on
             return
         messages = self._messages
         self._answering = True
         try:
-            while messages:
-                verdict = self._answer(*messages[0])
-                if verdict is _WAIT:
-                    return
-                if verdict is not _ANSWERED:
+            while True:
+                verdict = _LEAVE
+                while messages:
+                    verdict = self._answer(*messages[0])
+                    if verdict is not _ANSWERED:
+                        break
+                    messages.popleft()
+                    if self._parser is not None:
+                        self._parser.message_consumed()
+                if (messages and verdict is _LEAVE) or not self._buffer_paused:
                     break
-                messages.popleft()
-                if self._parser is not None:
-                    self._parser.message_consumed()
+                # The queue is drained, or its head awaits the rest of its body, and reading is held: aiohttp's
+                # parser stops at MAX_MSG_QUEUE_SIZE complete messages and keeps the rest. Parse that (re-entering
+                # above, which only queues) and resume reading once the queue stays under the limit. A loop, not
+                # recursion: any number of requests in one read is answered at constant stack depth.
+                queued = len(messages)
+                self._resume_reading_if_drained()
+                if len(messages) == queued:  # nothing more was buffered: reading resumed
+                    break
         finally:
             self._answering = False
-        if messages:
-            if not waiter.done():
-                waiter.set_result(None)
-        elif self._buffer_paused and len(messages) <= self._msg_queue_resume_size:
-            self._resume_reading_if_drained()
+        if messages and verdict is _LEAVE and not waiter.done():
+            waiter.set_result(None)
 
     def _answer(self, message: Any, payload: Any) -> object:
         """Answer one queued message if it is the lane's: `_ANSWERED`; `_WAIT` for the rest of its (small) body;

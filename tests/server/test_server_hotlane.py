@@ -6,8 +6,10 @@ Two real servers on one repository, one with `hot_lane=False`, are compared requ
 from __future__ import annotations
 
 import json
+import logging
 import random
 import socket
+import threading
 import time
 from typing import Any
 
@@ -303,3 +305,38 @@ def test_a_chunked_body_is_read_alike(pair: tuple[ServerThread, ServerThread]) -
     assert mine.status == 200 and mine.comparable() == theirs.comparable()
     assert json.loads(mine.body)["flagKey"] == "variant-seg"
     assert hot_answers(pair[0].url) == before + 1
+
+
+def test_a_thousand_pipelined_requests_in_random_pieces(pair: tuple[ServerThread, ServerThread],
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """1,000 requests, most of them the lane's, written on one connection in pieces cut at random points (some
+    pieces hold hundreds of complete requests, more than aiohttp queues before it pauses reading): every one is
+    answered, in order, as the ordinary path answers it, and nothing is logged (the lane once recursed until
+    RecursionError once 32 requests came in one write, dropping the connection with a long traceback)."""
+    caplog.set_level(logging.DEBUG)
+    rng = random.Random(12)
+    menu = [request("POST", path, body, headers) for name, path, body, headers in CASES
+            if name in ("variant", "boolean", "batch", "mixed batch", "env prefix", "ofrep")]
+    menu += [request("GET", SNAPSHOT), request("GET", "/api/v1/namespaces/ns1/flags")]  # the last not the lane's
+    stream = rng.choices(menu[:-1], k=500) + rng.choices(menu, weights=[10] * (len(menu) - 1) + [1], k=500)
+    data = b"".join(stream)
+    cuts = sorted(rng.sample(range(1, len(data)), 40))
+    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+
+    def write(sock: socket.socket) -> None:
+        for piece in pieces:
+            sock.sendall(piece)
+            time.sleep(0.005)  # each piece its own read on the server
+
+    answers = []
+    for server in pair:
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            writer = threading.Thread(target=write, args=(sock,), daemon=True)
+            writer.start()  # written while the answers are read, so neither side waits for the other's buffer
+            answers.append([a.comparable() for a in read_answers(sock, len(stream))])
+            writer.join(10)
+    assert answers[0] == answers[1]
+    assert [a[0] for a in answers[0]] == [200] * len(stream)
+    assert hot_answers(pair[0].url) >= 300  # the lane's share: all the first half but for a slow reader
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not problems, [r.getMessage()[:200] for r in problems[:3]]
