@@ -6,7 +6,7 @@ a small evaluation that machinery costs several times the evaluation itself. Whe
 is waiting for the next message, nothing is queued) and a message is a complete request to a call route (`calls.py`:
 `POST /evaluate/v1/*` and OFREP, `GET` of client snapshots, with or without the `/environments/{env}` prefix),
 `HotLaneHandler` calls the same call handler synchronously and writes the answer itself: same status, body and
-headers as the aiohttp route would send.
+headers, in the same order, as the aiohttp route would send.
 
 A body that arrives after its headers (many clients write them separately) is awaited, the task left asleep, when it
 is small (`WAIT_LIMIT`). Everything else takes aiohttp's ordinary path: other routes and methods, an escaped path, a
@@ -14,14 +14,15 @@ larger body still arriving, a body over the limit, HTTP/1.0, `Connection: close`
 upgrades, a busy connection (pipelined requests behind a slow one stay in order), a client not reading its answers
 (write buffer above the high-water mark). Access logging, when configured, still sees every request.
 
-This relies on `RequestHandler` internals (its message queue and waiter): pyproject.toml pins the aiohttp minor
-version it was built and tested against, and they are checked once at start-up; on an aiohttp whose handler does not
-have them the lane stays off and says so in the log. `--no-hot-lane` turns it off.
+This relies on `RequestHandler` internals (its message queue, waiter and parser; `_INTERNALS`), so pyproject.toml
+pins the exact aiohttp version it is tested against, and at start-up `lanecheck.self_test` sends real requests
+through the lane and through the ordinary path and compares the answers byte for byte: if they differ, or anything
+fails, the lane stays off and the log says why. `--no-hot-lane` turns it off. Moving to a new aiohttp: see
+docs/contracts.md ("The hot lane and aiohttp").
 """
 
 from __future__ import annotations
 
-import http
 import logging
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -34,27 +35,16 @@ from aiohttp.http_writer import StreamWriter
 from aiohttp.web_protocol import RequestHandler
 
 from evaluator.server.calls import Call, CallHandler
+from evaluator.server.connection import PHRASES, Connection, Limits
 from evaluator.server.context import CONTEXT, ServerContext
 
 log = logging.getLogger("flagdeck.evaluator")
 
 ENV_PREFIX = "/environments/"
-# what the lane reads and writes of RequestHandler (set in its or BaseProtocol's __init__, or methods)
-_INTERNALS = ("_waiter", "_messages", "_parser", "_keepalive_handle", "_next_keepalive_close_time",
-              "_keepalive_timeout", "_logging_enabled", "_request_factory", "_manager", "_task_handler",
-              "_buffer_paused", "_msg_queue_resume_size", "_paused", "_process_keepalive",
-              "_resume_reading_if_drained")
 WAIT_LIMIT = 1 << 15  # bytes: a body arriving after its headers is awaited only up to this size
 _ANSWERED, _WAIT, _LEAVE = object(), object(), object()
 _METHODS = frozenset(("GET", "POST"))
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
-_PHRASES = {status.value: status.phrase for status in http.HTTPStatus}
-
-
-def compatible() -> bool:
-    """Whether this aiohttp's RequestHandler has everything the lane relies on."""
-    names = set(RequestHandler.__init__.__code__.co_names) | set(dir(RequestHandler))
-    return all(name in names for name in _INTERNALS)
 
 
 class HotLane:
@@ -109,21 +99,23 @@ class HotLane:
         """Status line and headers as aiohttp writes them for the same answer (a 304 has no body or type) to a
         request with `headers`."""
         tag = f"ETag: {etag}\r\n" if etag is not None else ""
-        if self.cors_for is not None:
-            tag += "".join(f"{name}: {value}\r\n" for name, value in self.cors_for(headers.get("Origin")))
         if status == 304:
             fields = f"{self.common}{tag}"
         else:
             fields = f"{self.json}{tag}Content-Length: {length}\r\n"
-        return (f"HTTP/1.1 {status} {_PHRASES.get(status, '')}\r\n{fields}"
-                f"Date: {rfc822_formatted_time()}\r\nServer: {SERVER_SOFTWARE}\r\n\r\n").encode()
+        # listed origins: added by the app's on_response_prepare, after the headers prepare() writes
+        cors = "" if self.cors_for is None else \
+            "".join(f"{name}: {value}\r\n" for name, value in self.cors_for(headers.get("Origin")))
+        return (f"HTTP/1.1 {status} {PHRASES.get(status, '')}\r\n{fields}"
+                f"Date: {rfc822_formatted_time()}\r\nServer: {SERVER_SOFTWARE}\r\n{cors}\r\n").encode()
 
 
-class HotLaneHandler(RequestHandler):
-    """aiohttp's connection handler, answering what the hot lane can before waking the handler task."""
+class HotLaneHandler(Connection):
+    """The evaluator's connection handler, answering what the hot lane can before waking the handler task."""
 
-    def __init__(self, manager: web.Server, lane: HotLane, **kwargs: Any):
-        super().__init__(manager, **kwargs)
+    def __init__(self, manager: web.Server, limits: Limits, headers: Mapping[str, str], lane: HotLane,
+                 **kwargs: Any):
+        super().__init__(manager, limits, headers, **kwargs)
         self._lane = lane
         self._answering = False
 
@@ -188,11 +180,13 @@ class HotLaneHandler(RequestHandler):
         handler, url_env, params = found
         body = payload.read_nowait()
         status, answer, etag = handler(Call(headers, url_env, body, params, method, message.path))
-        self.transport.write(self._lane.head(status, len(answer), etag, headers) + answer)
-        self._answered(message, payload, status, answer, etag)
+        written = self._lane.head(status, len(answer), etag, headers) + answer
+        self.transport.write(written)
+        self._answered(message, payload, status, answer, etag, len(written))
         return _ANSWERED
 
-    def _answered(self, message: Any, payload: Any, status: int, body: bytes, etag: str | None) -> None:
+    def _answered(self, message: Any, payload: Any, status: int, body: bytes, etag: str | None,
+                  written: int) -> None:
         """What the handler task does after a response: count it, log it, restart the keep-alive timer."""
         loop = self._loop
         self._lane.count(())
@@ -203,6 +197,7 @@ class HotLaneHandler(RequestHandler):
             response = web.Response(status=status, body=body or None, content_type="application/json")
             if etag is not None:
                 response.headers["ETag"] = etag
+            response._body_length = written  # what aiohttp's %b reports: the bytes written, headers included
             self.access_logger.log(request, response, 0.0)
         if self._keepalive_timeout > 0:
             close_time = loop.time() + self._keepalive_timeout
@@ -211,30 +206,48 @@ class HotLaneHandler(RequestHandler):
                 self._keepalive_handle = loop.call_at(close_time, self._process_keepalive)
 
 
-class _HotLaneServer:
-    """The protocol factory the listening socket calls: aiohttp's `web.Server`, with `HotLaneHandler`
-    connections; everything else (shutdown, connection tracking) is the server's own."""
+class _Connections:
+    """The protocol factory the listening sockets call: aiohttp's `web.Server`, with the evaluator's connection
+    handler (`Connection`, or `HotLaneHandler` when the lane is on); everything else (shutdown, connection
+    tracking) is the server's own."""
 
-    def __init__(self, server: web.Server, lane: HotLane):
-        self._server, self._lane = server, lane
+    def __init__(self, server: web.Server, limits: Limits, headers: Mapping[str, str], lane: HotLane | None):
+        self._server, self._limits, self._headers, self.lane = server, limits, headers, lane
 
     def __call__(self) -> RequestHandler:
         server = self._server
-        return HotLaneHandler(server, self._lane, loop=server._loop, **server._kwargs)
+        if self.lane is None:
+            return Connection(server, self._limits, self._headers, loop=server._loop, **server._kwargs)
+        return HotLaneHandler(server, self._limits, self._headers, self.lane, loop=server._loop, **server._kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._server, name)
 
 
 class HotLaneRunner(web.AppRunner):
-    """`web.AppRunner` whose connections take the hot lane, when the application's context enables it."""
+    """`web.AppRunner` whose connections are the evaluator's (`Connection`: read timeouts, JSON answers to what
+    aiohttp cannot parse) and take the hot lane when the application's context enables it and the start-up check
+    (`lanecheck.self_test`) finds it answering as the ordinary path does. `limits.idle_timeout` is aiohttp's
+    keep-alive timeout unless `keepalive_timeout` is given."""
+
+    def __init__(self, app: web.Application, limits: Limits | None = None, **kwargs: Any):
+        self.limits = limits or Limits()
+        kwargs.setdefault("keepalive_timeout", self.limits.idle_timeout)
+        super().__init__(app, **kwargs)
 
     async def _make_server(self) -> Any:
+        from evaluator.server.lanecheck import self_test
+
         server = await super()._make_server()
         ctx = self.app.get(CONTEXT)
+        headers: Mapping[str, str] = ctx.headers if ctx is not None else {}
+        connections = _Connections(server, self.limits, headers, None)
         if ctx is None or not ctx.hot_lane or not ctx.calls:
-            return server
-        if not compatible():
-            log.warning("hot lane off: this aiohttp's RequestHandler lacks what it relies on")
-            return server
-        return _HotLaneServer(server, HotLane(ctx))
+            return connections
+        lane = HotLane(ctx)
+        problem = await self_test(connections, lane)
+        if problem is not None:
+            log.warning("hot lane off: %s", problem)
+            return connections
+        connections.lane = lane
+        return connections

@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from evaluator.server.errors import BAD_JSON_TYPES, ApiError, Code, invalid
 
@@ -37,19 +38,33 @@ class BatchRequest:
     requests: list[Entry]
 
 
+class BodyTimeout(Exception):
+    """The request's body did not arrive within the server's `body_timeout` (set on the payload by connection.py)."""
+
+
 async def read_body(request: web.Request, max_body: int) -> bytes:
-    """The body's bytes. 413 over `max_body`, 400 when it cannot be read (a broken chunked or compressed body)."""
+    """The body's bytes. 413 over `max_body`, 400 when it cannot be read (a broken chunked body, a body that is not
+    in its `Content-Encoding`), 408 when it did not arrive in time. After a 400 or 408 the connection is closed:
+    aiohttp's parser cannot go on after a body it could not read."""
     length = request.content_length
     if length is not None and length > max_body:
         raise too_large(max_body)
+    content = request.content
     try:
-        content = request.content
         # fast path: the whole (small) body has already arrived, so take it without awaiting
         raw = content.read_nowait() if content.is_eof() else await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise too_large(max_body) from None
-    except HttpProcessingError as exc:
-        raise invalid(f"unreadable request body: {exc.message or exc}") from None
+    except BodyTimeout as exc:
+        raise ApiError(Code.INVALID_ARGUMENT, str(exc), status=408) from None
+    except (RequestPayloadError, HttpProcessingError) as exc:
+        content.feed_eof()  # the parser stopped at the error: nothing more comes, and aiohttp must not linger on it
+        request.protocol.close()  # the connection closes after this answer
+        cause = exc.__cause__ if isinstance(exc.__cause__, HttpProcessingError) else exc
+        if isinstance(cause, ContentEncodingError):
+            encoding = request.headers.get("Content-Encoding", "").strip()
+            raise invalid(f"request body is not valid {encoding} (Content-Encoding: {encoding})") from None
+        raise invalid("unreadable request body (malformed chunked encoding or length)") from None
     if len(raw) > max_body:
         raise too_large(max_body)
     return raw

@@ -32,6 +32,7 @@ from typing import Any
 
 from aiohttp import web
 
+from evaluator.server.accesslog import AccessLog
 from evaluator.server.app import create_app
 from evaluator.server.hotlane import HotLaneRunner
 from evaluator.server.metrics import Metrics
@@ -151,8 +152,8 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
     metrics = Metrics(shared)
     access = app_options.pop("access_log", False)
     runner = HotLaneRunner(create_app(store, config, metrics=metrics, **app_options),
-                           access_log=ACCESS_LOG if access else None, handle_signals=False,
-                           shutdown_timeout=2.0)
+                           access_log=ACCESS_LOG if access else None, access_log_class=AccessLog,
+                           handle_signals=False, shutdown_timeout=2.0)
     exchange = None
     try:
         await runner.setup()  # loads every environment before the first request is accepted
@@ -227,6 +228,7 @@ def serve(config_path: str | Path | None, host: str | None = None, port: int | N
     if workers <= 1:
         return _run_worker(config_path, sock, None, app_options, store, run.tls)
     metrics_dir = tempfile.mkdtemp(prefix="flagdeck-metrics-")
+    gc.freeze()
     children: list[int] = []
     try:
         for _ in range(workers):

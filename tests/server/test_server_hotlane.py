@@ -38,9 +38,10 @@ class Answer:
     def __init__(self, status: int, headers: dict[str, str], body: bytes):
         self.status, self.headers, self.body = status, headers, body
 
-    def comparable(self) -> tuple[int, dict[str, str], Any]:
+    def comparable(self) -> tuple[int, list[tuple[str, str]], Any]:
+        """Status, headers in the order written (the Date and Content-Length values left out), parsed body."""
         assert int(self.headers.get("content-length", "0")) == len(self.body)
-        headers = {k: v for k, v in self.headers.items() if k not in ("date", "content-length")}
+        headers = [(k, "" if k in ("date", "content-length") else v) for k, v in self.headers.items()]
         return self.status, headers, _strip(json.loads(self.body)) if self.body else b""
 
 
