@@ -8,16 +8,21 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import socket
 import threading
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 
-from evaluator.server.hotlane import WAIT_LIMIT
+from evaluator.server import create_app
+from evaluator.server.context import CONTEXT
+from evaluator.server.hotlane import WAIT_LIMIT, HotLane, HotLaneRunner
+from evaluator.server.lanecheck import self_test
 
-from .harness import ServerThread, hot_answers
+from .harness import ROOT, ServerThread, hot_answers
 from .test_server_auth import AUTH
 
 VARIANT = {"namespaceKey": "ns1", "flagKey": "variant-seg", "entityId": "user-1", "context": {"plan": "pro"}}
@@ -341,3 +346,48 @@ def test_a_thousand_pipelined_requests_in_random_pieces(pair: tuple[ServerThread
     assert hot_answers(pair[0].url) >= 300  # the lane's share: all the first half but for a slow reader
     problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert not problems, [r.getMessage()[:200] for r in problems[:3]]
+
+
+def test_the_lane_is_on_with_the_pinned_aiohttp(make_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The lane drives aiohttp's internals: pyproject.toml pins the exact version it is tested against, and on
+    that version its start-up check passes (on another, the lane turns itself off and the suite fails here)."""
+    pin = re.search(r'"aiohttp==([^"]+)"', (ROOT / "pyproject.toml").read_text())
+    assert pin and aiohttp.__version__ == pin.group(1), "aiohttp is not the version the hot lane is pinned to"
+    server = make_server()
+    assert "hot lane off" not in caplog.text
+    before = hot_answers(server.url)
+    assert exchange(server, request("POST", "/evaluate/v1/variant", VARIANT))[0].status == 200
+    assert hot_answers(server.url) == before + 1
+
+
+class _Misheard(HotLane):
+    """A lane with a fault injected: one header more than aiohttp writes."""
+
+    def head(self, status: int, length: int, etag: str | None, headers: Any) -> bytes:
+        return super().head(status, length, etag, headers).replace(b"\r\n\r\n", b"\r\nX-Extra: 1\r\n\r\n")
+
+
+class _Deaf(HotLane):
+    """A lane with a fault injected: it takes nothing."""
+
+    def route(self, method: str, path: str) -> None:
+        return None
+
+
+async def test_the_start_up_check_turns_a_faulty_lane_off(server: ServerThread) -> None:
+    """The check compares real answers: a lane that writes another header, or answers nothing, is reported (and
+    HotLaneRunner then serves without it); the application's own lane passes."""
+    app = create_app(server.store, server.config)
+    runner = HotLaneRunner(app)
+    await runner.setup()
+    try:
+        connections, ctx = runner.server, app[CONTEXT]
+        assert connections.lane is not None
+        assert await self_test(connections, HotLane(ctx)) is None
+        differs = await self_test(connections, _Misheard(ctx))
+        assert differs is not None and "start-up check request 1 differs from aiohttp's" in differs
+        assert "X-Extra" in differs
+        assert await self_test(connections, _Deaf(ctx)) == "it answered 0 of its start-up check's 4 requests"
+        assert ctx.metrics.hot_lane.counts == {}  # nor are the check's answers counted
+    finally:
+        await runner.cleanup()

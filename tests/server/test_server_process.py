@@ -93,20 +93,44 @@ def test_flagdeck_serve_takes_the_hot_lane_unless_told_not_to(tmp_path: Path, fl
             assert server.stop() == 0
 
 
+def _answer_size(url: str, request: bytes) -> int:
+    """The bytes of the one answer to `request` on a new connection (framed by Content-Length)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + int(
+                data.split(b"Content-Length: ", 1)[1].split(b"\r\n", 1)[0]):
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+    return len(data)
+
+
 def test_access_log_shows_lane_and_ordinary_requests(tmp_path: Path, flag_repo: FlagRepo) -> None:
-    server = ServerProcess(write_config(tmp_path, flag_repo.path), "--access-log")
+    """One line per request, lane or not, each with the bytes written (headers and body, as aiohttp's %b)."""
+    config = write_config(tmp_path, flag_repo.path, "authentication: {required: true, tokens: {t: {credential: k}}}\n")
+    server = ServerProcess(config, "--access-log")
+    body = json.dumps({"namespaceKey": "ns1", "flagKey": "env-marker", "entityId": "u"}).encode()
+    sizes = {}
     try:
-        with httpx.Client(timeout=5) as client:
-            client.post(server.url + "/evaluate/v1/variant", json={"namespaceKey": "ns1", "flagKey": "env-marker",
-                                                                   "entityId": "u"}, headers={"User-Agent": "lane/1"})
-            client.get(server.url + "/health", headers={"User-Agent": "ordinary/1"})
-        assert hot_answers(server.url) == 1
+        for agent, head in (("lane/1", f"POST /evaluate/v1/variant HTTP/1.1\r\nContent-Length: {len(body)}\r\n"
+                                        "Authorization: Bearer k\r\n"),
+                            ("denied/1", f"POST /evaluate/v1/variant HTTP/1.1\r\nContent-Length: {len(body)}\r\n"),
+                            ("ordinary/1", "GET /health HTTP/1.1\r\n")):
+            sizes[agent] = _answer_size(server.url, f"{head}Host: x\r\nUser-Agent: {agent}\r\n\r\n".encode()
+                                        + (body if head.startswith("POST") else b""))
+        assert hot_answers(server.url) == 2
     finally:
         assert server.stop() == 0
     assert server.proc.stdout is not None
     lines = server.proc.stdout.read().splitlines()
-    assert any('"POST /evaluate/v1/variant HTTP/1.1" 200' in x and "lane/1" in x for x in lines), lines
-    assert any('"GET /health HTTP/1.1" 200' in x and "ordinary/1" in x for x in lines), lines
+    for agent, request_line, status in (("lane/1", "POST /evaluate/v1/variant", 200),
+                                        ("denied/1", "POST /evaluate/v1/variant", 401),
+                                        ("ordinary/1", "GET /health", 200)):
+        line = next((x for x in lines if f'"{request_line} HTTP/1.1" {status} ' in x and agent in x), None)
+        assert line is not None, (agent, lines)
+        assert int(line.split(f'" {status} ', 1)[1].split()[0]) == sizes[agent], line
 
 
 def test_workers_share_a_burst_of_connections(tmp_path: Path, flag_repo: FlagRepo) -> None:
