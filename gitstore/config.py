@@ -222,6 +222,12 @@ class ServerConfig(_Model):
     heartbeat: Annotated[float, BeforeValidator(parse_heartbeat)] = 15.0
     cors: CorsConfig = Field(default_factory=CorsConfig)
     tls: TlsConfig | None = None
+    # how long a client may take: a request's headers from its first byte, its body from its headers, and an idle
+    # keep-alive connection between requests; connections per worker process (0 = no cap)
+    header_timeout: Duration = 10.0
+    body_timeout: Duration = 30.0
+    idle_timeout: Duration = 75.0
+    max_connections: int = Field(default=10_000, ge=0, strict=True)
 
 
 class IdentityConfig(_Model):

@@ -42,6 +42,17 @@ T = TypeVar("T")
 @click.option("--access-log/--no-access-log", default=False,
               help="one line per request (aiohttp's format) on standard error  "
                    "[default: server.access_log, else off]")
+@click.option("--header-timeout", default=10.0, type=click.FloatRange(0, min_open=True), metavar="SECONDS",
+              help="a request's headers must arrive within this time of its first byte, else 408 and the "
+                   "connection is closed  [default: server.header_timeout, else 10]")
+@click.option("--body-timeout", default=30.0, type=click.FloatRange(0, min_open=True), metavar="SECONDS",
+              help="a request's body must arrive within this time of its headers, else 408 and the connection is "
+                   "closed  [default: server.body_timeout, else 30]")
+@click.option("--idle-timeout", default=75.0, type=click.FloatRange(0, min_open=True), metavar="SECONDS",
+              help="close a keep-alive connection idle this long  [default: server.idle_timeout, else 75]")
+@click.option("--max-connections", default=10_000, type=click.IntRange(0), metavar="N",
+              help="open connections per worker; beyond them new ones are answered 503 (0 = no cap; lowered to "
+                   "what the open-file limit allows)  [default: server.max_connections, else 10000]")
 @click.option("--tls-cert", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="serve HTTPS with this PEM certificate (chain); needs --tls-key  [default: server.tls.cert_file]")
 @click.option("--tls-key", type=click.Path(dir_okay=False), default=None, metavar="FILE",
@@ -51,6 +62,7 @@ T = TypeVar("T")
 @click.pass_context
 def command(ctx: click.Context, config_path: str | None, host: str, port: int, workers: int, cors: bool,
             cors_origins: tuple[str, ...], heartbeat: float, hot_lane: bool, access_log: bool,
+            header_timeout: float, body_timeout: float, idle_timeout: float, max_connections: int,
             tls_cert: str | None, tls_key: str | None, log_level: str) -> None:
     """Serve every configured environment to Flipt SDKs, OpenFeature providers and HTTP clients."""
     from evaluator.server.runner import serve
@@ -68,7 +80,11 @@ def command(ctx: click.Context, config_path: str | None, host: str, port: int, w
                        tls=(tls_cert, tls_key) if tls_cert and tls_key else None,
                        cors=given("cors", cors), cors_origins=cors_origins or None,
                        heartbeat=given("heartbeat", heartbeat), hot_lane=given("hot_lane", hot_lane),
-                       access_log=given("access_log", access_log))
+                       access_log=given("access_log", access_log),
+                       header_timeout=given("header_timeout", header_timeout),
+                       body_timeout=given("body_timeout", body_timeout),
+                       idle_timeout=given("idle_timeout", idle_timeout),
+                       max_connections=given("max_connections", max_connections))
     except FlagdeckError as exc:  # a bad configuration, a storage that cannot be opened, an address in use
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -95,12 +95,21 @@ def describe(exc: BaseException | None) -> str:
     return "malformed request"
 
 
+class Tally:
+    """Open connections of one server, for its connection cap (listener.Gate)."""
+
+    open = 0
+
+
 class Connection(RequestHandler):
     """aiohttp's connection handler with read timeouts and JSON answers to what it cannot parse. `headers`: the
-    header lines every answer carries (CORS), for answers written here."""
+    header lines every answer carries (CORS), for answers written here; `tally` counts the open connections."""
 
-    def __init__(self, manager: web.Server, limits: Limits, headers: Mapping[str, str], **kwargs: Any):
+    def __init__(self, manager: web.Server, limits: Limits, headers: Mapping[str, str], tally: Tally | None = None,
+                 **kwargs: Any):
         super().__init__(manager, **kwargs)
+        self._tally = tally
+        self._counted = False
         self._limits = limits
         self._fields = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         self._error_headers = dict(headers)
@@ -170,7 +179,16 @@ class Connection(RequestHandler):
                                             close=True))
         self.force_close()
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        if self._tally is not None:
+            self._tally.open += 1
+            self._counted = True
+
     def connection_lost(self, exc: BaseException | None) -> None:
+        if self._counted:
+            self._tally.open -= 1  # type: ignore[union-attr]
+            self._counted = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -35,7 +35,7 @@ from aiohttp.http_writer import StreamWriter
 from aiohttp.web_protocol import RequestHandler
 
 from evaluator.server.calls import Call, CallHandler
-from evaluator.server.connection import PHRASES, Connection, Limits
+from evaluator.server.connection import PHRASES, Connection, Limits, Tally
 from evaluator.server.context import CONTEXT, ServerContext
 
 log = logging.getLogger("flagdeck.evaluator")
@@ -114,8 +114,8 @@ class HotLaneHandler(Connection):
     """The evaluator's connection handler, answering what the hot lane can before waking the handler task."""
 
     def __init__(self, manager: web.Server, limits: Limits, headers: Mapping[str, str], lane: HotLane,
-                 **kwargs: Any):
-        super().__init__(manager, limits, headers, **kwargs)
+                 tally: Tally | None = None, **kwargs: Any):
+        super().__init__(manager, limits, headers, tally, **kwargs)
         self._lane = lane
         self._answering = False
 
@@ -213,12 +213,18 @@ class _Connections:
 
     def __init__(self, server: web.Server, limits: Limits, headers: Mapping[str, str], lane: HotLane | None):
         self._server, self._limits, self._headers, self.lane = server, limits, headers, lane
+        self.tally = Tally()
 
     def __call__(self) -> RequestHandler:
-        server = self._server
+        server, tally = self._server, self.tally
         if self.lane is None:
-            return Connection(server, self._limits, self._headers, loop=server._loop, **server._kwargs)
-        return HotLaneHandler(server, self._limits, self._headers, self.lane, loop=server._loop, **server._kwargs)
+            return Connection(server, self._limits, self._headers, tally, loop=server._loop, **server._kwargs)
+        return HotLaneHandler(server, self._limits, self._headers, self.lane, tally, loop=server._loop,
+                              **server._kwargs)
+
+    def count(self) -> int:
+        """Open connections (for the connection cap)."""
+        return self.tally.open
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._server, name)

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
 from evaluator.server.accesslog import AccessLog
 from evaluator.server.app import create_app
+from evaluator.server.connection import Limits
 from evaluator.server.hotlane import HotLaneRunner
+from evaluator.server.listener import Gate, Listener, connection_budget, raise_fd_limit
 from evaluator.server.metrics import Metrics
 from evaluator.server.metrics_shared import SharedMetrics
 from gitstore.config import Config, load_config
@@ -49,6 +49,9 @@ METRICS_INTERVAL = 0.5  # seconds between two writes of a worker's figures for i
 
 
 REUSE_PORT = hasattr(socket, "SO_REUSEPORT")
+LIMITS = ("header_timeout", "body_timeout", "idle_timeout", "max_connections")  # Limits' fields, server: keys
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+EARLY_SIGNALS: list[int] = []  # SIGTERM/SIGINT received before the event loop's handlers were set
 
 
 class ListenError(FlagdeckError):
@@ -58,14 +61,16 @@ class ListenError(FlagdeckError):
 @dataclass(frozen=True)
 class Settings:
     """What `serve` runs with: each value from the command line when given, else from `server:`, else default.
-    `tls`: (certificate file, key file) or None for plain HTTP; `app_options` go to `create_app` (`cors`,
-    `cors_origins`, `heartbeat`, `hot_lane`) and to `serve_socket` (`access_log`)."""
+    `tls`: (certificate file, key file) or None for plain HTTP; `limits`: timeouts and the connection cap;
+    `app_options` go to `create_app` (`cors`, `cors_origins`, `heartbeat`, `hot_lane`) and to `serve_socket`
+    (`access_log`)."""
 
     host: str
     port: int
     workers: int
     tls: tuple[Path, Path] | None
     app_options: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def scheme(self) -> str:
@@ -75,7 +80,8 @@ class Settings:
 def settings(config: Config, host: str | None = None, port: int | None = None, workers: int | None = None,
              tls: tuple[str | Path, str | Path] | None = None, **given: Any) -> Settings:
     """Merge the options given on the command line (None or absent = not given) over `config.server`. `given` may
-    hold `cors`, `cors_origins`, `heartbeat`, `hot_lane`, `access_log`; other keys pass through to `create_app`.
+    hold `cors`, `cors_origins`, `heartbeat`, `hot_lane`, `access_log` and the `Limits` fields (`header_timeout`,
+    `body_timeout`, `idle_timeout`, `max_connections`); other keys pass through to `create_app`.
     Origins given without `cors` turn CORS on (they ask for it) even when the file turns it off. A `tls` pair is
     checked here (ConfigError `--tls-cert/--tls-key: ...`); the file's by `config.check_server_files()`, which
     `serve` calls first."""
@@ -83,6 +89,7 @@ def settings(config: Config, host: str | None = None, port: int | None = None, w
     options = {k: v for k, v in given.items() if v is not None}
     origins = tuple(options.pop("cors_origins", ()) or ())
     cors = options.pop("cors", True if origins else file.cors.enabled)
+    limits = Limits(**{name: options.pop(name, getattr(file, name)) for name in LIMITS})
     app_options = {
         "cors": cors,
         "cors_origins": origins or file.cors.origins,
@@ -101,7 +108,8 @@ def settings(config: Config, host: str | None = None, port: int | None = None, w
     elif file.tls is not None:
         files = (file.tls.cert_file, file.tls.key_file)
     return Settings(host=file.host if host is None else host, port=file.port if port is None else port,
-                    workers=file.workers if workers is None else workers, tls=files, app_options=app_options)
+                    workers=file.workers if workers is None else workers, tls=files, app_options=app_options,
+                    limits=limits)
 
 
 def bind(host: str, port: int, backlog: int = 1024, reuse_port: bool = False) -> socket.socket:
@@ -135,10 +143,12 @@ def open_store(config: Config) -> Store:
 
 async def serve_socket(config_path: str | Path | None, sock: socket.socket,
                        metrics_dir: str | Path | None = None, store: Store | None = None,
-                       ssl_context: ssl.SSLContext | None = None, **app_options: Any) -> None:
+                       ssl_context: ssl.SSLContext | None = None, limits: Limits | None = None,
+                       **app_options: Any) -> None:
     """Serve on an already listening socket until SIGTERM/SIGINT, with `store` (taken over: closed at the end) or
     a Store opened on `config_path`. With `metrics_dir` (several workers), this worker's figures are exchanged
-    there with its siblings' (see metrics_shared). With `ssl_context`, every socket serves HTTPS. `app_options` go
+    there with its siblings' (see metrics_shared). With `ssl_context`, every socket serves HTTPS. `limits`:
+    timeouts and the connection cap (listener.py, lowered to what the open-file limit allows). `app_options` go
     to `create_app` (`cors`, `heartbeat`, `hot_lane`), except `access_log` (True: one line per request on the
     `aiohttp.access` logger, at INFO)."""
     if store is None:
@@ -146,25 +156,34 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
     config = store.config
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # none lost between the early handler and the loop's
+    try:
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, stop.set)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    if EARLY_SIGNALS:
+        stop.set()
     shared = SharedMetrics(metrics_dir) if metrics_dir is not None else None
     metrics = Metrics(shared)
     access = app_options.pop("access_log", False)
-    runner = HotLaneRunner(create_app(store, config, metrics=metrics, **app_options),
+    limits = limits or Limits()
+    runner = HotLaneRunner(create_app(store, config, metrics=metrics, **app_options), limits,
                            access_log=ACCESS_LOG if access else None, access_log_class=AccessLog,
                            handle_signals=False, shutdown_timeout=2.0)
     exchange = None
     try:
         await runner.setup()  # loads every environment before the first request is accepted
         gc.freeze()  # start-up objects (compiled namespaces, modules) never need scanning again: shorter GC pauses
-        await web.SockSite(runner, sock, ssl_context=ssl_context).start()
+        # the cap, counted after setup (the repositories' files are open), shared by this worker's sockets
+        gate = Gate(runner.server, *connection_budget(limits.max_connections))
+        await Listener(runner, sock, gate, ssl_context, limits.header_timeout).start()
         if metrics_dir is not None and REUSE_PORT:
             # One of several workers: besides the socket they share (whose connections go to whichever accepts
             # first, so one worker can take a whole burst), a socket of its own on the same port, among which the
             # kernel spreads new connections evenly.
             own = bind(*sock.getsockname()[:2], reuse_port=True)
-            await web.SockSite(runner, own, ssl_context=ssl_context).start()
+            await Listener(runner, own, gate, ssl_context, limits.header_timeout).start()
         if shared is not None:
             exchange = asyncio.ensure_future(_exchange(shared, metrics))
         await stop.wait()
@@ -189,10 +208,10 @@ async def _exchange(shared: SharedMetrics, metrics: Metrics) -> None:
 
 def _run_worker(config_path: str | Path | None, sock: socket.socket, metrics_dir: str | None,
                 app_options: dict[str, Any], store: Store | None = None,
-                tls: tuple[Path, Path] | None = None) -> int:
+                tls: tuple[Path, Path] | None = None, limits: Limits | None = None) -> int:
     try:
         context = server_ssl_context(*tls) if tls is not None else None  # each worker its own, after the fork
-        asyncio.run(serve_socket(config_path, sock, metrics_dir, store, context, **app_options))
+        asyncio.run(serve_socket(config_path, sock, metrics_dir, store, context, limits, **app_options))
     except KeyboardInterrupt:
         pass
     except Exception:
@@ -205,15 +224,18 @@ def serve(config_path: str | Path | None, host: str | None = None, port: int | N
           workers: int | None = None, tls: tuple[str | Path, str | Path] | None = None, **app_options: Any) -> int:
     """Open the store, bind, print the address, and serve with `workers` processes. Returns the exit status.
     `host`, `port`, `workers`, `tls` (certificate file, key file) and each of `app_options` (`cors`,
-    `cors_origins`, `heartbeat`, `hot_lane`, `access_log`) left None come from the file's `server:` section (see
-    `settings`). Raises ConfigError / StorageError (before anything is bound or printed) and ListenError (cannot
-    bind)."""
+    `cors_origins`, `heartbeat`, `hot_lane`, `access_log`, `header_timeout`, `body_timeout`, `idle_timeout`,
+    `max_connections`) left None come from the file's `server:` section (see `settings`). Raises ConfigError /
+    StorageError (before anything is bound or printed) and ListenError (cannot bind). The open-file soft limit is
+    raised to the hard limit first (logged at INFO once listening)."""
+    _note_early_signals()
     config = load_config(config_path)  # fail fast, with the file/line message, before forking
     config.check_server_files()
     run = settings(config, host, port, workers, tls, **app_options)
     host, port, workers, app_options = run.host, run.port, run.workers, run.app_options
     if app_options.get("access_log"):
         ACCESS_LOG.setLevel(logging.INFO)
+    fd_limit = raise_fd_limit()
     store = open_store(config)  # creates/fetches the repositories once, so N workers do not race to initialise them
     try:
         sock = bind(host, port, reuse_port=workers > 1 and REUSE_PORT)
@@ -225,33 +247,60 @@ def serve(config_path: str | Path | None, host: str | None = None, port: int | N
     bound_port = sock.getsockname()[1]
     print(f"flagdeck evaluator listening on {run.scheme}://{host}:{bound_port} ({workers} worker"
           f"{'s' if workers > 1 else ''})", flush=True)
+    log.info(fd_limit)
     if workers <= 1:
-        return _run_worker(config_path, sock, None, app_options, store, run.tls)
+        return _run_worker(config_path, sock, None, app_options, store, run.tls, run.limits)
     metrics_dir = tempfile.mkdtemp(prefix="flagdeck-metrics-")
+    # Start-up objects are never collected: the workers share their pages (copy-on-write) and the supervisor's
+    # exit does not scan them (a full collection of them made SIGTERM take ~0.5 s more when idle).
     gc.freeze()
     children: list[int] = []
-    try:
-        for _ in range(workers):
-            pid = os.fork()
-            if pid == 0:  # worker
-                code = _run_worker(config_path, sock, metrics_dir, app_options, tls=run.tls)
-                sys.stdout.flush()
-                os._exit(code)
-            children.append(pid)
-        sock.close()
-        return _supervise(children)
-    finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+    stopping: list[int] = list(EARLY_SIGNALS)  # told to stop already: no worker is started
 
-
-def _supervise(children: list[int]) -> int:
     def forward(signum: int, frame: object) -> None:
+        stopping.append(signum)
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGTERM, forward)  # before forking: a signal meanwhile is not lost
     signal.signal(signal.SIGINT, forward)
+    try:
+        for _ in range(workers):
+            if stopping:
+                break
+            # held across the fork: the new worker takes them once its own handler is set (a signal arriving
+            # while Python finishes forking would be lost), the supervisor once the worker is in `children`
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+            pid = os.fork()
+            if pid == 0:  # worker
+                _note_early_signals()
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+                code = _run_worker(config_path, sock, metrics_dir, app_options, tls=run.tls, limits=run.limits)
+                sys.stdout.flush()
+                os._exit(code)
+            children.append(pid)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        sock.close()
+        if stopping:
+            forward(signal.SIGTERM, None)
+        return _supervise(children, forward)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _early_signal(signum: int, frame: object) -> None:
+    EARLY_SIGNALS.append(signum)
+
+
+def _note_early_signals() -> None:
+    """Until `serve_socket` sets the event loop's handlers, a SIGTERM or SIGINT is noted, and serving stops as soon
+    as it starts: a signal during start-up is a clean exit (status 0), not a kill or a traceback."""
+    signal.signal(signal.SIGTERM, _early_signal)
+    signal.signal(signal.SIGINT, _early_signal)
+
+
+def _supervise(children: list[int], forward: Any) -> int:
     status = 0
     alive = set(children)
     while alive:

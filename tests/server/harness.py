@@ -96,9 +96,9 @@ class ServerThread:
     """The evaluator in a background thread (its own event loop), so blocking real clients can call it."""
 
     def __init__(self, config_path: Path, max_body: int | None = None, **app_options: Any):
-        """`app_options` go to `create_app` (e.g. `heartbeat`, `cors`, `hot_lane`), except `keepalive_timeout`,
-        which goes to the runner."""
-        self._runner_options = {k: app_options.pop(k) for k in ("keepalive_timeout",) if k in app_options}
+        """`app_options` go to `create_app` (e.g. `heartbeat`, `cors`, `hot_lane`), except `keepalive_timeout` and
+        `limits` (connection.Limits), which go to the runner."""
+        self._runner_options = {k: app_options.pop(k) for k in ("keepalive_timeout", "limits") if k in app_options}
         self.config = load_config(config_path)
         self.store = Store(self.config)
         self._kwargs = {"max_body": max_body, **app_options} if max_body else app_options

@@ -120,7 +120,7 @@ def test_access_log_shows_lane_and_ordinary_requests(tmp_path: Path, flag_repo: 
                             ("ordinary/1", "GET /health HTTP/1.1\r\n")):
             sizes[agent] = _answer_size(server.url, f"{head}Host: x\r\nUser-Agent: {agent}\r\n\r\n".encode()
                                         + (body if head.startswith("POST") else b""))
-        assert hot_answers(server.url) == 2
+        assert hot_answers(server.url, {"Authorization": "Bearer k"}) == 2
     finally:
         assert server.stop() == 0
     assert server.proc.stdout is not None
@@ -154,3 +154,50 @@ def test_workers_share_a_burst_of_connections(tmp_path: Path, flag_repo: FlagRep
         assert len(pids) == 2
     finally:
         assert server.stop() == 0
+
+
+def test_sigterm_closes_streams_cleanly_without_waiting(tmp_path: Path, flag_repo: FlagRepo) -> None:
+    """SIGTERM with open SSE and JSON snapshot streams, an idle keep-alive connection and half a header line: each
+    stream ends with its chunked terminator (a clean end, not a reset), and the process exits 0 without waiting
+    out the 2 s shutdown grace period that in-flight requests get."""
+    for workers in ("1", "2"):
+        server = ServerProcess(write_config(tmp_path, flag_repo.path), "--workers", workers,
+                               command=("-m", "app.cli", "serve"))
+        host, port = server.url.removeprefix("http://").split(":")
+        streams = []
+        for accept in ("text/event-stream", "application/json"):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(f"GET /client/v2/environments/production/namespaces/ns1/stream HTTP/1.1\r\nHost: x\r\n"
+                         f"Accept: {accept}\r\n\r\n".encode())
+            streams.append((sock, sock.recv(65536)))
+        idle = socket.create_connection((host, int(port)), timeout=5)
+        idle.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert idle.recv(65536).startswith(b"HTTP/1.1 200")
+        half = socket.create_connection((host, int(port)), timeout=5)
+        half.sendall(b"GET /health HTTP/1.1\r\nHo")
+        started = time.monotonic()
+        server.proc.terminate()
+        for sock, data in streams:
+            with sock:
+                while chunk := sock.recv(65536):
+                    data += chunk
+                assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n0\r\n\r\n"), data[-60:]
+        assert server.proc.wait(10) == 0
+        assert time.monotonic() - started < 1.5, workers
+        idle.close()
+        half.close()
+
+
+def test_sigterm_during_start_up_is_a_clean_exit(tmp_path: Path, flag_repo: FlagRepo) -> None:
+    """A SIGTERM as soon as the address is printed, while the workers are still starting (opening the store,
+    checking the hot lane), ends every process with status 0."""
+    config = write_config(tmp_path, flag_repo.path)
+    for workers in ("1", "3"):
+        proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--config", str(config), "--port", "0",
+                                 "--workers", workers], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                cwd=ROOT)
+        assert proc.stdout is not None and "listening" in proc.stdout.readline()
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 0, (workers, out)
+        assert "Traceback" not in out, out

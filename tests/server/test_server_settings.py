@@ -310,6 +310,10 @@ def _run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     ("server:\n  port: eighty\n", 10, "server.port", "integer"),
     ("server:\n  https_port: 8443\n", 10, "server.https_port", "unknown key"),
     ("server:\n  heartbeat: often\n", 10, "server.heartbeat", "not a duration"),
+    ("server:\n  host: 127.0.0.1\n  header_timeout: soon\n", 11, "server.header_timeout", "not a duration"),
+    ("server:\n  body_timeout: 0s\n", 10, "server.body_timeout", "greater than zero"),
+    ("server:\n  max_connections: -1\n", 10, "server.max_connections", "greater than or equal to 0"),
+    ("server:\n  max_connections: lots\n", 10, "server.max_connections", "integer"),
     ("server:\n  cors: {allowed_origins: ['https://app.example/']}\n", 10, "server.cors.allowed_origins",
      "is not an origin"),
 ])
