@@ -7,6 +7,7 @@ from __future__ import annotations
 import pygit2
 
 from gitstore.changes import diff_documents
+from gitstore.documents import Document
 from gitstore.errors import ConflictError
 from gitstore.repo import blob_at, build_tree, make_commit
 from gitstore.results import Author
@@ -40,18 +41,31 @@ def _replay_path(repo: pygit2.Repository, commit: pygit2.Commit, onto: pygit2.Co
     parts = path.split("/")
     if len(parts) < 2 or parts[-1] not in FEATURE_FILES or ours is None or theirs is None:
         raise ConflictError(f"{path} was changed on the remote as well", resource=path)
-    docs = [cache.get(str(oid), path, lambda o=oid: repo[o].data).document if oid else None
-            for oid in (before, ours, theirs)]
-    namespace = parts[-2]
-    changes = diff_documents(namespace, docs[0], docs[1])
-    clash = conflicting_change(docs[0], docs[2], changes)
-    if clash is not None:
-        raise ConflictError(f"{clash.kind.value} {clash.resource} was changed on the remote as well",
-                            resource=clash.resource)
-    if not changes:
-        return False, None
-    text = apply_changes(repo[theirs].data.decode("utf-8"), path, changes, docs[2])
-    return True, text.encode("utf-8")
+    held = [_namespaces(repo, oid, path, cache) for oid in (before, ours, theirs)]
+    if any(h is None for h in held[1:]):
+        raise ConflictError(f"{path} was changed on the remote as well", resource=path)
+    before_docs, our_docs, their_docs = (h or {} for h in held)
+    text, changed = repo[theirs].data.decode("utf-8"), False
+    for namespace in sorted(set(before_docs) | set(our_docs)):  # the file's namespaces, by the holder rule
+        changes = diff_documents(namespace, before_docs.get(namespace), our_docs.get(namespace))
+        clash = conflicting_change(before_docs.get(namespace), their_docs.get(namespace), changes)
+        if clash is not None:
+            raise ConflictError(f"{clash.kind.value} {clash.resource} was changed on the remote as well",
+                                resource=clash.resource)
+        if changes:
+            base = their_docs.get(namespace) if not changed else None  # after one edit the text is new
+            text, changed = apply_changes(text, path, changes, base), True
+    return (True, text.encode("utf-8")) if changed else (False, None)
+
+
+def _namespaces(repo: pygit2.Repository, oid: pygit2.Oid | None, path: str, cache: ParseCache
+                ) -> dict[str, Document] | None:
+    """Every namespace the file holds (the holder rule: each document's `namespace:`); {} when absent, None when
+    the file is invalid (nothing can be replayed onto or from it resource by resource)."""
+    if oid is None:
+        return {}
+    parsed = cache.get(str(oid), path, lambda: repo[oid].data)
+    return dict(parsed.documents) if parsed.document is not None else None
 
 
 def replay(repo: pygit2.Repository, pending: list[pygit2.Commit], onto: pygit2.Oid, cache: ParseCache) -> pygit2.Oid:

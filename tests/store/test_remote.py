@@ -181,3 +181,34 @@ def test_a_clone_started_while_the_remote_was_missing_joins_its_history_later(tm
         assert b.sync_state("production").ahead == 0
     finally:
         b.close()
+
+
+def test_an_offline_commit_to_a_namespace_held_under_another_directory_is_replayed(tmp_path: Path) -> None:
+    """The replay reads namespaces by the holder rule (the document's `namespace:`), not by directory name."""
+    origin = bare(tmp_path / "origin.git")
+    a, b = open_clone(tmp_path / "a", origin.as_uri()), open_clone(tmp_path / "b", origin.as_uri())
+    try:
+        work = tmp_path / "work"
+        subprocess.run(["git", "clone", "-q", origin.as_uri(), str(work)], check=True)
+        (work / "legacy").mkdir()
+        (work / "legacy" / "features.yaml").write_text(
+            'version: "1.6"\nnamespace: billing\nflags:\n  - key: invoices\n    name: Invoices\n'
+            "    type: BOOLEAN_FLAG_TYPE\n    enabled: false\n")
+        for args in (("add", "."), ("-c", "user.name=Carol", "-c", "user.email=carol@example.com", "commit", "-qm",
+                                    "billing lives in legacy/"), ("push", "-q", "origin", "main")):
+            git(work, *args)
+        a.fetch("production")
+        b.fetch("production")
+        origin.rename(tmp_path / "away.git")
+        assert b.commit("production", [put_flag("offline", True, namespace="billing")], BOB).pushed is False
+        (tmp_path / "away.git").rename(origin)
+        a.commit("production", [put_flag("online", True, namespace="billing")], ALICE)  # the same file moved
+        b.push("production")
+        a.fetch("production")
+        snap = a.snapshot("production")
+        assert snap.namespaces["billing"].path == "legacy/features.yaml" and "billing" in snap.namespaces
+        assert {f.key for f in snap.document("billing").flags} == {"invoices", "online", "offline"}
+        assert b.head("production") == remote_tip(origin)
+    finally:
+        a.close()
+        b.close()
