@@ -1,5 +1,5 @@
 """Constraint rules: operators per comparison type, value shapes per version, values that Flipt cannot prepare
-(flipt-compatibility §2.3, §3.4-§3.7), and the normalisation of a value into the string the evaluator sees (§3.6)."""
+(flipt-compatibility §2.3, §3.4-§3.7), and the normalisation of a value into the string the evaluator sees (flipt-compatibility §3.6)."""
 
 from __future__ import annotations
 
