@@ -117,9 +117,16 @@ class Connection(RequestHandler):
         self._body: Any = None  # the payload whose body is still arriving, timed by `_timer`
 
     def data_received(self, data: bytes) -> None:
-        in_body = self._body is not None
-        count = self._request_count
-        super().data_received(data)
+        count, in_body = self._request_count, self._body is not None
+        RequestHandler.data_received(self, data)
+        # the clocks need looking at unless a complete request arrived with nothing timed (HotLaneHandler inlines
+        # these lines: its hot path)
+        if in_body or self._timer is not None or (
+                not self._messages[-1][1].is_eof() if self._request_count != count else data):
+            self._clock(count, in_body, data)
+
+    def _clock(self, count: int, in_body: bool, data: bytes) -> None:
+        """Start, stop or switch the read timer after `data` was parsed (`count`, `in_body`: before)."""
         if self._request_count != count:  # a request's headers are complete
             self._body = None
             if self._timer is not None:

@@ -122,16 +122,20 @@ class HotLaneHandler(Connection):
     def data_received(self, data: bytes) -> None:
         waiter = self._waiter
         if waiter is None or waiter.done():  # the handler task is busy: it takes everything, in order
-            super().data_received(data)
+            Connection.data_received(self, data)
             return
         # The task is asleep, so whatever is queued is the lane's: parse without waking the task, answer what the
         # lane can, then wake the task for the rest. A lane request whose body is still arriving stays queued, the
         # task asleep, until a later call completes it (many clients write the headers and the body separately).
         self._waiter = None
+        count, in_body = self._request_count, self._body is not None  # Connection.data_received, inlined
         try:
-            super().data_received(data)
+            RequestHandler.data_received(self, data)
         finally:
             self._waiter = waiter
+        if in_body or self._timer is not None or (
+                not self._messages[-1][1].is_eof() if self._request_count != count else data):
+            self._clock(count, in_body, data)
         if self._answering:  # re-entered (a body read or a resume parsed again): the loop below goes on
             return
         messages = self._messages
