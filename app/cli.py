@@ -10,6 +10,7 @@ import click
 # command name -> module under app.commands holding a click command named `command`
 COMMANDS: dict[str, str] = {
     "init": "init",
+    "doctor": "doctor",
     "validate": "validate",
     "eval": "evaluate",
     "export": "export",

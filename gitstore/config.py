@@ -75,13 +75,16 @@ class CredentialsConfig(_Model):
 class StorageConfig(_Model):
     """One Git repository: `path` (created if missing), optional `remote` URL, `branch`, `poll_interval`, and
     `timeout`: how long a remote may take to connect or to answer before a fetch or push gives up (the commit stays
-    local), so a remote that accepts connections but never answers cannot hang a commit or a start-up."""
+    local), so a remote that accepts connections but never answers cannot hang a commit or a start-up.
+    `stale_lock_after`: a branch lock file this old that no process holds was left by a writer that died, and the
+    store removes it (gitstore/locks.py)."""
 
     path: Path
     branch: str = "main"
     remote: str | None = None
     poll_interval: Duration = 30.0
     timeout: Duration = 20.0
+    stale_lock_after: Duration = 30.0
     credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
 
     @field_validator("branch")

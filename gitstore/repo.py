@@ -3,6 +3,7 @@ store needs: trees built without a work tree, commits, and a compare-and-swap on
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import threading
@@ -15,7 +16,8 @@ from typing import Any, TypeVar
 import pygit2
 from pygit2.enums import FileMode, ObjectType
 
-from gitstore.errors import ConflictError, FlagdeckError, NotFoundError
+from gitstore import crash, locks, worktree
+from gitstore.errors import ConflictError, FlagdeckError, NotFoundError, Problem, ValidationError
 from gitstore.results import Author
 
 T = TypeVar("T")
@@ -104,18 +106,68 @@ def subtree(repo: pygit2.Repository, tree: pygit2.Tree, directory: str) -> pygit
 
 
 def blob_at(tree: pygit2.Tree, path: str) -> pygit2.Object | None:
+    """The regular file at `path` (a symbolic link, or a path through one, is not a file: None)."""
     try:
         entry = tree[path]
     except KeyError:
         return None
-    return entry if entry.type == ObjectType.BLOB else None
+    return entry if entry.type == ObjectType.BLOB and entry.filemode != FileMode.LINK else None
+
+
+def symlink_on(tree: pygit2.Tree, path: str) -> str | None:
+    """The first symbolic link (or file standing where a directory is needed) on `path` in `tree`, if any."""
+    parts = path.split("/")
+    for i in range(len(parts)):
+        prefix = "/".join(parts[:i + 1])
+        try:
+            entry = tree[prefix]
+        except KeyError:
+            return None
+        if entry.filemode == FileMode.LINK or (i < len(parts) - 1 and entry.type != ObjectType.TREE):
+            return prefix
+    return None
+
+
+def link_problems(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, files: Iterable[str]
+                  ) -> list[Problem]:
+    """A warning for each symbolic link where an environment's directory, a namespace directory or a namespace
+    file would be: Flagdeck neither reads nor writes through links, so each is skipped."""
+    what = "; Flagdeck reads and writes only regular files in the repository, so it is skipped"
+    if directory:
+        link = symlink_on(tree, directory)
+        if link is not None:
+            return [Problem(link, 0, "", f"the environment's directory is a symbolic link{what}", "warning")]
+    root = subtree(repo, tree, directory)
+    found = []
+    for entry in root if root is not None else []:
+        path = f"{directory}/{entry.name}" if directory else entry.name
+        if entry.filemode == FileMode.LINK:
+            found.append(Problem(path, 0, "", f"a namespace directory that is a symbolic link{what}", "warning"))
+        elif entry.type == ObjectType.TREE:
+            sub = repo[entry.id]
+            found += [Problem(f"{path}/{name}", 0, "", f"a namespace file that is a symbolic link{what}", "warning")
+                      for name in files if name in sub and sub[name].filemode == FileMode.LINK]
+    return found
 
 
 def build_tree(repo: pygit2.Repository, base: pygit2.Tree | None,
                edits: dict[str, bytes | pygit2.Oid | None]) -> pygit2.Oid:
     """A new tree: `base` with each path set to the bytes (or existing blob id) given, or removed (None). Only the
     trees on the edited paths are rebuilt; a directory left empty disappears, as does one holding nothing but a
-    `.gitkeep`."""
+    `.gitkeep`. A path through (or onto) a symbolic link is refused with `ValidationError`: the store never
+    replaces a committed link, nor writes where it points."""
+    if base is not None:
+        for path in edits:
+            link = symlink_on(base, path)
+            if link is not None:
+                raise ValidationError([Problem(link, 0, "", f"is a symbolic link (or a file where a directory is "
+                                               f"needed): {path} is not written; Flagdeck reads and writes only "
+                                               "regular files in directories of the repository")])
+    return _build(repo, base, edits)
+
+
+def _build(repo: pygit2.Repository, base: pygit2.Tree | None, edits: dict[str, bytes | pygit2.Oid | None]
+           ) -> pygit2.Oid:
     nested: dict[str, dict[str, bytes | pygit2.Oid | None]] = {}
     files: dict[str, bytes | pygit2.Oid | None] = {}
     for path, data in edits.items():
@@ -135,7 +187,7 @@ def build_tree(repo: pygit2.Repository, base: pygit2.Tree | None,
     for name, sub_edits in nested.items():
         existing = builder.get(name)
         sub_base = repo[existing.id] if existing is not None and existing.type == ObjectType.TREE else None
-        sub_id = build_tree(repo, sub_base, sub_edits)
+        sub_id = _build(repo, sub_base, sub_edits)
         sub = repo[sub_id]
         if len(sub) == 0 or (len(sub) == 1 and sub[0].name == ".gitkeep" and not sub_edits.get(".gitkeep")):
             if existing is not None:
@@ -157,9 +209,22 @@ def make_commit(repo: pygit2.Repository, tree: pygit2.Oid, parents: Iterable[pyg
     return repo.create_commit(None, sig, other, message, tree, list(parents))
 
 
+class RefLocked(ConflictError):
+    """The ref's lock file exists: another writer holds it, or one died holding it (`lock` is its path)."""
+
+    def __init__(self, message: str, resource: str, lock: Path):
+        super().__init__(message, resource=resource)
+        self.lock = lock
+
+
 def _lost_race(exc: BaseException) -> bool:
     text = str(exc)
     return ".lock" in text or "locked file" in text or "does not match" in text or "not the first parent" in text
+
+
+def _locked(exc: BaseException) -> bool:
+    text = str(exc)
+    return ".lock" in text or "locked file" in text
 
 
 def cas_ref(repo: pygit2.Repository, ref: str, expected: pygit2.Oid | None, new: pygit2.Oid, message: str) -> None:
@@ -174,13 +239,77 @@ def cas_ref(repo: pygit2.Repository, ref: str, expected: pygit2.Oid | None, new:
             current = tip(repo, ref)
             if current != expected:
                 raise ConflictError(f"{ref} moved from {expected} to {current}", resource=ref)
+            crash.point("ref-locked")
             txn.set_target(ref, new, message=message)
     except pygit2.AlreadyExistsError:
         raise ConflictError(f"{ref} was created by another writer", resource=ref) from None
     except (OSError, pygit2.GitError) as exc:
+        if _locked(exc):
+            raise RefLocked(f"{ref} is locked by another writer ({exc})", ref, Path(repo.path) / f"{ref}.lock"
+                            ) from None
         if _lost_race(exc):
             raise ConflictError(f"{ref}: lost a race with another writer ({exc})", resource=ref) from None
-        raise StorageError(f"{repo.path}: cannot update {ref}: {exc}") from None
+        if tip(repo, ref) == new:
+            return  # moved; what failed came after (the reflog, on a full disk)
+        raise write_error(repo, exc, f"update {ref}") from None
+
+
+class RepositoryLocked(StorageError):
+    """A lock file of the repository stays in place: its message names the file and what to do."""
+
+    def __init__(self, message: str, lock: Path):
+        super().__init__(message)
+        self.lock = lock
+
+
+def publish(repo: pygit2.Repository, ref: str, expected: pygit2.Oid, new: pygit2.Oid, message: str,
+            changed: worktree.Changed, stale_after: float = locks.STALE_AFTER) -> worktree.Outcome | None:
+    """Move `ref` from `expected` to `new` (`cas_ref`), with the work tree and index brought along when the
+    repository has one checked out on `ref` (`gitstore.worktree`). A ref lock left by a writer that provably died
+    (`gitstore.locks`: older than `stale_after`, nobody holds it) is removed and the move tried again."""
+    for _ in range(2):
+        try:
+            if not worktree.applies(repo, ref):
+                cas_ref(repo, ref, expected, new, message)
+                crash.point("ref-moved")
+                return None
+            with worktree.updating(repo, ref, new, changed, stale_after) as outcome:
+                cas_ref(repo, ref, expected, new, message)
+            return outcome
+        except RefLocked as exc:
+            workdir = Path(repo.workdir) if not repo.is_bare else None
+            if locks.remove_if_stale(exc.lock, Path(repo.path), workdir, stale_after) is None:
+                raise
+        except worktree.IndexLocked as exc:
+            raise locked_error(repo, "the index", exc.lock, stale_after) from None
+        except (OSError, pygit2.GitError) as exc:
+            raise write_error(repo, exc, "update the work tree") from None
+    raise RefLocked(f"{ref} is locked again", ref, Path(repo.path) / f"{ref}.lock")
+
+
+def write_error(repo: pygit2.Repository, exc: BaseException, doing: str) -> StorageError:
+    """A failed write as a StorageError that says what could not be done, why (libgit2 says "no error" when a disk
+    is full, so the free space is given when it is low) and that nothing was committed."""
+    reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
+    try:
+        space = os.statvfs(repo.path)
+        free = space.f_bavail * space.f_frsize
+    except OSError:
+        free = None
+    if free is not None and free < 1024 * 1024:
+        reason += f"; the file system holding it has {free // 1024} KiB free"
+    return StorageError(f"{repo.path}: cannot {doing}: {reason}. Nothing was committed")
+
+
+def locked_error(repo: pygit2.Repository, ref: str, lock: Path, stale_after: float) -> RepositoryLocked:
+    """The error for a lock that stayed in place through every attempt: the file, who holds it, what to do."""
+    workdir = Path(repo.workdir) if not repo.is_bare else None
+    found = locks.examine(lock, Path(repo.path), workdir)
+    return RepositoryLocked(
+        f"{ref} is locked: {found.describe()}. A git or flagdeck process killed while committing leaves this file "
+        f"behind; if none is writing to {repo.path} now, run `flagdeck doctor --fix` (or delete the file). The "
+        f"store removes such a lock by itself once it is {stale_after:g}s old and no process holds it. Nothing was "
+        "committed.", lock)
 
 
 def ensure_branch(repo: pygit2.Repository, branch: str, author: Author) -> pygit2.Oid:
@@ -212,35 +341,3 @@ def gc_auto(path: Path) -> threading.Thread | None:
                               kwargs={"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": False})
     thread.start()
     return thread
-
-
-def update_worktree(repo: pygit2.Repository, ref: str, changed: dict[str, tuple[pygit2.Oid | None, pygit2.Oid | None]]
-                    ) -> list[str]:
-    """For a repository with a work tree whose HEAD is `ref`: bring each changed file (path -> (old blob, new
-    blob)) in the work tree and the index up to the new commit, as Flipt does, but only where the file still holds
-    the old version; a file edited by hand meanwhile is left alone. Returns the paths left alone."""
-    if repo.is_bare or repo.head_is_detached or repo.references["HEAD"].target != ref:
-        return []
-    workdir = Path(repo.workdir)
-    index = repo.index
-    index.read()
-    skipped = []
-    for path, (old, new) in changed.items():
-        target = workdir / path
-        on_disk = pygit2.hashfile(str(target)) if target.is_file() else None
-        in_index = index[path].id if path in index else None
-        if on_disk != old or in_index != old:
-            skipped.append(path)
-            continue
-        if new is None:
-            target.unlink(missing_ok=True)
-            index.remove(path)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(repo[new].data)
-            index.add(path)
-    try:
-        index.write()
-    except (OSError, pygit2.GitError):
-        skipped.extend(p for p in changed if p not in skipped)  # index locked by a concurrent git command
-    return skipped

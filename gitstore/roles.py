@@ -9,6 +9,7 @@ Roles map an environment name, or `"*"` for every environment not named, to `vie
 | `commit`    | create, change and delete flags and segments; revert a flag's change    | editor |
 | `namespace` | create a namespace, change its name or description, delete it          | admin  |
 | `promote`   | copy a flag or a namespace into this environment from another          | admin  |
+| `repair`    | `flagdeck doctor --fix`: remove stale locks, repair the work tree       | admin  |
 
 A revert is a commit like any other: reverting a change that created, renamed or deleted a namespace needs admin.
 An environment with no role (not named, and no `"*"`) grants nothing: it cannot even be read. No roles at all
@@ -33,6 +34,7 @@ class Action(StrEnum):
     COMMIT = "commit"
     NAMESPACE = "namespace"
     PROMOTE = "promote"
+    REPAIR = "repair"
 
 
 NEEDED: dict[Action, str] = {
@@ -40,9 +42,10 @@ NEEDED: dict[Action, str] = {
     Action.COMMIT: "editor",
     Action.NAMESPACE: "admin",
     Action.PROMOTE: "admin",
+    Action.REPAIR: "admin",
 }
 _WORDS = {Action.READ: "reading", Action.COMMIT: "committing", Action.NAMESPACE: "changing a namespace",
-          Action.PROMOTE: "promoting"}
+          Action.PROMOTE: "promoting", Action.REPAIR: "repairing the repository"}
 
 Roles = Mapping[str, str] | None
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 import pygit2
-from pygit2.enums import ObjectType
+from pygit2.enums import FileMode, ObjectType
 
 from gitstore.documents import Document
 from gitstore.errors import Problem
@@ -233,7 +233,7 @@ def namespace_files(repo: pygit2.Repository, root: pygit2.Tree | None) -> list[t
         sub = repo[entry.id]
         for name in FEATURE_FILES:
             item = sub[name] if name in sub else None
-            if item is not None and item.type == ObjectType.BLOB:
+            if item is not None and item.type == ObjectType.BLOB and item.filemode != FileMode.LINK:
                 found.append((entry.name, item))
     return found
 
@@ -244,7 +244,7 @@ def file_path(directory: str, namespace_dir: str, filename: str) -> str:
 
 def build_snapshot(repo: pygit2.Repository, environment: str, commit: pygit2.Commit, directory: str,
                    cache: ParseCache, previous: Snapshot | None = None) -> Snapshot:
-    from gitstore.repo import subtree
+    from gitstore.repo import link_problems, subtree
 
     root = subtree(repo, commit.tree, directory)
     tree_id = str(root.id) if root is not None else ""
@@ -253,9 +253,13 @@ def build_snapshot(repo: pygit2.Repository, environment: str, commit: pygit2.Com
         return _reuse(previous, str(commit.id), committed_at, tree_id)
     found = namespace_files(repo, root)
     files = tuple((file_path(directory, dirname, entry.name), str(entry.id)) for dirname, entry in found)
-    if previous is not None and previous.files == files:
+    links = link_problems(repo, commit.tree, directory, FEATURE_FILES)  # symbolic links: skipped, with a warning
+    same_links = previous is not None and previous.problems[:len(links)] == tuple(links) and not any(
+        "symbolic link" in p.message for p in previous.problems[len(links):])
+    if previous is not None and previous.files == files and same_links:
         return _reuse(previous, str(commit.id), committed_at, tree_id)
     namespaces, problems = _read_namespaces(namespace_holders(repo, root, directory, cache))
+    problems = links + problems
     return Snapshot(environment, str(commit.id), committed_at, MappingProxyType(namespaces), tuple(problems),
                     tree_id, files)
 

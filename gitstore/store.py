@@ -27,7 +27,7 @@ from typing import Any
 
 import pygit2
 
-from gitstore import history, remote
+from gitstore import crash, history, remote, worktree
 from gitstore import roles as access
 from gitstore.changes import Change, commit_message
 from gitstore.config import Config
@@ -35,16 +35,18 @@ from gitstore.documents import Document
 from gitstore.errors import ConflictError, NotFoundError, Problem, SyncError, ValidationError
 from gitstore.repo import (
     GitRepo,
+    RefLocked,
     blob_at,
     branch_ref,
     build_tree,
-    cas_ref,
     commit_of,
     ensure_branch,
     gc_auto,
+    locked_error,
     make_commit,
+    publish,
     tip,
-    update_worktree,
+    write_error,
 )
 from gitstore.results import (
     FALLBACK_EMAIL,
@@ -108,6 +110,7 @@ class Store:
         ref = branch_ref(storage.branch)
         if repo.is_bare and repo.head_is_unborn:
             repo.set_head(ref)
+        worktree.recover(repo)  # a work-tree update interrupted by a crash: finish it
         tracker = self._sync[storage_name]
         reached = storage.remote is not None and remote.before_commit(repo, storage, tracker, self.cache)
         if tip(repo, ref) is None:
@@ -201,6 +204,7 @@ class Store:
         reached = remote.before_commit(repo, storage, tracker, self.cache) if storage.remote else False
         author = author or self._fallback_author(repo)
         base = commit_of(repo, based_on) if based_on else None
+        locked = None
         for attempt in range(CAS_ATTEMPTS):
             tip_id = tip(repo, ref)
             if tip_id is None:
@@ -209,33 +213,40 @@ class Store:
             rebased = base is not None and base.id != tip_id
             if rebased:
                 check_unchanged(repo, base, current, directory, changes, self.cache)
-            if restore is not None:
-                edits, blobs = TreeEdits({}, {}, {}, set(), set()), dict(restore)
-            else:
-                edits = edit_tree(repo, current, directory, changes, self.cache)
-                blobs = {path: repo.create_blob(data) if data is not None else None
-                         for path, data in edits.files.items()}
-            tree = build_tree(repo, current.tree, blobs)
-            if tree == current.tree_id:
-                return CommitResult(str(tip_id), rebased, created=False)
-            for path in edits.clean:  # the files just written are known: the read-back parses none of them
-                if edits.files[path] is not None:
-                    self.cache.put(str(blobs[path]), path, edits.files[path], edits.texts[path], edits.documents[path])
-            if restore is None:
-                check_served(repo, current.tree, tree, directory, changes, edits, self.cache)
-            text = message or commit_message(changes, edits.created)
-            new = make_commit(repo, tree, [tip_id], author, text)
             try:
-                cas_ref(repo, ref, tip_id, new, f"flagdeck: {text.splitlines()[0]}")
+                if restore is not None:
+                    edits, blobs = TreeEdits({}, {}, {}, set(), set()), dict(restore)
+                else:
+                    edits = edit_tree(repo, current, directory, changes, self.cache)
+                    blobs = {path: repo.create_blob(data) if data is not None else None
+                             for path, data in edits.files.items()}
+                tree = build_tree(repo, current.tree, blobs)
+                if tree == current.tree_id:
+                    return CommitResult(str(tip_id), rebased, created=False)
+                for path in edits.clean:  # the files just written are known: the read-back parses none of them
+                    if edits.files[path] is not None:
+                        self.cache.put(str(blobs[path]), path, edits.files[path], edits.texts[path],
+                                       edits.documents[path])
+                if restore is None:
+                    check_served(repo, current.tree, tree, directory, changes, edits, self.cache)
+                text = message or commit_message(changes, edits.created)
+                new = make_commit(repo, tree, [tip_id], author, text)
+            except (OSError, pygit2.GitError) as exc:  # a full disk, permissions: say so, nothing is committed
+                raise write_error(repo, exc, "write the commit") from None
+            crash.point("object-written")
+            olds = {path: blob_at(current.tree, path) for path in blobs}
+            changed = {path: (olds[path].id if olds[path] else None, blob) for path, blob in blobs.items()}
+            try:
+                publish(repo, ref, tip_id, new, f"flagdeck: {text.splitlines()[0]}", changed,
+                        storage.stale_lock_after)
                 break
-            except ConflictError:
+            except ConflictError as exc:
+                locked = exc.lock if isinstance(exc, RefLocked) else None
                 time.sleep(random.uniform(0.001, 0.004) * (attempt + 1))
         else:
+            if locked is not None:
+                raise locked_error(repo, ref, locked, storage.stale_lock_after)
             raise ConflictError(f"{ref} kept moving; gave up after {CAS_ATTEMPTS} attempts", resource=ref)
-        if not repo.is_bare:
-            olds = {path: blob_at(current.tree, path) for path in blobs}
-            update_worktree(repo, ref, {path: (olds[path].id if olds[path] else None, new_blob)
-                                        for path, new_blob in blobs.items()})
         self._commits += 1
         if self._commits % GC_EVERY == 0:
             gc_auto(storage.path)
