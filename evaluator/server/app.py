@@ -11,7 +11,7 @@ from aiohttp.web_urldispatcher import MatchInfoError
 from multidict import CIMultiDict
 from yarl import URL
 
-from evaluator.server import routes_client, routes_evaluate, routes_meta, routes_ofrep
+from evaluator.server import routes_client, routes_evaluate, routes_meta, routes_ofrep, routes_stream
 from evaluator.server.auth import AuthPolicy
 from evaluator.server.context import CONTEXT, ServerContext
 from evaluator.server.environments import URL_ENV
@@ -49,6 +49,7 @@ def create_app(store: Any, config: Any, max_body: int = DEFAULT_MAX_BODY, cors: 
     for prefix in ("", ENV_PREFIX):
         routes_evaluate.add_routes(app.router, prefix, ctx)
         routes_client.add_routes(app.router, prefix, ctx)
+        routes_stream.add_routes(app.router, prefix)
         routes_ofrep.add_routes(app.router, prefix, ctx)
     routes_meta.add_routes(app.router)
     _routing_fallbacks(app.router, ctx.headers, cors)

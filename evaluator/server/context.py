@@ -16,6 +16,7 @@ from evaluator.server.auth import Api, AuthPolicy
 from evaluator.server.calls import Call, CallHandler, Renderer, call_route, failure, render_json
 from evaluator.server.environments import URL_ENV, resolve
 from evaluator.server.errors import not_found
+from evaluator.server.fanout import StreamHub
 from evaluator.server.metrics import Metrics
 from evaluator.server.parsing import DEFAULT_MAX_BODY
 from evaluator.server.reload import Registry
@@ -39,10 +40,12 @@ class ServerContext:
     json_headers: CIMultiDict[str] = field(init=False)  # the same plus Content-Type: application/json
     hot_lane: bool = True  # answer complete evaluation requests from the parsed message (hotlane.py)
     calls: dict[tuple[str, str], CallHandler] = field(default_factory=dict)  # (method, path without prefix)
+    streams: StreamHub = field(init=False)  # the open snapshot streams, written at each swap (fanout.py)
 
     def __post_init__(self) -> None:
         self.headers = CIMultiDict(CORS_HEADERS if self.cors and not self.cors_origins else {})
         self.json_headers = CIMultiDict(self.headers, **{"Content-Type": "application/json"})
+        self.streams = StreamHub(self.registry, self.metrics, self.heartbeat)
 
     def cors_for(self, origin: str | None) -> list[tuple[str, str]]:
         """The CORS headers of an answer to a request from `origin` when only listed origins are allowed: the

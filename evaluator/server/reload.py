@@ -18,29 +18,27 @@ log = logging.getLogger("flagdeck.evaluator")
 
 
 class Registry:
-    """Environment name -> current EnvState. Readers take `states[name]` (one dict read, never half-built)."""
+    """Environment name -> current EnvState. Readers take `states[name]` (one dict read, never half-built).
+    `on_swap` callbacks run at every swap with the new state (the stream fan-out, fanout.py), `on_close` ones at
+    shutdown."""
 
     def __init__(self, names: list[str], default: str):
         self.default = default
         self.states: dict[str, EnvState] = {name: empty_state(name) for name in names}
-        self._changed: dict[str, asyncio.Event] = {name: asyncio.Event() for name in names}
+        self.on_swap: list[Callable[[EnvState], None]] = []
+        self.on_close: list[Callable[[], None]] = []
         self.closed = False
 
     def close(self) -> None:
-        """Wake every stream so it can end (server shutdown)."""
+        """Server shutdown: the streams are told to end."""
         self.closed = True
-        for event in self._changed.values():
-            event.set()
+        for callback in self.on_close:
+            callback()
 
     def swap(self, state: EnvState) -> None:
         self.states[state.name] = state
-        event = self._changed[state.name]
-        self._changed[state.name] = asyncio.Event()
-        event.set()
-
-    def changed(self, name: str) -> asyncio.Event:
-        """An event set at the next swap of `name` (take it before reading the state you compare with)."""
-        return self._changed[name]
+        for callback in self.on_swap:
+            callback(state)
 
 
 class Reloader:
