@@ -86,9 +86,14 @@ class ParsedFile:
         return ()
 
 
+VERSIONS_PER_FILE = 16  # parsed versions kept of one path (each branch's head, recent history); a parse takes ~20x
+# its source in memory, and an evaluator following a commit a second would otherwise keep every version it saw
+
+
 @dataclass
 class ParseCache:
-    """Parsed namespace files by (blob id, file name), least recently used evicted beyond `max_bytes` of source."""
+    """Parsed namespace files by (blob id, file name), least recently used evicted beyond `max_bytes` of source or
+    `VERSIONS_PER_FILE` versions of one file name."""
 
     max_bytes: int = 256 * 1024 * 1024
     parses: int = 0  # how many files were actually parsed (tests and benchmarks read it)
@@ -142,6 +147,9 @@ class ParseCache:
                 return
             self._items[key] = parsed
             self._bytes += parsed.size
+            versions = [k for k in self._items if k[1] == key[1]]  # least recently used first
+            if len(versions) > VERSIONS_PER_FILE:
+                self._bytes -= self._items.pop(versions[0]).size
             while self._bytes > self.max_bytes and len(self._items) > 1:
                 _, old = self._items.popitem(last=False)
                 self._bytes -= old.size
