@@ -21,7 +21,30 @@ if TYPE_CHECKING:
     from gitstore.store import Store
 
 POLL_SECONDS = 0.05
+REPEAT_SECONDS = 60.0  # a failure that goes on is logged again at most this often
 log = logging.getLogger(__name__)
+
+
+class _Trouble:
+    """Polling failures as a few log lines, not twenty a second: the first failure with its reason, then at most
+    one line a minute while it lasts (with the count), and one line when polling works again."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.logged_at = 0.0
+
+    def failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self.count += 1
+        if self.count == 1 or now - self.logged_at >= REPEAT_SECONDS:
+            again = f" ({self.count} failed polls so far)" if self.count > 1 else ""
+            log.error("branch polling failed: %s: %s%s", type(exc).__name__, exc, again)
+            self.logged_at = now
+
+    def ok(self) -> None:
+        if self.count:
+            log.warning("branch polling recovered after %d failed polls", self.count)
+            self.count = 0
 
 
 class Watcher:
@@ -37,6 +60,7 @@ class Watcher:
         self._seen: dict[str, str | None] = {}
         self._handles: dict[str, pygit2.Repository] = {}
         self._started = threading.Event()
+        self._trouble = _Trouble()
         self._thread.start()
         self._started.wait(5)
 
@@ -102,5 +126,7 @@ class Watcher:
                                 callback(env, current)
                             except Exception:  # a subscriber's bug must not stop the others being told
                                 log.exception("watch callback failed for %s", env)
-            except (pygit2.GitError, OSError, RuntimeError):
-                log.exception("branch polling failed")
+            except (pygit2.GitError, OSError, RuntimeError) as exc:
+                self._trouble.failed(exc)
+            else:
+                self._trouble.ok()

@@ -92,3 +92,26 @@ def test_close_stops_the_watcher(demo_store: Store) -> None:
     assert threads
     demo_store.close()
     assert not any(t.is_alive() for t in threads)
+
+
+def test_a_polling_failure_is_logged_once_a_minute_not_twenty_times_a_second(demo_store: Store, caplog) -> None:
+    """A branch ref that cannot be read (here a corrupt loose ref; at the file-descriptor limit every read fails)
+    must not flood the log: one line with the reason, then silence until it recovers, which is said once."""
+    seen: list[tuple[str, str]] = []
+    repo = demo_store.config.storage["local"].path
+    git(repo, "pack-refs", "--all")
+    ref = repo / ".git" / "refs" / "heads" / "main" if (repo / ".git").is_dir() else repo / "refs" / "heads" / "main"
+    caplog.set_level("DEBUG", logger="gitstore.watch")
+    unwatch = demo_store.watch(lambda env, commit: seen.append((env, commit)))
+    try:
+        ref.write_text("garbage\n")
+        time.sleep(1.0)  # 20 polls
+        failures = [r for r in caplog.records if r.name == "gitstore.watch"]
+        assert len(failures) == 1, [r.getMessage() for r in failures]
+        assert "corrupted loose reference" in failures[0].getMessage()
+        ref.unlink()  # the packed ref is read again
+        own = demo_store.commit("staging", [put_flag("after")], ALICE)
+        wait_for(seen, ("staging", own.commit))
+        assert any("recovered" in r.getMessage() for r in caplog.records if r.name == "gitstore.watch")
+    finally:
+        unwatch()
