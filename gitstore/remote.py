@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 import pygit2
 from pygit2.enums import SortMode
 
-from gitstore import transport
+from gitstore import transport, worktree
 from gitstore.config import StorageConfig
 from gitstore.errors import ConflictError, FlagdeckError, SyncError
 from gitstore.replay import replay
@@ -190,10 +190,24 @@ class _BranchMoved(Exception):
 
 
 def _move_branch(repo: pygit2.Repository, ref: str, local: pygit2.Oid | None, target: pygit2.Oid, why: str) -> None:
+    """Move the branch to the remote's version; a work tree checked out on it follows (files and index first, as
+    for the store's own commits, so that no crash leaves an index undoing the remote's commits)."""
     try:
-        cas_ref(repo, ref, local, target, f"flagdeck: {why}")
+        if not worktree.applies(repo, ref):
+            cas_ref(repo, ref, local, target, f"flagdeck: {why}")
+            return
+        with worktree.updating(repo, ref, target, _changed_files(repo, local, target)):
+            cas_ref(repo, ref, local, target, f"flagdeck: {why}")
     except ConflictError:
         raise _BranchMoved from None
+
+
+def _changed_files(repo: pygit2.Repository, old: pygit2.Oid | None, new: pygit2.Oid) -> worktree.Changed:
+    """path -> (blob in `old`, blob in `new`) for every file that differs between the two commits."""
+    before, after = (repo[old].tree if old is not None else None), repo[new].tree
+    deltas = before.diff_to_tree(after).deltas if before is not None else after.diff_to_tree(swap=True).deltas
+    paths = {path for delta in deltas for path in (delta.old_file.path, delta.new_file.path)}
+    return {path: (worktree.entry(before, path), worktree.entry(after, path)) for path in paths}
 
 
 def integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,

@@ -301,7 +301,7 @@ def recover(repo: pygit2.Repository, locked: bool = False) -> Outcome | None:
     tree = repo[tip].tree if tip is not None else None
     moves = {}
     for path, (old, new) in record["paths"].items():
-        now = _entry(tree, path)
+        now = entry(tree, path)
         versions = {pygit2.Oid(hex=v) if v else None for v in (old, new)} | {now}
         moves[path] = (versions, now)
     try:
@@ -312,7 +312,7 @@ def recover(repo: pygit2.Repository, locked: bool = False) -> Outcome | None:
     return outcome
 
 
-def _entry(tree: pygit2.Tree | None, path: str) -> pygit2.Oid | None:
+def entry(tree: pygit2.Tree | None, path: str) -> pygit2.Oid | None:
     if tree is None:
         return None
     try:
@@ -346,7 +346,7 @@ def behind(repo: pygit2.Repository, ref: str, depth: int = 200) -> list[Behind]:
     for delta in staged.deltas:
         path = delta.new_file.path or delta.old_file.path
         in_index = index[path].id if path in index else None
-        on_branch = _entry(head.tree, path)
+        on_branch = entry(head.tree, path)
         if not _was_committed(repo, head, path, in_index, depth):
             continue
         try:
@@ -365,7 +365,7 @@ def _was_committed(repo: pygit2.Repository, head: pygit2.Commit, path: str, blob
         if not commit.parents:
             return False
         commit = commit.parents[0]
-        if _entry(commit.tree, path) == blob:
+        if entry(commit.tree, path) == blob:
             return True
     return False
 
@@ -376,6 +376,6 @@ def bring_forward(repo: pygit2.Repository, ref: str, paths: list[Behind]) -> Out
     moves = {}
     for item in paths:
         current = pygit2.Oid(hex=item.index) if item.index else None
-        moves[item.path] = ({current}, _entry(head.tree, item.path))
+        moves[item.path] = ({current}, entry(head.tree, item.path))
     with exclusive(Path(repo.path), "worktree"):
         return _apply(repo, moves, Outcome())

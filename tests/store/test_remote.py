@@ -212,3 +212,33 @@ def test_an_offline_commit_to_a_namespace_held_under_another_directory_is_replay
     finally:
         a.close()
         b.close()
+
+
+def test_a_work_tree_clone_following_the_remote_keeps_its_files_and_index_in_step(tmp_path: Path) -> None:
+    """A fast-forward or replay from the remote moves the branch of a repository with a work tree: its files and
+    index follow, so `git status` never shows a staged change that would undo the remote's commits."""
+    origin = bare(tmp_path / "origin.git")
+    a = open_clone(tmp_path / "a", origin.as_uri())
+    try:
+        a.commit("production", [put_flag("first")], ALICE)
+        (tmp_path / "b").mkdir()
+        subprocess.run(["git", "clone", "-q", origin.as_uri(), str(tmp_path / "b" / "repo")], check=True)
+        b = open_clone(tmp_path / "b", origin.as_uri())
+        try:
+            a.commit("production", [put_flag("second", True)], ALICE)
+            b.fetch("production")  # a fast-forward
+            work = tmp_path / "b" / "repo"
+            assert git(work, "status", "--porcelain") == ""
+            assert "second" in (work / "default" / "features.yaml").read_text()
+            origin.rename(tmp_path / "away.git")
+            b.commit("production", [put_flag("offline")], BOB)
+            (tmp_path / "away.git").rename(origin)
+            a.commit("production", [put_flag("third")], ALICE)
+            b.push("production")  # a replay of the offline commit on the remote's new tip
+            assert git(work, "status", "--porcelain") == ""
+            text = (work / "default" / "features.yaml").read_text()
+            assert "third" in text and "offline" in text
+        finally:
+            b.close()
+    finally:
+        a.close()
