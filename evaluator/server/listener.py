@@ -196,15 +196,25 @@ class _Acceptor:
             conn.close()
 
     async def _connect(self, conn: socket.socket) -> None:
+        gate, made = self._gate, False
+
+        def protocol() -> Any:
+            nonlocal made
+            if self._ssl is None:  # counted by the factory from its connection_made, in a moment: not pending
+                made = True  # (else a burst counted connections twice, pending and open, and refused some)
+                gate.pending -= 1
+            return self._factory()
+
         try:
-            await self._loop.connect_accepted_socket(self._factory, conn, ssl=self._ssl,
+            await self._loop.connect_accepted_socket(protocol, conn, ssl=self._ssl,
                                                      ssl_handshake_timeout=self._handshake_timeout
                                                      if self._ssl else None)
         except OSError as exc:  # a client gone, a failed TLS handshake (SSLError), a handshake timeout
             log.debug("connection not established: %r", exc)
             conn.close()
         finally:
-            self._gate.pending -= 1
+            if not made:
+                gate.pending -= 1
 
     def close(self) -> None:
         if self._closed:

@@ -259,3 +259,36 @@ def test_http_10_clients_get_the_stream_unchunked(server: ServerThread, flag_rep
         stream.close()
 
     asyncio.run(scenario())
+
+
+def test_a_burst_of_streams_up_to_the_connection_cap_is_all_served(tmp_path: Path, flag_repo: FlagRepo) -> None:
+    """Connections accepted in a burst were counted twice for a moment (accepted-pending and open), so a burst
+    below the cap got 503s; a burst up to the cap is served whole, and one more connection is refused."""
+    raise_fd_limit(1024)
+    cap = 150
+    server = ServerProcess(write_config(tmp_path, flag_repo.path), "--max-connections", str(cap))
+
+    async def burst(count: int) -> list[RawStream]:
+        streams = await asyncio.gather(*(RawStream.open(server.url, STREAM, sse=i % 2 == 1) for i in range(count)))
+        await asyncio.wait_for(asyncio.gather(*(s.message() for s in streams)), 30)
+        return streams
+
+    async def scenario() -> bytes:
+        for count in (40, cap, cap):  # each burst once the one before has closed
+            for stream in await burst(count):
+                stream.close()
+            await asyncio.sleep(0.3)
+        streams = await burst(cap)
+        host, port = server.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET {STREAM} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        refused = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+        for stream in streams:
+            stream.close()
+        return refused
+
+    try:
+        assert asyncio.run(scenario()).startswith(b"HTTP/1.1 503")
+    finally:
+        assert server.stop() == 0
