@@ -9,7 +9,9 @@ read before connecting and once every stream is idle: (after - before) / clients
 timestamps the arrival of the new snapshot (NDJSON line with the commit's marker, SSE event with a new ETag);
 latencies count from the commit's completion (target p99 < 1 s). Medians over the commits are printed.
 
-    python bench/streams.py [--clients 10000] [--commits 5] [--workers 1,2] [--procs 2]
+    python bench/streams.py [--clients 10000] [--commits 5] [--workers 1,2] [--procs 2] [--repeat 1] [--against DIR]
+
+`--against DIR` runs an evaluator from another source tree too, alternating with this one (a before/after).
 """
 
 from __future__ import annotations
@@ -62,13 +64,16 @@ class Repository:
         return time.monotonic()
 
 
-def start_server(config: Path, *options: str) -> tuple[subprocess.Popen[bytes], str, Path]:
-    """The evaluator as `flagdeck serve` runs it, its log going to a file next to `config` (a pipe nobody reads
-    would fill and block the server); returns the process, its URL and the log file."""
+def start_server(config: Path, *options: str, source: str | None = None
+                 ) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """The evaluator as `flagdeck serve` runs it (from the source tree `source` when given), its log going to a
+    file next to `config` (a pipe nobody reads would fill and block the server); returns the process, its URL and
+    the log file."""
     log = config.with_name(f"evaluator-{time.monotonic_ns()}.log")
     with log.open("wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "evaluator", "--config", str(config), "--port", "0",
-                                 "--log-level", "info", *options], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+                                 "--log-level", "info", *options], cwd=source or ROOT, stdout=out,
+                                stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": source} if source else None)
     deadline = time.monotonic() + 60
     while not (found := re.search(r"http://[\d.]+:\d+", log.read_text())):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -181,8 +186,9 @@ def settle(pids: list[int], seconds: float = 2.0) -> int:
     return rss_kb(pids)
 
 
-def run(config: Path, repo: Repository, workers: int, args: argparse.Namespace, round_: int) -> dict:
-    proc, url, log = start_server(config, "--workers", str(workers))
+def run(config: Path, repo: Repository, workers: int, args: argparse.Namespace, round_: int,
+        source: str | None = None) -> dict:
+    proc, url, log = start_server(config, "--workers", str(workers), source=source)
     clients: list[ClientProcess] = []
     try:
         pids = server_pids(proc)
@@ -205,7 +211,7 @@ def run(config: Path, repo: Repository, workers: int, args: argparse.Namespace, 
         stop_server(proc)
 
 
-def report(result: dict, clients: int) -> None:
+def report(result: dict, clients: int, who: str = "") -> None:
     per_conn = (result["after"] - result["before"]) * 1024 / clients
     rounds = result["rounds"]
 
@@ -214,7 +220,7 @@ def report(result: dict, clients: int) -> None:
 
     missing = sum(r["missing"] for r in rounds)
     errors = sum(r["errors"] for r in rounds)
-    print(f"--workers {result['workers']}: {clients} streams connected in {result['connect_s']:.1f} s "
+    print(f"{who}--workers {result['workers']}: {clients} streams connected in {result['connect_s']:.1f} s "
           f"({result['failed']} failed, +{result['fds']} server fds); RSS {result['before'] / 1024:.1f} -> "
           f"{result['after'] / 1024:.1f} MB: {per_conn / 1024:.1f} KB per idle connection "
           f"(target < 30 KB: {'ok' if per_conn < 30 * 1024 and not result['failed'] else 'MISSED'})")
@@ -238,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--procs", type=int, default=2, help="client processes sharing the streams")
     parser.add_argument("--repeat", type=int, default=1, help="runs per worker count")
     parser.add_argument("--log", action="store_true", help="print the server's log lines")
+    parser.add_argument("--against", metavar="DIR", help="also run an evaluator from this source tree, alternating "
+                        "(e.g. `git archive <rev> evaluator gitstore | tar -x -C DIR`)")
     args = parser.parse_args(argv if argv is not None else [])
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.clients} streams (half NDJSON, half SSE) from {args.procs} client processes, {args.commits} "
@@ -246,12 +254,13 @@ def main(argv: list[str] | None = None) -> None:
         repo = Repository(Path(tmp))
         for round_ in range(args.repeat):
             for workers in (int(w) for w in args.workers.split(",")):
-                result = run(repo.config, repo, workers, args, round_)
-                if args.log or round_ == 0:
-                    for line in result["log"]:
-                        if args.log or "limit" in line:
-                            print(f"  log: {line}")
-                report(result, args.clients)
+                for who, source in [("", None)] + ([("before: ", args.against)] if args.against else []):
+                    result = run(repo.config, repo, workers, args, round_, source)
+                    if args.log or round_ == 0:
+                        for line in result["log"]:
+                            if args.log or "limit" in line:
+                                print(f"  log: {line}")
+                    report(result, args.clients, who)
 
 
 if __name__ == "__main__":
