@@ -196,14 +196,23 @@ class _Acceptor:
             conn.close()
 
     async def _connect(self, conn: socket.socket) -> None:
-        gate, made = self._gate, False
+        gate, counted = self._gate, False
 
         def protocol() -> Any:
-            nonlocal made
-            if self._ssl is None:  # counted by the factory from its connection_made, in a moment: not pending
-                made = True  # (else a burst counted connections twice, pending and open, and refused some)
+            """The factory's protocol, leaving `pending` as the factory counts it open (its connection_made, after
+            a TLS handshake): counted in both until this task resumed, a burst was refused below the cap."""
+            made = self._factory()
+            connection_made = made.connection_made
+
+            def counted_made(transport: asyncio.BaseTransport) -> None:
+                nonlocal counted
+                counted = True
                 gate.pending -= 1
-            return self._factory()
+                del made.connection_made
+                connection_made(transport)
+
+            made.connection_made = counted_made
+            return made
 
         try:
             await self._loop.connect_accepted_socket(protocol, conn, ssl=self._ssl,
@@ -213,7 +222,7 @@ class _Acceptor:
             log.debug("connection not established: %r", exc)
             conn.close()
         finally:
-            if not made:
+            if not counted:
                 gate.pending -= 1
 
     def close(self) -> None:
