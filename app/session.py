@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitstore import roles as access
-from gitstore.changes import Change, Kind, apply_to_document, commit_message, resource_value
-from gitstore.documents import Document, Flag, NamespaceInfo, Segment
+from gitstore.model.changes import Change, Kind, apply_to_document, commit_message, resource_value
+from gitstore.model.documents import Document, Flag, NamespaceInfo, Segment
 
 Clock = Callable[[], datetime]
 Resource = Flag | Segment | NamespaceInfo
@@ -168,7 +168,7 @@ class Session:
         return list(self.store.history(self.env, self.namespace, flag=flag, limit=limit))
 
     def revert(self, commit: str, flag: str | None = None) -> Any:
-        """Blocking: undo what `commit` changed in the namespace (or the flag); see `gitstore.revert`."""
+        """Blocking: undo what `commit` changed in the namespace (or the flag); see `gitstore.model.revert`."""
         result = self.store.revert(self.env, self.namespace, commit, flag=flag, author=self.author_obj())
         self.load()
         return result
@@ -302,7 +302,7 @@ def resource_text(kind: Kind, value: Resource | None) -> str:
     """One resource as the YAML it will have in the file (empty when absent)."""
     if value is None:
         return ""
-    from gitstore.loader import dump_document
+    from gitstore.format.loader import dump_document
 
     if kind is Kind.FLAG:
         text = dump_document(Document(flags=(value,)))

@@ -28,11 +28,11 @@ from collections.abc import Callable
 
 import pygit2
 
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
-from gitstore.repo import branch_ref, build_tree, cas_ref, make_commit
+from gitstore.format.yamlio import parse_documents
+from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit
+from gitstore.model.changes import Change, Kind
 from gitstore.store import Author, Store
-from gitstore.yamlio import parse_documents
 
 AUTHOR = Author("Bench", "bench@example.com")
 

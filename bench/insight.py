@@ -31,9 +31,9 @@ from app.insight.impact import compute_impacts, population  # noqa: E402
 from bench._common import RUNS, side_by_side  # noqa: E402
 from evaluator.engine import compile_namespace, evaluate  # noqa: E402
 from evaluator.engine.impact import impact  # noqa: E402
-from gitstore.changes import Change, Kind  # noqa: E402
 from gitstore.config import load_config  # noqa: E402
 from gitstore.demo import init_demo  # noqa: E402
+from gitstore.model.changes import Change, Kind  # noqa: E402
 from gitstore.store import Author, Store  # noqa: E402
 
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from evaluator.engine import CompiledNamespace, compile_namespace
 from evaluator.engine.model import CompiledFlag, CompiledRollout, CompiledSegment
-from gitstore.documents import ComparisonType, Document, MatchType
 from gitstore.gcpause import gc_paused
+from gitstore.model.documents import ComparisonType, Document, MatchType
 
 MATCH_TYPES = {MatchType.ALL: "ALL_SEGMENT_MATCH_TYPE", MatchType.ANY: "ANY_SEGMENT_MATCH_TYPE"}
 CONSTRAINT_TYPES = {t: t.value.replace("_COMPARISON_TYPE", "_CONSTRAINT_COMPARISON_TYPE") for t in ComparisonType}

@@ -25,8 +25,8 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 
 from gitstore.errors import ConfigError
+from gitstore.format.yamlio import node_line
 from gitstore.keys import read_public_key, server_ssl_context
-from gitstore.yamlio import node_line
 
 if TYPE_CHECKING:
     from gitstore.store import Store
@@ -77,7 +77,7 @@ class StorageConfig(_Model):
     `timeout`: how long a remote may take to connect or to answer before a fetch or push gives up (the commit stays
     local), so a remote that accepts connections but never answers cannot hang a commit or a start-up.
     `stale_lock_after`: a branch lock file this old that no process holds was left by a writer that died, and the
-    store removes it (gitstore/locks.py)."""
+    store removes it (gitstore/git/locks.py)."""
 
     path: Path
     branch: str = "main"

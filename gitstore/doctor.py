@@ -1,9 +1,9 @@
 """`flagdeck doctor`: what a crash (kill -9, power loss, a full disk) can leave in a repository, found and repaired.
 
 - **Lock files** (`refs/heads/main.lock`, `index.lock`, ...): one left by a writer that provably died (nobody has it
-  open, no git process works in the repository, older than the threshold: `gitstore.locks`) is removed by `--fix`;
+  open, no git process works in the repository, older than the threshold: `gitstore.git.locks`) is removed by `--fix`;
   one in use is reported with who holds it.
-- **An interrupted work-tree update** (Flagdeck's journal, `gitstore.worktree`): finished by `--fix`.
+- **An interrupted work-tree update** (Flagdeck's journal, `gitstore.git.worktree`): finished by `--fix`.
 - **A work tree and index behind the branch**: index entries holding an older committed version of a file than the
   branch (committing them by hand would undo a commit). `--fix` brings each index entry to the branch's version, and
   its file too unless someone edited the file since (an edit is never overwritten).
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pygit2
 
-from gitstore import locks, worktree
 from gitstore.config import Config
-from gitstore.repo import branch_ref, link_problems
-from gitstore.snapshot import FEATURE_FILES
+from gitstore.git import locks, worktree
+from gitstore.git.repo import branch_ref, link_problems
+from gitstore.git.snapshot import FEATURE_FILES
 
 
 @dataclass

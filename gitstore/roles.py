@@ -22,8 +22,8 @@ import json
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
-from gitstore.changes import Change, Kind
 from gitstore.errors import AccessDenied
+from gitstore.model.changes import Change, Kind
 
 ROLES = ("viewer", "editor", "admin")
 NO_ACCESS = "no access"

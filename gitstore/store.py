@@ -3,13 +3,13 @@
 All public methods are synchronous and thread-safe: each runs on its repository's own single-worker thread.
 `await store.call("snapshot", env)` does the same from asyncio without blocking the event loop.
 
-Writes (`commit`): each change is applied to its namespace file as a minimal textual edit (`gitstore.writer`), the
+Writes (`commit`): each change is applied to its namespace file as a minimal textual edit (`gitstore.edit.writer`), the
 tree is rebuilt along the edited paths only, and the branch ref is moved with a compare-and-swap, so concurrent
 writers (threads, processes, the git CLI) never lose a commit. If the branch moved past `based_on`, the change is
 re-applied on the new tip when every resource it touches is unchanged there, else `ConflictError` names the
 resource. Author = committer = `author`, else the store's `identity`, else `identity:` in flagdeck.yaml, else Git's
 configured user, else `flipt <flipt[bot]@noreply.flipt.io>`. With a remote: fetch first, commit, then push what the
-remote never had (`gitstore.remote`); an unreachable remote leaves the commit local (`CommitResult.pushed` False,
+remote never had (`gitstore.git.remote`); an unreachable remote leaves the commit local (`CommitResult.pushed` False,
 `sync_state` ahead) to be pushed later, and a commit waits for it at most once (`timeout`). A mirror never pushes.
 Roles (`viewer` < `editor` < `admin`, per environment or "*") are decided by `gitstore.roles`: reading needs viewer,
 commits and reverts editor, creating, renaming or deleting a namespace and promoting admin.
@@ -27,13 +27,11 @@ from typing import Any
 
 import pygit2
 
-from gitstore import crash, history, remote, worktree
 from gitstore import roles as access
-from gitstore.changes import Change, commit_message
 from gitstore.config import Config
-from gitstore.documents import Document
 from gitstore.errors import ConflictError, NotFoundError, Problem, SyncError, ValidationError
-from gitstore.repo import (
+from gitstore.git import crash, history, remote, worktree
+from gitstore.git.repo import (
     GitRepo,
     RefLocked,
     blob_at,
@@ -48,6 +46,12 @@ from gitstore.repo import (
     tip,
     write_error,
 )
+from gitstore.git.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot
+from gitstore.git.tree_edits import TreeEdits, check_served, check_unchanged, edit_tree, who_changed
+from gitstore.model.changes import Change, commit_message, promotion_changes
+from gitstore.model.documents import Document
+from gitstore.model.revert import RevertConflict, undo
+from gitstore.model.revert import restore as restore_changes
 from gitstore.results import (
     FALLBACK_EMAIL,
     FALLBACK_NAME,
@@ -57,11 +61,6 @@ from gitstore.results import (
     HistoryEntry,
     SyncState,
 )
-from gitstore.revert import RevertConflict, undo
-from gitstore.revert import restore as restore_changes
-from gitstore.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot
-from gitstore.writes import TreeEdits, check_served, check_unchanged, edit_tree
-from gitstore.writes import _who_changed as who_changed
 
 __all__ = ["Author", "CommitResult", "EnvironmentInfo", "HistoryEntry", "NamespaceSnapshot", "Snapshot", "Store",
            "SyncState"]
@@ -268,7 +267,7 @@ class Store:
 
     def revert(self, env: str, namespace: str, commit: str, flag: str | None = None,
                author: Author | None = None) -> CommitResult:
-        """A new commit undoing what `commit` changed in the namespace (or only in one flag): see `gitstore.revert`.
+        """A new commit undoing what `commit` changed in the namespace (or only in one flag): see `gitstore.model.revert`.
         `NothingToRevert` or `ConflictError` say exactly why no commit was made."""
         self.require(env, access.Action.COMMIT, "reverting")
         target, parent, subject = self._run(env, _commit_facts, commit)
@@ -328,7 +327,7 @@ class Store:
             raise NotFoundError(f"namespace {namespace!r} not found (or invalid) in {src_env!r}")
         dst = self.snapshot(dst_env)
         target = dst.document(namespace)
-        changes = history.promotion_changes(namespace, source, target, flag)
+        changes = promotion_changes(namespace, source, target, flag)
         if not changes:
             return CommitResult(dst.commit, created=False)
         what = f"{namespace}/{flag}" if flag else namespace
@@ -359,7 +358,7 @@ class Store:
 
     def watch(self, callback: Callable[[str, str], None]) -> Callable[[], None]:
         """Call `callback(env, commit)` from a watcher thread whenever an environment's branch moves."""
-        from gitstore.watch import Watcher
+        from gitstore.git.watch import Watcher
 
         with self._lock:
             if self._watcher is None:

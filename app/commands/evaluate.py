@@ -22,8 +22,8 @@ from evaluator.engine import (
     compile_namespace,
     evaluate,
 )
-from gitstore.documents import Document
 from gitstore.errors import FlagdeckError, Problem
+from gitstore.model.documents import Document
 
 
 def _parse_context(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -44,7 +44,7 @@ def document_from_dir(directory: Path, namespace: str) -> tuple[Document, str]:
     """The namespace from the feature files one level below `directory`, by the store's rule for which file holds
     a namespace (flipt-compatibility §3.1); invalid: its problems as `FILE:LINE: PATH: message`, exit 1."""
     from app.commands.validate import directory_holders, exit_with_problems
-    from gitstore.snapshot import claim_problems
+    from gitstore.git.snapshot import claim_problems
 
     holders, _ = directory_holders(directory)
     found = holders.get(namespace)

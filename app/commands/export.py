@@ -12,7 +12,7 @@ import orjson
 
 from app.commands.offline import read_snapshot
 from gitstore.errors import FlagdeckError
-from gitstore.snapshot import NamespaceSnapshot, Snapshot
+from gitstore.git.snapshot import NamespaceSnapshot, Snapshot
 
 
 def _selected(snap: Snapshot, namespace: str | None) -> list[NamespaceSnapshot]:
@@ -35,7 +35,7 @@ def _selected(snap: Snapshot, namespace: str | None) -> list[NamespaceSnapshot]:
 
 
 def render_yaml(chosen: list[NamespaceSnapshot]) -> str:
-    from gitstore.loader import dump_document
+    from gitstore.format.loader import dump_document
 
     return "---\n".join(dump_document(ns.document) for ns in chosen if ns.document is not None)
 

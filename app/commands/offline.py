@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gitstore.snapshot import Snapshot
+from gitstore.git.snapshot import Snapshot
 from gitstore.store import Store
 
 

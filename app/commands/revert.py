@@ -27,8 +27,8 @@ def command(commit: str, config_path: Path | None, env: str | None, namespace: s
     """Revert COMMIT (any revision: id, short id, HEAD~2) in an environment, as a new commit."""
     from app.commands.access import open_cli_store
     from app.session import resolve_author
+    from gitstore.model.revert import NothingToRevert
     from gitstore.results import Author
-    from gitstore.revert import NothingToRevert
 
     try:
         author = resolve_author(user)

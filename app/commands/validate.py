@@ -12,9 +12,9 @@ from typing import NoReturn
 import click
 
 from gitstore.errors import Problem
-from gitstore.limits import size_problem
-from gitstore.loader import load_document
-from gitstore.snapshot import FEATURE_FILES, Holder, claim_problems, oversized, parse_file
+from gitstore.format.limits import size_problem
+from gitstore.format.loader import load_document
+from gitstore.git.snapshot import FEATURE_FILES, Holder, claim_problems, oversized, parse_file
 
 
 def feature_files(root: Path) -> list[Path]:
@@ -27,7 +27,7 @@ def feature_files(root: Path) -> list[Path]:
 
 
 def directory_holders(root: Path, extended: bool = False) -> tuple[dict[str, list[Holder]], list[Problem]]:
-    """namespace -> the files below `root` holding it (the store's rule, `gitstore.snapshot`), and every problem
+    """namespace -> the files below `root` holding it (the store's rule, `gitstore.git.snapshot`), and every problem
     of every file (errors and warnings), files in sorted order, named as `root/<dir>/features.yaml`."""
     problems: list[Problem] = []
     holders: dict[str, list[Holder]] = {}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.session import Pending, Resource, Session
-from gitstore.changes import Change, resource_value
+from gitstore.model.changes import Change, resource_value
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitstore.documents import Document
+from gitstore.model.documents import Document
 
 
 def parse_context(text: str) -> dict[str, str]:

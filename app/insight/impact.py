@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.engine.impact import Entity, Impact, Shift, build_population, impact, load_population
-from gitstore.documents import Document
+from gitstore.model.documents import Document
 
 POPULATION_SIZE = 10_000
 SEED = 1

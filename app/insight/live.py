@@ -24,8 +24,8 @@ from app.insight.impact import POPULATION_SIZE, Entity
 from app.insight.moves import BranchMove, describe_move
 from app.insight.recents import RecentContexts
 from app.session import Pending, Resource
-from gitstore.changes import Kind, resource_value
 from gitstore.errors import ConflictError
+from gitstore.model.changes import Kind, resource_value
 
 if TYPE_CHECKING:
     from app.console import ConsoleApp

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitstore.changes import diff_documents
+from gitstore.model.changes import diff_documents
 
 HISTORY_LOOKBACK = 50  # commits per namespace read to find the authors
 

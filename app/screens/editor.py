@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from app.screens.base import BaseScreen
-from gitstore.changes import Change, Kind
+from gitstore.model.changes import Change, Kind
 
 
 class ResourceEditorScreen(BaseScreen):

@@ -19,8 +19,8 @@ from app.screens.modals.variant import VariantModal
 from app.widgets.distribution_bar import bar_text, distribution_note, percent
 from app.widgets.fields import field
 from app.widgets.list_editor import ListEditor
-from gitstore.changes import Kind
-from gitstore.documents import Flag, FlagType, Rollout, Rule, SegmentOperator, Variant
+from gitstore.model.changes import Kind
+from gitstore.model.documents import Flag, FlagType, Rollout, Rule, SegmentOperator, Variant
 
 NO_DEFAULT = "(none)"
 

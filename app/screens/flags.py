@@ -15,8 +15,8 @@ from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
 from app.session import relative_time
 from app.widgets.flag_table import COLUMNS, FlagRow, FlagTable
-from gitstore.changes import Change, Kind
-from gitstore.documents import Flag, FlagType
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import Flag, FlagType
 
 
 class FlagsScreen(BaseScreen):

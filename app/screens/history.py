@@ -17,7 +17,7 @@ from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.session import relative_time
 from gitstore.errors import ConflictError
-from gitstore.revert import NothingToRevert
+from gitstore.model.revert import NothingToRevert
 
 
 class HistoryScreen(BaseScreen):

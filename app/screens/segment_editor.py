@@ -10,8 +10,8 @@ from app.screens.editor import ResourceEditorScreen
 from app.screens.modals.constraint import TYPE_NAMES, ConstraintModal, value_text
 from app.widgets.fields import field
 from app.widgets.list_editor import ListEditor
-from gitstore.changes import Kind
-from gitstore.documents import Constraint, MatchType, Segment
+from gitstore.model.changes import Kind
+from gitstore.model.documents import Constraint, MatchType, Segment
 
 
 class SegmentEditorScreen(ResourceEditorScreen):

@@ -9,8 +9,8 @@ from textual.widgets import DataTable, Footer, Static
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
-from gitstore.changes import Change, Kind
-from gitstore.documents import Document, MatchType, Segment
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import Document, MatchType, Segment
 
 
 def segment_users(doc: Document) -> dict[str, list[str]]:

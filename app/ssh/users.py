@@ -29,8 +29,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from gitstore.format.yamlio import node_line  # line of a pydantic error's location in a ruamel tree
 from gitstore.roles import ROLES, role_in
-from gitstore.yamlio import node_line  # line of a pydantic error's location in a ruamel tree
 
 Role = Literal["viewer", "editor", "admin"]
 MAX_FILE_BYTES = 1 << 20  # a users file is a few kilobytes; anything this large is a mistake

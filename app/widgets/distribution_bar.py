@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from gitstore.documents import Distribution
+from gitstore.model.documents import Distribution
 
 FILLS = "█▓▒░"
 

@@ -22,9 +22,9 @@ from evaluator.engine.model import (
     CompiledRule,
     CompiledSegment,
 )
-from gitstore.documents import Document, Flag, FlagType, Segment, SegmentOperator
 from gitstore.errors import Problem
 from gitstore.gcpause import gc_paused
+from gitstore.model.documents import Document, Flag, FlagType, Segment, SegmentOperator
 
 _GO_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluator.engine.goparse import go_parse_bool, go_parse_float, go_trim, parse_instant
-from gitstore.documents import ComparisonType, Constraint
+from gitstore.model.documents import ComparisonType, Constraint
 
 Matcher = Callable[[str], "bool | None"]
 

@@ -24,7 +24,7 @@ from evaluator.engine.trace import (
     ThresholdCheck,
     Trace,
 )
-from gitstore.documents import ComparisonType
+from gitstore.model.documents import ComparisonType
 
 _MATCH = Reason.MATCH
 _EMPTY = "no constraint value"

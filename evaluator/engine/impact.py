@@ -25,7 +25,7 @@ from evaluator.engine.evaluate import evaluate
 from evaluator.engine.goparse import go_parse_float, parse_instant
 from evaluator.engine.model import CompiledNamespace
 from evaluator.engine.results import BooleanResult, Reason, VariantResult
-from gitstore.documents import ComparisonType, Constraint, Document
+from gitstore.model.documents import ComparisonType, Constraint, Document
 
 ABSENT = "absent"  # the flag does not exist on that side
 

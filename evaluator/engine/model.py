@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evaluator.engine.constraints import CompiledConstraint
-from gitstore.documents import Document, FlagType, Rollout, Segment, SegmentOperator
 from gitstore.errors import Problem
+from gitstore.model.documents import Document, FlagType, Rollout, Segment, SegmentOperator
 
 
 @dataclass(frozen=True, slots=True)

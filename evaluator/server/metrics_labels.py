@@ -18,7 +18,7 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gitstore.documents import FlagType
+from gitstore.model.documents import FlagType
 
 # The flag label of an evaluation of a key the namespace does not have. Flag keys match [-_,A-Za-z0-9]+, so this
 # value can never be a real flag's.

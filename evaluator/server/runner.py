@@ -39,8 +39,8 @@ from evaluator.server.metrics import Metrics
 from evaluator.server.metrics_shared import SharedMetrics
 from gitstore.config import Config, load_config
 from gitstore.errors import ConfigError, FlagdeckError
+from gitstore.git.repo import StorageError, open_repository
 from gitstore.keys import server_ssl_context
-from gitstore.repo import StorageError, open_repository
 from gitstore.store import Store
 
 log = logging.getLogger("flagdeck.evaluator")

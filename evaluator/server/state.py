@@ -17,7 +17,7 @@ import orjson
 from evaluator.client_snapshot import build_client_snapshot
 from evaluator.engine import CompiledNamespace, compile_namespace
 from evaluator.server.flag_list import flag_items
-from gitstore.documents import FlagType
+from gitstore.model.documents import FlagType
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from typing import Any
 import pygit2
 
 from gitstore.demo import CONFIG, demo_features
-from gitstore.repo import branch_ref, build_tree, cas_ref, make_commit, open_repository, tip
+from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit, open_repository, tip
 from gitstore.results import Author
 
 

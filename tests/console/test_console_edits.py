@@ -15,7 +15,7 @@ from app.screens.modals.rule import RuleModal
 from app.screens.review import ReviewScreen
 from app.widgets.flag_table import FlagTable
 from app.widgets.list_editor import ListEditor
-from gitstore.documents import FlagType
+from gitstore.model.documents import FlagType
 
 from .helpers import head_commit, open_store, settle
 
@@ -197,7 +197,7 @@ async def test_conflicting_commit_is_refused_and_edit_kept(make_app, config_path
     """Another writer changes the flag of a pending edit: the console's store watcher sees the branch move and marks
     the edit as a conflict, so the review refuses the commit (the store's own ConflictError, the last guard when
     the move is not seen in time, is tested with watching off in tests/insight)."""
-    from gitstore.changes import Change, Kind
+    from gitstore.model.changes import Change, Kind
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -279,7 +279,7 @@ async def test_palette_follows_edits_and_other_commits(make_app, config_path: Pa
     in the next search, without reopening anything."""
     from textual.command import CommandPalette
 
-    from gitstore.changes import Change, Kind
+    from gitstore.model.changes import Change, Kind
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

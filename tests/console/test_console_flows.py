@@ -9,7 +9,7 @@ from app.screens.flags import FlagsScreen
 from app.screens.modals.error import ErrorModal
 from app.screens.review import ReviewScreen
 from app.widgets.flag_table import FlagTable
-from gitstore.changes import Kind
+from gitstore.model.changes import Kind
 
 from .helpers import TESS, commit_diff, head_commit, open_store, settle
 

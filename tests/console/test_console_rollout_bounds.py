@@ -1,5 +1,5 @@
 """The rollout dialog refuses a threshold outside 0-100 (issue 11 #4) with the rule the validator and the store use
-(`gitstore.validation_rules.percentage_problem`), and accepts the bounds themselves."""
+(`gitstore.format.validation_rules.percentage_problem`), and accepts the bounds themselves."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from app.screens.namespaces import NamespacesScreen
 from app.screens.segment_editor import SegmentEditorScreen
 from app.screens.segments import SegmentsScreen
 from app.widgets.flag_table import FlagTable
-from gitstore.documents import ComparisonType
+from gitstore.model.documents import ComparisonType
 
 from .helpers import BOB, head_commit, open_store, seed, settle
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from app.commands.console import command
 from app.session import Session, parse_author, pending_diff, relative_time, resolve_author
-from gitstore.changes import Change, Kind
+from gitstore.model.changes import Change, Kind
 from gitstore.roles import parse_roles
 
 from .helpers import NOW, TESS, head_commit, open_store

@@ -7,8 +7,13 @@ import random
 import pytest
 import yaml
 
-from gitstore.changes import Change, Kind
-from gitstore.documents import (
+from gitstore.edit.writer import edit_file
+from gitstore.format.loader import document_to_data, dump_document, dump_json, load_document
+from gitstore.format.validation_rules import normalise_value
+from gitstore.format.yamlemit import scalar
+from gitstore.format.yamlio import go_number
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import (
     ComparisonType,
     Constraint,
     Distribution,
@@ -26,11 +31,6 @@ from gitstore.documents import (
     SegmentRef,
     Variant,
 )
-from gitstore.loader import document_to_data, dump_document, dump_json, load_document
-from gitstore.validation_rules import normalise_value
-from gitstore.writer import edit_file
-from gitstore.yamlemit import scalar
-from gitstore.yamlio import go_number
 
 TRICKY = ["on", "off", "yes", "No", "null", "~", "true", "1.6", "010", "1e3", "0x1F", "2024-01-01", "-", "- x",
           "a: b", "a #b", "#x", "[x]", "{x}", "*x", "&x", "!x", "%x", "@x", "`x`", "'q'", '"dq"', " lead", "trail ",

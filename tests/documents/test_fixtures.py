@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gitstore.loader import dump_document, load_document
+from gitstore.format.loader import dump_document, load_document
 
 from .synth import FIXTURES
 

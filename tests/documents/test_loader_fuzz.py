@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml_rs
 
-from gitstore.loader import dump_document, load_document
+from gitstore.format.loader import dump_document, load_document
 
 from .synth import FIXTURES
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gitstore.loader import load_document
-from gitstore.yamlio import ParseError, parse_documents
-from gitstore.yamlscan import Locator
+from gitstore.format.loader import load_document
+from gitstore.format.yamlio import ParseError, parse_documents
+from gitstore.format.yamlscan import Locator
 
 
 @pytest.mark.parametrize("word", ["on", "off", "yes", "no", "On", "OFF", "Yes", "y", "n"])

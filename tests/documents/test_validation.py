@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from gitstore.loader import load_document
+from gitstore.format.loader import load_document
 
 SEGMENTS = """\
 segments:
@@ -204,7 +204,7 @@ def test_all_problems_are_reported_at_once() -> None:
 
 
 def test_every_operator_of_every_type_is_accepted() -> None:
-    from gitstore.documents import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS
+    from gitstore.model.documents import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS
 
     items = []
     for ctype, operators in OPERATORS.items():

@@ -8,11 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from gitstore.changes import Change, Kind
-from gitstore.documents import ComparisonType, Constraint, Distribution, Flag, NamespaceInfo, Rule, SegmentRef
+from gitstore.edit.writer import apply_changes, edit_file
 from gitstore.errors import ValidationError
-from gitstore.loader import dump_document, load_document
-from gitstore.writer import apply_changes, edit_file
+from gitstore.format.loader import dump_document, load_document
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import (
+    ComparisonType,
+    Constraint,
+    Distribution,
+    Flag,
+    NamespaceInfo,
+    Rule,
+    SegmentRef,
+)
 
 from .synth import FIXTURES, namespace_text
 
@@ -147,7 +155,7 @@ def test_segment_edit_keeps_the_flow_style_line_of_untouched_fields() -> None:
 
 
 def test_new_segment_and_flag_using_it_in_one_write() -> None:
-    from gitstore.documents import MatchType, Segment
+    from gitstore.model.documents import MatchType, Segment
 
     seg = Segment(key="staff", name="Staff", match_type=MatchType.ALL, constraints=(
         Constraint(type=ComparisonType.STRING, property="email", operator="isoneof", value='["a@x","b@x"]'),))
@@ -312,7 +320,7 @@ def test_a_change_for_another_namespace_is_refused() -> None:
 
 
 def test_values_are_normalised_so_the_written_document_equals_a_reload() -> None:
-    from gitstore.documents import MatchType, Segment
+    from gitstore.model.documents import MatchType, Segment
 
     seg = Segment(key="s2", name="S2", match_type=MatchType.ALL, constraints=(
         Constraint(type=ComparisonType.STRING, property="p", operator="isoneof", value='[ "a",  "b" ]'),))

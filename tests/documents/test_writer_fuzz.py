@@ -7,8 +7,12 @@ import random
 
 import pytest
 
-from gitstore.changes import Change, Kind
-from gitstore.documents import (
+from gitstore.edit.checks import written_document
+from gitstore.edit.writer import edit_file
+from gitstore.format.loader import document_to_data, load_document
+from gitstore.format.yamlemit import Style, item_lines
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import (
     ComparisonType,
     Constraint,
     Distribution,
@@ -20,10 +24,6 @@ from gitstore.documents import (
     SegmentRef,
     Variant,
 )
-from gitstore.loader import document_to_data, load_document
-from gitstore.writer import edit_file
-from gitstore.writer_checks import apply_to_document
-from gitstore.yamlemit import Style, item_lines
 
 STYLES = [Style(2, 2), Style(2, 0), Style(4, 4), Style(4, 2)]
 
@@ -80,7 +80,7 @@ def _drop_comments_inside_literals(lines: list[str]) -> list[str]:
 
 
 def document_to_data_flag(flag: Flag) -> dict:
-    from gitstore.documents import Document
+    from gitstore.model.documents import Document
 
     return document_to_data(Document(flags=(flag,)))["flags"][0]
 
@@ -118,7 +118,7 @@ def test_random_edits(seed: int) -> None:
         segment = base.segment("seg").model_copy(update={"name": "Renamed", "constraints": (constraint,)})
         changes.append(Change("fz", Kind.SEGMENT, "seg", segment))
     result = edit_file(text, "fz/features.yaml", changes, base=base if rng.random() < 0.5 else None)
-    expected = apply_to_document(base, changes)
+    expected = written_document(base, changes)
     again = load_document(result.text, "fz/features.yaml")
     assert again.errors == []
     assert again.document == expected == result.document, result.text

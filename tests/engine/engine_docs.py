@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from evaluator.engine import CompiledNamespace, compile_namespace
-from gitstore.documents import Document
+from gitstore.model.documents import Document
 
 
 def _refs(value: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from engine_docs import make_doc
 
-from gitstore.documents import OPERATORS, ComparisonType, Document
+from gitstore.model.documents import OPERATORS, ComparisonType, Document
 
 STRINGS = ["pro", "free", "enterprise", "pro-plus", "FR", "de", "a@x.io", "b@y.org", "", "Pro"]
 FRAGMENTS = ["pro", "e", "@x", ".org", "FR", "-", "a", "plus"]

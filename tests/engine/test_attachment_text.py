@@ -12,7 +12,7 @@ import pytest
 from evaluator.client_snapshot import build_client_snapshot
 from evaluator.engine import attachment_text, compile_namespace
 from evaluator.server.flag_list import flag_list_body
-from gitstore.loader import load_document
+from gitstore.format.loader import load_document
 
 
 @pytest.mark.parametrize(("value", "text"), [

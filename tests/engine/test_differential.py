@@ -23,7 +23,7 @@ from evaluator.client_snapshot import build_client_snapshot
 from evaluator.engine import BooleanResult, Reason, Trace, VariantResult, compile_namespace, evaluate
 from evaluator.engine.buckets import f32
 from evaluator.engine.model import CompiledFlag
-from gitstore.documents import OPERATORS
+from gitstore.model.documents import OPERATORS
 
 SEEDS = (11, 23, 37, 41, 53)
 ENTITIES = 60

@@ -14,7 +14,7 @@ from evaluator.engine import (
     evaluate_boolean,
     evaluate_variant,
 )
-from gitstore.loader import load_document
+from gitstore.format.loader import load_document
 
 INTEGRATION = "build/testing/integration/testdata/namespaces/default/features.yaml"
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx2 as httpx
 import pygit2
 
-from gitstore.repo import branch_ref, build_tree, cas_ref, make_commit, tip
+from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit, tip
 from gitstore.results import Author
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
-from gitstore.limits import MAX_FILE_BYTES, MAX_STRING_CHARS
+from gitstore.format.limits import MAX_FILE_BYTES, MAX_STRING_CHARS
 
 HUGE = "9" * 400  # more digits than a float holds (309)
 HUGER = "9" * 5000  # more digits than Python converts to a string by default (4300)

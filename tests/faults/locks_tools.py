@@ -134,7 +134,7 @@ class Ledger:
 
 
 def committed_keys(repo: pygit2.Repository, commit: pygit2.Oid, directory: str) -> set[str]:
-    from gitstore.loader import load_document
+    from gitstore.format.loader import load_document
 
     try:
         blob = repo[commit].tree[f"{directory}/{NAMESPACE_FILE}"]

@@ -4,7 +4,7 @@ one JSON answer per line on stdout:
 
 - {"cmd": "writer", "config": F, "env": E, "tag": T, "count": N, "log": L, "crash": P, "size": S}: fork a writer
   committing N flags `T-0` ... (one commit each, descriptions S bytes long; N = 0: until killed); it appends `try KEY` before and `done KEY COMMIT` after
-  each commit to L, and sends itself SIGKILL at the crash point P (see gitstore/crash.py) -> {"pid": PID}
+  each commit to L, and sends itself SIGKILL at the crash point P (see gitstore/git/crash.py) -> {"pid": PID}
 - {"cmd": "doctor", "config": F, "args": [...], "log": L}: fork `flagdeck doctor --config F ARGS` (output to L)
 - {"cmd": "wait", "pid": PID} -> {"exit": CODE} or {"signal": NUMBER}
 """
@@ -18,10 +18,10 @@ import traceback
 
 from app.cli import main
 from app.commands import doctor as _doctor  # noqa: F401 - imported before forking, like the rest
-from gitstore import crash
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
-from gitstore.documents import Flag, FlagType
+from gitstore.git import crash
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import Flag, FlagType
 from gitstore.store import Store
 
 

@@ -15,9 +15,9 @@ import httpx2 as httpx
 import pygit2
 from server.harness import ServerProcess, wait_until
 
-from gitstore.changes import Change, Kind
-from gitstore.documents import Flag, FlagType
-from gitstore.snapshot import parse_file
+from gitstore.git.snapshot import parse_file
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import Flag, FlagType
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Outside", "GIT_AUTHOR_EMAIL": "outside@example.com",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gitstore import worktree
+from gitstore.git import worktree
 
 from .locks_tools import BRANCH, Ledger, Served, Zygote, fsck, git, make_repository, repository
 

@@ -20,10 +20,10 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
-from gitstore.documents import Flag, FlagType
-from gitstore.loader import load_document
+from gitstore.format.loader import load_document
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import Flag, FlagType
 from gitstore.store import Store
 
 from .files_tools import AUTHOR, ROOT, Serve, commit_files, make_repository, wait_for

@@ -1,4 +1,4 @@
-"""kill -9 at random points of commits, and at each named point (gitstore/crash.py), in a bare repository and in one
+"""kill -9 at random points of commits, and at each named point (gitstore/git/crash.py), in a bare repository and in one
 with a work tree. After every kill: git fsck --strict is clean, every commit a writer reported is on the branch and
 nothing a killed writer abandoned comes back, a work tree never holds an index that would undo a commit, the next
 commit works (after `flagdeck doctor --fix` when the kill left a branch lock; once, the store is left to remove the
@@ -14,7 +14,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gitstore import worktree
+from gitstore.git import worktree
 
 from .locks_tools import BRANCH, Ledger, Served, Zygote, fsck, git, kill, make_repository, repository
 

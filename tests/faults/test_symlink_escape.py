@@ -13,11 +13,11 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gitstore import worktree
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
-from gitstore.documents import NamespaceInfo
 from gitstore.errors import ValidationError
+from gitstore.git import worktree
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import NamespaceInfo
 from gitstore.store import Store
 
 from .locks_tools import BRANCH, Ledger, Served, Zygote, fsck, git, make_repository

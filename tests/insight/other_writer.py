@@ -7,8 +7,8 @@ import json
 import sys
 
 from app.session import parse_author
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
+from gitstore.model.changes import Change, Kind
 from gitstore.store import Author, Store
 
 

@@ -9,8 +9,8 @@ from console.helpers import settle
 
 from app.insight.impact import affected_flags, load_sample
 from app.widgets.impact_panel import ImpactPanel
-from gitstore.changes import Change, Kind
-from gitstore.documents import SegmentRef
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import SegmentRef
 
 
 def write_sample(path: Path, total: int, ios: int) -> Path:
@@ -76,7 +76,7 @@ async def test_generated_population_and_a_segment_edit(make_app) -> None:
 
 def test_affected_flags_follow_segments(make_app) -> None:
     from gitstore.demo import demo_features
-    from gitstore.loader import load_document
+    from gitstore.format.loader import load_document
 
     doc = load_document(demo_features("production").encode(), "features.yaml").document
     mobile = doc.segment("mobile-users")
@@ -92,7 +92,7 @@ def test_previews_are_capped_per_namespace() -> None:
     from app.insight.impact import MAX_FLAGS
     from app.widgets.impact_panel import render_impacts, run_impacts
     from gitstore.demo import demo_features
-    from gitstore.loader import load_document
+    from gitstore.format.loader import load_document
 
     doc = load_document(demo_features("production").encode(), "features.yaml").document
     theme = doc.flag("color-theme")

@@ -12,7 +12,7 @@ from app.insight.conflicts import Conflict, field_choices, find_conflicts, merge
 from app.insight.moves import describe_move
 from app.insight.recents import state_dir
 from app.session import Pending
-from gitstore.changes import Change, Kind
+from gitstore.model.changes import Change, Kind
 
 
 def test_state_dir_precedence(tmp_path: Path) -> None:

@@ -17,8 +17,8 @@ from app.screens.modals.conflict import ConflictModal
 from app.screens.modals.error import ErrorModal
 from app.screens.review import ReviewScreen
 from app.widgets.flag_table import FlagTable
-from gitstore.changes import Kind
-from gitstore.loader import load_document
+from gitstore.format.loader import load_document
+from gitstore.model.changes import Kind
 
 WRITER = Path(__file__).with_name("other_writer.py")
 BOB = "Bob Builder <bob@example.com>"

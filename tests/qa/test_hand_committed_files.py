@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gitstore.demo import init_demo
-from gitstore.loader import load_document
+from gitstore.format.loader import load_document
 
 BIN = Path(sys.executable).parent
 

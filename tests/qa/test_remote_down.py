@@ -19,7 +19,7 @@ from gitstore.demo import init_demo
 
 COMMIT_ONE_FLAG = """
 import json, sys
-from gitstore.changes import Change, Kind
+from gitstore.model.changes import Change, Kind
 from gitstore.config import open_store
 from gitstore.results import Author
 

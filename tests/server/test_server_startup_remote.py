@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from evaluator.server.cli import command
 from evaluator.server.remotes import public_url, redact
-from gitstore.changes import Change, Kind
-from gitstore.documents import Flag
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import Flag
 
 from .conftest import pushed_remote
 from .harness import ROOT, ServerThread, wait_until, write_config

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from app.ssh.report import REPORT_FD_ENV, commit_reporter, parse_report
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
 from gitstore.demo import init_demo
+from gitstore.model.changes import Change, Kind
 from gitstore.results import Author
 from gitstore.store import Store
 

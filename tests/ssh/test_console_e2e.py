@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
 from gitstore.demo import init_demo
 from gitstore.errors import AccessDenied
+from gitstore.model.changes import Change, Kind
 from gitstore.results import Author
 from gitstore.store import Store
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
 from gitstore.demo import init_demo
-from gitstore.documents import Flag, FlagType
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import Flag, FlagType
 from gitstore.store import Author, Store
 
 ALICE = Author("Alice Example", "alice@example.com")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from app.cli import main
 from evaluator.server.state import build_namespace
 from gitstore.config import load_config
-from gitstore.loader import load_document
+from gitstore.format.loader import load_document
 from gitstore.store import Store
 
 from .conftest import git

@@ -8,10 +8,10 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
-from gitstore.documents import FlagType, NamespaceInfo, Rule, SegmentRef
 from gitstore.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import FlagType, NamespaceInfo, Rule, SegmentRef
 from gitstore.store import Author, Store
 
 from .conftest import ALICE, BOB, boolean_flag, git, put_flag, single_env_config, write_config
@@ -52,8 +52,8 @@ def test_author_falls_back_to_store_identity_then_config_identity_then_flipt(tmp
     # No identity anywhere (HOME without a git config): Flipt's own fallback.
     home = tmp_path / "home"
     home.mkdir()
-    script = ("import sys; from gitstore.config import open_store; from gitstore.changes import Change, Kind;"
-              "from gitstore.documents import Flag;"
+    script = ("import sys; from gitstore.config import open_store; from gitstore.model.changes import Change, Kind;"
+              "from gitstore.model.documents import Flag;"
               "s = open_store(sys.argv[1]);"
               "r = s.commit('production', [Change('default', Kind.FLAG, 'z', Flag(key='z', name='Z'))]);"
               "print(r.commit); s.close()")
@@ -168,7 +168,7 @@ def test_config_in_another_directory(tmp_path: Path) -> None:
 
 
 def test_gc_runs_and_the_store_keeps_reading_after_a_repack(store: Store) -> None:
-    from gitstore.repo import gc_auto
+    from gitstore.git.repo import gc_auto
 
     path = store.config.storage["local"].path
     for i in range(3):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pygit2
 import pytest
 
-from gitstore.changes import Change, Kind
 from gitstore.errors import ConflictError, NotFoundError
+from gitstore.model.changes import Change, Kind
 from gitstore.store import Store
 
 from .conftest import ALICE, BOB, put_flag

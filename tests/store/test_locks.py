@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gitstore import locks
 from gitstore.config import load_config
-from gitstore.repo import RepositoryLocked
+from gitstore.git import locks
+from gitstore.git.repo import RepositoryLocked
 from gitstore.store import Store
 
 from .conftest import ALICE, put_flag, single_env_config

@@ -9,10 +9,10 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
-from gitstore.documents import NamespaceInfo, Rollout, RolloutThreshold
 from gitstore.errors import ValidationError
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import NamespaceInfo, Rollout, RolloutThreshold
 from gitstore.store import Store
 
 from .conftest import ALICE, boolean_flag, put_flag, single_env_config

@@ -3,7 +3,7 @@ seeing a commit a second) must not keep a parse of every version it ever read (e
 
 from __future__ import annotations
 
-from gitstore.snapshot import VERSIONS_PER_FILE, ParseCache
+from gitstore.git.snapshot import VERSIONS_PER_FILE, ParseCache
 
 PATH = "ns/features.yaml"
 

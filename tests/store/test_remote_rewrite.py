@@ -10,9 +10,9 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gitstore import remote
 from gitstore.config import load_config
 from gitstore.errors import ConflictError, SyncError
+from gitstore.git import remote
 from gitstore.store import Store
 
 from .conftest import ALICE, BOB, git, put_flag, single_env_config

@@ -8,7 +8,7 @@ import pygit2
 import pytest
 
 from gitstore.errors import ConflictError
-from gitstore.repo import (
+from gitstore.git.repo import (
     StorageError,
     branch_ref,
     build_tree,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pygit2
 import pytest
 
-from gitstore.changes import Change, Kind
-from gitstore.documents import NamespaceInfo
 from gitstore.errors import AccessDenied, ConflictError, ValidationError
-from gitstore.revert import NothingToRevert
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import NamespaceInfo
+from gitstore.model.revert import NothingToRevert
 from gitstore.store import Store
 
 from .conftest import ALICE, BOB, put_flag

@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from app.cli import main
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
+from gitstore.model.changes import Change, Kind
 from gitstore.store import Store
 
 

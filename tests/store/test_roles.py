@@ -8,9 +8,9 @@ import pytest
 
 from app.session import Session
 from gitstore import roles as access
-from gitstore.changes import Change, Kind
 from gitstore.config import load_config
 from gitstore.errors import AccessDenied
+from gitstore.model.changes import Change, Kind
 from gitstore.roles import Action
 from gitstore.store import Store
 

@@ -9,7 +9,7 @@ import pytest
 
 from gitstore.config import load_config
 from gitstore.errors import NotFoundError
-from gitstore.repo import branch_ref, build_tree, cas_ref, make_commit
+from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit
 from gitstore.store import Store
 
 from .conftest import ALICE, put_flag, single_env_config

@@ -34,8 +34,8 @@ def test_watch_sees_commits_from_the_store_another_process_and_the_git_cli(demo_
     own = demo_store.commit("staging", [put_flag("mine")], ALICE)
     wait_for(seen, ("staging", own.commit))
     assert ("production", own.commit) in seen  # both environments live on that branch
-    script = ("import sys; from gitstore.config import open_store; from gitstore.changes import Change, Kind;"
-              "from gitstore.documents import Flag; s = open_store(sys.argv[1]);"
+    script = ("import sys; from gitstore.config import open_store; from gitstore.model.changes import Change, Kind;"
+              "from gitstore.model.documents import Flag; s = open_store(sys.argv[1]);"
               "print(s.commit('production', [Change('default', Kind.FLAG, 'other', Flag(key='other', name='O'))])"
               ".commit); s.close()")
     other = subprocess.run([sys.executable, "-c", script, str(demo_store.config.path)], check=True,
@@ -101,17 +101,17 @@ def test_a_polling_failure_is_logged_once_a_minute_not_twenty_times_a_second(dem
     repo = demo_store.config.storage["local"].path
     git(repo, "pack-refs", "--all")
     ref = repo / ".git" / "refs" / "heads" / "main" if (repo / ".git").is_dir() else repo / "refs" / "heads" / "main"
-    caplog.set_level("DEBUG", logger="gitstore.watch")
+    caplog.set_level("DEBUG", logger="gitstore.git.watch")
     unwatch = demo_store.watch(lambda env, commit: seen.append((env, commit)))
     try:
         ref.write_text("garbage\n")
         time.sleep(1.0)  # 20 polls
-        failures = [r for r in caplog.records if r.name == "gitstore.watch"]
+        failures = [r for r in caplog.records if r.name == "gitstore.git.watch"]
         assert len(failures) == 1, [r.getMessage() for r in failures]
         assert "corrupted loose reference" in failures[0].getMessage()
         ref.unlink()  # the packed ref is read again
         own = demo_store.commit("staging", [put_flag("after")], ALICE)
         wait_for(seen, ("staging", own.commit))
-        assert any("recovered" in r.getMessage() for r in caplog.records if r.name == "gitstore.watch")
+        assert any("recovered" in r.getMessage() for r in caplog.records if r.name == "gitstore.git.watch")
     finally:
         unwatch()

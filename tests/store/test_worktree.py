@@ -11,9 +11,9 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from gitstore import worktree
 from gitstore.config import load_config
 from gitstore.errors import ValidationError
+from gitstore.git import worktree
 from gitstore.store import Store
 
 from .conftest import ALICE, git, put_flag, write_config
@@ -21,9 +21,9 @@ from .conftest import ALICE, git, put_flag, write_config
 FILE = "production/default/features.yaml"
 WRITER = """
 import sys
-from gitstore.changes import Change, Kind
+from gitstore.model.changes import Change, Kind
 from gitstore.config import load_config
-from gitstore.documents import Flag, FlagType
+from gitstore.model.documents import Flag, FlagType
 from gitstore.store import Store
 with Store(load_config(sys.argv[1])) as store:
     key = sys.argv[2]

@@ -10,8 +10,8 @@ from textual.widgets import Input, Select
 
 from app.screens.modals.form import FormModal
 from app.widgets.fields import field
-from gitstore.documents import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS, ComparisonType, Constraint
-from gitstore.validation_rules import parses_as_datetime, parses_as_go_float
+from gitstore.format.validation_rules import parses_as_datetime, parses_as_go_float
+from gitstore.model.documents import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS, ComparisonType, Constraint
 
 TYPE_NAMES = {
     ComparisonType.STRING: "string", ComparisonType.NUMBER: "number", ComparisonType.BOOLEAN: "boolean",

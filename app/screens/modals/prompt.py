@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from app.widgets.fields import field as field_row
-from gitstore.validation_rules import KEY_RULE, is_key
+from gitstore.format.validation_rules import KEY_RULE, is_key
 
 Check = Callable[[str], str | None]  # returns an error message, or None when the value is fine
 

@@ -8,8 +8,8 @@ from textual.widgets import Input, Label, Select
 from app.screens.modals.form import FormModal
 from app.screens.modals.rule import OPERATORS, parse_keys
 from app.widgets.fields import field
-from gitstore.documents import Rollout, RolloutSegment, RolloutThreshold, SegmentOperator
-from gitstore.validation_rules import percentage_problem
+from gitstore.format.validation_rules import percentage_problem
+from gitstore.model.documents import Rollout, RolloutSegment, RolloutThreshold, SegmentOperator
 
 
 class RolloutModal(FormModal[Rollout | None]):

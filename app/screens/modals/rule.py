@@ -8,8 +8,8 @@ from textual.widgets import Input, Label, Select
 from app.screens.modals.form import FormModal
 from app.widgets.distribution_bar import DistributionBar
 from app.widgets.fields import field
-from gitstore.documents import Distribution, Rule, SegmentOperator, SegmentRef
-from gitstore.validation_rules import percentage_problem
+from gitstore.format.validation_rules import percentage_problem
+from gitstore.model.documents import Distribution, Rule, SegmentOperator, SegmentRef
 
 OPERATORS = [("OR: any segment matches", SegmentOperator.OR), ("AND: every segment matches", SegmentOperator.AND)]
 

@@ -12,7 +12,7 @@ from app.jsontext import parse_json_text
 from app.screens.modals.form import FormModal
 from app.screens.modals.prompt import key_check
 from app.widgets.fields import field
-from gitstore.documents import Variant
+from gitstore.model.documents import Variant
 
 
 def parse_attachment(text: str) -> Any:

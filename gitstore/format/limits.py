@@ -2,7 +2,7 @@
 `FILE:LINE: PATH: message` problem, like any other invalid file: only its own namespace stops being updated, and
 nothing downstream (validation, the engine, JSON encoders, the console) ever sees data that could make it fail.
 
-- `check_text` runs on the decoded text before any parser (`gitstore.yamlio.parse_documents` calls it): characters YAML does not allow in a file (NUL and the
+- `check_text` runs on the decoded text before any parser (`gitstore.format.yamlio.parse_documents` calls it): characters YAML does not allow in a file (NUL and the
   other C0/C1 control characters except tab, line feed and carriage return), and nesting that would make a parser
   recurse too deeply (indentation, chains of `- `/`? ` indicators on one line).
 - `check_data` runs on the parsed data before validation: nesting depth, integer range, string length, mapping

@@ -1,5 +1,5 @@
 """What a write asks for: resource-level changes, so a write can be rebased onto a moved branch and applied to the
-file as a minimal textual edit."""
+file as a minimal textual edit; the differences between two documents, and what a promotion copies."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gitstore.documents import Document, Flag, NamespaceInfo, Segment
+from gitstore.errors import NotFoundError
+from gitstore.model.documents import Document, Flag, NamespaceInfo, Segment
 
 
 class Kind(StrEnum):
@@ -110,3 +111,22 @@ def apply_to_document(doc: Document | None, changes: list[Change]) -> Document:
             items[index] = change.value
         doc = doc.model_copy(update={attr: tuple(items)})
     return doc
+
+
+def promotion_changes(namespace: str, source: Document, target: Document | None, flag: str | None) -> list[Change]:
+    """What makes `target` hold `source`'s namespace, or only `source`'s flag plus the segments that flag uses."""
+    if flag is None:
+        return diff_documents(namespace, target, source)
+    value = source.flag(flag)
+    if value is None:
+        raise NotFoundError(f"flag {namespace}/{flag} not found in the source environment")
+    used = value.segment_keys()
+    changes: list[Change] = []
+    if target is None:
+        changes.append(Change(namespace, Kind.NAMESPACE, namespace, source.namespace))
+    for segment in source.segments:
+        if segment.key in used and (target is None or target.segment(segment.key) != segment):
+            changes.append(Change(namespace, Kind.SEGMENT, segment.key, segment))
+    if target is None or target.flag(flag) != value:
+        changes.append(Change(namespace, Kind.FLAG, flag, value))
+    return changes

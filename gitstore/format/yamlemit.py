@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gitstore.yamlio import go_number
+from gitstore.format.yamlio import go_number
 
 
 @dataclass(frozen=True)

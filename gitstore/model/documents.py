@@ -1,7 +1,7 @@
 """The declarative document model (Flipt's `features.yaml`, versions 1.0 to 1.6).
 
-These models hold *valid* documents: raw YAML/JSON is checked by `gitstore.validation` (which reports every error
-with file, line and path) before it is turned into these objects by `gitstore.loader`. Field names are the file's
+These models hold *valid* documents: raw YAML/JSON is checked by `gitstore.format.validation` (which reports every error
+with file, line and path) before it is turned into these objects by `gitstore.format.loader`. Field names are the file's
 names (`match_type` in snake_case). Constraint values are kept as the normalised string the evaluator sees
 (flipt-compatibility §3.6); the writer turns `isoneof`/`isnotoneof` values back into YAML lists for version 1.6.
 """
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 KEY_PATTERN = r"^[-_,A-Za-z0-9]+$"
 VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6")
 LATEST_VERSION = "1.6"
+PROTECTED_NAMESPACE = "default"  # always exists (Flipt): never created nor deleted by a write
 
 
 class FlagType(StrEnum):

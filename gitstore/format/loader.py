@@ -9,7 +9,16 @@ from typing import Any
 
 import orjson
 
-from gitstore.documents import (
+from gitstore.errors import Problem
+from gitstore.format.limits import check_data, size_problem
+from gitstore.format.lines import attach_lines
+from gitstore.format.serialize import document_to_data, flag_to_data, segment_to_data
+from gitstore.format.validation import check_documents, document_version, namespace_claims, namespace_key
+from gitstore.format.validation_rules import Finding, compact_json_list, normalise_value, operator_text
+from gitstore.format.yamlemit import emit_document
+from gitstore.format.yamlio import ParseError, decode_text, parse_documents
+from gitstore.gcpause import gc_paused
+from gitstore.model.documents import (
     LIST_OPERATORS,
     ComparisonType,
     Constraint,
@@ -28,15 +37,6 @@ from gitstore.documents import (
     SegmentRef,
     Variant,
 )
-from gitstore.errors import Problem
-from gitstore.gcpause import gc_paused
-from gitstore.limits import check_data, size_problem
-from gitstore.lines import attach_lines
-from gitstore.serialize import document_to_data, flag_to_data, segment_to_data
-from gitstore.validation import check_documents, document_version, namespace_claims, namespace_key
-from gitstore.validation_rules import Finding, compact_json_list, normalise_value, operator_text
-from gitstore.yamlemit import emit_document
-from gitstore.yamlio import ParseError, decode_text, parse_documents
 
 __all__ = [
     "LoadResult", "build_flag", "build_segment", "document_to_data", "dump_document", "dump_json", "flag_to_data",

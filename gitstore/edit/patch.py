@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from gitstore.yamlemit import Style, item_lines, mapping_lines
-from gitstore.yamlscan import Lines, Node, mapping_entries, sequence_items
+from gitstore.format.yamlemit import Style, item_lines, mapping_lines
+from gitstore.format.yamlscan import Lines, Node, mapping_entries, sequence_items
 
 FLAG_ORDER = ("key", "name", "type", "description", "enabled", "metadata", "variants", "rules", "rollouts")
 SEGMENT_ORDER = ("key", "name", "description", "constraints", "match_type")

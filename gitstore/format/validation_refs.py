@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitstore.validation_rules import Finding, Path, path_text
+from gitstore.format.validation_rules import Finding, Path, path_text
 
 
 def _items(doc: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 import pygit2
 from pygit2.enums import FileMode, ObjectType
 
-from gitstore import crash, locks, worktree
 from gitstore.errors import ConflictError, FlagdeckError, NotFoundError, Problem, ValidationError
+from gitstore.git import crash, locks, worktree
 from gitstore.results import Author
 
 T = TypeVar("T")
@@ -265,8 +265,8 @@ class RepositoryLocked(StorageError):
 def publish(repo: pygit2.Repository, ref: str, expected: pygit2.Oid, new: pygit2.Oid, message: str,
             changed: worktree.Changed, stale_after: float = locks.STALE_AFTER) -> worktree.Outcome | None:
     """Move `ref` from `expected` to `new` (`cas_ref`), with the work tree and index brought along when the
-    repository has one checked out on `ref` (`gitstore.worktree`). A ref lock left by a writer that provably died
-    (`gitstore.locks`: older than `stale_after`, nobody holds it) is removed and the move tried again."""
+    repository has one checked out on `ref` (`gitstore.git.worktree`). A ref lock left by a writer that provably died
+    (`gitstore.git.locks`: older than `stale_after`, nobody holds it) is removed and the move tried again."""
     for _ in range(2):
         try:
             if not worktree.applies(repo, ref):

@@ -1,19 +1,19 @@
 """Re-creating local commits on another base, resource by resource (no text merge): used when the remote moved, or
 was rewritten, while the local branch held commits the remote never had. A change that collides with one made on
-the new base raises `ConflictError` naming the resource (`gitstore.writes.conflicting_change`)."""
+the new base raises `ConflictError` naming the resource (`gitstore.git.tree_edits.conflicting_change`)."""
 
 from __future__ import annotations
 
 import pygit2
 
-from gitstore.changes import diff_documents
-from gitstore.documents import Document
+from gitstore.edit.writer import apply_changes
 from gitstore.errors import ConflictError
-from gitstore.repo import blob_at, build_tree, make_commit
+from gitstore.git.repo import blob_at, build_tree, make_commit
+from gitstore.git.snapshot import FEATURE_FILES, ParseCache
+from gitstore.git.tree_edits import conflicting_change
+from gitstore.model.changes import diff_documents
+from gitstore.model.documents import Document
 from gitstore.results import Author
-from gitstore.snapshot import FEATURE_FILES, ParseCache
-from gitstore.writer import apply_changes
-from gitstore.writes import conflicting_change
 
 
 def _changed_paths(repo: pygit2.Repository, old: pygit2.Tree, new: pygit2.Tree) -> set[str]:

@@ -1,6 +1,6 @@
 """Immutable snapshots of an environment at one commit, built from the commit's tree without a work tree.
 
-Which file holds a namespace (one rule, used by the loader here and by the writer in `gitstore.writes`; README
+Which file holds a namespace (one rule, used by the loader here and by the writer in `gitstore.git.tree_edits`; README
 "Which file holds a namespace"): every `<directory>/*/features.yaml|yml|json` exactly one level below the
 environment's directory is read, as Flipt v2's evaluation reads them, and each document belongs to the namespace
 its `namespace:` names (missing: `default`), whatever the directory is called. A file that cannot be parsed holds
@@ -24,15 +24,15 @@ from types import MappingProxyType
 import pygit2
 from pygit2.enums import FileMode, ObjectType
 
-from gitstore.documents import Document
 from gitstore.errors import Problem
+from gitstore.format.limits import size_problem
+from gitstore.format.loader import load_document
+from gitstore.format.yamlscan import Locator
 
 # Imported here, not lazily on a Git thread: yaml_rs (under the loader) crashes the process when it was first
 # imported by a thread that has since ended (yaml-rs 0.1.6).
 from gitstore.gcpause import gc_paused
-from gitstore.limits import size_problem
-from gitstore.loader import load_document
-from gitstore.yamlscan import Locator
+from gitstore.model.documents import Document
 
 FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
 
@@ -252,7 +252,7 @@ def file_path(directory: str, namespace_dir: str, filename: str) -> str:
 
 def build_snapshot(repo: pygit2.Repository, environment: str, commit: pygit2.Commit, directory: str,
                    cache: ParseCache, previous: Snapshot | None = None) -> Snapshot:
-    from gitstore.repo import link_problems, subtree
+    from gitstore.git.repo import link_problems, subtree
 
     root = subtree(repo, commit.tree, directory)
     tree_id = str(root.id) if root is not None else ""

@@ -1,4 +1,4 @@
-"""Putting file and line on findings. The line scanner (`gitstore.yamlscan`) answers for block-style YAML in
+"""Putting file and line on findings. The line scanner (`gitstore.format.yamlscan`) answers for block-style YAML in
 milliseconds; whatever it cannot follow (flow style, JSON) is looked up in a ruamel round-trip parse, which keeps
 line numbers but is slow, so it runs only when a file has problems the scanner could not place."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from gitstore.errors import Problem
-from gitstore.validation_rules import Finding, Path, path_text
-from gitstore.yamlio import node_line, rt_load_all
-from gitstore.yamlscan import Locator
+from gitstore.format.validation_rules import Finding, Path, path_text
+from gitstore.format.yamlio import node_line, rt_load_all
+from gitstore.format.yamlscan import Locator
 
 RT_LIMIT = 300_000  # characters: ruamel needs ~5 s per 450 KB; above this keep the scanner's best answer
 

@@ -1,7 +1,7 @@
 """Where things are in a big feature file, found with C-speed regular expressions over the whole text instead of a
 parse: document boundaries, the top-level keys of each document, and the start of every item of a top-level block
 sequence (`flags:` / `segments:`). A 10,000-flag file (4.9 MB) is indexed in milliseconds; only the item being
-edited is then looked at closely (`gitstore.yamlscan`)."""
+edited is then looked at closely (`gitstore.format.yamlscan`)."""
 
 from __future__ import annotations
 

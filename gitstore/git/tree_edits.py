@@ -8,14 +8,19 @@ from dataclasses import dataclass
 
 import pygit2
 
-from gitstore.changes import Change, Kind, resource_value
-from gitstore.documents import Document
+from gitstore.edit.writer import edit_file
 from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
-from gitstore.repo import blob_at, subtree
-from gitstore.snapshot import FEATURE_FILES, Holder, ParseCache, claim_problems, file_path, namespace_holders
-from gitstore.writer import edit_file
-
-PROTECTED_NAMESPACE = "default"
+from gitstore.git.repo import blob_at, subtree
+from gitstore.git.snapshot import (
+    FEATURE_FILES,
+    Holder,
+    ParseCache,
+    claim_problems,
+    file_path,
+    namespace_holders,
+)
+from gitstore.model.changes import Change, Kind, resource_value
+from gitstore.model.documents import PROTECTED_NAMESPACE, Document
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class NamespaceFile:
 
 def find_namespace_file(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, namespace: str,
                         cache: ParseCache) -> NamespaceFile:
-    """The file holding `namespace` in `tree`, by the loader's own rule (`gitstore.snapshot.namespace_holders`).
+    """The file holding `namespace` in `tree`, by the loader's own rule (`gitstore.git.snapshot.namespace_holders`).
     A namespace no file holds gets `<directory>/<namespace>/features.yaml` (or an existing file there that holds
     nothing); `ValidationError` when two files claim it, or when that path already holds another namespace."""
     root = subtree(repo, tree, directory)
@@ -136,7 +141,7 @@ def _value(repo: pygit2.Repository, commit: pygit2.Commit, directory: str, chang
     return resource_value(doc, change.kind, change.key)
 
 
-def _who_changed(repo: pygit2.Repository, base: pygit2.Commit, tip: pygit2.Commit, directory: str, change: Change,
+def who_changed(repo: pygit2.Repository, base: pygit2.Commit, tip: pygit2.Commit, directory: str, change: Change,
                  cache: ParseCache) -> str:
     """`Name in <short id>` of the newest commit between base and tip that changed the resource."""
     for commit in repo.walk(tip.id):
@@ -172,7 +177,7 @@ def check_unchanged(repo: pygit2.Repository, base: pygit2.Commit, tip: pygit2.Co
         now = read_document(repo, at_tip, namespace, cache)
         change = conflicting_change(before, now, group)
         if change is not None:
-            who = _who_changed(repo, base, tip, directory, change, cache)
+            who = who_changed(repo, base, tip, directory, change, cache)
             raise ConflictError(f"{change.kind.value} {change.resource} was changed meanwhile by {who}",
                                 resource=change.resource)
 

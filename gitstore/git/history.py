@@ -1,5 +1,5 @@
 """History of a namespace or one flag (first-parent walk comparing blob ids, no diffs computed for commits that did
-not touch it), and the resource changes behind a promotion."""
+not touch it)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,13 @@ from datetime import UTC, datetime
 import pygit2
 from pygit2.enums import SortMode
 
-from gitstore.changes import Change, Kind, diff_documents
-from gitstore.documents import Document
 from gitstore.errors import NotFoundError
+from gitstore.format.validation import namespace_claims
+from gitstore.format.yamlio import ParseError, decode_text, parse_documents
 from gitstore.gcpause import gc_paused
-from gitstore.repo import subtree, tip
+from gitstore.git.repo import subtree, tip
+from gitstore.git.snapshot import FEATURE_FILES, claims_by_file, file_path
 from gitstore.results import HistoryEntry
-from gitstore.snapshot import FEATURE_FILES, claims_by_file, file_path
-from gitstore.validation import namespace_claims
-from gitstore.yamlio import ParseError, decode_text, parse_documents
 
 
 def _text(repo: pygit2.Repository, blob: pygit2.Oid | None) -> str:
@@ -54,7 +52,7 @@ def _raw_flag(repo: pygit2.Repository, path: str, blob: pygit2.Oid | None, key: 
 
 def _holding_file(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, namespace: str, seen: dict
                   ) -> tuple[str, pygit2.Oid | None]:
-    """(path, blob) of the file holding the namespace at one commit, by the loader's rule (`gitstore.snapshot`),
+    """(path, blob) of the file holding the namespace at one commit, by the loader's rule (`gitstore.git.snapshot`),
     read from plain parses; a namespace no file holds: its conventional path and None."""
     def holds(path: str, dirname: str, entry: pygit2.Object) -> tuple[str, ...]:
         docs = _raw_docs(repo, path, entry.id, seen)
@@ -110,21 +108,3 @@ def _same_directory(repo: pygit2.Repository, a: pygit2.Commit, b: pygit2.Commit,
     one, two = subtree(repo, a.tree, directory), subtree(repo, b.tree, directory)
     return (one.id if one is not None else None) == (two.id if two is not None else None)
 
-
-def promotion_changes(namespace: str, source: Document, target: Document | None, flag: str | None) -> list[Change]:
-    """What makes `target` hold `source`'s namespace, or only `source`'s flag plus the segments that flag uses."""
-    if flag is None:
-        return diff_documents(namespace, target, source)
-    value = source.flag(flag)
-    if value is None:
-        raise NotFoundError(f"flag {namespace}/{flag} not found in the source environment")
-    used = value.segment_keys()
-    changes: list[Change] = []
-    if target is None:
-        changes.append(Change(namespace, Kind.NAMESPACE, namespace, source.namespace))
-    for segment in source.segments:
-        if segment.key in used and (target is None or target.segment(segment.key) != segment):
-            changes.append(Change(namespace, Kind.SEGMENT, segment.key, segment))
-    if target is None or target.flag(flag) != value:
-        changes.append(Change(namespace, Kind.FLAG, flag, value))
-    return changes

@@ -14,9 +14,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitstore.documents import VERSIONS, FlagType, MatchType, SegmentOperator
-from gitstore.validation_refs import check_references
-from gitstore.validation_rules import (
+from gitstore.format.validation_refs import check_references
+from gitstore.format.validation_rules import (
     KEY_RULE,
     Finding,
     Path,
@@ -26,6 +25,7 @@ from gitstore.validation_rules import (
     path_text,
     percentage_problem,
 )
+from gitstore.model.documents import VERSIONS, FlagType, MatchType, SegmentOperator
 
 __all__ = ["Finding", "Path", "check_documents", "path_text", "validate_tree"]
 _FLAG_TYPES = tuple(t.value for t in FlagType)
@@ -72,7 +72,7 @@ def namespace_key(doc: Any) -> str:
 
 def namespace_claims(docs: list[Any]) -> dict[str, int]:
     """The namespaces a file's documents declare (missing `namespace:` = `default`), each with its first document:
-    the basis of which file holds a namespace (`gitstore.snapshot`)."""
+    the basis of which file holds a namespace (`gitstore.git.snapshot`)."""
     claims: dict[str, int] = {}
     for index, doc in enumerate(docs):
         if isinstance(doc, dict):

@@ -1,5 +1,5 @@
 """Keeping a local repository in step with its remote: fetch, follow the remote, replay commits it never had, and
-push those (never forced, always with a lease). `SyncTracker` records what happened; `gitstore.transport` talks
+push those (never forced, always with a lease). `SyncTracker` records what happened; `gitstore.git.transport` talks
 to the remote.
 
 What the remote had is remembered in `refs/flagdeck/synced/<branch>`: the remote tip the local branch was last
@@ -10,7 +10,7 @@ fetch (`integrate`):
   from the synced one: a force-push), the commits the remote no longer has are dropped from the branch (logged and
   recorded in `SyncState.last_rewrite`), never pushed again;
 - local commits the remote never had are kept on top, replayed resource by resource on the new tip when it moved
-  (`gitstore.replay`); a replayed change that collides with a remote one parks them under
+  (`gitstore.git.replay`); a replayed change that collides with a remote one parks them under
   `refs/flagdeck/conflicts/<branch>/<time>`, the branch follows the remote and `ConflictError` names them.
 A push sends the local branch only when it descends from the synced tip, and only if the remote branch is still at
 that tip (a lease); otherwise it fetches, integrates and tries again. A mirror (`flagdeck serve`) fetches and
@@ -37,14 +37,14 @@ from datetime import UTC, datetime
 import pygit2
 from pygit2.enums import SortMode
 
-from gitstore import transport, worktree
 from gitstore.config import StorageConfig
 from gitstore.errors import ConflictError, FlagdeckError, SyncError
-from gitstore.replay import replay
-from gitstore.repo import _lost_race, branch_ref, cas_ref, tip
+from gitstore.git import transport, worktree
+from gitstore.git.replay import replay
+from gitstore.git.repo import _lost_race, branch_ref, cas_ref, tip
+from gitstore.git.snapshot import ParseCache
+from gitstore.git.transport import tracking_ref
 from gitstore.results import SyncState
-from gitstore.snapshot import ParseCache
-from gitstore.transport import tracking_ref
 
 __all__ = ["SyncTracker", "before_commit", "fetch", "integrate", "push", "synced_ref", "sync", "tracking_ref",
            "try_push", "try_sync"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gitstore.documents import (
+from gitstore.model.documents import (
     LATEST_VERSION,
     LIST_OPERATORS,
     Constraint,

@@ -34,8 +34,8 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode
 
-from gitstore import crash, locks
-from gitstore.locks import OWN_DIR, exclusive
+from gitstore.git import crash, locks
+from gitstore.git.locks import OWN_DIR, exclusive
 
 JOURNAL = "worktree.json"
 INDEX_LOCK_WAIT = 1.0  # seconds to wait for a git command holding index.lock before leaving the index alone

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gitstore.changes import Change, Kind, apply_to_document, diff_documents, resource_value
-from gitstore.documents import Document, NamespaceInfo
 from gitstore.errors import ConflictError, FlagdeckError, NotFoundError
-from gitstore.writes import PROTECTED_NAMESPACE
+from gitstore.model.changes import Change, Kind, apply_to_document, diff_documents, resource_value
+from gitstore.model.documents import PROTECTED_NAMESPACE, Document, NamespaceInfo
 
 
 class NothingToRevert(FlagdeckError):

@@ -9,7 +9,7 @@
   canonical form (`EditResult.rewritten`). Files in an older version that a change needs a newer one for, JSON
   files, and layouts the index cannot follow are also re-emitted.
 
-Big files stay fast: item positions come from `gitstore.writer_index` (regular expressions, no parse), and with
+Big files stay fast: item positions come from `gitstore.edit.locate` (regular expressions, no parse), and with
 `base` (the parsed document the store already holds) the file is never parsed whole.
 """
 
@@ -21,15 +21,8 @@ from typing import Any
 
 import yaml_rs
 
-from gitstore.changes import Change, Kind, resource_value
-from gitstore.documents import Document, Flag, NamespaceInfo, Segment
-from gitstore.errors import Problem, ValidationError
-from gitstore.gcpause import gc_paused
-from gitstore.loader import build_flag, build_segment, dump_document, dump_json, load_document
-from gitstore.serialize import flag_to_data, namespace_to_data, segment_to_data
-from gitstore.validation import Checker, namespace_key
-from gitstore.writer_checks import apply_to_document, changed_keys, check_written
-from gitstore.writer_index import (
+from gitstore.edit.checks import changed_keys, check_written, written_document
+from gitstore.edit.locate import (
     DocIndex,
     TopKey,
     content_end,
@@ -37,10 +30,17 @@ from gitstore.writer_index import (
     leading_comments,
     sequence_items,
 )
-from gitstore.writer_patch import FLAG_ORDER, SEGMENT_ORDER, detect_style, patch_item
-from gitstore.yamlemit import CANONICAL, Style, item_lines, mapping_lines
-from gitstore.yamlio import is_json, parse_documents
-from gitstore.yamlscan import Locator
+from gitstore.edit.patch import FLAG_ORDER, SEGMENT_ORDER, detect_style, patch_item
+from gitstore.errors import Problem, ValidationError
+from gitstore.format.loader import build_flag, build_segment, dump_document, dump_json, load_document
+from gitstore.format.serialize import flag_to_data, namespace_to_data, segment_to_data
+from gitstore.format.validation import Checker, namespace_key
+from gitstore.format.yamlemit import CANONICAL, Style, item_lines, mapping_lines
+from gitstore.format.yamlio import is_json, parse_documents
+from gitstore.format.yamlscan import Locator
+from gitstore.gcpause import gc_paused
+from gitstore.model.changes import Change, Kind, resource_value
+from gitstore.model.documents import Document, Flag, NamespaceInfo, Segment
 
 VERIFY_WHOLE_BELOW = 256_000  # characters: smaller results are re-loaded whole as a final check
 
@@ -78,7 +78,7 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
     ns = next(iter(namespaces), base.namespace.key if base else "default")
     if not text or text.isspace():
         empty = Document(namespace=NamespaceInfo(key=ns))
-        new = apply_to_document(empty, changes)
+        new = written_document(empty, changes)
         return _rewrite(filename, new, None)
     others: dict[str, Document] = {}
     if base is None or base.namespace.key != ns:
@@ -90,7 +90,7 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
         base, others = result.document, {k: d for k, d in result.documents.items() if k != ns}
     if all(resource_value(base, c.kind, c.key) == c.value for c in changes):
         return EditResult(text, base)
-    new = apply_to_document(base, changes)
+    new = written_document(base, changes)
     flags, segments = changed_keys(changes, Kind.FLAG), changed_keys(changes, Kind.SEGMENT)
     removed = {c.key for c in changes if c.kind is Kind.SEGMENT}
     try:
@@ -337,4 +337,4 @@ class _Splicer:
         return build(data) == expected
 
 
-__all__ = ["EditResult", "Problem", "apply_changes", "apply_to_document", "edit_file"]
+__all__ = ["EditResult", "Problem", "apply_changes", "edit_file", "written_document"]

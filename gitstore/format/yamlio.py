@@ -1,7 +1,7 @@
 """Reading feature files into plain data, fast.
 
 YAML goes through yaml-rs (a Rust YAML 1.2 parser: `on`/`off`/`yes`/`no` stay strings, duplicate keys are errors),
-JSON through orjson. Neither gives per-node line numbers; `gitstore.yamlscan` finds those from the text when a
+JSON through orjson. Neither gives per-node line numbers; `gitstore.format.yamlscan` finds those from the text when a
 problem needs one. If yaml-rs refuses a document, ruamel.yaml (also YAML 1.2) gets a second opinion, so a construct
 the fast parser lacks costs time, not correctness.
 """
@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import yaml_rs
 
-from gitstore.limits import LimitError, check_text
+from gitstore.format.limits import LimitError, check_text
 
 _DOC_MARKER = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
 _ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+", re.MULTILINE)
@@ -65,7 +65,7 @@ def decode_text(data: bytes) -> str:
 def parse_documents(text: str, filename: str) -> list[Any]:
     """Every document of the file as plain Python data (dict/list/str/int/float/bool/None); empty documents are
     dropped. Raises `ParseError` with the line of the first syntax error, or of text beyond the limits that a
-    parser must not be handed (`gitstore.limits.check_text`)."""
+    parser must not be handed (`gitstore.format.limits.check_text`)."""
     try:
         check_text(text)
     except LimitError as exc:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import pygit2
 
-from gitstore import remote
-from gitstore.repo import GitRepo, branch_ref
+from gitstore.git import remote
+from gitstore.git.repo import GitRepo, branch_ref
 
 if TYPE_CHECKING:
     from gitstore.store import Store

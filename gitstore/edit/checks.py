@@ -7,23 +7,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gitstore.changes import Change, Kind
-from gitstore.changes import apply_to_document as apply_changes_to_model
-from gitstore.documents import Document, Flag, Segment
 from gitstore.errors import Problem
-from gitstore.limits import check_data
-from gitstore.loader import build_flag, build_segment
-from gitstore.serialize import flag_to_data, segment_to_data
-from gitstore.validation import Checker
-from gitstore.validation_rules import Finding, path_text
+from gitstore.format.limits import check_data
+from gitstore.format.loader import build_flag, build_segment
+from gitstore.format.serialize import flag_to_data, segment_to_data
+from gitstore.format.validation import Checker
+from gitstore.format.validation_rules import Finding, path_text
+from gitstore.model.changes import Change, Kind, apply_to_document
+from gitstore.model.documents import Document, Flag, Segment
 
 
-def apply_to_document(doc: Document, changes: list[Change]) -> Document:
-    """`gitstore.changes.apply_to_document` with every new resource normalised as the file will hold it. Deleting a
+def written_document(doc: Document, changes: list[Change]) -> Document:
+    """What the file will hold: `gitstore.model.changes.apply_to_document` with every new resource normalised. Deleting a
     namespace removes its file, which is the store's job, not the writer's."""
     if any(c.kind is Kind.NAMESPACE and c.value is None for c in changes):
         raise ValueError("deleting a namespace removes its file; that is the store's job")
-    return apply_changes_to_model(doc, [_normalised_change(c) for c in changes])
+    return apply_to_document(doc, [_normalised_change(c) for c in changes])
 
 
 def _normalised_change(change: Change) -> Change:
@@ -81,7 +80,7 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
 
 
 def _beyond_limits(data: dict, path: tuple[str | int, ...]) -> list[Finding]:
-    """The file limits (gitstore.limits) for one resource, at its depth inside the document (2: under `flags:`)."""
+    """The file limits (gitstore.format.limits) for one resource, at its depth inside the document (2: under `flags:`)."""
     found = check_data([{"_": [data]}])
     return [Finding(0, path + where[2:], message) for _, where, message in found]
 

@@ -1,6 +1,6 @@
 """Talking to a remote: fetch its branch and learn its tip, and send a commit to it with a lease (the update is
 made only if the remote branch is still where we last saw it). Policy (what to send, what to do when the remote
-moved or was rewritten) lives in `gitstore.remote`.
+moved or was rewritten) lives in `gitstore.git.remote`.
 
 Every network operation goes through an anonymous libgit2 remote (no configured refspecs, so libgit2 never updates
 other refs behind our back, even in a `git clone --mirror`); the `origin` remote is still written to the
@@ -25,7 +25,7 @@ from pygit2.enums import CredentialType, FetchPrune, ObjectType
 
 from gitstore.config import StorageConfig
 from gitstore.errors import ConflictError, FlagdeckError
-from gitstore.repo import branch_ref, cas_ref
+from gitstore.git.repo import branch_ref, cas_ref
 
 REMOTE_NAME = "origin"
 _ZERO = pygit2.Oid(hex="0" * 40)
