@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -27,9 +27,6 @@ from pydantic import ValidationError as PydanticValidationError
 from gitstore.errors import ConfigError
 from gitstore.format.yamlio import node_line
 from gitstore.keys import read_public_key, server_ssl_context
-
-if TYPE_CHECKING:
-    from gitstore.store import Store
 
 ENV_VAR = "FLAGDECK_CONFIG"
 DEFAULT_NAME = "flagdeck.yaml"
@@ -448,9 +445,3 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{found}: cannot read: {exc}") from None
     return parse_config(text, found)
 
-
-def open_store(config_path: str | Path | None = None, **kwargs: Any) -> Store:
-    """Load the configuration and open a Store on it (keyword arguments go to `Store`: roles, identity)."""
-    from gitstore.store import Store
-
-    return Store(load_config(config_path), **kwargs)

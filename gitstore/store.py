@@ -23,12 +23,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pygit2
 
 from gitstore import roles as access
-from gitstore.config import Config
+from gitstore.config import Config, load_config
 from gitstore.errors import ConflictError, NotFoundError, Problem, SyncError, ValidationError
 from gitstore.git import crash, history, remote, worktree
 from gitstore.git.repo import (
@@ -48,6 +49,7 @@ from gitstore.git.repo import (
 )
 from gitstore.git.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot
 from gitstore.git.tree_edits import TreeEdits, check_served, check_unchanged, edit_tree, who_changed
+from gitstore.git.watch import BranchMoved, Watcher
 from gitstore.model.changes import Change, commit_message, promotion_changes
 from gitstore.model.documents import Document
 from gitstore.model.revert import RevertConflict, undo
@@ -63,7 +65,7 @@ from gitstore.results import (
 )
 
 __all__ = ["Author", "CommitResult", "EnvironmentInfo", "HistoryEntry", "NamespaceSnapshot", "Snapshot", "Store",
-           "SyncState"]
+           "SyncState", "open_store"]
 
 CAS_ATTEMPTS = 20
 SNAPSHOTS_KEPT = 64
@@ -95,7 +97,7 @@ class Store:
         self._snapshots: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
         self._latest: dict[str, Snapshot] = {}
         self._lock = threading.Lock()
-        self._watcher: Any = None
+        self._watcher: Watcher | None = None
         self._commits = 0
         # called as on_commit(env, commit id, message) on the repository's thread after each commit this Store
         # object makes (the SSH server learns its consoles' commits this way); must be quick and must not raise
@@ -356,15 +358,19 @@ class Store:
         if storage.remote:
             self._run(env, remote.sync, storage, self._sync[storage_name], self.cache, True)
 
-    def watch(self, callback: Callable[[str, str], None]) -> Callable[[], None]:
-        """Call `callback(env, commit)` from a watcher thread whenever an environment's branch moves."""
-        from gitstore.git.watch import Watcher
-
+    def watch(self, callback: BranchMoved) -> Callable[[], None]:
+        """Call `callback(env, commit)` from a watcher thread whenever an environment's branch moves; returns the
+        function that stops these calls."""
         with self._lock:
             if self._watcher is None:
-                self._watcher = Watcher(self)
+                self._watcher = Watcher(self.config, self._sync_in_background)
             watcher = self._watcher
         return watcher.subscribe(callback)
+
+    def _sync_in_background(self, repo: pygit2.Repository, storage_name: str) -> bool:
+        """The watcher's periodic sync of one storage, on the watcher's own handle `repo` (see `Watcher`)."""
+        storage = self.config.storage[storage_name]
+        return remote.try_sync(repo, storage, self._sync[storage_name], self.cache, not self.mirror)
 
     def close(self) -> None:
         with self._lock:
@@ -379,3 +385,9 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_store(config_path: str | Path | None = None, **kwargs: Any) -> Store:
+    """Load the configuration (`gitstore.config.load_config`) and open a Store on it (keyword arguments go to
+    `Store`: roles, identity, mirror)."""
+    return Store(load_config(config_path), **kwargs)

@@ -22,6 +22,6 @@ def env_roles() -> dict[str, str] | None:
 
 def open_cli_store(config: Path | None, identity: Any = None) -> Any:
     """A Store on the configuration found from `config`, with the roles of `FLAGDECK_ROLES`."""
-    from gitstore.config import open_store
+    from gitstore.store import open_store
 
     return open_store(config, roles=env_roles(), identity=identity)

@@ -1,7 +1,9 @@
 """Noticing that a branch moved, whoever moved it: a thread polls every environment's branch ref (about 10 µs per
-read) every `POLL_SECONDS`, and syncs with each remote every `poll_interval` (fetch and integrate, then push unless
-the store is a mirror). The sync runs on a thread of its own with its own repository handle, so a slow or silent
-remote never delays the local polling, nor the reads and commits on the repository's thread."""
+read) every `POLL_SECONDS` and tells each subscriber (`BranchMoved`), and asks its owner to sync each storage that
+has a remote every `poll_interval` (`BackgroundSync`; the Store fetches and integrates, then pushes unless it is a
+mirror). The sync runs on a thread of its own with its own repository handle, so a slow or silent remote never
+delays the local polling, nor the reads and commits on the repository's thread. The watcher knows the
+configuration and these two callables, nothing of the Store."""
 
 from __future__ import annotations
 
@@ -14,11 +16,17 @@ from typing import TYPE_CHECKING
 
 import pygit2
 
-from gitstore.git import remote
 from gitstore.git.repo import GitRepo, branch_ref
 
 if TYPE_CHECKING:
-    from gitstore.store import Store
+    from gitstore.config import Config
+
+BranchMoved = Callable[[str, str], None]
+"""A subscriber: called as `(environment, new commit id)` on the watcher's thread; must be quick. An exception it
+raises is logged and does not stop the others being told."""
+BackgroundSync = Callable[[pygit2.Repository, str], bool]
+"""Sync one storage with its remote: called as `(repository handle, storage name)` on that storage's sync thread,
+records failures instead of raising them, True when it went through."""
 
 POLL_SECONDS = 0.05
 REPEAT_SECONDS = 60.0  # a failure that goes on is logged again at most this often
@@ -48,9 +56,10 @@ class _Trouble:
 
 
 class Watcher:
-    def __init__(self, store: Store):
-        self._store = store
-        self._subscribers: list[Callable[[str, str], None]] = []
+    def __init__(self, config: Config, sync: BackgroundSync):
+        self._config = config
+        self._sync = sync
+        self._subscribers: list[BranchMoved] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pending: dict[str, Future[bool]] = {}
@@ -64,7 +73,7 @@ class Watcher:
         self._thread.start()
         self._started.wait(5)
 
-    def subscribe(self, callback: Callable[[str, str], None]) -> Callable[[], None]:
+    def subscribe(self, callback: BranchMoved) -> Callable[[], None]:
         with self._lock:
             self._subscribers.append(callback)
 
@@ -83,7 +92,7 @@ class Watcher:
             syncer.close()  # a sync in flight ends within the storage's timeout
 
     def _read(self, env: str) -> str | None:
-        config = self._store.config
+        config = self._config
         storage_name = config.environments[env].storage
         handle = self._handles.get(storage_name)
         if handle is None:
@@ -92,8 +101,7 @@ class Watcher:
         return str(found.target) if found is not None else None
 
     def _fetch_remotes(self, now: float) -> None:
-        store = self._store
-        for name, storage in store.config.storage.items():
+        for name, storage in self._config.storage.items():
             if not storage.remote or now < self._next_fetch.get(name, 0.0):
                 continue
             pending = self._pending.get(name)
@@ -103,19 +111,18 @@ class Watcher:
             syncer = self._syncers.get(name)
             if syncer is None:
                 syncer = self._syncers[name] = GitRepo(f"{name}-sync", storage.path)
-            self._pending[name] = syncer.submit(remote.try_sync, storage, store._sync[name], store.cache,
-                                                not store.mirror)
+            self._pending[name] = syncer.submit(self._sync, name)
 
     def _loop(self) -> None:
-        for env in self._store.config.environments:
+        for env in self._config.environments:
             self._seen[env] = self._read(env)
         now = time.monotonic()
-        self._next_fetch = {name: now + s.poll_interval for name, s in self._store.config.storage.items()}
+        self._next_fetch = {name: now + s.poll_interval for name, s in self._config.storage.items()}
         self._started.set()
         while not self._stop.wait(POLL_SECONDS):
             try:
                 self._fetch_remotes(time.monotonic())
-                for env in self._store.config.environments:
+                for env in self._config.environments:
                     current = self._read(env)
                     if current is not None and current != self._seen.get(env):
                         self._seen[env] = current

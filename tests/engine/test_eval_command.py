@@ -100,8 +100,8 @@ def test_warns_about_dropped_segments(flags_dir: Path) -> None:
 
 def test_from_an_environment(tmp_path: Path) -> None:
     from evaluator.engine import compile_namespace, evaluate
-    from gitstore.config import open_store
     from gitstore.demo import init_demo
+    from gitstore.store import open_store
 
     config = init_demo(tmp_path / "demo")
     store = open_store(config)

@@ -20,7 +20,7 @@ from gitstore.demo import init_demo
 COMMIT_ONE_FLAG = """
 import json, sys
 from gitstore.model.changes import Change, Kind
-from gitstore.config import open_store
+from gitstore.store import open_store
 from gitstore.results import Author
 
 store = open_store(sys.argv[1])

@@ -52,7 +52,7 @@ def test_author_falls_back_to_store_identity_then_config_identity_then_flipt(tmp
     # No identity anywhere (HOME without a git config): Flipt's own fallback.
     home = tmp_path / "home"
     home.mkdir()
-    script = ("import sys; from gitstore.config import open_store; from gitstore.model.changes import Change, Kind;"
+    script = ("import sys; from gitstore.store import open_store; from gitstore.model.changes import Change, Kind;"
               "from gitstore.model.documents import Flag;"
               "s = open_store(sys.argv[1]);"
               "r = s.commit('production', [Change('default', Kind.FLAG, 'z', Flag(key='z', name='Z'))]);"

@@ -34,7 +34,7 @@ def test_watch_sees_commits_from_the_store_another_process_and_the_git_cli(demo_
     own = demo_store.commit("staging", [put_flag("mine")], ALICE)
     wait_for(seen, ("staging", own.commit))
     assert ("production", own.commit) in seen  # both environments live on that branch
-    script = ("import sys; from gitstore.config import open_store; from gitstore.model.changes import Change, Kind;"
+    script = ("import sys; from gitstore.store import open_store; from gitstore.model.changes import Change, Kind;"
               "from gitstore.model.documents import Flag; s = open_store(sys.argv[1]);"
               "print(s.commit('production', [Change('default', Kind.FLAG, 'other', Flag(key='other', name='O'))])"
               ".commit); s.close()")
