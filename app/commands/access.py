@@ -22,6 +22,7 @@ def env_roles() -> dict[str, str] | None:
 
 def open_cli_store(config: Path | None, identity: Any = None) -> Any:
     """A Store on the configuration found from `config`, with the roles of `FLAGDECK_ROLES`."""
-    from gitstore.store import open_store
+    from app.settings import load_flagdeck_config
+    from gitstore.store import Store
 
-    return open_store(config, roles=env_roles(), identity=identity)
+    return Store(load_flagdeck_config(config), roles=env_roles(), identity=identity)

@@ -39,7 +39,7 @@ def command(config_path: Path | None, env: str | None, namespace: str, user: str
     """Manage flags, segments and namespaces in a terminal; every change is reviewed and committed."""
     from app.commands.access import env_roles
     from app.session import Session, resolve_author
-    from gitstore.config import load_config
+    from app.settings import load_flagdeck_config as load_config
     from gitstore.store import Author, Store
 
     try:

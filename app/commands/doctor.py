@@ -34,9 +34,9 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 def command(config_path: Path | None, fix: bool, older_than: float | None) -> None:
     """Check the repositories for what a crash leaves behind; --fix repairs it."""
     from app.commands.access import env_roles
+    from app.settings import load_flagdeck_config as load_config
     from gitstore import doctor
     from gitstore import roles as access
-    from gitstore.config import load_config
 
     try:
         config = load_config(config_path)

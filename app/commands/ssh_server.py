@@ -8,8 +8,10 @@ import shlex
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 DEFAULT_STATE = Path.home() / ".flagdeck" / "ssh"
+_GIVEN = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
 
 
 @click.command("ssh-server")
@@ -78,7 +80,9 @@ DEFAULT_STATE = Path.home() / ".flagdeck" / "ssh"
     hidden=True,
     help="Program to run per session instead of `flagdeck console` (development and tests).",
 )
+@click.pass_context
 def command(
+    ctx: click.Context,
     config: Path | None,
     host: str,
     port: int,
@@ -97,11 +101,13 @@ def command(
 ) -> None:
     """Serve the Flagdeck console over SSH (public-key authentication; one console per session).
 
-    Logs one JSON line per login, refusal, logout, revocation and commit on standard output."""
+    Logs one JSON line per login, refusal, logout, revocation and commit on standard output. Each option not given
+    comes from flagdeck.yaml's `ssh:` section, else the default shown."""
+    from app.settings import SshConfig, load_flagdeck_config
     from app.ssh.hostkey import HostKeyError
     from app.ssh.server import SSHSettings, serve
     from app.ssh.users import UsersFileError
-    from gitstore.config import find_config, load_config
+    from gitstore.config import find_config
     from gitstore.errors import ConfigError, FlagdeckError
 
     try:
@@ -116,27 +122,23 @@ def command(
                 "flagdeck.yaml or .flagdeck/flagdeck.yaml (flagdeck init makes one)"
             ) from None
         config = None  # a development console command may run without one
+    file = SshConfig()
     if config is not None:
         config = config.resolve()  # the consoles and the log get the absolute path
         try:
-            load_config(config)  # fail now, not in every session's console
+            file = load_flagdeck_config(config).ssh  # fail now, not in every session's console
         except FlagdeckError as exc:
             raise click.ClickException(str(exc)) from None
+    # an option given on the command line wins over the file's `ssh:` section, which wins over the default
+    chosen = {name: ctx.params[name] if ctx.get_parameter_source(name) in _GIVEN else getattr(file, name)
+              for name in SshConfig.model_fields}
+    state_dir, host, port = chosen.pop("state_dir"), chosen["host"], chosen["port"]
     settings = SSHSettings(
         state_dir=state_dir,
-        host_key=host_key or state_dir / "host_ed25519",
-        users=users or state_dir / "users.yaml",
+        host_key=chosen.pop("host_key") or state_dir / "host_ed25519",
+        users=chosen.pop("users") or state_dir / "users.yaml",
         config=config,
-        host=host,
-        port=port,
-        max_connections=max_connections,
-        max_connections_per_address=max_connections_per_address,
-        max_auth_tries=max_auth_tries,
-        max_sessions_per_connection=max_sessions_per_connection,
-        max_consoles_per_user=max_consoles_per_user,
-        max_consoles=max_consoles,
-        login_timeout=login_timeout,
-        idle_timeout=idle_timeout,
+        **chosen,
         console_command=shlex.split(console_command) if console_command else None,
     )
     try:

@@ -38,7 +38,7 @@ from jwt import PyJWK, PyJWS
 from jwt.exceptions import PyJWKError, PyJWTError
 from yarl import URL
 
-from gitstore.keys import JWT_ALGORITHMS, jwt_algorithms, read_public_key
+from evaluator.keys import JWT_ALGORITHMS, jwt_algorithms, read_public_key
 
 log = logging.getLogger(__name__)
 

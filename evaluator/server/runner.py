@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaluator.config import EvaluatorConfig, load_evaluator_config
+from evaluator.keys import server_ssl_context
 from evaluator.server.accesslog import AccessLog
 from evaluator.server.app import create_app
 from evaluator.server.connection import Limits
@@ -37,10 +39,9 @@ from evaluator.server.hotlane import HotLaneRunner
 from evaluator.server.listener import Gate, Listener, connection_budget, raise_fd_limit
 from evaluator.server.metrics import Metrics
 from evaluator.server.metrics_shared import SharedMetrics
-from gitstore.config import Config, load_config
+from gitstore.config import Config
 from gitstore.errors import ConfigError, FlagdeckError
 from gitstore.git.repo import StorageError, open_repository
-from gitstore.keys import server_ssl_context
 from gitstore.store import Store
 
 log = logging.getLogger("flagdeck.evaluator")
@@ -77,7 +78,7 @@ class Settings:
         return "https" if self.tls else "http"
 
 
-def settings(config: Config, host: str | None = None, port: int | None = None, workers: int | None = None,
+def settings(config: EvaluatorConfig, host: str | None = None, port: int | None = None, workers: int | None = None,
              tls: tuple[str | Path, str | Path] | None = None, **given: Any) -> Settings:
     """Merge the options given on the command line (None or absent = not given) over `config.server`. `given` may
     hold `cors`, `cors_origins`, `heartbeat`, `hot_lane`, `access_log` and the `Limits` fields (`header_timeout`,
@@ -152,8 +153,9 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
     to `create_app` (`cors`, `heartbeat`, `hot_lane`), except `access_log` (True: one line per request on the
     `aiohttp.access` logger, at INFO)."""
     if store is None:
-        store = Store(load_config(config_path), mirror=True)  # the evaluator never pushes
+        store = Store(load_evaluator_config(config_path), mirror=True)  # the evaluator never pushes
     config = store.config
+    assert isinstance(config, EvaluatorConfig), "serve opens its store on the evaluator's sections"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # none lost between the early handler and the loop's
@@ -229,7 +231,7 @@ def serve(config_path: str | Path | None, host: str | None = None, port: int | N
     StorageError (before anything is bound or printed) and ListenError (cannot bind). The open-file soft limit is
     raised to the hard limit first (logged at INFO once listening)."""
     _note_early_signals()
-    config = load_config(config_path)  # fail fast, with the file/line message, before forking
+    config = load_evaluator_config(config_path)  # fail fast, with the file/line message, before forking
     config.check_server_files()
     run = settings(config, host, port, workers, tls, **app_options)
     host, port, workers, app_options = run.host, run.port, run.workers, run.app_options

@@ -20,9 +20,9 @@ import httpx2 as httpx
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from evaluator.config import load_evaluator_config as load_config
 from evaluator.server import create_app
 from evaluator.server.hotlane import HotLaneRunner
-from gitstore.config import load_config
 from gitstore.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

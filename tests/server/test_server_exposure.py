@@ -10,6 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from prometheus_client.parser import text_string_to_metric_families
 
+from evaluator.config import EvaluatorConfig
 from gitstore.config import parse_config
 from gitstore.errors import ConfigError
 
@@ -103,7 +104,7 @@ def test_bad_exclusion_settings_name_file_and_line(tmp_path: Path) -> None:
     for line, message in (("    metrics: sometimes\n", "authentication.exclude.metrics"),
                           ("    health_details: true\n", "authentication.exclude.health_details")):
         with pytest.raises(ConfigError) as raised:
-            parse_config(base + line, tmp_path / "flagdeck.yaml")
+            parse_config(base + line, tmp_path / "flagdeck.yaml", model=EvaluatorConfig)
         assert f"flagdeck.yaml:7: {message}" in str(raised.value), str(raised.value)
 
 

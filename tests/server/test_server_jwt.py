@@ -28,9 +28,10 @@ from flipt.evaluation import EvaluationRequest as RestRequest
 from flipt_client import FliptClient
 from flipt_client.models import ClientOptions, JWTAuthentication
 
+from evaluator.config import EvaluatorConfig
 from evaluator.server.context import CONTEXT
 from evaluator.server.jwt_auth import InvalidJwt, JwtVerifier, static_key_set
-from gitstore.config import parse_config
+from gitstore.config import parse_config as parse_any_config
 from gitstore.errors import ConfigError
 
 from .harness import ServerThread, hot_answers, run_node, wait_until
@@ -40,6 +41,10 @@ BILLING = {"namespaceKey": "billing", "flagKey": "invoices-v2", "entityId": "use
 JS_CLIENT = Path(__file__).resolve().parent / "js" / "client.mjs"
 UNAUTHENTICATED = {"code": 16, "message": "request was not authenticated", "details": []}
 ISSUER, AUDIENCE = "https://issuer.example", "flagdeck"
+
+
+def parse_config(text: str, path: Path) -> EvaluatorConfig:
+    return parse_any_config(text, path, EvaluatorConfig)
 
 
 def pem(private: Any) -> bytes:

@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
+from evaluator.config import load_evaluator_config as load_config
 from evaluator.server.connection import Limits
 from evaluator.server.hotlane import WAIT_LIMIT
 from evaluator.server.runner import settings
-from gitstore.config import load_config
 
 from .harness import ROOT, FlagRepo, ServerThread, wait_until, write_config
 from .test_server_hotlane import VARIANT, read_answers, request

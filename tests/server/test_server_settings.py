@@ -26,7 +26,7 @@ from flipt.evaluation import EvaluationRequest as RestRequest
 from flipt_client import FliptClient
 from flipt_client.models import ClientOptions, TlsConfig
 
-from gitstore.keys import server_ssl_context
+from evaluator.keys import server_ssl_context
 
 from . import oracle
 from .harness import ROOT, FlagRepo, ServerProcess, hot_answers, wait_until, write_config

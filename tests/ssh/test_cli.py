@@ -54,3 +54,18 @@ def test_finds_the_configuration_like_the_other_commands(tmp_path, start_server)
     started = server.wait_event(lambda e: e["event"] == "server_start")
     assert started["config"] == str(config.resolve())  # what every console is started with (--config)
     assert load_config(Path(started["config"])).environments
+
+
+def test_the_ssh_section_gives_defaults_and_the_command_line_wins(tmp_path, start_server):
+    """flagdeck.yaml's `ssh:` section (owned by the app) sets what the command line leaves out; a mistake in it is
+    a FILE:LINE error before anything listens."""
+    config = init_demo(tmp_path / "flags")
+    text = config.read_text()
+    config.write_text(text + "ssh:\n  max_consoles: 5\n  max_auth_tries: 2\n")
+    server = start_server("--max-auth-tries", "4", config=config)
+    limits = server.wait_event(lambda e: e["event"] == "server_start")["limits"]
+    assert limits["consoles"] == 5 and limits["auth_tries"] == 4
+    config.write_text(text + "ssh:\n  max_consoles: 0\n")
+    bad = run_cli("--config", str(config), "--users", str(tmp_path / "u.yaml"), cwd=tmp_path)
+    line = len(text.splitlines()) + 2
+    assert bad.returncode == 1 and f"{config}:{line}: ssh.max_consoles: Input should be greater" in bad.stderr

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gitstore.config import load_config, parse_config, parse_duration
+from app.settings import FlagdeckConfig, load_flagdeck_config
+from evaluator.config import EvaluatorConfig
+from gitstore.config import Config, load_config, parse_config, parse_duration
 from gitstore.errors import ConfigError
 
 from .conftest import write_config
@@ -31,7 +33,7 @@ identity: {name: Flag Bot, email: bot@example.com}
 
 
 def test_mono_repo_config_loads_with_paths_relative_to_the_file(tmp_path: Path) -> None:
-    config = load_config(write_config(tmp_path / "conf", MONO))
+    config = load_flagdeck_config(write_config(tmp_path / "conf", MONO))
     assert config.storage["local"].path == (tmp_path / "conf" / "repo").resolve()
     assert config.storage["local"].poll_interval == 0.5
     assert config.default_environment == "production"
@@ -94,7 +96,51 @@ def test_search_order_explicit_then_environment_variable_then_cwd(tmp_path: Path
 ])
 def test_errors_name_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
-        load_config(write_config(tmp_path, text))
+        load_flagdeck_config(write_config(tmp_path, text))
+
+
+SECTIONS = """\
+server: {port: 9000, tls: {cert_file: certs/c.pem, key_file: certs/k.pem}}
+ssh: {port: 2200, state_dir: ssh-state, idle_timeout: 0}
+"""
+
+
+def test_each_package_validates_the_sections_it_owns(tmp_path: Path) -> None:
+    """One file; gitstore's model passes over the evaluator's and the app's sections, the evaluator's over the
+    app's, and the app's reads them all (paths relative to the file in every section)."""
+    path = write_config(tmp_path, MONO + SECTIONS)
+    plain = load_config(path)
+    assert type(plain) is Config and not hasattr(plain, "server") and plain.identity is not None
+    evaluator = load_config(path, EvaluatorConfig)
+    assert evaluator.server.port == 9000 and evaluator.authentication.required and not hasattr(evaluator, "ssh")
+    assert evaluator.server.tls is not None and evaluator.server.tls.cert_file == tmp_path.resolve() / "certs/c.pem"
+    full = load_flagdeck_config(path)
+    assert full.server.port == 9000 and full.ssh.port == 2200 and full.ssh.idle_timeout == 0
+    assert full.ssh.state_dir == tmp_path.resolve() / "ssh-state" and full.ssh.max_consoles == 16
+    assert full.storage == plain.storage and full.environments == plain.environments
+
+
+@pytest.mark.parametrize(("extra", "owners", "expected"), [
+    ("servr: {port: 1}\n", (Config, EvaluatorConfig, FlagdeckConfig), r"flagdeck.yaml:16: servr: unknown key"),
+    ("server: {port: 99999}\n", (EvaluatorConfig, FlagdeckConfig),
+     r"flagdeck.yaml:16: server.port: Input should be less than or equal to 65535"),
+    ("server: {cors: {allowed_origins: [\"*\", x]}}\n", (EvaluatorConfig, FlagdeckConfig),
+     r"flagdeck.yaml:16: server.cors.allowed_origins: \"\*\" allows any origin"),
+    ("ssh:\n  port: 2200\n  max_consoles: 0\n", (FlagdeckConfig,),
+     r"flagdeck.yaml:18: ssh.max_consoles: Input should be greater than or equal to 1"),
+    ("ssh: {login_timeout: soon}\n", (FlagdeckConfig,), r"flagdeck.yaml:16: ssh.login_timeout: 'soon' is not a"),
+    ("ssh: {colour: blue}\n", (FlagdeckConfig,), r"flagdeck.yaml:16: ssh.colour: unknown key"),
+])
+def test_a_section_is_checked_by_its_owner_with_file_and_line(tmp_path: Path, extra: str,
+                                                              owners: tuple[type[Config], ...],
+                                                              expected: str) -> None:
+    path = write_config(tmp_path, MONO + extra)
+    for model in (Config, EvaluatorConfig, FlagdeckConfig):
+        if model in owners:
+            with pytest.raises(ConfigError, match=expected):
+                load_config(path, model)
+        else:
+            load_config(path, model)  # a section another package owns is passed over
 
 
 def test_durations() -> None:
