@@ -110,7 +110,7 @@ class AuthPolicy:
 
     @classmethod
     def from_config(cls, auth: Any) -> AuthPolicy:
-        """From `Config.authentication` (a pydantic model or a plain mapping; None = no authentication)."""
+        """From `EvaluatorConfig.authentication` (a pydantic model or a plain mapping; None = no authentication)."""
         if auth is None:
             return cls()
         exclude = _get(auth, "exclude") or {}
