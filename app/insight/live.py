@@ -8,6 +8,7 @@ import asyncio
 import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -101,7 +102,7 @@ class Insight:
                 new = store.snapshot(env)
                 move = describe_move(store, env, old, new) if old is None or old.commit != new.commit else None
             except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback
-                self.post(self.app.notify, f"Could not read {env}: {exc}", severity="error")
+                self.post(partial(self.app.notify, severity="error"), f"Could not read {env}: {exc}")
                 return
             self.post(self._apply, env, old, new, move, announce)
 
