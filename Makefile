@@ -38,6 +38,8 @@ run: install
 
 test: install node
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest -n 2 -q
 
 bench: install node
@@ -47,3 +49,5 @@ bench: install node
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy

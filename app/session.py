@@ -8,14 +8,17 @@ import difflib
 import gc
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitstore import roles as access
 from gitstore.model.changes import Change, Kind, apply_to_document, commit_message, resource_value
 from gitstore.model.documents import Document, Flag, NamespaceInfo, Segment
+
+if TYPE_CHECKING:
+    from gitstore.protocols import StoreEditor
 
 Clock = Callable[[], datetime]
 Resource = Flag | Segment | NamespaceInfo
@@ -43,12 +46,13 @@ def git_identity() -> tuple[str, str] | None:
         import pygit2
 
         config = pygit2.Config.get_global_config()
-        return config["user.name"], config["user.email"]
+        name, email = config["user.name"], config["user.email"]
+        return (name, email) if name is not None and email is not None else None
     except (KeyError, OSError, ImportError, pygit2.GitError):
         return None
 
 
-def resolve_author(user: str | None, environ: dict[str, str] | None = None) -> tuple[str, str] | None:
+def resolve_author(user: str | None, environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
     """The commit author: `--user`, else `FLAGDECK_USER`, else Git's identity (None: the store's fall-back)."""
     environ = os.environ if environ is None else environ
     text = user or environ.get("FLAGDECK_USER")
@@ -87,7 +91,7 @@ class Pending:
 class Session:
     """The console's state over one Store: environment, namespace, author, roles and the pending edits."""
 
-    store: Any
+    store: StoreEditor
     env: str = ""
     namespace: str = "default"
     author: tuple[str, str] | None = None

@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pygit2
 
@@ -32,6 +32,7 @@ from gitstore import roles as access
 from gitstore.config import Config, load_config
 from gitstore.errors import ConflictError, NotFoundError, Problem, SyncError, ValidationError
 from gitstore.git import crash, history, remote, worktree
+from gitstore.git.objects import commit_at
 from gitstore.git.repo import (
     GitRepo,
     RefLocked,
@@ -69,6 +70,7 @@ __all__ = ["Author", "CommitResult", "EnvironmentInfo", "HistoryEntry", "Namespa
 
 CAS_ATTEMPTS = 20
 SNAPSHOTS_KEPT = 64
+T = TypeVar("T")
 GC_EVERY = 100  # commits made by this process between two `git gc --auto` runs
 
 
@@ -79,7 +81,8 @@ def _commit_facts(repo: pygit2.Repository, commit: str) -> tuple[str, str | None
 
 
 def _who(repo: pygit2.Repository, since: str, now: str, directory: str, change: Change, cache: ParseCache) -> str:
-    return who_changed(repo, repo[pygit2.Oid(hex=since)], repo[pygit2.Oid(hex=now)], directory, change, cache)
+    return who_changed(repo, commit_at(repo, pygit2.Oid(hex=since)), commit_at(repo, pygit2.Oid(hex=now)), directory,
+                       change, cache)
 
 
 class Store:
@@ -119,7 +122,7 @@ class Store:
             if reached and not self.mirror:
                 remote.try_push(repo, storage, tracker, self.cache)
 
-    def _run(self, env: str, fn: Callable[..., Any], *args: Any) -> Any:
+    def _run(self, env: str, fn: Callable[..., T], *args: Any) -> T:
         return self._repos[self.config.environment(env).storage].run(fn, *args)
 
     def _fallback_author(self, repo: pygit2.Repository) -> Author:
@@ -166,7 +169,7 @@ class Store:
             found = tip(repo, branch_ref(self.config.storage_of(env).branch))
             if found is None:
                 raise NotFoundError(f"environment {env!r} has no commits")
-            target = repo[found]
+            target = commit_at(repo, found)
         else:
             target = commit_of(repo, commit)
         key = (env, str(target.id))
@@ -210,9 +213,9 @@ class Store:
             tip_id = tip(repo, ref)
             if tip_id is None:
                 raise NotFoundError(f"environment {env!r} has no branch {storage.branch!r}")
-            current = repo[tip_id]
+            current = commit_at(repo, tip_id)
             rebased = base is not None and base.id != tip_id
-            if rebased:
+            if base is not None and rebased:
                 check_unchanged(repo, base, current, directory, changes, self.cache)
             try:
                 if restore is not None:
@@ -225,9 +228,9 @@ class Store:
                 if tree == current.tree_id:
                     return CommitResult(str(tip_id), rebased, created=False)
                 for path in edits.clean:  # the files just written are known: the read-back parses none of them
-                    if edits.files[path] is not None:
-                        self.cache.put(str(blobs[path]), path, edits.files[path], edits.texts[path],
-                                       edits.documents[path])
+                    data = edits.files[path]
+                    if data is not None:
+                        self.cache.put(str(blobs[path]), path, data, edits.texts[path], edits.documents[path])
                 if restore is None:
                     check_served(repo, current.tree, tree, directory, changes, edits, self.cache)
                 text = message or commit_message(changes, edits.created)
@@ -235,8 +238,10 @@ class Store:
             except (OSError, pygit2.GitError) as exc:  # a full disk, permissions: say so, nothing is committed
                 raise write_error(repo, exc, "write the commit") from None
             crash.point("object-written")
-            olds = {path: blob_at(current.tree, path) for path in blobs}
-            changed = {path: (olds[path].id if olds[path] else None, blob) for path, blob in blobs.items()}
+            changed: dict[str, tuple[pygit2.Oid | None, pygit2.Oid | None]] = {}
+            for path, blob in blobs.items():
+                old = blob_at(current.tree, path)
+                changed[path] = (old.id if old else None, blob)
             try:
                 publish(repo, ref, tip_id, new, f"flagdeck: {text.splitlines()[0]}", changed,
                         storage.stale_lock_after)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from gitstore import roles as access
+
+if TYPE_CHECKING:
+    from gitstore.results import Author
+    from gitstore.store import Store
 
 
 def env_roles() -> dict[str, str] | None:
@@ -20,7 +24,7 @@ def env_roles() -> dict[str, str] | None:
         raise click.ClickException(str(exc)) from None
 
 
-def open_cli_store(config: Path | None, identity: Any = None) -> Any:
+def open_cli_store(config: Path | None, identity: Author | None = None) -> Store:
     """A Store on the configuration found from `config`, with the roles of `FLAGDECK_ROLES`."""
     from app.settings import load_flagdeck_config
     from gitstore.store import Store

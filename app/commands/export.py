@@ -43,7 +43,8 @@ def render_yaml(chosen: list[NamespaceSnapshot]) -> str:
 def render_json(chosen: list[NamespaceSnapshot], single: bool) -> bytes:
     from evaluator.client_snapshot import build_client_snapshot
 
-    docs: dict[str, Any] = {ns.key: build_client_snapshot(ns.document, ns.digest) for ns in chosen}
+    docs: dict[str, Any] = {ns.key: build_client_snapshot(ns.document, ns.digest) for ns in chosen
+                            if ns.document is not None}  # `_selected` refused invalid namespaces
     body = next(iter(docs.values())) if single else docs
     return orjson.dumps(body) + b"\n"
 

@@ -19,7 +19,7 @@ from gitstore.git.snapshot import FEATURE_FILES, Holder, claim_problems, oversiz
 
 def feature_files(root: Path) -> list[Path]:
     """Flipt's discovery: `*/features.{yaml,yml,json}` exactly one directory below the root."""
-    found = []
+    found: list[Path] = []
     for child in sorted(root.iterdir()):
         if child.is_dir():
             found.extend(child / name for name in FEATURE_FILES if (child / name).is_file())

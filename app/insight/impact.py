@@ -94,7 +94,7 @@ def compute_impacts(namespace: str, before: Document | None, after: Document | N
     old = compile_namespace(before) if before is not None else None
     new = compile_namespace(after) if after is not None else None
     people = population(after if after is not None else before, sample, size)
-    out = []
+    out: list[FlagImpact] = []
     for key in flags:
         found = chunked_impact(old, new, key, people, between)
         if found is None:

@@ -4,9 +4,12 @@ the snapshot on screen and the new one, and the authors of the commits in betwee
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitstore.model.changes import diff_documents
+
+if TYPE_CHECKING:
+    from gitstore.protocols import StoreEditor
 
 HISTORY_LOOKBACK = 50  # commits per namespace read to find the authors
 
@@ -57,7 +60,7 @@ def changed_resources(old: Any, new: Any) -> tuple[list[str], list[str]]:
     return resources, invalid
 
 
-def authors_between(store: Any, env: str, old: Any, new: Any, namespaces: list[str]) -> list[str]:
+def authors_between(store: StoreEditor, env: str, old: Any, new: Any, namespaces: list[str]) -> list[str]:
     """Authors (newest first, each once) of the commits after `old` that touched the namespaces. Blocking.
     A namespace's history is read from the tip back to `old`'s commit or to commits older than it."""
     authors: list[str] = []
@@ -71,7 +74,7 @@ def authors_between(store: Any, env: str, old: Any, new: Any, namespaces: list[s
     return authors
 
 
-def describe_move(store: Any, env: str, old: Any, new: Any) -> BranchMove:
+def describe_move(store: StoreEditor, env: str, old: Any, new: Any) -> BranchMove:
     """Blocking (reads history): the move from snapshot `old` to snapshot `new` of `env`."""
     resources, invalid = changed_resources(old, new)
     namespaces = touched_namespaces(old, new)

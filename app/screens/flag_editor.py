@@ -141,8 +141,8 @@ class FlagEditorScreen(ResourceEditorScreen):
         return {s.key for s in doc.segments} if doc else set()
 
     def on_list_editor_request(self, event: ListEditor.Request) -> None:
-        items: list[Any] = {"variants": self.variants, "rules": self.rules, "rollouts": self.rollouts}[
-            event.editor.id or ""]
+        lists: dict[str, list[Any]] = {"variants": self.variants, "rules": self.rules, "rollouts": self.rollouts}
+        items = lists[event.editor.id or ""]
         index = event.index
         if event.what == "move" and index is not None:
             items[index], items[index + event.delta] = items[index + event.delta], items[index]
@@ -165,7 +165,7 @@ class FlagEditorScreen(ResourceEditorScreen):
             if index is None:
                 items.append(value)
             else:
-                if items is self.variants and current.key != value.key:
+                if items is self.variants and current is not None and current.key != value.key:
                     self.rename_variant(current.key, value.key)
                 items[index] = value
             self.show_lists()

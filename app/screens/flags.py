@@ -165,7 +165,7 @@ class FlagsScreen(BaseScreen):
     def opened(self, event: FlagTable.Opened) -> None:
         self.action_open()
 
-    def action_toggle(self) -> None:
+    def action_toggle(self) -> None:  # type: ignore[override]  # Textual's takes an attribute name; this one a flag
         flag = self.current()
         if flag is not None and self.check_write():
             self.stage(flag.model_copy(update={"enabled": not flag.enabled}), flag.key)

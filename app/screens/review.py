@@ -125,8 +125,13 @@ class ReviewScreen(BaseScreen):
             return
         message = self.query_one("#commit-message", TextArea).text.strip() or self.session.proposed_message()
         self.query_one("#review-status", Static).update("committing…")
-        self.run_git(self.session.commit, message, then=self.committed, what="Commit failed",
-                     on_error=lambda e: (self.fill(), self.console.insight.commit_failed(e)), group="write")
+
+        def failed(error: BaseException) -> None:
+            self.fill()
+            self.console.insight.commit_failed(error)
+
+        self.run_git(self.session.commit, message, then=self.committed, what="Commit failed", on_error=failed,
+                     group="write")
 
     def action_resolve(self) -> None:
         self.console.insight.resolve_selected(self, self.selected())

@@ -45,7 +45,8 @@ class SegmentEditorScreen(ResourceEditorScreen):
                 widget.disabled = True
 
     def show_constraints(self) -> None:
-        rows = [(TYPE_NAMES[c.type], c.property, c.operator, value_text(c)) for c in self.constraints]
+        rows: list[tuple[str, ...]] = [(TYPE_NAMES[c.type], c.property, c.operator, value_text(c))
+                                       for c in self.constraints]
         self.query_one("#constraints", ListEditor).set_items(rows)
 
     def on_list_editor_request(self, event: ListEditor.Request) -> None:

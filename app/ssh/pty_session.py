@@ -17,6 +17,7 @@ import struct
 import termios
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncssh
 
@@ -101,7 +102,8 @@ class PtySession:
         input_task = asyncio.create_task(self._pump_in())
         exit_task = asyncio.create_task(child.wait())
         try:
-            await asyncio.wait({input_task, exit_task, self._stop}, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {input_task, exit_task, self._stop}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             if exit_task.done():
                 input_task.cancel()
                 with contextlib.suppress(TimeoutError):

@@ -19,7 +19,8 @@ PERCENT = 100
 def f32(value: float) -> float:
     """Round a float to the nearest float32 (values beyond float32 range become +-inf, as Go's conversion does)."""
     try:
-        return _F32.unpack(_F32.pack(value))[0]
+        rounded: float = _F32.unpack(_F32.pack(value))[0]
+        return rounded
     except OverflowError:
         return float("inf") if value > 0 else float("-inf")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import zlib
 from bisect import bisect_left
 from collections.abc import Mapping
+from typing import TypeVar
 
 from evaluator.engine.buckets import BUCKETS, PERCENT, to_bytes
 from evaluator.engine.constraints import CompiledConstraint
@@ -36,6 +37,7 @@ def _segment_matches(
     """ALL: every constraint matches (stop at the first that does not); ANY: one does, or there are none."""
     match_all = seg.match_all
     for c in seg.constraints:
+        v: str | None
         if c.entity:
             v = entity_id
         else:
@@ -177,7 +179,10 @@ def _boolean(flag: CompiledFlag, entity_id: str, context: Mapping[str, str], tra
     return _finish(BooleanResult(flag.key, flag.enabled, Reason.DEFAULT, []), trace)
 
 
-def _finish(result: VariantResult | BooleanResult, trace: Trace | None) -> VariantResult | BooleanResult:
+R = TypeVar("R", VariantResult, BooleanResult)
+
+
+def _finish(result: R, trace: Trace | None) -> R:
     if trace is not None:
         trace.reason = result.reason.value
         trace.segment_keys = list(result.segment_keys)
@@ -202,7 +207,7 @@ def evaluate_variant(
     flag = _lookup(ns, flag_key)
     if flag.is_boolean:
         raise WrongFlagType(flag.type.value)
-    return _variant(flag, entity_id, context, trace)  # type: ignore[return-value]
+    return _variant(flag, entity_id, context, trace)
 
 
 def evaluate_boolean(
@@ -212,7 +217,7 @@ def evaluate_boolean(
     flag = _lookup(ns, flag_key)
     if not flag.is_boolean:
         raise WrongFlagType(flag.type.value)
-    return _boolean(flag, entity_id, context, trace)  # type: ignore[return-value]
+    return _boolean(flag, entity_id, context, trace)
 
 
 def evaluate(

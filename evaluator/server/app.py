@@ -11,6 +11,7 @@ from aiohttp.web_urldispatcher import MatchInfoError
 from multidict import CIMultiDict
 from yarl import URL
 
+from evaluator.config import EvaluatorConfig
 from evaluator.server import routes_client, routes_evaluate, routes_meta, routes_ofrep, routes_stream
 from evaluator.server.auth import AuthPolicy
 from evaluator.server.context import CONTEXT, ServerContext
@@ -20,16 +21,18 @@ from evaluator.server.metrics import Metrics
 from evaluator.server.parsing import DEFAULT_MAX_BODY
 from evaluator.server.reload import Registry, Reloader
 from evaluator.server.remotes import RemoteStates
+from gitstore.protocols import StoreReader
 
 RELOADER = web.AppKey("flagdeck_reloader", Reloader)
 REMOTES = web.AppKey("flagdeck_remotes", RemoteStates)
 ENV_PREFIX = "/environments/{" + URL_ENV + "}"
 
 
-def create_app(store: Any, config: Any, max_body: int = DEFAULT_MAX_BODY, cors: bool = True,
+def create_app(store: StoreReader, config: EvaluatorConfig, max_body: int = DEFAULT_MAX_BODY, cors: bool = True,
                heartbeat: float = 15.0, metrics: Metrics | None = None, hot_lane: bool = True,
                cors_origins: Iterable[str] = ()) -> web.Application:
-    """An evaluator serving every environment of `store` (a `gitstore.store.Store` on `config`). The caller owns
+    """An evaluator serving every environment of `store` (a `gitstore.store.Store` on `config`, as the evaluator
+    uses it: `gitstore.protocols.StoreReader`). The caller owns
     the store and closes it after the app has shut down. `cors`: answer browsers from any origin (and their
     preflight `OPTIONS`), or only from `cors_origins` when given; `heartbeat`: seconds between keep-alive lines on idle streams (0 = none); `metrics`:
     the registry to count in (the runner's, when several workers share one); `hot_lane`: let `HotLaneRunner`
@@ -96,9 +99,11 @@ def _routing_fallbacks(router: web.UrlDispatcher, headers: CIMultiDict[str], cor
                 found = alternative  # a match, or 405 for the right path with another method
             if found.http_exception is None:
                 return found
-        if cors and request.method == "OPTIONS" and found.http_exception.status == 405:
+        failed = found.http_exception
+        assert failed is not None  # the first resolve failed, and so did its alternative
+        if cors and request.method == "OPTIONS" and failed.status == 405:
             return MatchInfoError(_preflight(request, headers))
-        return MatchInfoError(_json_http_error(found.http_exception, headers))
+        return MatchInfoError(_json_http_error(failed, headers))
 
     router.resolve = resolve_with_fallbacks  # type: ignore[method-assign]
 

@@ -19,10 +19,10 @@ Each flag is serialised once when the namespace is loaded (`flag_items`); a requ
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from multidict import MultiMapping
 
 from evaluator.engine import attachment_text
 from evaluator.server.errors import go_quote, invalid
@@ -87,7 +87,7 @@ def _go_int(text: str, bounds: tuple[int, int]) -> int | None:
     return value if bounds[0] <= value <= bounds[1] else None
 
 
-def _query_value(query: Mapping[str, str] | Any, field: str) -> str | None:
+def _query_value(query: MultiMapping[str], field: str) -> str | None:
     """A query field's value as grpc-gateway reads it: by its proto or JSON name, a lone empty value = absent,
     several values = 400."""
     value = None
@@ -101,7 +101,7 @@ def _query_value(query: Mapping[str, str] | Any, field: str) -> str | None:
     return value
 
 
-def _int32_param(query: Any, field: str) -> int:
+def _int32_param(query: MultiMapping[str], field: str) -> int:
     text = _query_value(query, field)
     if text is None:
         return 0
@@ -112,7 +112,7 @@ def _int32_param(query: Any, field: str) -> int:
     return value
 
 
-def read_query(query: Any) -> tuple[int, str]:
+def read_query(query: MultiMapping[str]) -> tuple[int, str]:
     """(limit, page token) from a request's query (aiohttp's MultiDict), checked as grpc-gateway checks it before
     Flipt sees the request: ApiError 400 for a malformed or repeated field."""
     limit = _int32_param(query, "limit")

@@ -23,10 +23,11 @@ docs/contracts.md ("The hot lane and aiohttp").
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.helpers import rfc822_formatted_time
@@ -197,7 +198,8 @@ class HotLaneHandler(Connection):
         if self._manager is not None:
             self._manager.requests_count += 1
         if self._logging_enabled and self.access_logger is not None and self._request_factory is not None:
-            request = self._request_factory(message, payload, self, StreamWriter(self, loop), self._task_handler)
+            task = cast("asyncio.Task[None]", self._task_handler)  # set while a request is being handled
+            request = self._request_factory(message, payload, self, StreamWriter(self, loop), task)
             response = web.Response(status=status, body=body or None, content_type="application/json")
             if etag is not None:
                 response.headers["ETag"] = etag

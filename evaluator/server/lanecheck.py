@@ -85,7 +85,7 @@ def check_requests() -> list[bytes]:
 
 def split_answers(data: bytes) -> list[bytes]:
     """HTTP/1.1 answers framed by Content-Length (none on a 304), each without its `Date` line."""
-    answers = []
+    answers: list[bytes] = []
     while True:
         end = data.find(b"\r\n\r\n")
         if end < 0:

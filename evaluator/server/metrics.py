@@ -4,7 +4,7 @@ in one process (tests) never collide. prometheus-client appends `_total` to coun
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Container, Iterator
+from collections.abc import Callable, Container, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -14,6 +14,8 @@ from prometheus_client.utils import floatToGoString
 
 from evaluator.server.metrics_labels import UNKNOWN, flag_label, prune, served_labels
 from evaluator.server.metrics_shared import SharedMetrics
+
+_go_float: Callable[[float], str] = floatToGoString  # untyped in prometheus_client
 
 MS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 EVAL_LABELS = ("flipt_environment", "flipt_namespace", "flipt_flag")
@@ -88,7 +90,7 @@ class HotHistogram:
         cumulative, total = [], 0
         for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
             total += count
-            cumulative.append((floatToGoString(bound), total))
+            cumulative.append((_go_float(bound), total))
         yield HistogramMetricFamily(self.name, self.documentation, buckets=cumulative, sum_value=self.sum)
 
 

@@ -9,10 +9,11 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from evaluator.server.metrics import Metrics
 from evaluator.server.state import EnvState, build_env_state, empty_state
+from gitstore.git.snapshot import Snapshot
+from gitstore.protocols import StoreReader
 
 log = logging.getLogger("flagdeck.evaluator")
 
@@ -42,7 +43,7 @@ class Registry:
 
 
 class Reloader:
-    def __init__(self, store: Any, registry: Registry, metrics: Metrics):
+    def __init__(self, store: StoreReader, registry: Registry, metrics: Metrics):
         self.store = store
         self.registry = registry
         self.metrics = metrics
@@ -91,11 +92,11 @@ class Reloader:
         finally:
             self._running.pop(env, None)
 
-    async def _view(self, env: str) -> Any:
+    async def _view(self, env: str) -> Snapshot:
         """The store's snapshot of `env`'s head (read on the repository's own thread), counted as a Git view."""
         started = time.perf_counter()
         try:
-            snapshot = await self.store.call("snapshot", env)
+            snapshot = await asyncio.to_thread(self.store.snapshot, env)
         except Exception:
             self.metrics.git_view_errors.inc()
             raise

@@ -14,6 +14,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from gitstore.protocols import StoreReader
+from gitstore.results import SyncState
+
 log = logging.getLogger("flagdeck.evaluator")
 REFRESH = 0.5  # seconds between two copies of the recorded remote states
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
@@ -42,7 +45,7 @@ def _when(stamp: datetime | None) -> str | None:
     return stamp.isoformat().replace("+00:00", "Z") if stamp else None
 
 
-def remote_health(state: Any) -> dict[str, Any]:
+def remote_health(state: SyncState) -> dict[str, Any]:
     """The /health form of a `gitstore` SyncState."""
     url = state.remote or ""
     return {"url": public_url(url), "reachable": state.reachable, "lastError": redact(state.last_error, url),
@@ -53,7 +56,7 @@ def remote_health(state: Any) -> dict[str, Any]:
 class RemoteStates:
     """Environment name -> its remote's last recorded state for /health (environments with a remote only)."""
 
-    def __init__(self, store: Any):
+    def __init__(self, store: StoreReader):
         self.store = store
         self.names = [info.name for info in store.environments() if info.remote]
         self.health: dict[str, dict[str, Any]] = {}
@@ -62,7 +65,7 @@ class RemoteStates:
     async def refresh(self) -> None:
         for name in self.names:
             try:
-                state = await self.store.call("sync_state", name)
+                state = await asyncio.to_thread(self.store.sync_state, name)
             except Exception as exc:  # noqa: BLE001 - the local repository itself failed: say so, keep going
                 log.warning("remote state of environment %r unavailable: %s", name, exc)
                 continue

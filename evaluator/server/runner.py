@@ -184,7 +184,8 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
             # One of several workers: besides the socket they share (whose connections go to whichever accepts
             # first, so one worker can take a whole burst), a socket of its own on the same port, among which the
             # kernel spreads new connections evenly.
-            own = bind(*sock.getsockname()[:2], reuse_port=True)
+            own_host, own_port = sock.getsockname()[:2]
+            own = bind(own_host, own_port, reuse_port=True)
             await Listener(runner, own, gate, ssl_context, limits.header_timeout).start()
         if shared is not None:
             exchange = asyncio.ensure_future(_exchange(shared, metrics))

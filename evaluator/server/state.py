@@ -17,6 +17,7 @@ import orjson
 from evaluator.client_snapshot import build_client_snapshot
 from evaluator.engine import CompiledNamespace, compile_namespace
 from evaluator.server.flag_list import flag_items
+from gitstore.git.snapshot import Snapshot
 from gitstore.model.documents import FlagType
 
 
@@ -79,7 +80,7 @@ def _errors_of(problems: Any) -> list[str]:
     return [str(p) for p in problems or () if getattr(p, "severity", "error") == "error"]
 
 
-def build_env_state(snapshot: Any, previous: EnvState | None) -> EnvState:
+def build_env_state(snapshot: Snapshot, previous: EnvState | None) -> EnvState:
     """A new EnvState from a store Snapshot. Unchanged namespaces (same digest) are reused as they are; an invalid
     one keeps its previous version. Pure CPU work: run it off the event loop."""
     prev_ns = previous.namespaces if previous is not None else {}

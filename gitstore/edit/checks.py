@@ -5,7 +5,9 @@ flag, a distribution naming a variant the flag does not have)."""
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
+from typing import Any
 
 from gitstore.errors import Problem
 from gitstore.format.limits import check_data
@@ -40,7 +42,7 @@ def normalised(item: Flag | Segment) -> Flag | Segment:
 
 
 def check_written(doc: Document, changed_flags: set[str], changed_segments: set[str], version: str,
-                  filename: str, removed_segments: set[str] = frozenset(), base: Document | None = None
+                  filename: str, removed_segments: AbstractSet[str] = frozenset(), base: Document | None = None
                   ) -> list[Problem]:
     """Errors that would make the written document invalid (empty list: fine). Only the changed flags and
     segments are checked, plus every flag naming a segment in `removed_segments` (keys the change took away).
@@ -79,7 +81,7 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
     return problems
 
 
-def _beyond_limits(data: dict, path: tuple[str | int, ...]) -> list[Finding]:
+def _beyond_limits(data: dict[str, Any], path: tuple[str | int, ...]) -> list[Finding]:
     """The file limits (gitstore.format.limits) for one resource, at its depth inside the document (2: under `flags:`)."""
     found = check_data([{"_": [data]}])
     return [Finding(0, path + where[2:], message) for _, where, message in found]
@@ -89,10 +91,13 @@ def _duplicates(keys: list[str]) -> set[str]:
     if len(set(keys)) == len(keys):
         return set()
     seen: set[str] = set()
-    return {k for k in keys if k in seen or seen.add(k)}
+    repeated: set[str] = set()
+    for key in keys:
+        (repeated if key in seen else seen).add(key)
+    return repeated
 
 
-def _names_any(flag: Flag, keys: set[str]) -> bool:
+def _names_any(flag: Flag, keys: AbstractSet[str]) -> bool:
     return not keys.isdisjoint(flag.segment_keys())
 
 

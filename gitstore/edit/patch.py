@@ -173,5 +173,5 @@ def _insertion_line(preceding: list[str], by_key: dict[str, Any]) -> int | None:
     """After the last present field that comes before the new one in Flipt's order."""
     for name in reversed(preceding):
         if name in by_key:
-            return by_key[name].end
+            return int(by_key[name].end)
     return None

@@ -16,6 +16,7 @@ Big files stay fast: item positions come from `gitstore.edit.locate` (regular ex
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,7 +209,7 @@ class _Splicer:
         keys = self.keys[attr]
         old_items = {item.key: item for item in getattr(self.base, attr)}
         new_items = getattr(self.new, attr)
-        new_by_key = {item.key: item for item in new_items}
+        new_by_key: dict[str, Flag | Segment] = {item.key: item for item in new_items}
         top = self.doc.keys.get(attr)
         found = sequence_items(self.text, top) if top is not None else (-1, [])
         if found is None:
@@ -221,7 +222,7 @@ class _Splicer:
         limit = top.end if top is not None else self.doc.end
         spans = _Spans(self.text, starts, limit, dash_col)
         default_style = Style(CANONICAL.indent, dash_col if dash_col >= 0 else CANONICAL.seq_indent)
-        renamed = {c.key: c.value for c in changes if c.value is not None and c.value.key != c.key}
+        renamed = {c.key: c.value for c in changes if isinstance(c.value, Flag | Segment) and c.value.key != c.key}
         touched = {c.key for c in changes}
         placed: list[str] = []
         for n, key in enumerate(keys):
@@ -235,6 +236,7 @@ class _Splicer:
             start, end = spans[n]
             self._check_identity(start, end, dash_col, key, attr)
             if new is None:
+                assert top is not None  # there are items, so their sequence's key
                 floor = spans[n - 1][1] if n else top.body
                 start = leading_comments(self.text, start, floor, dash_col)
                 if self.text[start - 2:start] == "\n\n" and self.text[end:end + 1] == "\n":
@@ -326,6 +328,7 @@ class _Splicer:
         if not isinstance(data, dict):
             return False
         checker = Checker(0, self.version)
+        build: Callable[[dict[str, Any]], Flag | Segment]
         if isinstance(expected, Flag):
             checker.flag(data, ("flags", 0))
             build = build_flag

@@ -45,5 +45,5 @@ def _rt_line(docs: list[Any], doc: int, path: Path) -> int:
         return 0
     node = docs[doc]
     if not path and getattr(node, "lc", None) is not None:
-        return node.lc.line + 1
+        return int(node.lc.line) + 1
     return node_line(node, path)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel
 
 from gitstore.errors import Problem
 from gitstore.format.limits import check_data, size_problem
@@ -127,7 +128,10 @@ def _namespace_directory(filename: str) -> str:
 _set = object.__setattr__
 
 
-def _make(cls: type[Any], **values: Any) -> Any:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _make(cls: type[M], **values: Any) -> M:
     """A model instance from already-validated values (every field given): pydantic's `model_construct` costs
     7 µs an object, which is most of a 10,000-flag load; this costs well under one."""
     obj = cls.__new__(cls)

@@ -159,8 +159,7 @@ class Checker:
             self.error((), f"a feature document must be a mapping, not {describe(doc)}")
             return
         version = doc.get("version")
-        numeric = isinstance(version, int | float) and not isinstance(version, bool)
-        if numeric and f"{float(version):.1f}" in VERSIONS:
+        if isinstance(version, int | float) and not isinstance(version, bool) and f"{float(version):.1f}" in VERSIONS:
             self.warn(("version",), f"version should be a quoted string (\"{float(version):.1f}\")")
         elif "version" in doc and version not in VERSIONS:
             self.error(("version",), f"unsupported version {version!r} (expected one of {', '.join(VERSIONS)})")

@@ -80,10 +80,10 @@ def _check_flag(doc_index: int, flag: dict[str, Any], path: Path, segments: dict
             if key not in segments:
                 findings.append(Finding(doc_index, ref_path, f"rule references unknown segment {key!r}"))
         for d, dist in _items(rule, "distributions"):
-            variant = dist.get("variant")
-            if isinstance(variant, str) and variant and variant not in variants:
+            named = dist.get("variant")
+            if isinstance(named, str) and named and named not in variants:
                 findings.append(Finding(doc_index, rpath + ("distributions", d, "variant"),
-                                        f"distribution names unknown variant {variant!r}: the flag has no such "
+                                        f"distribution names unknown variant {named!r}: the flag has no such "
                                         "variant, the distribution is skipped when serving", "warning"))
     for r, rollout in _items(flag, "rollouts"):
         for ref_path, key in _segment_refs(rollout, path + ("rollouts", r)):

@@ -130,7 +130,8 @@ def operator_text(operator: Any) -> Any:
 def check_constraint(data: dict[str, Any], path: tuple[str | int, ...], version: str, emit: Emit) -> None:
     """Type/operator union, value shape per version, and values Flipt would fail to prepare (warnings: Flipt
     silently drops the segment, and so does our engine)."""
-    ctype, operator = data.get("type"), operator_text(data.get("operator"))
+    ctype: Any = data.get("type")  # any YAML value: ComparisonType refuses all but its names
+    operator = operator_text(data.get("operator"))
     if isinstance(data.get("operator"), bool):
         emit(path + ("operator",), f"write the operator in quotes ('{operator}'): YAML reads an unquoted "
              f"{operator} as a boolean", "warning")

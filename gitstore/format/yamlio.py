@@ -107,11 +107,12 @@ def _find_duplicate_key(text: str) -> None:
     """Raise `ParseError` at the second occurrence of a key in one JSON object (JSON decoders keep the last value
     silently; a namespace file must not say two things). Slow (the pure-Python scanner, for object positions):
     only run when a cheap count says some key is repeated."""
-    decoder = json.JSONDecoder()
+    decoder: Any = json.JSONDecoder()  # its undocumented hooks are replaced below
+    internals: Any = json  # json.decoder.JSONObject and json.scanner.py_make_scanner are not in the type stubs
 
     def parse_object(s_and_end: tuple[str, int], *args: Any) -> tuple[dict[str, Any], int]:
         strict, scan_once, _, _, memo = args  # py_make_scanner's call
-        pairs, end = json.decoder.JSONObject(s_and_end, strict, scan_once, None, lambda items: items, memo)
+        pairs, end = internals.decoder.JSONObject(s_and_end, strict, scan_once, None, lambda items: items, memo)
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
@@ -119,8 +120,8 @@ def _find_duplicate_key(text: str) -> None:
             seen.add(key)
         return dict(pairs), end
 
-    decoder.parse_object = parse_object  # type: ignore[assignment]
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    decoder.parse_object = parse_object
+    decoder.scan_once = internals.scanner.py_make_scanner(decoder)
     pos = 0
     try:
         while pos < len(text):

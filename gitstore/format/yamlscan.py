@@ -79,7 +79,7 @@ def _unquote(key: str) -> str:
     key = key.strip()
     if key.startswith('"') and key.endswith('"'):
         try:
-            return json.loads(key)  # YAML's double-quoted escapes are JSON's, plus a few rare ones
+            return str(json.loads(key))  # YAML's double-quoted escapes are JSON's, plus a few rare ones
         except ValueError:
             return key[1:-1]
     if key.startswith("'") and key.endswith("'"):

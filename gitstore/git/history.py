@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import UTC, datetime
+from typing import Any
 
 import pygit2
 from pygit2.enums import SortMode
@@ -13,13 +14,16 @@ from gitstore.errors import NotFoundError
 from gitstore.format.validation import namespace_claims
 from gitstore.format.yamlio import ParseError, decode_text, parse_documents
 from gitstore.gcpause import gc_paused
+from gitstore.git.objects import blob_bytes
 from gitstore.git.repo import subtree, tip
 from gitstore.git.snapshot import FEATURE_FILES, claims_by_file, file_path
 from gitstore.results import HistoryEntry
 
+Parses = dict[pygit2.Oid, list[Any] | None]  # blob -> its plain parse (None: it cannot be parsed)
+
 
 def _text(repo: pygit2.Repository, blob: pygit2.Oid | None) -> str:
-    return repo[blob].data.decode("utf-8", "replace") if blob is not None else ""
+    return blob_bytes(repo, blob).decode("utf-8", "replace") if blob is not None else ""
 
 
 def unified_diff(old_path: str, old: str, new_path: str, new: str) -> str:
@@ -28,18 +32,18 @@ def unified_diff(old_path: str, old: str, new_path: str, new: str) -> str:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def _raw_docs(repo: pygit2.Repository, path: str, blob: pygit2.Oid, seen: dict) -> list | None:
+def _raw_docs(repo: pygit2.Repository, path: str, blob: pygit2.Oid, seen: Parses) -> list[Any] | None:
     """A plain parse of one version of a file (no validation or models: a history reads every version of the
     file, and this is ten times cheaper than loading it); None when it cannot be parsed."""
     if blob not in seen:
         try:
-            seen[blob] = parse_documents(decode_text(repo[blob].data), path)
+            seen[blob] = parse_documents(decode_text(blob_bytes(repo, blob)), path)
         except ParseError:
             seen[blob] = None
     return seen[blob]
 
 
-def _raw_flag(repo: pygit2.Repository, path: str, blob: pygit2.Oid | None, key: str, seen: dict) -> object:
+def _raw_flag(repo: pygit2.Repository, path: str, blob: pygit2.Oid | None, key: str, seen: Parses) -> object:
     """The flag's raw data in one version of the file."""
     docs = _raw_docs(repo, path, blob, seen) if blob is not None else None
     for doc in docs or ():
@@ -50,7 +54,7 @@ def _raw_flag(repo: pygit2.Repository, path: str, blob: pygit2.Oid | None, key: 
     return None
 
 
-def _holding_file(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, namespace: str, seen: dict
+def _holding_file(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, namespace: str, seen: Parses
                   ) -> tuple[str, pygit2.Oid | None]:
     """(path, blob) of the file holding the namespace at one commit, by the loader's rule (`gitstore.git.snapshot`),
     read from plain parses; a namespace no file holds: its conventional path and None."""
@@ -82,7 +86,7 @@ def history(repo: pygit2.Repository, ref: str, directory: str, namespace: str, f
 def _entries(repo: pygit2.Repository, walker: pygit2.Walker, directory: str, namespace: str, flag: str | None,
              limit: int) -> list[HistoryEntry]:
     entries: list[HistoryEntry] = []
-    seen: dict[pygit2.Oid, list | None] = {}
+    seen: Parses = {}
     for commit in walker:
         if commit.parents and _same_directory(repo, commit, commit.parents[0], directory):
             continue

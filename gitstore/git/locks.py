@@ -108,12 +108,13 @@ def find_locks(gitdir: Path, workdir: Path | None = None) -> list[LockFile]:
     return sorted((examine(p, gitdir, workdir, table) for p in paths if p.exists()), key=lambda lock: -lock.age)
 
 
-def examine(path: Path, gitdir: Path, workdir: Path | None = None, open_files: dict | None = None) -> LockFile:
+def examine(path: Path, gitdir: Path, workdir: Path | None = None,
+            open_files: dict[str, list[int]] | None = None) -> LockFile:
     try:
         age = max(0.0, time.time() - path.stat().st_mtime)
     except FileNotFoundError:
         age = 0.0
-    table = open_files if open_files is not None else _open_files()  # type: ignore[assignment]
+    table = open_files if open_files is not None else _open_files()
     holders = None if table is None else tuple(sorted(set(table.get(str(path.resolve()), []))))
     roots = [gitdir] + ([workdir] if workdir is not None else [])
     return LockFile(path, age, holders, git_processes(roots))

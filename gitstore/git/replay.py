@@ -8,6 +8,7 @@ import pygit2
 
 from gitstore.edit.writer import apply_changes
 from gitstore.errors import ConflictError
+from gitstore.git.objects import blob_bytes, commit_at
 from gitstore.git.repo import blob_at, build_tree, make_commit
 from gitstore.git.snapshot import FEATURE_FILES, ParseCache
 from gitstore.git.tree_edits import conflicting_change
@@ -18,7 +19,7 @@ from gitstore.results import Author
 
 def _changed_paths(repo: pygit2.Repository, old: pygit2.Tree, new: pygit2.Tree) -> set[str]:
     paths = set()
-    for delta in repo.diff(old, new).deltas:
+    for delta in old.diff_to_tree(new).deltas:
         paths.add(delta.old_file.path)
         paths.add(delta.new_file.path)
     return paths
@@ -35,7 +36,7 @@ def _replay_path(repo: pygit2.Repository, commit: pygit2.Commit, onto: pygit2.Co
     parent = commit.parents[0]
     before, ours, theirs = (_blob_id(c.tree, path) for c in (parent, commit, onto))
     if theirs == before:
-        return True, repo[ours].data if ours is not None else None
+        return True, blob_bytes(repo, ours) if ours is not None else None
     if theirs == ours:
         return False, None
     parts = path.split("/")
@@ -45,7 +46,7 @@ def _replay_path(repo: pygit2.Repository, commit: pygit2.Commit, onto: pygit2.Co
     if any(h is None for h in held[1:]):
         raise ConflictError(f"{path} was changed on the remote as well", resource=path)
     before_docs, our_docs, their_docs = (h or {} for h in held)
-    text, changed = repo[theirs].data.decode("utf-8"), False
+    text, changed = blob_bytes(repo, theirs).decode("utf-8"), False
     for namespace in sorted(set(before_docs) | set(our_docs)):  # the file's namespaces, by the holder rule
         changes = diff_documents(namespace, before_docs.get(namespace), our_docs.get(namespace))
         clash = conflicting_change(before_docs.get(namespace), their_docs.get(namespace), changes)
@@ -64,18 +65,18 @@ def _namespaces(repo: pygit2.Repository, oid: pygit2.Oid | None, path: str, cach
     the file is invalid (nothing can be replayed onto or from it resource by resource)."""
     if oid is None:
         return {}
-    parsed = cache.get(str(oid), path, lambda: repo[oid].data)
+    parsed = cache.get(str(oid), path, lambda: blob_bytes(repo, oid))
     return dict(parsed.documents) if parsed.document is not None else None
 
 
 def replay(repo: pygit2.Repository, pending: list[pygit2.Commit], onto: pygit2.Oid, cache: ParseCache) -> pygit2.Oid:
     """Re-create each of `pending` (oldest first) on top of `onto`, keeping authors, dates and messages; the
     changes a commit makes to its first parent are applied, so whatever else lies under it is left behind."""
-    walker_tip = repo[onto]
+    walker_tip = commit_at(repo, onto)
     for commit in pending:
         if not commit.parents:
             continue  # a local root (the `add initial README` of a repository made while offline): theirs wins
-        edits = {}
+        edits: dict[str, bytes | None] = {}
         for path in _changed_paths(repo, commit.parents[0].tree, commit.tree):
             changed, data = _replay_path(repo, commit, walker_tip, path, cache)
             if changed:
@@ -86,5 +87,5 @@ def replay(repo: pygit2.Repository, pending: list[pygit2.Commit], onto: pygit2.O
         author = Author(commit.author.name, commit.author.email)
         committer = Author(commit.committer.name, commit.committer.email)
         new = make_commit(repo, tree, [walker_tip.id], author, commit.message, committer, commit.author.time)
-        walker_tip = repo[new]
+        walker_tip = commit_at(repo, new)
     return walker_tip.id

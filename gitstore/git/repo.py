@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ from pygit2.enums import FileMode, ObjectType
 
 from gitstore.errors import ConflictError, FlagdeckError, NotFoundError, Problem, ValidationError
 from gitstore.git import crash, locks, worktree
+from gitstore.git.objects import target_of, tree_at
 from gitstore.results import Author
 
 T = TypeVar("T")
@@ -84,7 +85,7 @@ def branch_ref(branch: str) -> str:
 
 def tip(repo: pygit2.Repository, ref: str) -> pygit2.Oid | None:
     found = repo.references.get(ref)
-    return found.target if found is not None else None
+    return target_of(found) if found is not None else None
 
 
 def commit_of(repo: pygit2.Repository, commit: str | pygit2.Oid) -> pygit2.Commit:
@@ -102,7 +103,7 @@ def subtree(repo: pygit2.Repository, tree: pygit2.Tree, directory: str) -> pygit
         entry = tree[directory]
     except KeyError:
         return None
-    return repo[entry.id] if entry.type == ObjectType.TREE else None
+    return tree_at(repo, entry.id) if entry.type == ObjectType.TREE else None
 
 
 def blob_at(tree: pygit2.Tree, path: str) -> pygit2.Object | None:
@@ -140,18 +141,19 @@ def link_problems(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, fi
     root = subtree(repo, tree, directory)
     found = []
     for entry in root if root is not None else []:
-        path = f"{directory}/{entry.name}" if directory else entry.name
+        name = entry.name or ""  # a tree entry always has one
+        path = f"{directory}/{name}" if directory else name
         if entry.filemode == FileMode.LINK:
             found.append(Problem(path, 0, "", f"a namespace directory that is a symbolic link{what}", "warning"))
         elif entry.type == ObjectType.TREE:
-            sub = repo[entry.id]
+            sub = tree_at(repo, entry.id)
             found += [Problem(f"{path}/{name}", 0, "", f"a namespace file that is a symbolic link{what}", "warning")
                       for name in files if name in sub and sub[name].filemode == FileMode.LINK]
     return found
 
 
 def build_tree(repo: pygit2.Repository, base: pygit2.Tree | None,
-               edits: dict[str, bytes | pygit2.Oid | None]) -> pygit2.Oid:
+               edits: Mapping[str, bytes | pygit2.Oid | None]) -> pygit2.Oid:
     """A new tree: `base` with each path set to the bytes (or existing blob id) given, or removed (None). Only the
     trees on the edited paths are rebuilt; a directory left empty disappears, as does one holding nothing but a
     `.gitkeep`. A path through (or onto) a symbolic link is refused with `ValidationError`: the store never
@@ -166,7 +168,7 @@ def build_tree(repo: pygit2.Repository, base: pygit2.Tree | None,
     return _build(repo, base, edits)
 
 
-def _build(repo: pygit2.Repository, base: pygit2.Tree | None, edits: dict[str, bytes | pygit2.Oid | None]
+def _build(repo: pygit2.Repository, base: pygit2.Tree | None, edits: Mapping[str, bytes | pygit2.Oid | None]
            ) -> pygit2.Oid:
     nested: dict[str, dict[str, bytes | pygit2.Oid | None]] = {}
     files: dict[str, bytes | pygit2.Oid | None] = {}
@@ -186,9 +188,9 @@ def _build(repo: pygit2.Repository, base: pygit2.Tree | None, edits: dict[str, b
             builder.insert(name, blob, FileMode.BLOB)
     for name, sub_edits in nested.items():
         existing = builder.get(name)
-        sub_base = repo[existing.id] if existing is not None and existing.type == ObjectType.TREE else None
+        sub_base = tree_at(repo, existing.id) if existing is not None and existing.type == ObjectType.TREE else None
         sub_id = _build(repo, sub_base, sub_edits)
-        sub = repo[sub_id]
+        sub = tree_at(repo, sub_id)
         if len(sub) == 0 or (len(sub) == 1 and sub[0].name == ".gitkeep" and not sub_edits.get(".gitkeep")):
             if existing is not None:
                 builder.remove(name)

@@ -32,6 +32,7 @@ from gitstore.format.yamlscan import Locator
 # Imported here, not lazily on a Git thread: yaml_rs (under the loader) crashes the process when it was first
 # imported by a thread that has since ended (yaml-rs 0.1.6).
 from gitstore.gcpause import gc_paused
+from gitstore.git.objects import blob_bytes, tree_at
 from gitstore.model.documents import Document
 
 FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
@@ -102,7 +103,8 @@ class ParseCache:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _holders: OrderedDict[str, Holders] = field(default_factory=OrderedDict)
 
-    def get(self, blob_id: str, filename: str, data_fn, size_fn=None) -> ParsedFile:  # noqa: ANN001 - callables
+    def get(self, blob_id: str, filename: str, data_fn: Callable[[], bytes],
+            size_fn: Callable[[], int] | None = None) -> ParsedFile:
         """The parse of a blob; `data_fn()` reads it, `size_fn()` (optional) its size without reading it, so a file
         beyond the size limit is refused without being read (inflating 64 MB takes Git seconds)."""
         key = (blob_id, filename)
@@ -125,7 +127,7 @@ class ParseCache:
         self._add((blob_id, filename), ParsedFile(document, (), hashlib.sha1(data).hexdigest(), text, len(data),
                                                {key: document}, {key: 0}))
 
-    def holders(self, root: pygit2.Tree | None, key: str, compute) -> Holders:  # noqa: ANN001 - () -> Holders
+    def holders(self, root: pygit2.Tree | None, key: str, compute: Callable[[], Holders]) -> Holders:
         """The namespace -> files map of an environment tree, remembered by tree id (the writer asks at every
         commit, the history at every commit it walks)."""
         tree_id = f"{key}\0{root.id if root is not None else ''}"
@@ -193,7 +195,7 @@ def claims_by_file(repo: pygit2.Repository, root: pygit2.Tree | None, directory:
     says which namespaces one file holds."""
     claimed: dict[str, list[tuple[str, str, pygit2.Object]]] = {}
     for dirname, entry in namespace_files(repo, root):
-        path = file_path(directory, dirname, entry.name)
+        path = file_path(directory, dirname, entry.name or "")
         for key in holds(path, dirname, entry):
             claimed.setdefault(key, []).append((path, dirname, entry))
     return claimed
@@ -203,7 +205,7 @@ def namespace_holders(repo: pygit2.Repository, root: pygit2.Tree | None, directo
                       ) -> Holders:
     """THE rule for which file holds a namespace (module docstring), for the loader and the writer alike."""
     def parse(path: str, entry: pygit2.Object) -> ParsedFile:
-        return cache.get(str(entry.id), path, lambda: repo[entry.id].data, lambda: blob_size(repo, entry.id))
+        return cache.get(str(entry.id), path, lambda: blob_bytes(repo, entry.id), lambda: blob_size(repo, entry.id))
 
     def compute() -> Holders:
         with gc_paused():  # one pause for all files: re-enabling after each file triggered a full collection
@@ -232,17 +234,17 @@ def claim_problems(key: str, holders: tuple[Holder, ...]) -> tuple[Problem, ...]
 def namespace_files(repo: pygit2.Repository, root: pygit2.Tree | None) -> list[tuple[str, pygit2.Object]]:
     """(directory name, tree entry) of every `*/features.yaml|yml|json` one level below `root` (Flipt reads all
     three when a directory has several)."""
-    found = []
+    found: list[tuple[str, pygit2.Object]] = []
     if root is None:
         return found
     for entry in root:
         if entry.type != ObjectType.TREE:
             continue
-        sub = repo[entry.id]
+        sub = tree_at(repo, entry.id)
         for name in FEATURE_FILES:
             item = sub[name] if name in sub else None
             if item is not None and item.type == ObjectType.BLOB and item.filemode != FileMode.LINK:
-                found.append((entry.name, item))
+                found.append((entry.name or "", item))
     return found
 
 
@@ -260,7 +262,7 @@ def build_snapshot(repo: pygit2.Repository, environment: str, commit: pygit2.Com
     if previous is not None and previous.tree == tree_id:
         return _reuse(previous, str(commit.id), committed_at, tree_id)
     found = namespace_files(repo, root)
-    files = tuple((file_path(directory, dirname, entry.name), str(entry.id)) for dirname, entry in found)
+    files = tuple((file_path(directory, dirname, entry.name or ""), str(entry.id)) for dirname, entry in found)
     links = link_problems(repo, commit.tree, directory, FEATURE_FILES)  # symbolic links: skipped, with a warning
     same_links = previous is not None and previous.problems[:len(links)] == tuple(links) and not any(
         "symbolic link" in p.message for p in previous.problems[len(links):])

@@ -25,6 +25,7 @@ from pygit2.enums import CredentialType, FetchPrune, ObjectType
 
 from gitstore.config import StorageConfig
 from gitstore.errors import ConflictError, FlagdeckError
+from gitstore.git.objects import tree_at
 from gitstore.git.repo import branch_ref, cas_ref
 
 REMOTE_NAME = "origin"
@@ -69,7 +70,8 @@ class _Callbacks(pygit2.RemoteCallbacks):
     def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
         return valid or self.creds.insecure_ignore_host_key
 
-    def credentials(self, url: str, username_from_url: str | None, allowed_types: CredentialType):  # noqa: ANN201
+    def credentials(self, url: str, username_from_url: str | None, allowed_types: CredentialType
+                    ) -> pygit2.Username | pygit2.UserPass | pygit2.Keypair:
         self.tries += 1
         if self.tries > self.MAX_TRIES:
             raise pygit2.GitError(f"authentication to {url} failed")
@@ -182,7 +184,7 @@ def _copy_missing(source: pygit2.Repository, target: pygit2.Repository, new: pyg
 def _copy_tree(source: pygit2.Repository, target: pygit2.Repository, tree_id: pygit2.Oid) -> None:
     if tree_id in target:
         return
-    tree = source[tree_id]
+    tree = tree_at(source, tree_id)
     for entry in tree:
         if entry.type == ObjectType.TREE:
             _copy_tree(source, target, entry.id)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import pygit2
 
 from gitstore.edit.writer import edit_file
 from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
+from gitstore.git.objects import blob_bytes, tree_at
 from gitstore.git.repo import blob_at, subtree
 from gitstore.git.snapshot import (
     FEATURE_FILES,
@@ -59,9 +61,10 @@ def find_namespace_file(repo: pygit2.Repository, tree: pygit2.Tree, directory: s
 
 def read_document(repo: pygit2.Repository, found: NamespaceFile, namespace: str, cache: ParseCache
                   ) -> Document | None:
-    if found.blob is None:
+    blob = found.blob
+    if blob is None:
         return None
-    parsed = cache.get(str(found.blob), found.path, lambda: repo[found.blob].data)
+    parsed = cache.get(str(blob), found.path, lambda: blob_bytes(repo, blob))
     return parsed.documents.get(namespace) if parsed.document is not None else None
 
 
@@ -117,8 +120,8 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
         creates_namespace = any(c.kind is Kind.NAMESPACE for c in group)
         if found.blob is None and not creates_namespace and namespace != PROTECTED_NAMESPACE:
             raise NotFoundError(f'namespace "{namespace}" not found')
-        parsed = (cache.get(str(found.blob), found.path, lambda f=found: repo[f.blob].data)
-                  if found.blob is not None else None)
+        blob = found.blob
+        parsed = cache.get(str(blob), found.path, partial(blob_bytes, repo, blob)) if blob is not None else None
         if parsed is not None and parsed.document is None:
             raise ValidationError(list(parsed.problems) or [Problem(found.path, 0, "", "the file is invalid")])
         before = parsed.documents.get(namespace) if parsed is not None else None
@@ -189,7 +192,7 @@ def check_served(repo: pygit2.Repository, before: pygit2.Tree, after: pygit2.Oid
     valid file holding the intended document (a deleted one from none), every other namespace as before. Cheap:
     unchanged files and the files the store just wrote come from the parse cache."""
     old = namespace_holders(repo, subtree(repo, before, directory), directory, cache)
-    new = namespace_holders(repo, subtree(repo, repo[after], directory), directory, cache)
+    new = namespace_holders(repo, subtree(repo, tree_at(repo, after), directory), directory, cache)
     problems: list[Problem] = []
     changed = group_by_namespace(changes)
     for namespace, group in changed.items():

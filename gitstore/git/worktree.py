@@ -30,12 +30,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pygit2
 from pygit2.enums import FileMode
 
 from gitstore.git import crash, locks
 from gitstore.git.locks import OWN_DIR, exclusive
+from gitstore.git.objects import blob_bytes, commit_at, target_of
 
 JOURNAL = "worktree.json"
 INDEX_LOCK_WAIT = 1.0  # seconds to wait for a git command holding index.lock before leaving the index alone
@@ -158,9 +160,10 @@ def _write_journal(repo: pygit2.Repository, ref: str, commit: pygit2.Oid, change
     os.replace(temp, path)
 
 
-def read_journal(repo: pygit2.Repository) -> dict | None:
+def read_journal(repo: pygit2.Repository) -> dict[str, Any] | None:
     try:
-        return json.loads(_journal(repo).read_text())
+        record: dict[str, Any] = json.loads(_journal(repo).read_text())
+        return record
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
@@ -168,7 +171,7 @@ def read_journal(repo: pygit2.Repository) -> dict | None:
 
 
 # ----- bringing paths to a version ----------------------------------------------------------------------------------
-def _move(repo: pygit2.Repository, index: pygit2.Index, moves: dict[str, tuple[set, pygit2.Oid | None]],
+def _move(repo: pygit2.Repository, index: pygit2.Index, moves: dict[str, tuple[set[pygit2.Oid | None], pygit2.Oid | None]],
           outcome: Outcome) -> None:
     """Set each path's file, and its index entry, to the blob given where it holds one of the accepted versions.
     The two are decided apart: a file edited by hand (or reached through a symbolic link) is left alone while its
@@ -184,7 +187,7 @@ def _move(repo: pygit2.Repository, index: pygit2.Index, moves: dict[str, tuple[s
         in_index = index[path].id if path in index else None
         if file_ok and on_disk != target:
             try:
-                write_file(root, path, repo[target].data if target is not None else None)
+                write_file(root, path, blob_bytes(repo, target) if target is not None else None)
                 outcome.written[path] = on_disk
             except UnsafePath as exc:
                 file_ok, why = False, f"{exc}: the file is left alone"
@@ -230,7 +233,7 @@ def _write_index(repo: pygit2.Repository, index: pygit2.Index, stale_after: floa
             time.sleep(0.02)
 
 
-def _apply(repo: pygit2.Repository, moves: dict[str, tuple[set, pygit2.Oid | None]], outcome: Outcome,
+def _apply(repo: pygit2.Repository, moves: dict[str, tuple[set[pygit2.Oid | None], pygit2.Oid | None]], outcome: Outcome,
            stale_after: float = locks.STALE_AFTER) -> Outcome:
     """Move the paths (`_move`) and write the index. On any failure the files written are put back (as far as the
     disk allows) and the error raised: the files and the index never part."""
@@ -243,7 +246,7 @@ def _apply(repo: pygit2.Repository, moves: dict[str, tuple[set, pygit2.Oid | Non
     except BaseException:
         root = Path(repo.workdir)
         for path, previous in outcome.written.items():
-            write_file(root, path, repo[previous].data if previous is not None else None)
+            write_file(root, path, blob_bytes(repo, previous) if previous is not None else None)
         outcome.updated, outcome.written = [], {}
         raise
     return outcome
@@ -340,7 +343,7 @@ def behind(repo: pygit2.Repository, ref: str, depth: int = 200) -> list[Behind]:
         return []
     index = repo.index
     index.read(True)
-    head = repo[repo.references[ref].target]
+    head = commit_at(repo, target_of(repo.references[ref]))
     staged = index.diff_to_tree(head.tree)
     found = []
     for delta in staged.deltas:
@@ -350,7 +353,7 @@ def behind(repo: pygit2.Repository, ref: str, depth: int = 200) -> list[Behind]:
         if not _was_committed(repo, head, path, in_index, depth):
             continue
         try:
-            on_disk = _blob_id(read_file(Path(repo.workdir), path))
+            on_disk: object = _blob_id(read_file(Path(repo.workdir), path))
         except UnsafePath:
             on_disk = object()
         found.append(Behind(path, str(in_index) if in_index else None, str(on_branch) if on_branch else None,
@@ -372,7 +375,7 @@ def _was_committed(repo: pygit2.Repository, head: pygit2.Commit, path: str, blob
 
 def bring_forward(repo: pygit2.Repository, ref: str, paths: list[Behind]) -> Outcome:
     """Bring the paths' index entries to the branch's version, and their files where nobody edited them."""
-    head = repo[repo.references[ref].target]
+    head = commit_at(repo, target_of(repo.references[ref]))
     moves = {}
     for item in paths:
         current = pygit2.Oid(hex=item.index) if item.index else None

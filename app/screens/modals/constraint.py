@@ -94,7 +94,7 @@ class ConstraintModal(FormModal[Constraint | None]):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "constraint-type" and event.value is not Select.BLANK:
-            operators = OPERATORS[ComparisonType(event.value)]
+            operators = OPERATORS[ComparisonType(str(event.value))]
             select = self.query_one("#constraint-operator", Select)
             current = select.value
             select.set_options([(op, op) for op in operators])
@@ -107,7 +107,7 @@ class ConstraintModal(FormModal[Constraint | None]):
         self.query_one("#constraint-value-row").display = needs_value
 
     def build(self) -> Constraint:
-        kind = ComparisonType(self.query_one("#constraint-type", Select).value)
+        kind = ComparisonType(str(self.query_one("#constraint-type", Select).value))
         operator = str(self.query_one("#constraint-operator", Select).value)
         if operator not in OPERATORS[kind]:
             raise ValueError(f"operator {operator!r} is not valid for {TYPE_NAMES[kind]} constraints")

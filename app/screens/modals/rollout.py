@@ -21,7 +21,7 @@ class RolloutModal(FormModal[Rollout | None]):
     def fields(self) -> ComposeResult:
         r = self.rollout
         kind = "segment" if r.segment else "threshold"
-        value = (r.segment or r.threshold).value if (r.segment or r.threshold) else True
+        value = part.value if (part := r.segment or r.threshold) else True
         yield field("Kind", Select([("threshold: a percentage of entities", "threshold"),
                                     ("segment: entities in segments", "segment")], value=kind, allow_blank=False,
                                    id="rollout-kind"))

@@ -1,0 +1,74 @@
+"""What the parts above need from a store, as Protocols: the evaluator only reads (`StoreReader`), the app reads and
+writes (`StoreEditor`). `gitstore.store.Store` is the implementation (the type checker holds it to both, below);
+the evaluator and the app are typed against these, never against `Store`'s internals.
+
+Every method is synchronous and thread-safe and may block on Git (run it off an event loop with
+`asyncio.to_thread`); `docs/contracts.md` says what each one guarantees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from gitstore.config import Config
+from gitstore.git.snapshot import Snapshot
+from gitstore.git.watch import BranchMoved
+from gitstore.model.changes import Change
+from gitstore.results import Author, CommitResult, EnvironmentInfo, HistoryEntry, SyncState
+
+__all__ = ["BranchMoved", "StoreEditor", "StoreReader"]
+
+
+class StoreReader(Protocol):
+    """What the evaluator serves from: the environments, a snapshot of each, the state of their remotes, and a
+    call when a branch moves (`watch` returns the function that stops the calls)."""
+
+    def environments(self) -> list[EnvironmentInfo]: ...
+
+    def snapshot(self, env: str, commit: str | None = None) -> Snapshot: ...
+
+    def sync_state(self, env: str) -> SyncState: ...
+
+    def watch(self, callback: BranchMoved) -> Callable[[], None]: ...
+
+
+class StoreEditor(StoreReader, Protocol):
+    """What the console and the commands work through: the configuration, history, and every kind of commit (each
+    checked against the store's roles; `ConflictError`, `ValidationError`, `AccessDenied` say why nothing was
+    committed)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    def head(self, env: str) -> str | None: ...
+
+    def history(self, env: str, namespace: str, flag: str | None = None, limit: int = 100) -> list[HistoryEntry]: ...
+
+    def commit(self, env: str, changes: list[Change], author: Author | None = None, based_on: str | None = None,
+               message: str | None = None) -> CommitResult: ...
+
+    def revert(self, env: str, namespace: str, commit: str, flag: str | None = None,
+               author: Author | None = None) -> CommitResult: ...
+
+    def restore(self, env: str, namespace: str, commit: str, flag: str | None = None,
+                author: Author | None = None) -> CommitResult: ...
+
+    def promote(self, src_env: str, dst_env: str, namespace: str, flag: str | None = None,
+                author: Author | None = None) -> CommitResult: ...
+
+    def fetch(self, env: str) -> None: ...
+
+    def push(self, env: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+if TYPE_CHECKING:  # the type checker holds Store to both interfaces
+    from gitstore.store import Store
+
+    def _reader(store: Store) -> StoreReader:
+        return store
+
+    def _editor(store: Store) -> StoreEditor:
+        return store
