@@ -2,9 +2,10 @@
 
 Layers, each importing only the ones below it (docs/architecture.md; import-linter checks it):
 
-- `store.py` (the Store), `config.py` (flagdeck.yaml), `roles.py` (who may do what), `doctor.py`, `demo.py` —
+- `store.py` (the Store), `protocols.py` (what the evaluator and the app need of it), `doctor.py`, `demo.py` —
   the top, what callers use;
 - `git/` — repositories, snapshots, the tree edits of a commit, history, remotes, watching, crash safety;
+- `config.py` (flagdeck.yaml: reading it, and gitstore's sections), `roles.py` (who may do what);
 - `edit/` — the minimal-diff writer of one namespace file (pure text);
 - `format/` — reading, validating and emitting feature files (YAML/JSON, limits, line numbers);
 - `model/` — the documents, the resource-level changes a write asks for, revert and restore plans;
