@@ -202,12 +202,10 @@ class Config(Section):
             if isinstance(remote, str) and not remote.strip():
                 remote = storage["remote"] = None  # `remote: ""` means no remote, not this file's directory
             if isinstance(remote, str) and "://" not in remote and not re.match(r"^[\w.-]+@[\w.-]+:", remote):
-                local = source.path(remote)
-                storage["remote"] = str(local if Path(os.path.expanduser(remote)).is_absolute() else local.resolve())
+                written = Path(os.path.expanduser(remote))  # a local path, relative to this file
+                storage["remote"] = str(written if written.is_absolute() else (source.base / written).resolve())
             if "path" not in storage:
-                loc = ("storage", name)
-                raise ConfigError(f"{_where(source.file, node_line(source.document, loc), loc + ('path',))}: "
-                                  "is required")
+                raise ConfigError(f"{source.at('storage', name, 'path')}: is required")
         only_storage = next(iter(storages)) if len(storages) == 1 else None
         for name, env in envs.items():
             env = envs[name] = {} if env is None else env

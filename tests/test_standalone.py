@@ -15,7 +15,8 @@ from server.oracle import BOOL_1000, USERS, VARIANT_1000
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = {name: ROOT / "docs" / f"{name}.md" for name in ("flipt-compatibility", "flipt-clients", "storage-notes")}
-SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache"}
+SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache",
+             ".import_linter_cache"}
 SECTION = r"\d+(?:\.\d+)*"
 # `name §X`, or a link `name.md](…name.md) §X`, followed by more sections: `, §Y`, `-§Z`, ` and §W`.
 CITATION = re.compile(
