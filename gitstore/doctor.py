@@ -19,6 +19,7 @@ import pygit2
 
 from gitstore.config import Config
 from gitstore.git import locks, worktree
+from gitstore.git.refs import tip as tip_of
 from gitstore.git.repo import branch_ref, link_problems
 from gitstore.git.snapshot import FEATURE_FILES
 
@@ -58,7 +59,7 @@ def _storage(name: str, path: Path, ref: str, directories: list[str], fix: bool,
     found = [_lock(name, lock, gitdir, workdir, fix, older_than) for lock in locks.find_locks(gitdir, workdir)]
     if workdir is not None:
         found += _work_tree(name, repo, ref, fix)
-    tip = repo.references[ref].target if ref in repo.references else None
+    tip = tip_of(repo, ref)
     if tip is not None:
         for directory in directories:
             found += [Finding(name, "symlink", p.file, f"{p.file}: {p.message}")

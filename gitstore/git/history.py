@@ -15,7 +15,8 @@ from gitstore.format.validation import namespace_claims
 from gitstore.format.yamlio import ParseError, decode_text, parse_documents
 from gitstore.gcpause import gc_paused
 from gitstore.git.objects import blob_bytes
-from gitstore.git.repo import subtree, tip
+from gitstore.git.refs import tip
+from gitstore.git.repo import subtree
 from gitstore.git.snapshot import FEATURE_FILES, claims_by_file, file_path
 from gitstore.results import HistoryEntry
 

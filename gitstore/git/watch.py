@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 import pygit2
 
-from gitstore.git.repo import GitRepo, branch_ref
+from gitstore.git.refs import branch_ref, tip
+from gitstore.git.repo import GitRepo
 
 if TYPE_CHECKING:
     from gitstore.config import Config
@@ -97,8 +98,8 @@ class Watcher:
         handle = self._handles.get(storage_name)
         if handle is None:
             handle = self._handles[storage_name] = pygit2.Repository(str(config.storage[storage_name].path))
-        found = handle.references.get(branch_ref(config.storage[storage_name].branch))
-        return str(found.target) if found is not None else None
+        found = tip(handle, branch_ref(config.storage[storage_name].branch))
+        return str(found) if found is not None else None
 
     def _fetch_remotes(self, now: float) -> None:
         for name, storage in self._config.storage.items():

@@ -37,7 +37,8 @@ from pygit2.enums import FileMode
 
 from gitstore.git import crash, locks
 from gitstore.git.locks import OWN_DIR, exclusive
-from gitstore.git.objects import blob_bytes, commit_at, target_of
+from gitstore.git.objects import blob_bytes, commit_at
+from gitstore.git.refs import tip as tip_of
 
 JOURNAL = "worktree.json"
 INDEX_LOCK_WAIT = 1.0  # seconds to wait for a git command holding index.lock before leaving the index alone
@@ -300,7 +301,7 @@ def recover(repo: pygit2.Repository, locked: bool = False) -> Outcome | None:
     if record.get("broken") or not applies(repo, ref):
         _journal(repo).unlink(missing_ok=True)
         return outcome
-    tip = repo.references[ref].target if ref in repo.references else None
+    tip = tip_of(repo, ref)
     tree = repo[tip].tree if tip is not None else None
     moves = {}
     for path, (old, new) in record["paths"].items():
@@ -339,11 +340,12 @@ class Behind:
 def behind(repo: pygit2.Repository, ref: str, depth: int = 200) -> list[Behind]:
     """Paths whose index entry differs from the branch tip and equals that path's blob in one of the last `depth`
     commits of the branch (first parents): what a crash between a commit and its work-tree update leaves."""
-    if not applies(repo, ref) or ref not in repo.references:
+    current = tip_of(repo, ref) if applies(repo, ref) else None
+    if current is None:
         return []
     index = repo.index
     index.read(True)
-    head = commit_at(repo, target_of(repo.references[ref]))
+    head = commit_at(repo, current)
     staged = index.diff_to_tree(head.tree)
     found = []
     for delta in staged.deltas:
@@ -375,7 +377,7 @@ def _was_committed(repo: pygit2.Repository, head: pygit2.Commit, path: str, blob
 
 def bring_forward(repo: pygit2.Repository, ref: str, paths: list[Behind]) -> Outcome:
     """Bring the paths' index entries to the branch's version, and their files where nobody edited them."""
-    head = commit_at(repo, target_of(repo.references[ref]))
+    head = commit_at(repo, tip_of(repo, ref))
     moves = {}
     for item in paths:
         current = pygit2.Oid(hex=item.index) if item.index else None
