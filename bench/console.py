@@ -74,7 +74,8 @@ def big_namespace(count: int) -> str:
 def make_repo(root: Path, count: int | None) -> Path:
     """A config and repository: the demo data (count None) or one namespace of `count` flags."""
     from gitstore.demo import init_demo
-    from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit, open_repository
+    from gitstore.git.refs import branch_ref
+    from gitstore.git.repo import build_tree, cas_ref, make_commit, open_repository
     from gitstore.results import Author
 
     if count is None:

@@ -30,7 +30,8 @@ import pygit2
 
 from gitstore.config import load_config
 from gitstore.format.yamlio import parse_documents
-from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit
+from gitstore.git.refs import branch_ref
+from gitstore.git.repo import build_tree, cas_ref, make_commit
 from gitstore.model.changes import Change, Kind
 from gitstore.store import Author, Store
 

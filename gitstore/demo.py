@@ -8,7 +8,8 @@ from pathlib import Path
 import pygit2
 
 from gitstore.errors import ConfigError
-from gitstore.git.repo import README, branch_ref, build_tree, cas_ref, make_commit, open_repository, tip
+from gitstore.git.refs import branch_ref, tip
+from gitstore.git.repo import README, build_tree, cas_ref, make_commit, open_repository
 from gitstore.results import Author
 
 DEMO_AUTHOR = Author("Flagdeck", "flagdeck@localhost")

@@ -19,8 +19,9 @@ import pygit2
 
 from gitstore.config import Config
 from gitstore.git import locks, worktree
+from gitstore.git.refs import branch_ref
 from gitstore.git.refs import tip as tip_of
-from gitstore.git.repo import branch_ref, link_problems
+from gitstore.git.repo import link_problems
 from gitstore.git.snapshot import FEATURE_FILES
 
 

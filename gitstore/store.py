@@ -33,11 +33,11 @@ from gitstore.config import Config, load_config
 from gitstore.errors import ConflictError, NotFoundError, Problem, SyncError, ValidationError
 from gitstore.git import crash, history, remote, worktree
 from gitstore.git.objects import commit_at
+from gitstore.git.refs import branch_ref, tip
 from gitstore.git.repo import (
     GitRepo,
     RefLocked,
     blob_at,
-    branch_ref,
     build_tree,
     commit_of,
     ensure_branch,
@@ -45,7 +45,6 @@ from gitstore.git.repo import (
     locked_error,
     make_commit,
     publish,
-    tip,
     write_error,
 )
 from gitstore.git.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot

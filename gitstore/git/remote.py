@@ -40,8 +40,9 @@ from pygit2.enums import SortMode
 from gitstore.config import StorageConfig
 from gitstore.errors import ConflictError, FlagdeckError, SyncError
 from gitstore.git import transport, worktree
+from gitstore.git.refs import branch_ref, tip
 from gitstore.git.replay import replay
-from gitstore.git.repo import _lost_race, branch_ref, cas_ref, tip
+from gitstore.git.repo import _lost_race, cas_ref
 from gitstore.git.snapshot import ParseCache
 from gitstore.git.transport import tracking_ref
 from gitstore.results import SyncState

@@ -26,7 +26,8 @@ from pygit2.enums import CredentialType, FetchPrune, ObjectType
 from gitstore.config import StorageConfig
 from gitstore.errors import ConflictError, FlagdeckError
 from gitstore.git.objects import tree_at
-from gitstore.git.repo import branch_ref, cas_ref
+from gitstore.git.refs import branch_ref
+from gitstore.git.repo import cas_ref
 
 REMOTE_NAME = "origin"
 _ZERO = pygit2.Oid(hex="0" * 40)

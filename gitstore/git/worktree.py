@@ -377,7 +377,10 @@ def _was_committed(repo: pygit2.Repository, head: pygit2.Commit, path: str, blob
 
 def bring_forward(repo: pygit2.Repository, ref: str, paths: list[Behind]) -> Outcome:
     """Bring the paths' index entries to the branch's version, and their files where nobody edited them."""
-    head = commit_at(repo, tip_of(repo, ref))
+    current = tip_of(repo, ref)
+    if current is None:
+        return Outcome()
+    head = commit_at(repo, current)
     moves = {}
     for item in paths:
         current = pygit2.Oid(hex=item.index) if item.index else None

@@ -10,7 +10,8 @@ from typing import Any
 import pygit2
 
 from gitstore.demo import CONFIG, demo_features
-from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit, open_repository, tip
+from gitstore.git.refs import branch_ref, tip
+from gitstore.git.repo import build_tree, cas_ref, make_commit, open_repository
 from gitstore.results import Author
 
 

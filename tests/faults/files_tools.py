@@ -13,7 +13,8 @@ from typing import Any
 import httpx2 as httpx
 import pygit2
 
-from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit, tip
+from gitstore.git.refs import branch_ref, tip
+from gitstore.git.repo import build_tree, cas_ref, make_commit
 from gitstore.results import Author
 
 ROOT = Path(__file__).resolve().parents[2]

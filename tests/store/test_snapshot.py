@@ -9,7 +9,8 @@ import pytest
 
 from gitstore.config import load_config
 from gitstore.errors import NotFoundError
-from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit
+from gitstore.git.refs import branch_ref
+from gitstore.git.repo import build_tree, cas_ref, make_commit
 from gitstore.store import Store
 
 from .conftest import ALICE, put_flag, single_env_config
