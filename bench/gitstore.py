@@ -189,6 +189,28 @@ def bench_history(root: Path, commits: int, repeat: int) -> float:
     return result
 
 
+def bench_object_cache(root: Path, rounds: int) -> None:
+    """libgit2's object cache, which the store turns off (gitstore/git/repo.py), turned on and off in alternate rounds:
+    a new Store's history of one flag over bench_history's 1,000 commits, and its cold snapshot of 1,000 namespaces."""
+    samples: dict[tuple[str, bool], list[float]] = {}
+    for _ in range(rounds):
+        for on in (True, False):
+            pygit2.settings.enable_caching(on)
+            for name, directory, read in (
+                    ("history", "history", lambda s: s.history("production", "default", flag="flag-3", limit=1000)),
+                    ("cold snapshot", "cold1000", lambda s: s.snapshot("production"))):
+                with Store(load_config(root / directory / "flagdeck.yaml")) as store:
+                    pygit2.settings.enable_caching(on)  # opening the store turned it off
+                    started = time.perf_counter()
+                    read(store)
+                    samples.setdefault((name, on), []).append(time.perf_counter() - started)
+    pygit2.settings.enable_caching(False)
+    for name in ("history", "cold snapshot"):
+        on, off = median_ms(samples[(name, True)]), median_ms(samples[(name, False)])
+        print(f"libgit2 object cache, {name:<36} median on {on:7.1f} ms, off {off:7.1f} ms: ratio off/on "
+              f"{off / on:.2f} (n={rounds})")
+
+
 def bench_watch(root: Path, repeat: int) -> float:
     config = make_repo(root, {"default/features.yaml": features("default", 10)})
     latencies: list[float] = []
@@ -231,6 +253,7 @@ def main(argv: list[str] | None = None) -> None:
         cold_many = bench_cold(root / "cold1000", "10,000 flags in 1,000 files", many, max(3, reps // 3))
         cached = bench_cached(root / "cached", {"default/features.yaml": big_file}, 1000)
         bench_history(root / "history", 1000, max(3, reps // 3))
+        bench_object_cache(root, max(3, reps // 2))
         watch = bench_watch(root / "watch", 20)
     print(f"targets: commit at 100 flags {small:.1f} ms (< 20), at 10,000 flags {big:.1f} ms (< 100), "
           f"1,000 namespaces {wide:.1f} ms; cold 10k snapshot {cold_one:.0f} / {cold_many:.0f} ms (< 1000); "

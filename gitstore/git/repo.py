@@ -23,10 +23,11 @@ from gitstore.git.refs import branch_ref, tip
 from gitstore.results import Author
 
 T = TypeVar("T")
-# libgit2 keeps the commits and trees it parses in one process-wide cache, by default up to 256 MB of its own count
-# (the memory behind it is ~7 times more). A server reading every new commit grew ~2 KB a commit, for good: bounded
-# here at 2 MB, the growth stops after ~7,500 commits (+16 MB), and 2 MB holds more than a snapshot's objects.
-OBJECT_CACHE_BYTES = 2 << 20
+# libgit2 keeps every commit and tree it parses in a process-wide cache, by default up to 256 MB of its own count
+# (the memory behind it is ~7 times more): a server reading each new commit grew ~2.2 KB a commit, for good (bounded at
+# 2 MB it still grew for ~7,500 commits, +16 MB). The store's own caches are keyed by blob and tree id, so it gains
+# little: with it off a cold snapshot of 1,000 namespaces takes the same time and the history of one flag over 1,000
+# commits 1.18 times as long (bench/gitstore.py, "libgit2 object cache", medians of 8). Flat memory wins: it is off.
 README = b"# Feature flags\n\nFlipt-format namespaces (`<namespace>/features.yaml`), managed with Flagdeck.\n"
 
 
@@ -69,7 +70,7 @@ class GitRepo:
 
 def open_repository(path: Path) -> pygit2.Repository:
     """Open the repository at `path` (bare or with a work tree), creating a bare one when nothing is there."""
-    pygit2.settings.cache_max_size(OBJECT_CACHE_BYTES)
+    pygit2.settings.enable_caching(False)
     found = pygit2.discover_repository(str(path)) if path.exists() else None
     if found and Path(found).resolve() in (path.resolve(), (path / ".git").resolve()):
         return pygit2.Repository(found)

@@ -1,6 +1,6 @@
 """A long-running server's memory does not grow with lookups or commits: pygit2 1.21 holds on to the name string of
 every reference it finds (so the store looks names up only through `gitstore.git.refs.tip`, with interned names),
-and libgit2's object cache is bounded (by default it grows to 256 MB of its own count, ~2 KB of memory a commit)."""
+and libgit2's object cache is off (by default it grows to 256 MB of its own count, ~2.2 KB of memory a commit)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pygit2
 
 from gitstore.git.refs import branch_ref, tip
-from gitstore.git.repo import OBJECT_CACHE_BYTES, open_repository
+from gitstore.git.repo import open_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,8 +51,15 @@ def test_no_other_code_looks_references_up_by_a_computed_name() -> None:
     assert not offenders, f"look references up through gitstore.git.refs.tip: {offenders}"
 
 
-def test_opening_a_repository_bounds_libgit2s_object_cache(tmp_path: Path) -> None:
-    _repository(tmp_path / "repo")
-    open_repository(tmp_path / "repo")
-    used, limit = pygit2.settings.cached_memory
-    assert limit == OBJECT_CACHE_BYTES <= 4 << 20, f"libgit2's object cache may grow to {limit} bytes"
+def test_reading_commits_and_trees_caches_nothing_in_libgit2(tmp_path: Path) -> None:
+    writer, parent = _repository(tmp_path / "repo")  # another process's commits, as a server reads them
+    signature = pygit2.Signature("t", "t@example.com", 0, 0)
+    for n in range(50):
+        builder = writer.TreeBuilder()
+        builder.insert("f", writer.create_blob(f"{n}".encode()), pygit2.GIT_FILEMODE_BLOB)
+        parent = writer.create_commit("refs/heads/main", signature, signature, f"c{n}", builder.write(), [parent])
+    repo = open_repository(tmp_path / "repo")
+    before = pygit2.settings.cached_memory[0]
+    trees = [repo[commit.tree.id] for commit in repo.walk(parent)]
+    assert len(trees) == 51
+    assert pygit2.settings.cached_memory[0] == before, "libgit2 kept the commits and trees it read"
