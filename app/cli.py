@@ -1,5 +1,7 @@
-"""The `flagdeck` command line. Each subcommand lives in `app/commands/<name>.py` and is imported only when used,
-so `flagdeck console` does not pay for aiohttp and `flagdeck serve` never imports Textual."""
+"""The `flagdeck` command line. Each subcommand lives in `app/commands/<name>.py` and is imported only when it
+runs or shows its own help: `flagdeck --help` lists the commands from the table below without importing any of
+them (click would otherwise import every command, and with them aiohttp, Textual and the engine, to print one
+line each), `flagdeck console` does not pay for aiohttp and `flagdeck serve` never imports Textual."""
 
 from __future__ import annotations
 
@@ -7,18 +9,33 @@ import importlib
 
 import click
 
-# command name -> module under app.commands holding a click command named `command`
-COMMANDS: dict[str, str] = {
-    "init": "init",
-    "doctor": "doctor",
-    "validate": "validate",
-    "eval": "evaluate",
-    "export": "export",
-    "revert": "revert",
-    "serve": "serve",
-    "console": "console",
-    "ssh-server": "ssh_server",
+# command name -> (module under app.commands holding a click command named `command`, the first sentence of
+# its docstring: what `flagdeck --help` shows, shortened as click does; tests/test_cli_imports.py checks it)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init",
+        "Create DIR/flagdeck.yaml and DIR/repo (environments production and staging) with demo flags."),
+    "doctor": ("doctor",
+        "Check the repositories for what a crash leaves behind; --fix repairs it."),
+    "validate": ("validate",
+        "Validate the Flipt feature files one level below DIRECTORY, or an environment's branch (--env)."),
+    "eval": ("evaluate",
+        "Evaluate FLAG (or every flag of the namespace) for an entity, as Flipt's server would."),
+    "export": ("export",
+        "Export an environment's namespaces."),
+    "revert": ("revert",
+        "Revert COMMIT (any revision: id, short id, HEAD~2) in an environment, as a new commit."),
+    "serve": ("serve",
+        "Serve every configured environment to Flipt SDKs, OpenFeature providers and HTTP clients."),
+    "console": ("console",
+        "Manage flags, segments and namespaces in a terminal; every change is reviewed and committed."),
+    "ssh-server": ("ssh_server",
+        "Serve the Flagdeck console over SSH (public-key authentication; one console per session)."),
 }
+
+
+def load_command(name: str) -> click.Command:
+    """The click command `name` (a key of COMMANDS), importing its module."""
+    return importlib.import_module(f"app.commands.{COMMANDS[name][0]}").command
 
 
 class LazyGroup(click.Group):
@@ -26,10 +43,15 @@ class LazyGroup(click.Group):
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module = COMMANDS.get(cmd_name)
-        if module is None:
-            return None
-        return importlib.import_module(f"app.commands.{module}").command
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their one-line help from COMMANDS, laid out as click does, importing none."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import click
 
-from gitstore.config import parse_duration
 from gitstore.errors import FlagdeckError
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    from gitstore.config import parse_duration
+
     if value is None:
         return None
     if value.strip() in ("0", "0s"):

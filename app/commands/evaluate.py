@@ -9,21 +9,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import orjson
 
-from evaluator.engine import (
-    BooleanResult,
-    EvaluationError,
-    Trace,
-    VariantResult,
-    compile_namespace,
-    evaluate,
-)
-from gitstore.errors import FlagdeckError, Problem
-from gitstore.model.documents import Document
+if TYPE_CHECKING:  # the engine and the store are imported when the command runs, not for its --help
+    from evaluator.engine import BooleanResult, VariantResult
+    from gitstore.errors import Problem
+    from gitstore.model.documents import Document
 
 
 def _parse_context(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -64,6 +57,7 @@ def document_from_store(config: Path | None, env: str | None, namespace: str) ->
     """The namespace as of the environment's branch tip (`--config`/`--env`)."""
     from app.commands.offline import read_snapshot
     from app.commands.validate import exit_with_problems
+    from gitstore.errors import FlagdeckError
 
     try:
         snap = read_snapshot(config, env)
@@ -80,6 +74,8 @@ def document_from_store(config: Path | None, env: str | None, namespace: str) ->
 
 def result_data(result: VariantResult | BooleanResult) -> dict[str, Any]:
     """The result in `/evaluate/v1`'s field names (without request id, timestamp and duration)."""
+    from evaluator.engine import BooleanResult
+
     if isinstance(result, BooleanResult):
         return {"flagKey": result.flag_key, "enabled": result.enabled, "reason": result.reason.value,
                 "segmentKeys": result.segment_keys}
@@ -89,6 +85,8 @@ def result_data(result: VariantResult | BooleanResult) -> dict[str, Any]:
 
 
 def result_line(result: VariantResult | BooleanResult) -> str:
+    from evaluator.engine import BooleanResult
+
     if isinstance(result, BooleanResult):
         value = "true" if result.enabled else "false"
     else:
@@ -117,6 +115,10 @@ def _warn(warnings: list[Problem]) -> None:
 def command(flag: str | None, directory: Path | None, config: Path | None, env: str | None, namespace: str,
             entity: str, pairs: tuple[str, ...], as_json: bool, explain: bool) -> None:
     """Evaluate FLAG (or every flag of the namespace) for an entity, as Flipt's server would."""
+    import orjson
+
+    from evaluator.engine import EvaluationError, Trace, compile_namespace, evaluate
+
     context = _parse_context(pairs)
     if directory is not None:
         if config is not None or env is not None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
 
-from app.commands.offline import read_snapshot
 from gitstore.errors import FlagdeckError
-from gitstore.git.snapshot import NamespaceSnapshot, Snapshot
+
+if TYPE_CHECKING:
+    from gitstore.git.snapshot import NamespaceSnapshot, Snapshot
 
 
 def _selected(snap: Snapshot, namespace: str | None) -> list[NamespaceSnapshot]:
@@ -63,6 +64,8 @@ def render_json(chosen: list[NamespaceSnapshot], single: bool) -> bytes:
 def command(config_path: Path | None, env: str | None, namespace: str | None, commit: str | None, fmt: str,
             output: Path | None) -> None:
     """Export an environment's namespaces."""
+    from app.commands.offline import read_snapshot
+
     try:
         snap = read_snapshot(config_path, env, commit)
         chosen = _selected(snap, namespace)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from gitstore.demo import init_demo
 from gitstore.errors import FlagdeckError
 
 
@@ -15,6 +14,8 @@ from gitstore.errors import FlagdeckError
 @click.option("--force", is_flag=True, help="Overwrite an existing flagdeck.yaml and demo repository.")
 def command(directory: Path, force: bool) -> None:
     """Create DIR/flagdeck.yaml and DIR/repo (environments production and staging) with demo flags."""
+    from gitstore.demo import init_demo
+
     try:
         config = init_demo(directory, force=force)
     except FlagdeckError as exc:

@@ -4,11 +4,13 @@ the local copy, which may be behind the remote (or hold commits not pushed yet),
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from gitstore.git.snapshot import Snapshot
-from gitstore.store import Store
+if TYPE_CHECKING:
+    from gitstore.git.snapshot import Snapshot
+    from gitstore.store import Store
 
 
 def warn_if_offline(store: Store, env: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shlex
 from pathlib import Path
@@ -103,6 +102,8 @@ def command(
 
     Logs one JSON line per login, refusal, logout, revocation and commit on standard output. Each option not given
     comes from flagdeck.yaml's `ssh:` section, else the default shown."""
+    import asyncio
+
     from app.settings import SshConfig, load_flagdeck_config
     from app.ssh.hostkey import HostKeyError
     from app.ssh.server import SSHSettings, serve

@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from gitstore.errors import Problem
-from gitstore.format.limits import size_problem
-from gitstore.format.loader import load_document
-from gitstore.git.snapshot import FEATURE_FILES, Holder, claim_problems, oversized, parse_file
+if TYPE_CHECKING:  # the parsers, pygit2 and the store are imported when a command runs, not for its --help
+    from gitstore.errors import Problem
+    from gitstore.git.snapshot import Holder
 
 
 def feature_files(root: Path) -> list[Path]:
     """Flipt's discovery: `*/features.{yaml,yml,json}` exactly one directory below the root."""
+    from gitstore.git.snapshot import FEATURE_FILES
+
     found: list[Path] = []
     for child in sorted(root.iterdir()):
         if child.is_dir():
@@ -29,6 +30,9 @@ def feature_files(root: Path) -> list[Path]:
 def directory_holders(root: Path, extended: bool = False) -> tuple[dict[str, list[Holder]], list[Problem]]:
     """namespace -> the files below `root` holding it (the store's rule, `gitstore.git.snapshot`), and every problem
     of every file (errors and warnings), files in sorted order, named as `root/<dir>/features.yaml`."""
+    from gitstore.format.limits import size_problem
+    from gitstore.git.snapshot import Holder, oversized, parse_file
+
     problems: list[Problem] = []
     holders: dict[str, list[Holder]] = {}
     for file in feature_files(root):
@@ -47,6 +51,8 @@ def directory_holders(root: Path, extended: bool = False) -> tuple[dict[str, lis
 def validate_directory(path: str | Path, extended: bool = False) -> list[Problem]:
     """Every problem of every feature file below `path` (`directory_holders`), plus an error in each file when
     two files claim one namespace, naming both."""
+    from gitstore.git.snapshot import claim_problems
+
     holders, problems = directory_holders(Path(path), extended)
     for key, found in holders.items():
         if len(found) > 1:
@@ -75,6 +81,7 @@ def validate_environment(config: Path | None, env: str | None, extended: bool = 
     """Every problem of every namespace of an environment at its branch tip: (files read, problems). `extended`
     applies Flipt's extended rules to the namespaces that are otherwise valid."""
     from app.commands.offline import read_snapshot
+    from gitstore.format.loader import load_document
 
     snapshot = read_snapshot(config, env)
     problems = list(snapshot.problems)

@@ -1,0 +1,272 @@
+"""Command-line speed (issue 18): `flagdeck --help`, `validate`, `export --format json`, `eval`, the evaluator's
+cold start until /health serves, the console's first screen and a one-flag commit, on generated repositories of
+1,000 / 10,000 / 100,000 flags (one namespace, N variant flags with a rule and a 50/50 split, 100 segments; the
+100,000-flag file is ~46 MB of YAML). Every command runs as a fresh process, as a user or a CI gate runs it.
+
+Printed side by side with the floor, `git show HEAD:<file> | wc -c` (reading the blob and nothing else); each
+figure is the median of several runs taken in alternation, so a busy machine slows them alike. Commands that read
+the environment run twice per round: `cold` with an empty state directory (no parse cache) and `warm` once the
+cache holds the file.
+
+Run: .venv/bin/python bench/cli.py [--sizes 1000,10000,100000] [--runs N] [--no-console]
+(`make bench` runs all three sizes; generating the 100,000-flag repository takes a few seconds, the table some
+minutes.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]  # bench/gitstore.py shadows gitstore
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+FLAGDECK = str(Path(sys.executable).with_name("flagdeck"))
+SEGMENTS = 100
+FILE = "default/features.yaml"
+CONFIG = "storage:\n  local: {path: repo, branch: main}\nenvironments:\n  production: {storage: local, default: true}\n"
+
+FLAG = """\
+  - key: flag-{i}
+    name: Flag {i}
+    type: VARIANT_FLAG_TYPE
+    description: Benchmark flag number {i}
+    enabled: {enabled}
+    metadata:
+      owner: team-{team}
+      ticket: FD-{i}
+    variants:
+      - key: control
+        name: Control
+        default: true
+      - key: treatment
+        name: Treatment
+    rules:
+      - segment: segment-{seg}
+        distributions:
+          - variant: control
+            rollout: 50
+          - variant: treatment
+            rollout: 50
+"""
+SEGMENT = """\
+  - key: segment-{i}
+    name: Segment {i}
+    match_type: ALL_MATCH_TYPE
+    constraints:
+      - type: STRING_COMPARISON_TYPE
+        property: plan
+        operator: eq
+        value: plan-{i}
+"""
+
+
+def features(flags: int) -> bytes:
+    body = ['version: "1.6"\nnamespace: default\nflags:\n']
+    body += [FLAG.format(i=i, enabled="true" if i % 2 else "false", team=i % 7, seg=i % SEGMENTS)
+             for i in range(flags)]
+    body.append("segments:\n")
+    body += [SEGMENT.format(i=i) for i in range(SEGMENTS)]
+    return "".join(body).encode()
+
+
+def make_repo(root: Path, flags: int) -> Path:
+    """`root/flagdeck.yaml` and a bare repository `root/repo` whose branch main holds one namespace of `flags`."""
+    from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit, open_repository
+    from gitstore.results import Author
+
+    root.mkdir(parents=True)
+    (root / "flagdeck.yaml").write_text(CONFIG)
+    repo = open_repository(root / "repo")
+    repo.set_head(branch_ref("main"))
+    tree = build_tree(repo, None, {FILE: features(flags)})
+    commit = make_commit(repo, tree, [], Author("Bench", "bench@localhost"), "create namespace default")
+    cas_ref(repo, branch_ref("main"), None, commit, "bench")
+    return root / "flagdeck.yaml"
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> None:
+    done = subprocess.run(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited {done.returncode}: {done.stderr[-1500:]}")
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def serve_until_health(cwd: Path, env: dict[str, str]) -> None:
+    """`flagdeck serve --port 0` from process start until GET /health answers SERVING; then stopped."""
+    proc = subprocess.Popen([FLAGDECK, "serve", "--config", "flagdeck.yaml", "--port", "0"], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if "listening on" not in line:
+            raise RuntimeError(f"flagdeck serve did not start: {line}{proc.communicate(timeout=10)[1][-1500:]}")
+        url = line.split("listening on ", 1)[1].split()[0] + "/health"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=60) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.005)
+        raise RuntimeError("/health never answered 200")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def console_first_screen(config: Path, env: dict[str, str]) -> None:
+    from bench.console import first_screen
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        first_screen(config)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def commit_one_flag(config: Path, runs: int) -> tuple[list[float], list[float]]:
+    """A one-flag commit through a Store that has the snapshot loaded (as the console and the SSH sessions do),
+    side by side with Git alone writing the same bytes (blob, trees, commit, ref swap)."""
+    import pygit2
+
+    from gitstore.config import load_config
+    from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit
+    from gitstore.model.changes import Change, Kind
+    from gitstore.store import Author, Store
+
+    author = Author("Bench", "bench@localhost")
+    store_times: list[float] = []
+    git_times: list[float] = []
+    repo = pygit2.Repository(str(config.parent / "repo"))
+    ref = branch_ref("main")
+    with Store(load_config(config)) as store:
+        store.snapshot("production")
+        for n in range(runs):
+            flag = store.snapshot("production").document("default").flag("flag-1")
+            change = Change("default", Kind.FLAG, "flag-1", flag.model_copy(update={"enabled": n % 2 == 0}))
+            base = store.head("production")
+            store_times.append(timed(lambda: store.commit("production", [change], author, based_on=base)))  # noqa: B023
+
+            def git_only(n: int = n) -> None:
+                parent = repo.references[ref].target
+                data = repo[repo[parent].tree[FILE].id].data + f"# {n}\n".encode()
+                tree = build_tree(repo, repo[parent].tree, {FILE: data})
+                cas_ref(repo, ref, parent, make_commit(repo, tree, [parent], author, "git only"), "bench")
+
+            git_times.append(timed(git_only))
+            store.snapshot("production")  # the store follows the outside commit, as it would
+    return store_times, git_times
+
+
+def measure(flags: int, runs: int, workdir: Path, console: bool) -> dict[str, dict[str, float]]:
+    """Median seconds per row and column (`cold`: empty state directory; `warm`: a second run, cache filled)."""
+    root = workdir / f"flags-{flags}"
+    started = time.perf_counter()
+    config = make_repo(root, flags)
+    size = len(features(flags))
+    print(f"-- {flags:,} flags: {size / 1e6:.1f} MB of YAML, repository made in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    state = root / "state"
+    env = dict(os.environ, FLAGDECK_STATE_DIR=str(state))
+    out = root / "export.json"
+    commands: dict[str, list[str]] = {
+        "validate": [FLAGDECK, "validate", "--env", "production", "--config", "flagdeck.yaml"],
+        "export": [FLAGDECK, "export", "--env", "production", "--config", "flagdeck.yaml", "--format", "json",
+                   "-o", str(out)],
+        "eval": [FLAGDECK, "eval", "--env", "production", "--config", "flagdeck.yaml", "-n", "default", "flag-7",
+                 "-e", "u1"],
+    }
+
+    def reset() -> None:
+        shutil.rmtree(state, ignore_errors=True)
+        shutil.rmtree(root / "repo" / "flagdeck-cache", ignore_errors=True)
+
+    rows: dict[str, dict[str, list[float]]] = {}
+
+    def add(row: str, column: str, seconds: float) -> None:
+        rows.setdefault(row, {}).setdefault(column, []).append(seconds)
+
+    floor = ["sh", "-c", f"git --git-dir=repo show HEAD:{FILE} | wc -c"]
+    for _ in range(runs):
+        add("git show | wc -c (floor)", "cold", timed(lambda: run(floor, root, env)))
+        add("flagdeck --help", "cold", timed(lambda: run([FLAGDECK, "--help"], root, env)))
+        add("flagdeck validate --help", "cold", timed(lambda: run([FLAGDECK, "validate", "--help"], root, env)))
+        for name, args in commands.items():
+            reset()
+            add(name, "cold", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
+            add(name, "warm", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
+        reset()
+        add("serve until /health", "cold", timed(lambda: serve_until_health(root, env)))
+        add("serve until /health", "warm", timed(lambda: serve_until_health(root, env)))
+        if console:
+            reset()
+            add("console first screen", "cold", timed(lambda: console_first_screen(config, env)))
+            add("console first screen", "warm", timed(lambda: console_first_screen(config, env)))
+    store_times, git_times = commit_one_flag(config, max(runs, 5))
+    rows["one-flag commit (store warm)"] = {"cold": store_times}
+    rows["  Git alone, same bytes"] = {"cold": git_times}
+    return {row: {col: statistics.median(v) for col, v in cols.items()} for row, cols in rows.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_CLI_SIZES", "1000,10000,100000"))
+    parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_CLI_RUNS", "5")))
+    parser.add_argument("--no-console", action="store_true", help="skip the console's first screen")
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    results: dict[int, dict[str, dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
+        for flags in sizes:
+            runs = args.runs if flags < 100_000 else max(3, args.runs - 2)
+            results[flags] = measure(flags, runs, Path(tmp), not args.no_console)
+    print_table(sizes, results)
+
+
+def print_table(sizes: list[int], results: dict[int, dict[str, dict[str, float]]]) -> None:
+    rows = list(dict.fromkeys(row for flags in sizes for row in results[flags]))
+    head = f"{'median ms (cold / warm)':<30}" + "".join(f"{f'{flags:,} flags':>22}" for flags in sizes)
+    print(head)
+    print("-" * len(head))
+    for row in rows:
+        cells = []
+        for flags in sizes:
+            found = results[flags].get(row, {})
+            cold, warm = found.get("cold"), found.get("warm")
+            cell = "" if cold is None else f"{cold * 1000:.0f}"
+            if warm is not None:
+                cell += f" / {warm * 1000:.0f}"
+            cells.append(f"{cell:>22}")
+        print(f"{row:<30}" + "".join(cells))
+    floor = {flags: results[flags]["git show | wc -c (floor)"]["cold"] for flags in sizes}
+    print("ratio to the floor (warm where measured): " + "; ".join(
+        f"{flags:,} flags: " + ", ".join(
+            f"{row} {(results[flags][row].get('warm') or results[flags][row]['cold']) / floor[flags]:.0f}x"
+            for row in ("validate", "export", "eval"))
+        for flags in sizes))
+    print(f"(machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()

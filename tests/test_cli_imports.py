@@ -1,0 +1,78 @@
+"""`flagdeck --help` and `flagdeck <command> --help` import only what they need (issue 18): checked on the modules
+a fresh process has loaded, never on time. The command list `flagdeck --help` prints from `app.cli.COMMANDS` must
+read exactly as click prints it from the commands themselves."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from app.cli import COMMANDS, load_command, main
+
+ROOT = Path(__file__).resolve().parent.parent
+# what no help screen may pull in: the console, the server, the engine's compiler, Git and the YAML loader
+HEAVY = ("textual", "aiohttp", "evaluator.engine.compiler", "evaluator.server.app", "asyncssh", "pygit2",
+         "gitstore.store", "gitstore.format.loader", "prometheus_client", "jwt")
+
+PROBE = """
+import json, sys
+from app.cli import main
+try:
+    main(sys.argv[1:], prog_name="flagdeck")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "heavy": [m for m in %r if m in sys.modules]}), file=sys.stderr)
+"""
+
+
+def help_imports(*args: str) -> tuple[str, dict[str, object]]:
+    done = subprocess.run([sys.executable, "-c", PROBE % (HEAVY,), *args, "--help"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    return done.stdout, json.loads(done.stderr.strip().splitlines()[-1])
+
+
+def test_top_level_help_imports_no_command() -> None:
+    out, seen = help_imports()
+    assert seen == {"code": 0, "heavy": []}
+    for name in COMMANDS:
+        assert f"\n  {name} " in out, out
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_command_help_imports_only_the_command(name: str) -> None:
+    out, seen = help_imports(name)
+    assert seen == {"code": 0, "heavy": []}
+    assert f"Usage: flagdeck {name} " in out, out
+
+
+def test_detector_sees_a_heavy_import() -> None:
+    """The probe itself: a module the command does import is reported."""
+    done = subprocess.run([sys.executable, "-c", "import aiohttp\n" + PROBE % (HEAVY,), "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stderr.strip().splitlines()[-1])["heavy"] == ["aiohttp"]
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_listed_help_is_the_commands_own(name: str) -> None:
+    command = load_command(name)
+    assert command.name == name
+    assert COMMANDS[name][1] == command.get_short_help_str(limit=10_000)
+
+
+@pytest.mark.parametrize("width", [60, 80, 140])
+def test_help_reads_as_click_prints_it(width: int) -> None:
+    """The lazy listing, byte for byte what a plain click group holding every command prints."""
+    plain = click.Group(name="main", help=main.help, params=main.params,
+                        context_settings=main.context_settings,
+                        commands={name: load_command(name) for name in COMMANDS})
+    runner = CliRunner()
+    lazy = runner.invoke(main, ["--help"], prog_name="flagdeck", terminal_width=width)
+    eager = runner.invoke(plain, ["--help"], prog_name="flagdeck", terminal_width=width)
+    assert lazy.exit_code == eager.exit_code == 0
+    assert lazy.output == eager.output
