@@ -126,7 +126,7 @@ def command(flag: str | None, directory: Path | None, config: Path | None, env: 
         document, source = document_from_dir(directory, namespace)
     else:
         document, source = document_from_store(config, env, namespace)
-    compiled = compile_namespace(document, source)
+    compiled = compile_namespace(document, source, only=flag)  # one flag asked: the others are not compiled
     _warn(compiled.warnings)
     keys = [flag] if flag is not None else compiled.flag_keys
     for key in keys:

@@ -120,3 +120,32 @@ def test_from_an_environment(tmp_path: Path) -> None:
         assert data.get("variantKey", data.get("enabled")) == expected.value
     code, _, err = run("--config", str(config), "--env", "nowhere", "-e", "u")
     assert code == 1 and "nowhere" in err
+
+
+def test_one_flag_compiled_alone_answers_and_warns_as_the_whole_namespace(tmp_path: Path) -> None:
+    """`flagdeck eval FLAG` compiles only FLAG (issue 18): the same answers, traces and warnings for it, with its
+    place in the document, as compiling every flag; warnings about other flags are not its business."""
+    from evaluator.engine import Trace, compile_namespace, evaluate
+    from gitstore.format.loader import load_document
+
+    text = NS1.replace("value: pro}", "value: pro}\n      - {type: NUMBER_COMPARISON_TYPE, property: seats, "
+                       "operator: gt, value: many}")
+    text += ("  - key: other-users\n    name: Other\n    match_type: ALL_MATCH_TYPE\n    constraints:\n"
+             "      - {type: NUMBER_COMPARISON_TYPE, property: n, operator: gt, value: x}\n")
+    text = text.replace("segments:\n", "  - key: other\n    name: Other\n    variants: [{key: a}]\n    rules:\n"
+                        "      - segment: other-users\n        distributions: [{variant: a, rollout: 100}]\n"
+                        "segments:\n", 1)
+    document = load_document(text, "ns1/features.yaml").document
+    assert document is not None
+    whole = compile_namespace(document, "ns1/features.yaml")
+    assert len(whole.warnings) == 2
+    for key in whole.flag_keys:
+        alone = compile_namespace(document, "ns1/features.yaml", only=key)
+        assert alone.flag_keys == [key]
+        assert alone.warnings == [w for w in whole.warnings if f'flag "{key}"' in w.message]
+        for entity in ("u1", "u2", "u3"):
+            mine, theirs = Trace(), Trace()
+            assert evaluate(alone, key, entity, {"plan": "pro"}, trace=mine) == evaluate(
+                whole, key, entity, {"plan": "pro"}, trace=theirs)
+            assert mine.render() == theirs.render()
+    assert compile_namespace(document, only="nope").flag_keys == []
