@@ -41,7 +41,7 @@ from gitstore.model.documents import (
 
 __all__ = [
     "LoadResult", "build_flag", "build_segment", "document_to_data", "dump_document", "dump_json", "flag_to_data",
-    "load_document", "segment_to_data",
+    "load_document", "result_from_data", "segment_to_data",
 ]
 
 
@@ -56,6 +56,7 @@ class LoadResult:
     # Namespaces the file declares, valid or not (document `namespace:`, missing = "default"), each with the index
     # of its first document; None when the file cannot be read or parsed at all.
     claims: dict[str, int] | None = None
+    data: list[Any] | None = None  # the file's checked plain documents when it is valid (what a parse cache keeps)
 
     @property
     def errors(self) -> list[Problem]:
@@ -96,14 +97,10 @@ def _load_checked(data: bytes | str, filename: str, namespace: str | None, exten
     if beyond:
         return LoadResult(None, attach_lines(text, filename, [Finding(*item) for item in beyond]))
     claims = namespace_claims(docs)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for doc in docs:
-        if isinstance(doc, dict):
-            groups.setdefault(namespace_key(doc), []).append(doc)
+    groups = _groups(docs)
     findings = check_documents(docs, extended)
     directory = _namespace_directory(filename)
-    chosen = namespace or (directory if directory in groups or not groups else next(iter(groups)))
-    chosen = chosen or "default"
+    chosen = _chosen(groups, directory, namespace)
     if directory and chosen != directory and not namespace:
         index = next((i for i, d in enumerate(docs) if isinstance(d, dict) and namespace_key(d) == chosen), 0)
         findings.append(Finding(index, ("namespace",), f"the file is in directory {directory!r} but holds "
@@ -112,11 +109,33 @@ def _load_checked(data: bytes | str, filename: str, namespace: str | None, exten
     problems = attach_lines(text, filename, findings) if findings else []
     if any(p.severity == "error" for p in problems):
         return LoadResult(None, problems, claims=claims)
+    return result_from_data(docs, filename, problems, claims, namespace)
+
+
+def result_from_data(docs: list[Any], filename: str, problems: list[Problem], claims: dict[str, int],
+                     namespace: str | None = None) -> LoadResult:
+    """The result of a valid file from its checked plain data and its warnings, as `load_document` returns it
+    (a parse cache hit builds the documents without parsing or checking the file again)."""
+    groups = _groups(docs)
     documents = {key: build_document(parts) for key, parts in groups.items()}
+    chosen = _chosen(groups, _namespace_directory(filename), namespace)
     document = documents.get(chosen)
     if document is None:
         document = Document(namespace=NamespaceInfo(key=chosen))
-    return LoadResult(document, problems, documents, claims)
+    return LoadResult(document, problems, documents, claims, docs)
+
+
+def _groups(docs: list[Any]) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for doc in docs:
+        if isinstance(doc, dict):
+            groups.setdefault(namespace_key(doc), []).append(doc)
+    return groups
+
+
+def _chosen(groups: dict[str, list[dict[str, Any]]], directory: str, namespace: str | None) -> str:
+    chosen = namespace or (directory if directory in groups or not groups else next(iter(groups)))
+    return chosen or "default"
 
 
 def _namespace_directory(filename: str) -> str:

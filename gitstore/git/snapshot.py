@@ -19,14 +19,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import MappingProxyType
 
 import pygit2
 from pygit2.enums import FileMode, ObjectType
 
 from gitstore.errors import Problem
+from gitstore.format import cache as disk_cache
 from gitstore.format.limits import size_problem
-from gitstore.format.loader import load_document
+from gitstore.format.loader import LoadResult, load_document
 from gitstore.format.yamlscan import Locator
 
 # Imported here, not lazily on a Git thread: yaml_rs (under the loader) crashes the process when it was first
@@ -98,15 +100,17 @@ class ParseCache:
 
     max_bytes: int = 256 * 1024 * 1024
     parses: int = 0  # how many files were actually parsed (tests and benchmarks read it)
+    loaded: int = 0  # how many were found in the parse cache on disk instead
     _items: OrderedDict[tuple[str, str], ParsedFile] = field(default_factory=OrderedDict)
     _bytes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _holders: OrderedDict[str, Holders] = field(default_factory=OrderedDict)
 
     def get(self, blob_id: str, filename: str, data_fn: Callable[[], bytes],
-            size_fn: Callable[[], int] | None = None) -> ParsedFile:
+            size_fn: Callable[[], int] | None = None, disk: Path | None = None) -> ParsedFile:
         """The parse of a blob; `data_fn()` reads it, `size_fn()` (optional) its size without reading it, so a file
-        beyond the size limit is refused without being read (inflating 64 MB takes Git seconds)."""
+        beyond the size limit is refused without being read (inflating 64 MB takes Git seconds). `disk`: a
+        directory of `gitstore.format.cache` entries, asked before parsing and given each parse."""
         key = (blob_id, filename)
         with self._lock:
             found = self._items.get(key)
@@ -114,9 +118,18 @@ class ParseCache:
                 self._items.move_to_end(key)
                 return found
         too_big = size_problem(size_fn()) if size_fn is not None else None
-        parsed = oversized(filename, too_big) if too_big else parse_file(data_fn(), filename)
+        stored = _from_disk(disk, blob_id, filename) if disk is not None and not too_big else None
+        if stored is not None:
+            parsed = stored
+        elif too_big:
+            parsed = oversized(filename, too_big)
+        else:
+            parsed = parse_file(data_fn(), filename, disk=(disk, blob_id) if disk is not None else None)
         with self._lock:
-            self.parses += 1
+            if stored is not None:
+                self.loaded += 1
+            else:
+                self.parses += 1
         self._add(key, parsed)
         return parsed
 
@@ -166,9 +179,22 @@ def blob_size(repo: pygit2.Repository, oid: pygit2.Oid) -> int:
     return repo.odb.read_header(oid)[1]
 
 
-def parse_file(data: bytes, filename: str, extended: bool = False) -> ParsedFile:
-    digest = hashlib.sha1(data).hexdigest()
+def parse_file(data: bytes, filename: str, extended: bool = False, disk: tuple[Path, str] | None = None
+               ) -> ParsedFile:
+    """`disk`: (cache directory, blob id) to keep what was found in the parse cache on disk."""
     result = load_document(data, filename, extended=extended)  # bytes that are not UTF-8 have a line; never raises
+    if disk is not None and not extended:
+        disk_cache.save(*disk, filename, data, result)
+    return _parsed(data, result)
+
+
+def _from_disk(directory: Path, blob_id: str, filename: str) -> ParsedFile | None:
+    found = disk_cache.load(directory, blob_id, filename)
+    return _parsed(*found) if found is not None else None
+
+
+def _parsed(data: bytes, result: LoadResult) -> ParsedFile:
+    digest = hashlib.sha1(data).hexdigest()
     text = "" if size_problem(len(data)) else data.decode("utf-8", "replace")  # not kept beyond the limit
     return ParsedFile(result.document, tuple(result.problems), digest, text, len(data), result.documents,
                    result.claims)
@@ -205,7 +231,10 @@ def namespace_holders(repo: pygit2.Repository, root: pygit2.Tree | None, directo
                       ) -> Holders:
     """THE rule for which file holds a namespace (module docstring), for the loader and the writer alike."""
     def parse(path: str, entry: pygit2.Object) -> ParsedFile:
-        return cache.get(str(entry.id), path, lambda: blob_bytes(repo, entry.id), lambda: blob_size(repo, entry.id))
+        return cache.get(str(entry.id), path, lambda: blob_bytes(repo, entry.id), lambda: blob_size(repo, entry.id),
+                         disk)
+
+    disk = disk_cache.cache_dir(repo.path)
 
     def compute() -> Holders:
         with gc_paused():  # one pause for all files: re-enabling after each file triggered a full collection

@@ -1,0 +1,211 @@
+"""A parse cache on disk, keyed by Git blob id: what loading a namespace file found (its checked plain data, its
+problems and claims) kept next to the file's bytes, so another process reading the same blob (`flagdeck validate`,
+`eval`, `export`, a console, an evaluator starting) skips parsing and checking it (issue 18).
+
+Why it can never serve stale data: an entry is named by the blob id (the SHA-1 of the file's content) and by a
+fingerprint of the loader's source code, and holds the file's bytes, which are hashed again on every hit and must
+give that blob id; other content or another version of the loader is another entry. An entry that is cut short,
+corrupt, for another file, or not in this format is a miss (and is deleted), never an error or a wrong answer.
+
+What it trusts: entries live in the repository's own directory (`<git dir>/flagdeck/parse-cache/`). Whoever can
+write there can also move the branches; the cache adds no way in for anyone else. Entries are parsed with orjson
+only (no pickle, no code), bounded in size, written to a temporary file and renamed into place (concurrent
+processes see an entry whole or not at all), and the directory is kept under `MAX_BYTES` and `MAX_ENTRIES`,
+least recently used first. `FLAGDECK_PARSE_CACHE=off` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gitstore.errors import Problem
+from gitstore.format.limits import MAX_FILE_BYTES
+from gitstore.format.loader import LoadResult, result_from_data
+
+MAGIC = b"flagdeck parse cache 1\n"
+MAX_BYTES = 512 * 1024 * 1024  # the directory, all entries (an entry is ~2x its file: bytes + plain data)
+MAX_ENTRIES = 256
+MAX_ENTRY = 4 * MAX_FILE_BYTES
+STALE_TEMP = 3600.0  # seconds: a temporary file this old was left by a writer that died
+ENV = "FLAGDECK_PARSE_CACHE"
+_HEADER = struct.Struct(">I")
+_fingerprint: str | None = None
+
+
+def cache_dir(git_dir: str | Path) -> Path | None:
+    """Where the entries of the repository at `git_dir` live; None when `FLAGDECK_PARSE_CACHE` is off."""
+    if os.environ.get(ENV, "").strip().lower() in ("0", "off", "no", "false"):
+        return None
+    return Path(git_dir) / "flagdeck" / "parse-cache"
+
+
+def fingerprint() -> str:
+    """A hash of the source of everything that decides what loading a file finds (parsing, limits, validation,
+    line numbers, the models): a changed loader never reads entries an older one wrote."""
+    global _fingerprint
+    if _fingerprint is None:
+        here = Path(__file__).resolve().parent
+        digest = hashlib.sha1(MAGIC)
+        for path in sorted([*here.glob("*.py"), here.parent / "model" / "documents.py", here.parent / "errors.py"]):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _fingerprint = digest.hexdigest()
+    return _fingerprint
+
+
+def blob_id(data: bytes) -> str:
+    """Git's id of a blob holding `data`."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def entry_path(directory: Path, blob: str, filename: str) -> Path:
+    name = hashlib.sha1(f"{filename}\0{fingerprint()}".encode()).hexdigest()[:20]
+    return directory / f"{blob}.{name}"
+
+
+def load(directory: Path, blob: str, filename: str) -> tuple[bytes, LoadResult] | None:
+    """The file's bytes and what loading it found, as `load_document(data, filename)` returns it; None on a
+    miss (no entry, or one that does not prove itself whole and for this blob, file and loader)."""
+    path = entry_path(directory, blob, filename)
+    try:
+        raw = _read(path)
+    except OSError:
+        return None
+    found = _decode(raw, blob, filename)
+    if found is None:
+        _remove(path)
+        return None
+    try:
+        os.utime(path)  # recently used: evicted last
+    except OSError:
+        pass
+    return found
+
+
+def save(directory: Path, blob: str, filename: str, data: bytes, result: LoadResult) -> None:
+    """Keep what loading `data` (the blob `blob`) found. Best effort: a cache that cannot be written is no cache."""
+    docs = b""
+    if result.document is not None:
+        try:  # only data JSON gives back exactly (no NaN, infinity, big integer, non-text key or date)
+            docs = orjson.dumps(result.data)
+            if orjson.loads(docs) != result.data:
+                return
+        except (TypeError, ValueError):
+            return
+    header = orjson.dumps({
+        "fingerprint": fingerprint(), "blob": blob, "file": filename, "size": len(data), "docs": len(docs),
+        "crc": zlib.crc32(docs), "valid": result.document is not None, "claims": result.claims,
+        "problems": [[p.file, p.line, p.path, p.message, p.severity] for p in result.problems],
+    })
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(MAGIC + _HEADER.pack(len(header)) + header)
+                out.write(data)
+                out.write(docs)
+            os.replace(temp, entry_path(directory, blob, filename))
+        except BaseException:
+            _remove(Path(temp))
+            raise
+        evict(directory)
+    except OSError:
+        pass
+
+
+def evict(directory: Path, max_bytes: int = MAX_BYTES, max_entries: int = MAX_ENTRIES) -> None:
+    """Remove the least recently used entries beyond the bounds (the newest always stays), and temporary files
+    left by writers that died."""
+    entries: list[tuple[float, int, Path]] = []
+    now = time.time()
+    for path in directory.iterdir():
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        if path.name.startswith(".entry-"):
+            if now - info.st_mtime > STALE_TEMP:
+                _remove(path)
+            continue
+        entries.append((info.st_mtime, info.st_size, path))
+    entries.sort(reverse=True)
+    total = 0
+    for count, (_, size, path) in enumerate(entries):
+        total += size
+        if count and (count >= max_entries or total > max_bytes):
+            _remove(path)
+
+
+def _read(path: Path) -> bytes:
+    with open(path, "rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        if size > MAX_ENTRY:
+            raise OSError("entry too big")
+        return file.read()
+
+
+def _decode(raw: bytes, blob: str, filename: str) -> tuple[bytes, LoadResult] | None:
+    try:
+        if not raw.startswith(MAGIC):
+            return None
+        start = len(MAGIC) + _HEADER.size
+        (length,) = _HEADER.unpack_from(raw, len(MAGIC))
+        head = orjson.loads(raw[start:start + length])
+        if not isinstance(head, dict) or (head.get("fingerprint"), head.get("blob"), head.get("file")) != (
+                fingerprint(), blob, filename):
+            return None
+        size, docs_len, crc, valid = head["size"], head["docs"], head["crc"], head["valid"]
+        body = start + length
+        if not (type(size) is int and type(docs_len) is int and size >= 0 and docs_len >= 0
+                and body + size + docs_len == len(raw) and type(valid) is bool):
+            return None
+        data = raw[body:body + size]
+        if blob_id(data) != blob:  # the bytes are the blob's: the text, digest and line numbers are right
+            return None
+        docs_raw = raw[body + size:]
+        if zlib.crc32(docs_raw) != crc:
+            return None
+        problems = [_problem(item) for item in head["problems"]]
+        claims = _claims(head["claims"])
+        if not valid:
+            if claims is not None and not problems:
+                return None
+            return data, LoadResult(None, problems, claims=claims)
+        docs = orjson.loads(docs_raw)
+        if not isinstance(docs, list) or claims is None or any(p.severity == "error" for p in problems):
+            return None
+        return data, result_from_data(docs, filename, problems, claims)
+    except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
+        return None
+
+
+def _problem(item: Any) -> Problem:
+    file, line, path, message, severity = item
+    if not (type(file) is str and type(line) is int and type(path) is str and type(message) is str
+            and severity in ("error", "warning")):
+        raise ValueError("not a problem")
+    return Problem(file, line, path, message, severity)
+
+
+def _claims(value: Any) -> dict[str, int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(type(k) is str and type(v) is int for k, v in value.items()):
+        raise ValueError("not claims")
+    return value
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
