@@ -84,7 +84,8 @@ def features(flags: int) -> bytes:
 
 def make_repo(root: Path, flags: int) -> Path:
     """`root/flagdeck.yaml` and a bare repository `root/repo` whose branch main holds one namespace of `flags`."""
-    from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit, open_repository
+    from gitstore.git.refs import branch_ref
+    from gitstore.git.repo import build_tree, cas_ref, make_commit, open_repository
     from gitstore.results import Author
 
     root.mkdir(parents=True)
@@ -151,7 +152,8 @@ def commit_one_flag(config: Path, runs: int) -> tuple[list[float], list[float]]:
     import pygit2
 
     from gitstore.config import load_config
-    from gitstore.git.repo import branch_ref, build_tree, cas_ref, make_commit
+    from gitstore.git.refs import branch_ref
+    from gitstore.git.repo import build_tree, cas_ref, make_commit
     from gitstore.model.changes import Change, Kind
     from gitstore.store import Author, Store
 
@@ -200,7 +202,7 @@ def measure(flags: int, runs: int, workdir: Path, console: bool) -> dict[str, di
 
     def reset() -> None:
         shutil.rmtree(state, ignore_errors=True)
-        shutil.rmtree(root / "repo" / "flagdeck-cache", ignore_errors=True)
+        shutil.rmtree(root / "repo" / "flagdeck", ignore_errors=True)  # the parse cache (gitstore.format.cache)
 
     rows: dict[str, dict[str, list[float]]] = {}
 
@@ -239,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[int, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         for flags in sizes:
-            runs = args.runs if flags < 100_000 else max(3, args.runs - 2)
+            runs = args.runs if flags < 100_000 else min(args.runs, 3)
             results[flags] = measure(flags, runs, Path(tmp), not args.no_console)
     print_table(sizes, results)
 

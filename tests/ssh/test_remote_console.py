@@ -19,7 +19,8 @@ from .console_steps import open_console
 
 
 def files_under(root: Path) -> set[Path]:
-    return {p for p in root.rglob("*") if p.is_file()}
+    """Files under `root`, but for the repository's parse cache (gitstore.format.cache: the project's own state)."""
+    return {p for p in root.rglob("*") if p.is_file() and "parse-cache" not in p.parts}
 
 
 @pytest.fixture
