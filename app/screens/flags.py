@@ -197,9 +197,10 @@ class FlagsScreen(BaseScreen):
     def action_new(self) -> None:
         if not self.check_write():
             return
-        fields = [Field("key", "Key", check=key_check(self.existing_keys())), Field("name", "Name", check=non_empty),
-                  Field("type", "Type (variant or boolean)", "variant",
-                        check=lambda v: None if v in ("variant", "boolean") else "variant or boolean")]
+        fields = [Field("key", "Key", check=key_check(self.existing_keys()), placeholder="e.g. new-checkout"),
+                  Field("name", "Name", check=non_empty, placeholder="shown to people"),
+                  Field("type", "Type", "variant", choices=(("variant: serves one of its variants", "variant"),
+                                                           ("boolean: serves true or false", "boolean")))]
 
         def created(values: dict[str, str] | None) -> None:
             if values:

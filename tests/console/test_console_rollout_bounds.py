@@ -26,7 +26,7 @@ async def test_rollout_dialog_refuses_a_threshold_above_100(make_app) -> None:
             await pilot.press("f2")
             await pilot.pause()
             assert isinstance(app.screen, RolloutModal), refused
-            assert "percentage:" in str(app.screen.query_one("#form-error").render()), refused
+            assert "✗ Percentage: " in str(app.screen.query_one("#form-error").render()), refused
         box.value = "100"
         await pilot.press("f2")
         await settle(pilot)

@@ -8,7 +8,7 @@ import json
 from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
-from app.screens.modals.form import FormModal
+from app.screens.modals.form import Checks, FormModal
 from app.widgets.fields import field
 from gitstore.format.validation_rules import parses_as_datetime, parses_as_go_float
 from gitstore.model.documents import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS, ComparisonType, Constraint
@@ -111,10 +111,13 @@ class ConstraintModal(FormModal[Constraint | None]):
         operator = str(self.query_one("#constraint-operator", Select).value)
         if operator not in OPERATORS[kind]:
             raise ValueError(f"operator {operator!r} is not valid for {TYPE_NAMES[kind]} constraints")
+        checks = Checks()
         prop = self.query_one("#constraint-property", Input).value.strip()
         if not prop and kind is not ComparisonType.ENTITY_ID:
-            raise ValueError("property must not be empty")
-        value = check_value(kind, operator, self.query_one("#constraint-value", Input).value)
+            checks.fail("constraint-property", "must not be empty (the context key to compare)")
+        value = checks.run("constraint-value", lambda: check_value(kind, operator,
+                                                                    self.query_one("#constraint-value", Input).value))
+        checks.done()
         description = self.query_one("#constraint-description", Input).value.strip() or None
-        return Constraint(type=kind, property=prop or "entityId", operator=operator, value=value,
+        return Constraint(type=kind, property=prop or "entityId", operator=operator, value=value or "",
                           description=description)

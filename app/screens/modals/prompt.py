@@ -1,4 +1,5 @@
-"""Ask for a few text fields (a new key, a name); each field may carry a check that blocks submitting."""
+"""Ask for a few fields (a new key, a name, a type): text fields with a check each, or a choice from a list. Every
+field is checked on submit and every problem is shown at once (see `FormModal`)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input, Select
 
+from app.screens.modals.form import Checks, FormModal
 from app.widgets.fields import field as field_row
 from gitstore.format.validation_rules import KEY_RULE, is_key
 
@@ -19,6 +18,8 @@ Check = Callable[[str], str | None]  # returns an error message, or None when th
 
 def key_check(existing: set[str] | None = None) -> Check:
     def check(value: str) -> str | None:
+        if not value:
+            return "must not be empty"
         if not is_key(value):
             return f"a key is {KEY_RULE}"
         if existing and value in existing:
@@ -38,40 +39,34 @@ class Field:
     label: str
     value: str = ""
     check: Check | None = None
+    choices: tuple[tuple[str, str], ...] = ()  # (label, value): a choice from a list instead of free text
+    placeholder: str = ""
 
 
-class PromptModal(ModalScreen[dict[str, str] | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
-
+class PromptModal(FormModal[dict[str, str] | None]):
     def __init__(self, title: str, fields: list[Field]) -> None:
-        super().__init__()
-        self.title_text, self.fields = title, fields
+        super().__init__(title)
+        self.prompt_fields = fields
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            for f in self.fields:
-                yield field_row(f.label, Input(f.value, id=f"field-{f.name}"))
-            yield Static("", id="prompt-error", classes="error-text")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("OK (enter)", variant="primary", id="ok")
-                yield Button("Cancel (esc)", id="cancel")
+    def fields(self) -> ComposeResult:
+        for f in self.prompt_fields:
+            if f.choices:
+                widget: Input | Select[str] = Select(list(f.choices), value=f.value or f.choices[0][1],
+                                                     allow_blank=False, id=f"field-{f.name}")
+            else:
+                widget = Input(f.value, id=f"field-{f.name}", placeholder=f.placeholder)
+            yield field_row(f.label, widget)
 
-    def on_input_submitted(self) -> None:
-        self.submit()
+    def value_of(self, f: Field) -> str:
+        widget = self.query_one(f"#field-{f.name}")
+        return str(widget.value) if isinstance(widget, Select) else widget.value.strip()  # type: ignore[attr-defined]
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.submit()
-        else:
-            self.dismiss(None)
-
-    def submit(self) -> None:
-        values = {f.name: self.query_one(f"#field-{f.name}", Input).value.strip() for f in self.fields}
-        for f in self.fields:
+    def build(self) -> dict[str, str]:
+        values = {f.name: self.value_of(f) for f in self.prompt_fields}
+        checks = Checks()
+        for f in self.prompt_fields:
             problem = f.check(values[f.name]) if f.check else None
             if problem:
-                self.query_one("#prompt-error", Static).update(f"✗ {f.label}: {problem}")
-                self.query_one(f"#field-{f.name}", Input).focus()
-                return
-        self.dismiss(values)
+                checks.fail(f"field-{f.name}", problem)
+        checks.done()
+        return values

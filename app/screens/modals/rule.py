@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Select, Static
 
-from app.screens.modals.form import FormModal
+from app.screens.modals.form import Checks, FormModal
 from app.widgets.distribution_bar import DistributionBar
 from app.widgets.fields import field
 from gitstore.format.validation_rules import percentage_problem
@@ -25,7 +25,8 @@ def parse_keys(text: str, known: set[str], what: str = "segment") -> tuple[str, 
 
 
 def parse_distributions(text: str, variants: set[str]) -> tuple[Distribution, ...]:
-    """`blue=50, green=50` -> distributions; every variant must exist and every rollout be a number in 0..100."""
+    """`blue=50, green=50` -> distributions; every variant must exist, every rollout be a number in 0..100 and
+    their total at most 100% (a file may hold more, which Flipt scales down; the dialog never writes it)."""
     result: list[Distribution] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         variant, sep, number = part.partition("=")
@@ -41,6 +42,9 @@ def parse_distributions(text: str, variants: set[str]) -> tuple[Distribution, ..
         if problem := percentage_problem(rollout, "a rollout"):
             raise ValueError(f"rollout of {variant!r}: {problem}")
         result.append(Distribution(variant=variant, rollout=rollout))
+    total = sum(d.rollout for d in result)
+    if total > 100 + 1e-9:
+        raise ValueError(f"the rollouts total {total:g}%: at most 100% can be shared out")
     return tuple(result)
 
 
@@ -56,12 +60,12 @@ class RuleModal(FormModal[Rule | None]):
 
     def fields(self) -> ComposeResult:
         rule = self.rule
-        yield Label(f"Known segments: {', '.join(sorted(self.segments)) or 'none'}", classes="hint")
+        yield Static(f"Known segments: {', '.join(sorted(self.segments)) or 'none'}", classes="hint", markup=False)
         yield field("Segments", Input(", ".join(rule.segment.keys) if rule else "", id="rule-segments",
                                       placeholder="key, key…"))
         yield field("Operator", Select(OPERATORS, value=rule.segment.operator if rule else SegmentOperator.OR,
                                        allow_blank=False, id="rule-operator"))
-        yield Label(f"Variants: {', '.join(sorted(self.variants)) or 'none'}", classes="hint")
+        yield Static(f"Variants: {', '.join(sorted(self.variants)) or 'none'}", classes="hint", markup=False)
         yield field("Distributions", Input(distributions_text(rule.distributions) if rule else "",
                                            id="rule-distributions", placeholder="variant=percent, …"))
         yield DistributionBar(id="rule-bar")
@@ -74,15 +78,21 @@ class RuleModal(FormModal[Rule | None]):
             self.update_bar()
 
     def update_bar(self) -> None:
+        """The bar of what is typed so far; while it does not parse, the bar waits (the problem is shown once, in
+        the dialog's problem list, when the dialog is submitted)."""
         try:
             dists = parse_distributions(self.query_one("#rule-distributions", Input).value, self.variants)
-        except ValueError as error:
-            self.query_one("#rule-bar", DistributionBar).update(f"✗ {error}")
+        except ValueError:
+            self.query_one("#rule-bar", DistributionBar).update("[ … ] (not a valid distribution yet)")
             return
         self.query_one("#rule-bar", DistributionBar).show(dists)
 
     def build(self) -> Rule:
-        keys = parse_keys(self.query_one("#rule-segments", Input).value, self.segments)
+        checks = Checks()
+        keys = checks.run("rule-segments", lambda: parse_keys(self.query_one("#rule-segments", Input).value,
+                                                              self.segments))
+        dists = checks.run("rule-distributions", lambda: parse_distributions(
+            self.query_one("#rule-distributions", Input).value, self.variants))
+        checks.done()
         operator = self.query_one("#rule-operator", Select).value
-        dists = parse_distributions(self.query_one("#rule-distributions", Input).value, self.variants)
-        return Rule(segment=SegmentRef(keys=keys, operator=operator), distributions=dists)
+        return Rule(segment=SegmentRef(keys=keys or (), operator=operator), distributions=dists or ())

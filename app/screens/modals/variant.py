@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, TextArea
+from textual.widgets import Input, Label
 
 from app.jsontext import parse_json_text
-from app.screens.modals.form import FormModal
+from app.screens.modals.form import Checks, FormModal
 from app.screens.modals.prompt import key_check
 from app.widgets.fields import field
+from app.widgets.text_box import TextBox
 from gitstore.model.documents import Variant
 
 
@@ -32,16 +33,19 @@ class VariantModal(FormModal[Variant | None]):
         yield field("Key", Input(v.key, id="variant-key"))
         yield field("Name", Input(v.name or "", id="variant-name", placeholder="optional"))
         yield field("Description", Input(v.description or "", id="variant-description", placeholder="optional"))
-        yield Label("Attachment (JSON object or array; empty for none)", classes="section-title")
+        yield Label("Attachment (JSON object or array; empty for none; ctrl+j new line)", classes="section-title")
         text = json.dumps(v.attachment, indent=2) if v.attachment is not None else ""
-        yield TextArea(text, id="variant-attachment", language=None, soft_wrap=True)
+        yield TextBox(text, id="variant-attachment", language=None, soft_wrap=True)
 
     def build(self) -> Variant:
+        checks = Checks()
         key = self.query_one("#variant-key", Input).value.strip()
         problem = key_check(self.taken - {self.variant.key})(key)
         if problem:
-            raise ValueError(f"key: {problem}")
-        attachment = parse_attachment(self.query_one("#variant-attachment", TextArea).text)
+            checks.fail("variant-key", problem)
+        attachment = checks.run("variant-attachment",
+                                lambda: parse_attachment(self.query_one("#variant-attachment", TextBox).text))
+        checks.done()
         name = self.query_one("#variant-name", Input).value.strip() or None
         description = self.query_one("#variant-description", Input).value.strip() or None
         return self.variant.model_copy(update={"key": key, "name": name, "description": description,
