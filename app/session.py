@@ -4,7 +4,6 @@ work on data already loaded and are cheap enough for the event loop."""
 
 from __future__ import annotations
 
-import difflib
 import gc
 import os
 import re
@@ -276,11 +275,18 @@ class Session:
         env = env or self.env
         self.pending = [p for p in self.pending if p.env != env]
 
-    def diff(self, p: Pending) -> str:
-        """`pending_diff` naming the namespace's file as it is in the repository."""
-        snap = self.snapshots.get(p.env)
-        ns = snap.namespaces.get(p.change.namespace) if snap else None
-        return pending_diff(p, ns.path if ns is not None and ns.path else None)
+    def file_diffs(self, env: str | None = None) -> list[Any]:
+        """CPU (run it in a worker): per namespace with pending edits, the diff the commit will make to its file
+        (`app.insight.file_diff`), in namespace order."""
+        from app.insight.file_diff import file_diff
+
+        env = env or self.env
+        snap = self.snapshots.get(env)
+        directory = self.store.config.environment(env).directory or ""
+        by_namespace: dict[str, list[Change]] = {}
+        for p in self.pending_for(env):
+            by_namespace.setdefault(p.change.namespace, []).append(p.change)
+        return [file_diff(snap, directory, ns, changes) for ns, changes in sorted(by_namespace.items())]
 
     def proposed_message(self, env: str | None = None) -> str:
         items = self.pending_for(env)
@@ -317,13 +323,3 @@ def resource_text(kind: Kind, value: Resource | None) -> str:
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith(("flags:", "segments:", "namespace:"))), 0)
     return "\n".join(lines[start:]) + "\n"
-
-
-def pending_diff(p: Pending, path: str | None = None) -> str:
-    """A unified diff of one pending change's resource, before and after; `path` names the namespace's file."""
-    kind = p.change.kind
-    before = resource_text(kind, p.before).splitlines(keepends=True)
-    after = resource_text(kind, p.change.value).splitlines(keepends=True)
-    name = path or f"{p.change.namespace}/features.yaml"
-    diff = difflib.unified_diff(before, after, f"a/{name}", f"b/{name}", n=3)
-    return "".join(diff) or "(no textual change)\n"

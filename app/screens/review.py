@@ -1,19 +1,23 @@
-"""Review and commit: every pending edit as a readable diff, an editable message (Flipt's form by default), discard
-one or all, `enter` commits."""
+"""Review and commit: the pending edits, the diff the commit will make to each file (Git's own diff, line numbers
+included), the impact preview, an editable message (Flipt's form by default); discard one or all. `enter` commits,
+from the list and from the message box alike (ctrl+j starts a new line of the message)."""
 
 from __future__ import annotations
 
 from rich.syntax import Syntax
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Label, OptionList, Static, TextArea
+from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from app.insight.file_diff import FileDiff
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.session import Pending
 from app.widgets.impact_panel import ImpactPanel
+from app.widgets.text_box import TextBox
 
 
 class ReviewScreen(BaseScreen):
@@ -33,15 +37,17 @@ class ReviewScreen(BaseScreen):
                 yield Label("Pending edits", classes="section-title")
                 yield OptionList(id="pending")
             with VerticalScroll(classes="detail-pane", id="diff-pane"):
+                yield Static("", id="diff-title", classes="section-title", markup=False)
                 yield Static("", id="diff", classes="diff")
                 yield ImpactPanel(id="impact")  # the impact preview of the pending edits (issue 6)
-        yield Label("Commit message (m to edit, enter commits)", classes="hint")
-        yield TextArea(self.session.proposed_message(), id="commit-message", soft_wrap=True)
+        yield Label("Commit message (m: edit it · ⏎ commits · ctrl+j: new line)", classes="hint")
+        yield TextBox(self.session.proposed_message(), id="commit-message", soft_wrap=True)
         yield Static("", id="review-status", classes="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
         self.message_edited = False
+        self.diffs: dict[str, FileDiff] | None = None  # namespace -> the commit's diff of its file
         self.fill()
         self.query_one("#pending", OptionList).focus()
 
@@ -66,7 +72,7 @@ class ReviewScreen(BaseScreen):
         else:
             self.query_one("#diff", Static).update("Nothing to commit: no pending edits.")
         if not self.message_edited:
-            self.query_one("#commit-message", TextArea).text = self.session.proposed_message()
+            self.query_one("#commit-message", TextBox).text = self.session.proposed_message()
         status = f"{len(items)} pending edit(s) in {self.session.env}"
         if not self.session.can_edit():
             status += f"  │  role {self.session.role()}: read-only, cannot commit"
@@ -75,6 +81,15 @@ class ReviewScreen(BaseScreen):
         self.refresh_bindings()
         insight = self.console.insight
         self.query_one(ImpactPanel).compute(insight.impact_jobs(), insight.sample, insight.population_size)
+        self.diffs = None
+        self.show_diff()
+        if items:
+            self.run_git(self.session.file_diffs, then=self.diffs_ready, what="Could not compute the diff",
+                         exclusive=True, group="diff")
+
+    def diffs_ready(self, diffs: list[FileDiff]) -> None:
+        self.diffs = {d.namespace: d for d in diffs}
+        self.show_diff()
 
     def selected(self) -> Pending | None:
         index = self.query_one("#pending", OptionList).highlighted
@@ -82,22 +97,42 @@ class ReviewScreen(BaseScreen):
         return items[index] if index is not None and index < len(items) else None
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.show_diff()
+
+    def show_diff(self) -> None:
+        """The diff of the selected edit's file: the whole change the commit makes to that file."""
         p = self.selected()
-        if p is not None:
-            self.query_one("#diff", Static).update(Syntax(self.session.diff(p), "diff", theme="ansi_dark",
-                                                          background_color="default"))
+        if p is None:
+            return
+        title, body = self.query_one("#diff-title", Static), self.query_one("#diff", Static)
+        found = self.diffs.get(p.change.namespace) if self.diffs is not None else None
+        if found is None:
+            title.update(f"{p.change.namespace}: diff of the commit")
+            body.update("computing the diff…")
+            return
+        others = f", with {found.edits - 1} other pending edit(s) in it" if found.edits > 1 else ""
+        title.update(f"{found.path}: what the commit changes in this file{others}")
+        if found.error:
+            body.update(Text(f"✗ {found.error}"))
+        else:
+            body.update(Syntax(found.diff or "(no change to the file)\n", "diff", theme="ansi_dark",
+                               background_color="default"))
 
     def on_option_list_option_selected(self) -> None:
         self.action_commit()
 
-    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+    def on_text_area_changed(self, event: TextBox.Changed) -> None:
         self.message_edited = event.text_area.text != self.session.proposed_message()
 
+    def on_text_box_submitted(self, event: TextBox.Submitted) -> None:
+        event.stop()
+        self.action_commit()
+
     def action_edit_message(self) -> None:
-        self.query_one("#commit-message", TextArea).focus()
+        self.query_one("#commit-message", TextBox).focus()
 
     def action_back(self) -> None:
-        if self.query_one("#commit-message", TextArea).has_focus:
+        if self.query_one("#commit-message", TextBox).has_focus:
             self.query_one("#pending", OptionList).focus()
         else:
             self.app.pop_screen()
@@ -123,7 +158,7 @@ class ReviewScreen(BaseScreen):
     def action_commit(self) -> None:
         if not self.items() or self.console.insight.commit_blocked(self.query_one("#review-status", Static)):
             return
-        message = self.query_one("#commit-message", TextArea).text.strip() or self.session.proposed_message()
+        message = self.query_one("#commit-message", TextBox).text.strip() or self.session.proposed_message()
         self.query_one("#review-status", Static).update("committing…")
 
         def failed(error: BaseException) -> None:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.commands.console import command
-from app.session import Session, parse_author, pending_diff, relative_time, resolve_author
+from app.session import Session, parse_author, relative_time, resolve_author
 from gitstore.model.changes import Change, Kind
 from gitstore.roles import parse_roles
 
@@ -41,7 +41,8 @@ def test_edits_fold_and_undo(session: Session) -> None:
     [pending] = session.pending
     assert pending.change.value.name == "Colours" and pending.change.value.enabled is False
     assert pending.before.enabled is True  # still compared with the committed value
-    assert "-    enabled: true" in pending_diff(pending) and "+  - key: color-theme" not in pending_diff(pending)
+    [diff] = session.file_diffs()
+    assert "-    enabled: true" in diff.diff and "+  - key: color-theme" not in diff.diff
 
 
 def test_proposed_message_says_create_for_new_resources(session: Session) -> None:
@@ -101,3 +102,34 @@ def test_authors_and_roles_from_the_environment() -> None:
 def test_command_refuses_bad_input(config_path: Path, args: list[str], env: dict[str, str], message: str) -> None:
     result = CliRunner().invoke(command, ["--config", str(config_path), *args], env=env)
     assert result.exit_code != 0 and message in result.output, result.output
+
+
+def changed_lines(diff: str) -> list[str]:
+    """Hunk headers and changed lines of a unified diff (file names and context left out)."""
+    return [line for line in diff.splitlines()
+            if line.startswith(("@@", "+", "-")) and not line.startswith(("+++", "---"))]
+
+
+def test_the_review_diff_is_the_commit_diff_with_real_line_numbers(session: Session, config_path: Path) -> None:
+    """Issue 14 #5: the diff shown before committing is the file diff Git records, line numbers included, for an
+    edit in the middle of the file and a new flag together."""
+    session.stage(toggled(session, "new-checkout"))
+    flag = session.find(Kind.FLAG, "maintenance-mode").model_copy(update={"key": "brand-new", "name": "Brand new"})
+    session.stage(Change("default", Kind.FLAG, "brand-new", flag))
+    [diff] = session.file_diffs()
+    assert diff.path == "production/default/features.yaml" and diff.edits == 2 and not diff.error
+    assert diff.diff.startswith("--- a/production/default/features.yaml\n+++ b/production/default/features.yaml\n")
+    session.commit()
+    from .helpers import commit_diff
+
+    assert changed_lines(diff.diff) == changed_lines(commit_diff(head_commit(config_path)))
+    assert "namespace: default" not in diff.diff  # not a made-up document of one resource
+
+
+def test_a_refused_commit_is_said_in_the_review_diff(session: Session) -> None:
+    flag = session.find(Kind.FLAG, "color-theme")
+    broken = flag.model_copy(update={"rules": (flag.rules[0].model_copy(update={"distributions": ()}),
+                                               *flag.rules[1:]), "variants": ()})  # rules naming no variant left
+    session.stage(Change("default", Kind.FLAG, "color-theme", broken))
+    [diff] = session.file_diffs()
+    assert diff.diff == "" and diff.error.startswith("The store would refuse this commit")
