@@ -181,8 +181,10 @@ def commit_one_flag(config: Path, runs: int) -> tuple[list[float], list[float]]:
     return store_times, git_times
 
 
-def measure(flags: int, runs: int, workdir: Path, console: bool) -> dict[str, dict[str, float]]:
-    """Median seconds per row and column (`cold`: empty state directory; `warm`: a second run, cache filled)."""
+def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path | None = None
+            ) -> dict[str, dict[str, float]]:
+    """Median seconds per row and column (`cold`: no parse cache; `warm`: a second run, cache filled; `before`:
+    the same command from the source tree `against`, in the same rounds)."""
     root = workdir / f"flags-{flags}"
     started = time.perf_counter()
     config = make_repo(root, flags)
@@ -191,6 +193,7 @@ def measure(flags: int, runs: int, workdir: Path, console: bool) -> dict[str, di
           flush=True)
     state = root / "state"
     env = dict(os.environ, FLAGDECK_STATE_DIR=str(state))
+    old = dict(env, PYTHONPATH=str(against)) if against is not None else None
     out = root / "export.json"
     commands: dict[str, list[str]] = {
         "validate": [FLAGDECK, "validate", "--env", "production", "--config", "flagdeck.yaml"],
@@ -212,13 +215,20 @@ def measure(flags: int, runs: int, workdir: Path, console: bool) -> dict[str, di
     floor = ["sh", "-c", f"git --git-dir=repo show HEAD:{FILE} | wc -c"]
     for _ in range(runs):
         add("git show | wc -c (floor)", "cold", timed(lambda: run(floor, root, env)))
-        add("flagdeck --help", "cold", timed(lambda: run([FLAGDECK, "--help"], root, env)))
-        add("flagdeck validate --help", "cold", timed(lambda: run([FLAGDECK, "validate", "--help"], root, env)))
+        for name, args in (("flagdeck --help", [FLAGDECK, "--help"]),
+                           ("flagdeck validate --help", [FLAGDECK, "validate", "--help"])):
+            add(name, "cold", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
+            if old is not None:
+                add(name, "before", timed(lambda a=args: run(a, root, old)))  # type: ignore[misc]
         for name, args in commands.items():
             reset()
+            if old is not None:
+                add(name, "before", timed(lambda a=args: run(a, root, old)))  # type: ignore[misc]
             add(name, "cold", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
             add(name, "warm", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
         reset()
+        if old is not None:
+            add("serve until /health", "before", timed(lambda: serve_until_health(root, old)))  # type: ignore[arg-type]
         add("serve until /health", "cold", timed(lambda: serve_until_health(root, env)))
         add("serve until /health", "warm", timed(lambda: serve_until_health(root, env)))
         if console:
@@ -236,31 +246,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default=os.environ.get("BENCH_CLI_SIZES", "1000,10000,100000"))
     parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_CLI_RUNS", "5")))
     parser.add_argument("--no-console", action="store_true", help="skip the console's first screen")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another source tree (e.g. an export of an older commit): its commands run in the same "
+                             "rounds, in a `before` column (not the console and the commit, run in-process)")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     sizes = [int(s) for s in args.sizes.split(",") if s]
     results: dict[int, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         for flags in sizes:
             runs = args.runs if flags < 100_000 else min(args.runs, 3)
-            results[flags] = measure(flags, runs, Path(tmp), not args.no_console)
+            results[flags] = measure(flags, runs, Path(tmp), not args.no_console, args.against)
     print_table(sizes, results)
 
 
 def print_table(sizes: list[int], results: dict[int, dict[str, dict[str, float]]]) -> None:
     rows = list(dict.fromkeys(row for flags in sizes for row in results[flags]))
-    head = f"{'median ms (cold / warm)':<30}" + "".join(f"{f'{flags:,} flags':>22}" for flags in sizes)
+    before = any("before" in cols for flags in sizes for cols in results[flags].values())
+    title = "median ms (before -> cold / warm)" if before else "median ms (cold / warm)"
+    head = f"{title:<34}" + "".join(f"{f'{flags:,} flags':>26}" for flags in sizes)
     print(head)
     print("-" * len(head))
     for row in rows:
         cells = []
         for flags in sizes:
             found = results[flags].get(row, {})
-            cold, warm = found.get("cold"), found.get("warm")
-            cell = "" if cold is None else f"{cold * 1000:.0f}"
-            if warm is not None:
-                cell += f" / {warm * 1000:.0f}"
-            cells.append(f"{cell:>22}")
-        print(f"{row:<30}" + "".join(cells))
+            cell = " / ".join(f"{found[col] * 1000:.0f}" for col in ("cold", "warm") if col in found)
+            if "before" in found:
+                cell = f"{found['before'] * 1000:.0f} -> {cell}"
+            cells.append(f"{cell:>26}")
+        print(f"{row:<34}" + "".join(cells))
     floor = {flags: results[flags]["git show | wc -c (floor)"]["cold"] for flags in sizes}
     print("ratio to the floor (warm where measured): " + "; ".join(
         f"{flags:,} flags: " + ", ".join(
