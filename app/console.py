@@ -27,14 +27,21 @@ class ConsoleApp(App[None]):
     COMMANDS = App.COMMANDS | {NavigationProvider}
     CSS_PATH = "console.tcss"
     BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+s", "review", "Review"),
-        Binding("f1", "help", "Help"),
+        Binding("q", "quit", "Quit",
+                tooltip="Leave the console (asks first when edits are not committed)"),
+        Binding("ctrl+s", "review", "Review",
+                tooltip="Every pending edit as the commit's diff, with its impact; commit"),
+        Binding("f1", "help", "Help",
+                tooltip="Every key of this screen, and what it does"),
         Binding("question_mark", "help", "Help", show=False),
-        Binding("g", "segments", "Segments", show=False),
-        Binding("N", "namespaces", "Namespaces", show=False),
-        Binding("E", "environments", "Environments", show=False),
-        Binding("ctrl+t", "next_theme", "Theme", show=False),
+        Binding("g", "segments", "Segments", show=False,
+                tooltip="The namespace's segments: create, edit, delete"),
+        Binding("N", "namespaces", "Namespaces", show=False,
+                tooltip="The environment's namespaces: open, create, rename, delete"),
+        Binding("E", "environments", "Environments", show=False,
+                tooltip="Every environment: open one, fetch, push, sync state"),
+        Binding("ctrl+t", "next_theme", "Theme", show=False,
+                tooltip="Switch to the next colour theme"),
     ]
 
     def __init__(self, session: Session, *, theme: str = "textual-dark", cursor_blink: bool = True,
@@ -90,6 +97,12 @@ class ConsoleApp(App[None]):
             if callable(reload):
                 reload()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        from app.screens.review import ReviewScreen
+
+        # not offered where it is already open (under a dialog too)
+        return not (action == "review" and any(isinstance(s, ReviewScreen) for s in self.screen_stack))
+
     def action_review(self) -> None:
         from app.screens.review import ReviewScreen
 
@@ -127,6 +140,7 @@ class ConsoleApp(App[None]):
             self.session.env = env
         if namespace is not None:
             self.session.namespace = namespace
+        self.session.remember_place()
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.base_reload()
@@ -154,7 +168,7 @@ class ConsoleApp(App[None]):
                 continue
             seen.add(binding.action)
             key = binding.key_display or self.get_key_display(binding)
-            yield SystemCommand(f"{binding.description} ({key})", binding.description,
+            yield SystemCommand(f"{binding.description} ({key})", binding.tooltip or binding.description,
                                 partial(self.run_action, binding.action, active.node))
         yield SystemCommand("Change theme…", "Pick a colour theme", self.action_change_theme)
         if not self.remote:

@@ -102,6 +102,8 @@ class Session:
     env_names: list[str] = field(default_factory=list)
     sync: dict[str, Any] = field(default_factory=dict)  # env -> SyncState, read with every load and commit
     freeze_gc: bool = False  # a console process: move loaded snapshots out of the cyclic GC's way (see `load`)
+    namespace_remembered: bool = False  # the namespace is the one last open, not asked for: "default" if gone
+    remember: Callable[[str, str], None] | None = None  # told (env, namespace) whenever the user settles on one
 
     # ----- roles: decided by gitstore.roles, as the store decides them -----------------------------------------
     def role(self, env: str | None = None) -> str:
@@ -142,7 +144,16 @@ class Session:
             raise ValueError(f"no environment {self.env!r} (known: {', '.join(self.env_names)})")
         if not self.can_read():  # e.g. the default environment, for someone with a role in another one only
             self.env = next((e.name for e in envs if self.can_read(e.name)), self.env)
-        return self.load()
+        snapshot = self.load()
+        if self.namespace_remembered and self.namespace not in snapshot.namespaces:
+            self.namespace = "default"  # the namespace last open is gone (or not in this environment)
+        self.namespace_remembered = False
+        self.remember_place()
+        return snapshot
+
+    def remember_place(self) -> None:
+        if self.remember is not None and self.env:
+            self.remember(self.env, self.namespace)
 
     def load(self, env: str | None = None) -> Any:
         """Blocking: the environment's current snapshot (the store caches by commit id)."""

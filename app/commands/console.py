@@ -28,13 +28,15 @@ def require_terminal() -> None:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="flagdeck.yaml (default: $FLAGDECK_CONFIG, else ./flagdeck.yaml, else "
                    "./.flagdeck/flagdeck.yaml).")
-@click.option("--env", "env", default=None, help="Environment to open (default: the default environment).")
-@click.option("--namespace", "namespace", default="default", show_default=True, help="Namespace to open.")
+@click.option("--env", "env", default=None, help="Environment to open (default: the one open when the console was "
+              "last left, else the configured default).")
+@click.option("--namespace", "namespace", default=None, help="Namespace to open (default: the one last open in that "
+              "environment, else default).")
 @click.option("--user", "user", default=None, help='Commit author "NAME <EMAIL>" (default: $FLAGDECK_USER, '
               "else Git's identity).")
 @click.option("--sample", "sample_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="JSON lines of {entityId, context}: real contexts added to the impact preview's population.")
-def command(config_path: Path | None, env: str | None, namespace: str, user: str | None,
+def command(config_path: Path | None, env: str | None, namespace: str | None, user: str | None,
             sample_path: Path | None) -> None:
     """Manage flags, segments and namespaces in a terminal; every change is reviewed and committed."""
     from app.commands.access import env_roles
@@ -66,9 +68,16 @@ def command(config_path: Path | None, env: str | None, namespace: str, user: str
     except (FlagdeckError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     from app.console import ConsoleApp
+    from app.insight.places import LastPlace
 
-    session = Session(store, env=env or config.default_environment, namespace=namespace, author=author, roles=roles,
-                      freeze_gc=True)
+    places = LastPlace(config.path or Path("flagdeck.yaml"))
+    last = places.get(env)  # --env wins; without it, the environment last open if it still exists
+    if env is None:
+        env = last.env if last.env in config.environments else config.default_environment
+        last = places.get(env)
+    session = Session(store, env=env, namespace=namespace or last.namespace or "default", author=author, roles=roles,
+                      freeze_gc=True, namespace_remembered=namespace is None and last.namespace is not None,
+                      remember=places.remember)
     try:
         app = ConsoleApp(session, remote=os.environ.get(REMOTE_ENV) == "ssh")
         app.insight.sample = sample

@@ -24,6 +24,7 @@ from app.insight.conflicts import (
 from app.insight.impact import POPULATION_SIZE, Entity
 from app.insight.moves import BranchMove, describe_move
 from app.insight.recents import RecentContexts
+from app.insight.served import ServedCache
 from app.session import Pending, Resource
 from gitstore.errors import ConflictError
 from gitstore.model.changes import Kind, resource_value
@@ -53,6 +54,7 @@ class Insight:
         self.moves: list[BranchMove] = []  # every move seen, newest last
         self.stale: dict[tuple[str, str, str, str], StaleRead] = {}
         self._recents: RecentContexts | None = None
+        self.served = ServedCache()  # what boolean flags really serve (issue 14 #6)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._context = contextvars.copy_context()
         self._stale_timer: Any = None
@@ -128,7 +130,10 @@ class Insight:
         if move is not None:
             self.moves.append(move)
             own = {f"{p.change.kind.value} {p.change.resource}" for p in applied}
-            if announce and not (own and set(move.resources) <= own):
+            # Only what changed this environment's own data is news: environments sharing a branch all move with
+            # a commit to any one of them, and one's own commit is no news either
+            changed = bool(move.resources or move.invalid)
+            if announce and changed and not (own and set(move.resources) <= own):
                 self.app.notify(move.text(), title="Branch moved", timeout=8, markup=False)
         count = len(self.open_conflicts(env))
         if count:

@@ -99,8 +99,14 @@ class RecentContexts:
             if self._damaged and self.path.exists():
                 os.replace(self.path, self.path.with_name(self.path.name + ".bad"))
             self._damaged = False
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_json(self.path, data)
         except OSError as exc:
             self.error = f"{self.path}: cannot write: {exc.strerror or exc}"
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write a small JSON file whole or not at all (a temporary file renamed over it); OSError when it cannot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

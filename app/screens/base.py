@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
-from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from app.screens.modals.error import ErrorModal, describe
+from app.widgets.context_line import ContextLine, Part, fit
 
 if TYPE_CHECKING:
     from app.console import ConsoleApp
@@ -54,21 +54,30 @@ class BaseScreen(Screen):
     def session(self) -> Session:
         return self.console.session
 
-    def context_line(self) -> str:
+    def context_parts(self) -> list[Part]:
         s = self.session
         pending = len(s.pending_for())
         role = s.role()
         note = "" if s.can_edit() or not s.can_read() else " (read-only)"
-        parts = [f"env: {s.env}", f"ns: {s.namespace}", f"role: {role}{note}"]
-        parts.append(f"pending: {pending}" if pending else "no pending edits")
+        parts = [Part(f"env: {s.env}", s.env, 8), Part(f"ns: {s.namespace}", s.namespace, 7),
+                 Part(f"role: {role}{note}", f"{role}{note}", 1),
+                 Part(f"pending: {pending}" if pending else "no pending edits",
+                      f"{pending} pending" if pending else "none pending", 9)]
         sync = sync_text(s.sync.get(s.env))
         if sync:
-            parts.append(sync)
-        return "  │  ".join(parts)
+            parts.append(Part(sync, sync, 2))
+        return parts
+
+    def context_line(self) -> str:
+        """The context line in full (as wide as it needs)."""
+        return fit(self.context_parts(), 10_000)
+
+    def context_bar(self) -> ContextLine:
+        return ContextLine(self.context_parts())
 
     def update_context(self) -> None:
-        for widget in self.query(".context-line").results(Static):
-            widget.update(self.context_line())
+        for widget in self.query(ContextLine):
+            widget.show(self.context_parts())
 
     def notify_commit(self, text: str, result: Any, env: str | None = None) -> None:
         """Say a commit was made, and warn when it stayed local because the remote could not be reached."""

@@ -16,9 +16,12 @@ class ResourceEditorScreen(BaseScreen):
     KIND: Kind = Kind.FLAG
     ERROR_ID = "#editor-error"
     BINDINGS = [
-        Binding("escape", "done", "Keep & back"),
-        Binding("ctrl+g", "cancel", "Cancel"),
-        Binding("ctrl+s", "review", "Review"),
+        Binding("escape", "done", "Keep & back",
+                tooltip="Keep the edit as pending and go back"),
+        Binding("ctrl+g", "cancel", "Cancel",
+                tooltip="Go back without keeping the edit"),
+        Binding("ctrl+s", "review", "Review",
+                tooltip="Keep the edit and review every pending edit"),
     ]
 
     def build(self) -> Any:

@@ -7,9 +7,10 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from app.screens.base import BaseScreen, sync_text
+from app.widgets.key_footer import KeyFooter
 
 
 def short_path(path: Any, config_path: Any) -> str:
@@ -34,20 +35,26 @@ def gather(session: Any) -> list[tuple[Any, Any, Any]]:
 
 
 class EnvironmentsScreen(BaseScreen):
+    SCREEN_TITLE = "Environment list"
     BINDINGS = [
-        Binding("enter", "open", "Open"),
-        Binding("f", "fetch", "Fetch"),
-        Binding("p", "push", "Push"),
-        Binding("r", "reload", "Reload", show=False),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("enter", "open", "Open",
+                tooltip="Show the highlighted environment's flags"),
+        Binding("f", "fetch", "Fetch",
+                tooltip="Fetch the environment's remote now"),
+        Binding("p", "push", "Push",
+                tooltip="Push the environment's local commits now"),
+        Binding("r", "reload", "Reload", show=False,
+                tooltip="Read every environment again"),
+        Binding("escape", "app.pop_screen", "Back",
+                tooltip="Back to the previous screen"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(self.context_line(), classes="context-line")
+        yield self.context_bar()
         yield DataTable(id="environments", cursor_type="row")
         with VerticalScroll(classes="list"):
             yield Static("loading…", id="env-detail", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.rows: list[tuple[Any, Any, Any]] = []

@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.insight.explain import Evaluation, describe_result, explain, parse_context
@@ -17,20 +17,26 @@ from app.insight.recents import context_text
 from app.screens.base import BaseScreen
 from app.widgets.explain import ExplainView
 from app.widgets.fields import field
+from app.widgets.key_footer import KeyFooter
 
 __all__ = ["EvaluateScreen", "describe_result", "parse_context"]
 
 
 class EvaluateScreen(BaseScreen):
+    SCREEN_TITLE = "Evaluate"
     DEFAULT_CSS = """
     EvaluateScreen #recent { height: auto; max-height: 4; border: none; padding: 0; }
     EvaluateScreen #eval-result { margin-top: 1; height: auto; }
     """
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("ctrl+a", "evaluate_all", "All flags", priority=True),
-        Binding("ctrl+f", "evaluate_flag", "This flag", show=False),
-        Binding("ctrl+r", "recent", "Recent"),
+        Binding("escape", "app.pop_screen", "Back",
+                tooltip="Back to the previous screen"),
+        Binding("ctrl+a", "evaluate_all", "All flags", priority=True,
+                tooltip="Evaluate every flag of the namespace for this entity"),
+        Binding("ctrl+f", "evaluate_flag", "This flag", show=False,
+                tooltip="Evaluate only the flag this screen was opened for"),
+        Binding("ctrl+r", "recent", "Recent",
+                tooltip="Pick a recent entity and context"),
     ]
 
     def __init__(self, flag: str | None) -> None:
@@ -41,16 +47,16 @@ class EvaluateScreen(BaseScreen):
         self.asked: tuple[str, dict[str, str]] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(self.context_line(), classes="context-line")
+        yield self.context_bar()
         with VerticalScroll(classes="form"):
             yield Label(self.heading(), id="eval-title", classes="section-title")
-            yield field("Entity id", Input(id="entity", placeholder="user-123"))
+            yield field("Entity id", Input(id="entity", placeholder="required: the id you hash on (a user id…)"))
             yield field("Context", Input(id="context", placeholder="key=value, key=value…"))
             yield Label("Recent (ctrl+r, then enter):", id="recent-label", classes="hint")
             yield OptionList(id="recent")
             yield Static("Enter evaluates; ctrl+a evaluates every flag.", id="eval-result", markup=False)
             yield ExplainView(id="explain")
-        yield Footer()
+        yield KeyFooter()
 
     def heading(self) -> str:
         what = f"flag {self.flags[0]}" if self.flags else "every flag"
@@ -109,6 +115,10 @@ class EvaluateScreen(BaseScreen):
             self.fail(f"✗ {error}")
             return
         entity = self.query_one("#entity", Input).value.strip()
+        if not entity:  # Flipt refuses it too: rollouts and distributions hash on it
+            self.fail("✗ Entity id: type one first (the id rollouts and distributions hash on, e.g. a user id)")
+            self.query_one("#entity", Input).focus()
+            return
         doc = self.session.document()
         if doc is None:
             self.fail(f"✗ namespace {self.session.namespace!r} has no valid document")

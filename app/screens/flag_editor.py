@@ -9,7 +9,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Checkbox, Footer, Input, Label, Select, Static, TextArea
+from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from app.jsontext import parse_json_text
 from app.screens.editor import ResourceEditorScreen
@@ -18,7 +18,9 @@ from app.screens.modals.rule import RuleModal
 from app.screens.modals.variant import VariantModal
 from app.widgets.distribution_bar import bar_text, distribution_note, percent
 from app.widgets.fields import field
+from app.widgets.key_footer import KeyFooter
 from app.widgets.list_editor import ListEditor
+from app.widgets.state_box import StateBox
 from gitstore.model.changes import Kind
 from gitstore.model.documents import Flag, FlagType, Rollout, Rule, SegmentOperator, Variant
 
@@ -54,10 +56,12 @@ def parse_metadata(text: str) -> dict[str, Any] | None:
 
 
 class FlagEditorScreen(ResourceEditorScreen):
+    SCREEN_TITLE = "Flag editor"
     KIND = Kind.FLAG
     ERROR_ID = "#flag-error"
     BINDINGS = [
-        Binding("e", "evaluate", "Evaluate", show=False),
+        Binding("e", "evaluate", "Evaluate", show=False,
+                tooltip="Keep the edit and evaluate this flag"),
     ]
 
     def __init__(self, flag: Flag) -> None:
@@ -71,35 +75,39 @@ class FlagEditorScreen(ResourceEditorScreen):
 
     def compose(self) -> ComposeResult:
         f = self.flag
-        yield Static(self.context_line(), classes="context-line")
+        yield self.context_bar()
         with VerticalScroll(classes="form", id="flag-form"):
             yield Label(f"Flag {f.key}", classes="section-title")
             yield field("Name", Input(f.name, id="flag-name"))
             yield field("Description", Input(f.description or "", id="flag-description"))
             yield field("Type", Select([("variant flag", FlagType.VARIANT), ("boolean flag", FlagType.BOOLEAN)],
                                        value=f.type, allow_blank=False, id="flag-type"))
-            yield field("State", Checkbox("enabled (unticked: disabled)", f.enabled, id="flag-enabled"))
+            yield field("State", StateBox("on (enabled)", "off (disabled)", f.enabled, id="flag-enabled"))
+            yield Static("", id="served-note", classes="warning-text", markup=False)
             yield Label("Metadata (JSON object, empty for none)", classes="section-title")
             yield TextArea(json.dumps(f.metadata, indent=1) if f.metadata else "", id="flag-metadata",
                            soft_wrap=True)
-            yield Label("Variants (a add, enter edit, x remove)", id="variants-label", classes="section-title")
+            yield Label("Variants (in the list: a add, ⏎ edit, x remove)", id="variants-label",
+                        classes="section-title")
             yield ListEditor("Key", "Name", "Attachment", id="variants")
             yield field("Default variant", Select([(NO_DEFAULT, NO_DEFAULT)], value=NO_DEFAULT, id="flag-default",
                                                   allow_blank=False), id="default-row")
-            yield Label("Rules, in order (a add, enter edit, x remove, [ ] move)", id="rules-label",
+            yield Label("Rules, in order (in the list: a add, ⏎ edit, x remove, [ ] move)", id="rules-label",
                         classes="section-title")
             yield ListEditor("#", "Segments", "Distribution", id="rules", movable=True)
             yield Static("", id="rule-notes", classes="warning-text")
-            yield Label("Rollouts, in order (a add, enter edit, x remove, [ ] move)", id="rollouts-label",
-                        classes="section-title")
+            yield Label("Rollouts, in order (in the list: a add, ⏎ edit, x remove, [ ] move)",
+                        id="rollouts-label", classes="section-title")
             yield ListEditor("#", "When", "Value", "Description", id="rollouts", movable=True)
             yield Static("", id="flag-error", classes="error-text")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.show_lists()
         self.show_type()
-        self.query_one("#flag-name", Input).focus()
+        # The list comes first: its keys (a, x, enter) are commands, where in the name field they would be typed in
+        boolean = self.query_one("#flag-type", Select).value == FlagType.BOOLEAN
+        self.query_one("#rollouts" if boolean else "#variants", ListEditor).focus()
         if not self.session.can_edit():
             for widget in self.query("Input, Select, Checkbox, TextArea, ListEditor"):
                 widget.disabled = True
@@ -128,10 +136,29 @@ class FlagEditorScreen(ResourceEditorScreen):
         notes = [f"rule {i + 1}: {n}" for i, r in enumerate(self.rules) if (n := distribution_note(r.distributions))]
         self.query_one("#rule-notes", Static).update("\n".join(notes))
         self.query_one("#rollouts", ListEditor).set_items([rollout_row(i, r) for i, r in enumerate(self.rollouts)])
+        self.show_served()
+
+    def show_served(self) -> None:
+        """What a boolean flag really serves when its rollouts say otherwise than its switch (engine-evaluated)."""
+        note = self.query_one("#served-note", Static)
+        boolean = self.query_one("#flag-type", Select).value == FlagType.BOOLEAN
+        if not boolean:
+            note.display = False
+            return
+        flag = self.flag.model_copy(update={"type": FlagType.BOOLEAN, "rollouts": tuple(self.rollouts),
+                                            "enabled": self.query_one("#flag-enabled", Checkbox).value})
+        words = self.console.insight.served.words(self.session.document(), flag, short=False)
+        note.display = words not in ("on", "off")
+        note.update(f"⚠ {words}: the switch is only the value served when no rollout matches")
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        if event.checkbox.id == "flag-enabled":
+            self.show_served()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "flag-type":
             self.show_type()
+            self.show_served()
         elif event.select.id == "flag-default" and event.value is not Select.BLANK:
             self.default = str(event.value)
 

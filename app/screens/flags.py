@@ -7,42 +7,59 @@ from datetime import datetime
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from app.insight.served import may_differ
 from app.screens.base import BaseScreen
 from app.screens.modals.choose import ChooseModal
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
 from app.session import relative_time
 from app.widgets.flag_table import COLUMNS, FlagRow, FlagTable
+from app.widgets.key_footer import KeyFooter
 from gitstore.model.changes import Change, Kind
-from gitstore.model.documents import Flag, FlagType
+from gitstore.model.documents import Document, Flag, FlagType
 
 
 class FlagsScreen(BaseScreen):
+    SCREEN_TITLE = "Flag list"
     BINDINGS = [
-        Binding("slash", "filter", "Filter"),
-        Binding("enter", "open", "Open"),
-        Binding("space", "toggle", "Toggle"),
-        Binding("e", "evaluate", "Evaluate"),
-        Binding("h", "history", "History"),
-        Binding("n", "new", "New"),
-        Binding("c", "duplicate", "Duplicate", show=False),
-        Binding("d", "delete", "Delete", show=False),
-        Binding("p", "promote", "Promote", show=False),
-        Binding("s", "sort", "Sort", show=False),
-        Binding("H", "history_namespace", "Namespace history", show=False),
-        Binding("r", "reload", "Reload", show=False),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("enter", "open", "Open",
+                tooltip="Edit the highlighted flag"),
+        Binding("space", "toggle", "Toggle",
+                tooltip="Switch the highlighted flag on or off (pending until committed)"),
+        Binding("n", "new", "New",
+                tooltip="Create a flag"),
+        Binding("slash", "filter", "Filter",
+                tooltip="Show only the flags whose key or name holds what you type"),
+        Binding("e", "evaluate", "Evaluate",
+                tooltip="Evaluate flags for an entity and see why they answer so"),
+        Binding("h", "history", "History",
+                tooltip="The commits that changed the highlighted flag; revert one"),
+        Binding("c", "duplicate", "Duplicate", show=False,
+                tooltip="Copy the highlighted flag under a new key"),
+        Binding("d", "delete", "Delete", show=False,
+                tooltip="Delete the highlighted flag (pending until committed)"),
+        Binding("p", "promote", "Promote", show=False,
+                tooltip="Copy the highlighted flag and its segments to another environment, after a preview"),
+        Binding("s", "sort", "Sort", show=False,
+                tooltip="Sort by the next column (the same column again: reverse)"),
+        Binding("H", "history_namespace", "Namespace history", show=False,
+                tooltip="The commits that changed this namespace"),
+        Binding("r", "reload", "Reload", show=False,
+                tooltip="Read the environment again"),
+        Binding("down", "to_list", "To the list", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False,
+                tooltip="Show every flag again"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(self.context_line(), classes="context-line")
+        yield self.context_bar()
         yield Static("", id="problems", classes="problems")
         yield Input(placeholder="filter flags by key or name", id="filter")
         yield FlagTable(id="flags")
         yield Static("loading…", id="flags-status", classes="status-line")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -72,11 +89,21 @@ class FlagsScreen(BaseScreen):
         self.run_git(self.session.load_last_changes, None, None, 50, then=lambda _: self.show_rows(), group="history",
                      exclusive=True, what="Could not read the history")
 
-    def row(self, flag: Flag, changed: dict[str, datetime], pending: set[str], now: datetime) -> FlagRow:
+    def row(self, flag: Flag, changed: dict[str, datetime], pending: set[str], now: datetime,
+            doc: Document | None = None, compute: bool = False) -> FlagRow:
         boolean = flag.type is FlagType.BOOLEAN
+        served = self.console.insight.served
+        if compute:
+            state = served.words(doc, flag)
+        else:
+            known, answer = served.get(doc, flag)
+            state = answer.words(flag.enabled, short=True) if answer else ""
+            if not known:
+                self.unknown_served.append(flag)
         return FlagRow(flag.key, flag.name, "boolean" if boolean else "variant", flag.enabled,
                        len(flag.rollouts) if boolean else len(flag.rules),
-                       relative_time(changed.get(f"flag:{flag.key}"), now), flag.key in pending)
+                       relative_time(changed.get(f"flag:{flag.key}"), now), flag.key in pending,
+                       "" if state in ("on", "off") else state)
 
     def show_rows(self) -> None:
         s = self.session
@@ -85,7 +112,12 @@ class FlagsScreen(BaseScreen):
         pending = {p.change.key for p in s.pending_for() if p.change.kind is Kind.FLAG
                    and p.change.namespace == s.namespace}
         now = s.clock()
-        rows = [self.row(f, changed, pending, now) for f in (doc.flags if doc else ())]
+        self.unknown_served: list[Flag] = []
+        rows = [self.row(f, changed, pending, now, doc) for f in (doc.flags if doc else ())]
+        if self.unknown_served:  # evaluate those flags in a worker, then show the rows again
+            flags, served = self.unknown_served, self.console.insight.served
+            self.run_git(lambda: [served.compute(doc, f) for f in flags], then=lambda _: self.show_rows(),
+                         what="Could not evaluate the boolean flags", exclusive=True, group="served")
         self.query_one(FlagTable).set_rows(rows)
         problems = s.problems(namespace=s.namespace)
         panel = self.query_one("#problems", Static)
@@ -122,6 +154,12 @@ class FlagsScreen(BaseScreen):
 
     @on(Input.Submitted, "#filter")
     def filter_done(self) -> None:
+        """`enter` in the filter opens the highlighted flag (the filter stays, the list has the focus after)."""
+        self.query_one(FlagTable).focus()
+        self.action_open()
+
+    def action_to_list(self) -> None:
+        """`down` in the filter moves to the list (the list's own `down` moves its cursor)."""
         self.query_one(FlagTable).focus()
 
     def action_clear_filter(self) -> None:
@@ -150,7 +188,9 @@ class FlagsScreen(BaseScreen):
         s.stage(Change(s.namespace, Kind.FLAG, key, flag))
         pending = {key} if s.is_pending(Kind.FLAG, key) else set()
         changed = s.last_change.get((s.env, s.namespace), {})
-        if flag is None or not self.query_one(FlagTable).replace_row(self.row(flag, changed, pending, s.clock())):
+        doc = s.document() if flag is not None and may_differ(flag) else None  # only then is it evaluated
+        row = self.row(flag, changed, pending, s.clock(), doc, compute=True) if flag is not None else None
+        if row is None or not self.query_one(FlagTable).replace_row(row):
             self.show_rows()
         self.update_context()
 

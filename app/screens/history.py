@@ -11,20 +11,25 @@ from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.session import relative_time
+from app.widgets.key_footer import KeyFooter
 from gitstore.errors import ConflictError
 from gitstore.model.revert import NothingToRevert
 
 
 class HistoryScreen(BaseScreen):
+    SCREEN_TITLE = "History"
     BINDINGS = [
-        Binding("r", "revert", "Revert"),
-        Binding("R", "restore", "Restore version"),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("r", "revert", "Revert",
+                tooltip="Undo what the highlighted commit changed here, as a new commit"),
+        Binding("R", "restore", "Restore version",
+                tooltip="Put this back as it was at the highlighted commit, as a new commit"),
+        Binding("escape", "app.pop_screen", "Back",
+                tooltip="Back to the previous screen"),
     ]
 
     def __init__(self, flag: str | None = None) -> None:
@@ -33,14 +38,14 @@ class HistoryScreen(BaseScreen):
         self.entries: list[Any] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(self.context_line(), classes="context-line")
+        yield self.context_bar()
         what = f"flag {self.flag}" if self.flag else f"namespace {self.session.namespace}"
         yield Static(f"History of {what} in {self.session.env}", id="history-title", classes="section-title")
         with Horizontal(classes="split"):
             yield DataTable(id="commits", cursor_type="row", classes="list-pane")
             with VerticalScroll(classes="detail-pane"):
                 yield Static("loading…", id="commit-detail", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#commits", DataTable)

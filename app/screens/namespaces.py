@@ -4,30 +4,37 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
+from app.widgets.key_footer import KeyFooter
 from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import NamespaceInfo
 
 
 class NamespacesScreen(BaseScreen):
+    SCREEN_TITLE = "Namespace list"
     BINDINGS = [
-        Binding("enter", "open", "Open"),
-        Binding("n", "create", "New"),
-        Binding("r", "rename", "Rename"),
-        Binding("d", "delete", "Delete"),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("enter", "open", "Open",
+                tooltip="Show the highlighted namespace's flags"),
+        Binding("n", "create", "New",
+                tooltip="Create a namespace"),
+        Binding("r", "rename", "Rename",
+                tooltip="Change the highlighted namespace's name"),
+        Binding("d", "delete", "Delete",
+                tooltip="Delete the highlighted namespace with its flags and segments"),
+        Binding("escape", "app.pop_screen", "Back",
+                tooltip="Back to the previous screen"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(self.context_line(), classes="context-line")
+        yield self.context_bar()
         yield Static(f"Namespaces of {self.session.env}", classes="section-title")
         yield DataTable(id="namespaces", cursor_type="row")
         yield Static("", id="ns-status", classes="status-line")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.insight.file_diff import FileDiff
@@ -17,21 +17,29 @@ from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.session import Pending
 from app.widgets.impact_panel import ImpactPanel
+from app.widgets.key_footer import KeyFooter
 from app.widgets.text_box import TextBox
 
 
 class ReviewScreen(BaseScreen):
-    BINDINGS = [
-        Binding("enter", "commit", "Commit"),
-        Binding("d", "discard", "Discard"),
-        Binding("D", "discard_all", "Discard all"),
-        Binding("m", "edit_message", "Message"),
-        Binding("escape", "back", "Back"),
-        Binding("x", "resolve", "Resolve conflict"),
+    SCREEN_TITLE = "Review and commit"
+    BINDINGS = [  # resolve first: shown only while there is a conflict, and then it matters most
+        Binding("x", "resolve", "Resolve conflict",
+                tooltip="Settle an edit marked CONFLICT: keep yours, take theirs or merge"),
+        Binding("enter", "commit", "Commit", priority=True,  # over the list's and the box's own enter: one rule
+                tooltip="Commit every pending edit of this environment as one commit"),
+        Binding("d", "discard", "Discard",
+                tooltip="Drop the highlighted pending edit"),
+        Binding("D", "discard_all", "Discard all",
+                tooltip="Drop every pending edit of this environment (asks first)"),
+        Binding("m", "edit_message", "Message",
+                tooltip="Edit the commit message"),
+        Binding("escape", "back", "Back",
+                tooltip="Back to the previous screen (from the message: back to the list)"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(self.context_line(), classes="context-line")
+        yield self.context_bar()
         with Horizontal(classes="split"):
             with Vertical(classes="list-pane"):
                 yield Label("Pending edits", classes="section-title")
@@ -43,7 +51,7 @@ class ReviewScreen(BaseScreen):
         yield Label("Commit message (m: edit it · ⏎ commits · ctrl+j: new line)", classes="hint")
         yield TextBox(self.session.proposed_message(), id="commit-message", soft_wrap=True)
         yield Static("", id="review-status", classes="status-line")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.message_edited = False
@@ -56,6 +64,8 @@ class ReviewScreen(BaseScreen):
             return False
         if action == "commit" and not self.session.pending_for():
             return None
+        if action == "resolve":  # offered while there is a conflict to settle
+            return bool(self.console.insight.open_conflicts())
         return True
 
     def items(self) -> list[Pending]:

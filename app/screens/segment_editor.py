@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from app.screens.editor import ResourceEditorScreen
 from app.screens.modals.constraint import TYPE_NAMES, ConstraintModal, value_text
 from app.widgets.fields import field
+from app.widgets.key_footer import KeyFooter
 from app.widgets.list_editor import ListEditor
 from gitstore.model.changes import Kind
 from gitstore.model.documents import Constraint, MatchType, Segment
 
 
 class SegmentEditorScreen(ResourceEditorScreen):
+    SCREEN_TITLE = "Segment editor"
     KIND = Kind.SEGMENT
     ERROR_ID = "#segment-error"
     def __init__(self, segment: Segment) -> None:
@@ -24,7 +26,7 @@ class SegmentEditorScreen(ResourceEditorScreen):
 
     def compose(self) -> ComposeResult:
         s = self.segment
-        yield Static(self.context_line(), classes="context-line")
+        yield self.context_bar()
         with VerticalScroll(classes="form"):
             yield Label(f"Segment {s.key}", classes="section-title")
             yield field("Name", Input(s.name, id="segment-name"))
@@ -32,14 +34,15 @@ class SegmentEditorScreen(ResourceEditorScreen):
             yield field("Match", Select([("all constraints must match", MatchType.ALL),
                                          ("any constraint matches", MatchType.ANY)],
                                         value=s.match_type, allow_blank=False, id="segment-match"))
-            yield Label("Constraints (a add, enter edit, x remove)", classes="section-title")
+            yield Label("Constraints (in the list: a add, ⏎ edit, x remove)", classes="section-title")
             yield ListEditor("Type", "Property", "Operator", "Value", id="constraints")
             yield Static("", id="segment-error", classes="error-text")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.show_constraints()
-        self.query_one("#segment-name", Input).focus()
+        # The list has the focus: its keys (a, x, enter) are commands, where in the name field they would be typed in
+        self.query_one("#constraints", ListEditor).focus()
         if not self.session.can_edit():
             for widget in self.query("Input, Select, ListEditor"):
                 widget.disabled = True

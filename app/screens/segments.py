@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
+from app.widgets.key_footer import KeyFooter
 from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import Document, MatchType, Segment
 
@@ -23,18 +24,23 @@ def segment_users(doc: Document) -> dict[str, list[str]]:
 
 
 class SegmentsScreen(BaseScreen):
+    SCREEN_TITLE = "Segment list"
     BINDINGS = [
-        Binding("enter", "open", "Open"),
-        Binding("n", "new", "New"),
-        Binding("d", "delete", "Delete"),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("enter", "open", "Open",
+                tooltip="Edit the highlighted segment"),
+        Binding("n", "new", "New",
+                tooltip="Create a segment"),
+        Binding("d", "delete", "Delete",
+                tooltip="Delete the highlighted segment (pending until committed)"),
+        Binding("escape", "app.pop_screen", "Back",
+                tooltip="Back to the previous screen"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(self.context_line(), classes="context-line")
+        yield self.context_bar()
         yield DataTable(id="segments", cursor_type="row")
         yield Static("", id="segments-status", classes="status-line")
-        yield Footer()
+        yield KeyFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return False if action in ("new", "delete") and not self.session.can_edit() else True

@@ -24,21 +24,28 @@ class FlagRow:
     rules: int  # rules (variant) or rollouts (boolean)
     changed: str = ""  # "3m ago"
     pending: bool = False
+    state: str = ""  # what is served, in words ("off (all get true)"); "" -> on/off
+
+    @property
+    def state_text(self) -> str:
+        return self.state or ("on" if self.enabled else "off")
 
     @property
     def search_text(self) -> str:
         return f"{self.key}\n{self.name}".lower()
 
 
-# column title, sort attribute, fixed width (None: shares the rest)
+# column title, sort attribute, fixed width (None: shares the rest; 0: as wide as its widest value)
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("Key", "key", None),
     ("Name", "name", None),
     ("Type", "kind", 7),
-    ("Enabled", "enabled", 7),
+    ("State", "state_text", 0),
     ("Rules", "rules", 5),
     ("Changed", "changed", 10),
 )
+STATE_WIDTH = (5, 20)  # the State column: at least "State", at most this
+MARKER = 2  # before the key: "* " on a pending row, else "> " on the cursor's
 
 
 class FlagTable(ScrollView, can_focus=True):
@@ -79,6 +86,7 @@ class FlagTable(ScrollView, can_focus=True):
         self._search: list[str] = []
         self._visible: list[int] = []
         self._filter = ""
+        self._state_width = STATE_WIDTH[0]
         self.sort_column = "key"
         self.sort_reverse = False
 
@@ -103,6 +111,7 @@ class FlagTable(ScrollView, can_focus=True):
         keep = self.current_key
         self._rows = sorted(rows, key=self._sort_key, reverse=self.sort_reverse)
         self._search = [row.search_text for row in self._rows]
+        self._state_width = max([STATE_WIDTH[0], *(len(r.state) for r in rows if r.state)])
         self._refilter(keep)
 
     def replace_row(self, row: FlagRow) -> bool:
@@ -113,6 +122,7 @@ class FlagTable(ScrollView, can_focus=True):
             return False
         self._rows[index] = row
         self._search[index] = row.search_text
+        self._state_width = max(self._state_width, len(row.state))
         self.refresh()
         return True
 
@@ -188,13 +198,15 @@ class FlagTable(ScrollView, can_focus=True):
     # ----- rendering ------------------------------------------------------------------------------------------
     def _widths(self) -> list[int]:
         width = max(self.size.width, 20)
-        fixed = sum(w or 0 for _, _, w in COLUMNS) + len(COLUMNS) + 2  # a space after each column + marker
+        state = min(self._state_width, STATE_WIDTH[1])
+        fixed = sum(w or 0 for _, _, w in COLUMNS) + state + len(COLUMNS) + MARKER  # a space after each column
         flexible = max(10, width - fixed)
         key_width = max(6, flexible * 11 // 20)
-        return [key_width if attr == "key" else flexible - key_width if w is None else w for _, attr, w in COLUMNS]
+        return [key_width if attr == "key" else flexible - key_width if w is None else w or state
+                for _, attr, w in COLUMNS]
 
     def _column_at(self, x: int) -> str | None:
-        x -= 2
+        x -= MARKER
         for (_, attr, _), width in zip(COLUMNS, self._widths(), strict=True):
             if x < width + 1:
                 return attr
@@ -210,18 +222,19 @@ class FlagTable(ScrollView, can_focus=True):
         if y == 0:
             arrow = " v" if self.sort_reverse else " ^"
             titles = [title + (arrow if attr == self.sort_column else "") for title, attr, _ in COLUMNS]
-            return self._cells(titles, base + self.get_component_rich_style("flag-table--header"), "  ")
+            return self._cells(titles, base + self.get_component_rich_style("flag-table--header"), " " * MARKER)
         line = y - 1 + int(self.scroll_y)
         if line >= len(self._visible):
             return Strip.blank(self.size.width, base)
         row = self._rows[self._visible[line]]
-        values = [row.key, row.name, row.kind, "on" if row.enabled else "off", str(row.rules), row.changed]
+        values = [row.key, row.name, row.kind, row.state_text, str(row.rules), row.changed]
         style = base
         if line == self.cursor:
             style = base + self.get_component_rich_style("flag-table--cursor")
         elif not row.enabled:
             style = base + self.get_component_rich_style("flag-table--dim")
-        marker = "* " if row.pending else ("> " if line == self.cursor else "  ")
+        # in text, not colour only: pending wins (the cursor's row is also in reverse video, NO_COLOR included)
+        marker = "* " if row.pending else "> " if line == self.cursor else "  "
         return self._cells(values, style, marker)
 
 

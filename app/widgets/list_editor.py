@@ -11,14 +11,19 @@ from textual.widgets import DataTable
 class ListEditor(DataTable):
     DEFAULT_CSS = "ListEditor { height: auto; max-height: 10; }"
     BINDINGS = [
-        Binding("a", "add", "Add"),
-        Binding("enter", "edit", "Edit"),
-        Binding("x", "delete", "Remove"),
+        Binding("a", "add", "Add",
+                tooltip="Add an item to this list"),
+        Binding("enter", "edit", "Edit",
+                tooltip="Edit the highlighted item"),
+        Binding("x", "delete", "Remove",
+                tooltip="Remove the highlighted item"),
         Binding("delete", "delete", "Remove", show=False),
         Binding("ctrl+up", "move(-1)", "Move up", show=False),
         Binding("ctrl+down", "move(1)", "Move down", show=False),
-        Binding("left_square_bracket", "move(-1)", "Move up", show=False),
-        Binding("right_square_bracket", "move(1)", "Move down", show=False),
+        Binding("left_square_bracket", "move(-1)", "Move up", show=False,
+                tooltip="Move the highlighted item up"),
+        Binding("right_square_bracket", "move(1)", "Move down", show=False,
+                tooltip="Move the highlighted item down"),
     ]
 
     class Request(Message):

@@ -72,6 +72,7 @@ async def test_open_editor_and_escape_keeps_pending(make_app) -> None:
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, FlagEditorScreen)
+        app.screen.query_one("#flag-name").focus()
         await pilot.press("home", "ctrl+k", *"Colour theme")
         await pilot.press("escape")
         await settle(pilot)

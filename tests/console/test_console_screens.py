@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app.screens.environments import EnvironmentsScreen
 from app.screens.evaluate import EvaluateScreen
+from app.screens.flag_editor import FlagEditorScreen
 from app.screens.flags import FlagsScreen
 from app.screens.help import HelpScreen
 from app.screens.history import HistoryScreen
@@ -72,7 +73,13 @@ async def test_filter_as_you_type_and_sort(make_app) -> None:
         await pilot.press("e")
         assert table.visible_keys() == ["new-checkout"]
         assert "1 of 4 flags" in str(app.screen.query_one("#flags-status").render())
-        await pilot.press("enter", "escape")
+        await pilot.press("enter")  # one enter opens the highlighted flag
+        await settle(pilot)
+        assert isinstance(app.screen, FlagEditorScreen) and app.screen.flag.key == "new-checkout"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table.visible_keys() == ["new-checkout"]  # back on the list, still filtered
+        await pilot.press("escape")
         assert len(table.visible_keys()) == 4
         table.sort_by("kind")
         assert table.visible_keys()[:2] == ["maintenance-mode", "new-checkout"]  # boolean before variant

@@ -61,8 +61,10 @@ class FormModal(ModalScreen[T]):
     (through `Checks`) or a ValueError for what is wrong."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "submit", "OK", priority=True),
+        Binding("escape", "cancel", "Cancel",
+                tooltip="Close the dialog; nothing is kept"),
+        Binding("enter", "submit", "OK", priority=True,
+                tooltip="Check every field and keep the result"),
         Binding("f2", "submit", "OK", show=False),
     ]
 

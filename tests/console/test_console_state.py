@@ -1,0 +1,92 @@
+"""State reads in words (issue 14 #3, #6, #7): an editor opens on its list, so its keys are commands and never
+rename anything; a boolean flag switched off whose rollouts still serve true says so, in the list and in the editor
+(the engine evaluates it); a checkbox reads [x]/[ ] without colour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.insight.served import Served, served
+from app.screens.modals.constraint import ConstraintModal
+from app.screens.segment_editor import SegmentEditorScreen
+from app.screens.segments import SegmentsScreen
+from app.widgets.flag_table import FlagTable
+from app.widgets.state_box import StateBox
+from gitstore.model.documents import Flag, FlagType, Rollout, RolloutThreshold
+
+from .helpers import settle
+from .test_console_edits import open_flag
+
+
+def row_state(app, key: str) -> str:  # noqa: ANN001
+    table = app.screen.query_one(FlagTable)
+    return next(r.state_text for r in table._rows if r.key == key)
+
+
+async def test_a_new_segment_opens_on_its_constraints_and_a_adds_one(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert isinstance(app.screen, SegmentsScreen)
+        await pilot.press("n", *"pro-plan", "tab", *"Pro plan", "enter")
+        await settle(pilot)
+        editor = app.screen
+        assert isinstance(editor, SegmentEditorScreen) and editor.segment.key == "pro-plan"
+        await pilot.press("a")  # the heading says "a add": it adds a constraint, it does not rename the segment
+        await settle(pilot)
+        assert isinstance(app.screen, ConstraintModal)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert editor.query_one("#segment-name").value == "Pro plan"
+
+
+async def test_the_flag_editor_opens_on_its_list(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        editor = await open_flag(pilot, "color-theme")
+        assert app.focused is editor.query_one("#variants")
+        await pilot.press("escape")
+        await settle(pilot)
+        editor = await open_flag(pilot, "new-checkout")
+        assert app.focused is editor.query_one("#rollouts")
+        await pilot.press("x", "escape")  # x removes the highlighted rollout; the name is untouched
+        await settle(pilot)
+        [pending] = app.session.pending
+        assert pending.change.value.name == "New checkout" and len(pending.change.value.rollouts) == 1
+
+
+def test_served_comes_from_evaluating_the_flag() -> None:
+    everyone = Rollout(threshold=RolloutThreshold(percentage=100, value=True))
+    half = Rollout(threshold=RolloutThreshold(percentage=50, value=True))
+    off = Flag(key="f", name="F", type=FlagType.BOOLEAN, enabled=False, rollouts=(everyone,))
+    answer = served(None, off)
+    assert answer == Served(answer.total, answer.total) and answer.words(False) == (
+        "off · rollouts still serve true to everyone")
+    some = served(None, off.model_copy(update={"rollouts": (half,)}))
+    assert 0 < some.other < some.total and some.words(False, short=True) == "off (some get true)"
+    assert served(None, off.model_copy(update={"enabled": True})) is None  # its rollouts serve what it says
+
+
+async def test_switching_off_a_flag_that_rollouts_still_serve_says_so(make_app, config_path: Path) -> None:
+    """new-checkout is on in the demo, with a 100% threshold rollout to true in staging (10% in production)."""
+    app = make_app(env="staging")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert row_state(app, "new-checkout") == "on"
+        app.screen.query_one(FlagTable).move_to("new-checkout")
+        await pilot.press("space")
+        await settle(pilot)
+        assert row_state(app, "new-checkout") == "off (all get true)"
+        assert "off (all get true)" in app.screen.query_one(FlagTable).render_line(3).text
+        await pilot.press("escape")
+        editor = await open_flag(pilot, "new-checkout")
+        note = str(editor.query_one("#served-note").render())
+        assert note.startswith("⚠ off · rollouts still serve true to everyone")
+        box = editor.query_one("#flag-enabled", StateBox)
+        assert str(box.render()).startswith("[ ] off")
+        box.value = True
+        await pilot.pause()
+        assert str(box.render()).startswith("[x] on") and not editor.query_one("#served-note").display
