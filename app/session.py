@@ -198,6 +198,20 @@ class Session:
         self.refresh_sync(target)
         return result
 
+    def promotion_preview(self, target: str, flag: str | None = None) -> Any:
+        """Blocking: what promoting the flag (with the segments it uses), or the whole namespace, from this
+        environment as committed would change in `target`'s file: a `FileDiff`, or None when nothing would."""
+        from app.insight.file_diff import file_diff
+        from gitstore.model.changes import promotion_changes
+
+        source, dest = self.store.snapshot(self.env), self.store.snapshot(target)
+        doc = source.document(self.namespace)
+        if doc is None:
+            raise ValueError(f"namespace {self.namespace!r} has no valid document in {self.env}")
+        changes = promotion_changes(self.namespace, doc, dest.document(self.namespace), flag)
+        directory = self.store.config.environment(target).directory or ""
+        return file_diff(dest, directory, self.namespace, changes) if changes else None
+
     def has_remote(self, env: str | None = None) -> bool:
         return bool(self.store.config.storage_of(env or self.env).remote)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rich.syntax import Syntax
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
+from app.insight.file_diff import FileDiff
 from app.insight.served import may_differ
 from app.screens.base import BaseScreen
 from app.screens.modals.choose import ChooseModal
@@ -276,6 +279,26 @@ class FlagsScreen(BaseScreen):
         self.app.push_screen(ConfirmModal("Delete flag", f"Delete flag {flag.key!r}? (pending until committed)",
                                           "Delete"), answered)
 
+    def confirm_promote(self, key: str, target: str, preview: FileDiff | None) -> None:
+        """Show what the promotion changes in the target's file, naming the target, and promote only on yes."""
+        if preview is None:
+            self.notify(f"{target} already has {key} as it is here: nothing to promote.")
+            return
+        if preview.error:
+            self.show_error("Promote", f"{target}: {preview.error}")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_git(self.session.promote, target, key, what=f"Could not promote {key}",
+                             then=lambda r: self.notify_commit(f"Promoted {key} to {target} ({r.commit[:8]})", r,
+                                                               target))
+
+        body = Text(f"{preview.edits} change(s) to {preview.path}, committed at once in {target}:\n\n")
+        body.append_text(Syntax(preview.diff, "diff", theme="ansi_dark", background_color="default").highlight(
+            preview.diff))
+        self.app.push_screen(ConfirmModal(f"Promote {key} to {target}?", body, f"Promote to {target}"), answered)
+
     def action_promote(self) -> None:
         flag = self.current()
         if flag is None:
@@ -291,9 +314,8 @@ class FlagsScreen(BaseScreen):
 
         def chosen(target: str | None) -> None:
             if target:
-                self.run_git(self.session.promote, target, flag.key, what=f"Could not promote {flag.key}",
-                             then=lambda r: self.notify_commit(f"Promoted {flag.key} to {target} ({r.commit[:8]})",
-                                                               r, target))
+                self.run_git(self.session.promotion_preview, target, flag.key, what="Could not preview the promotion",
+                             then=lambda preview: self.confirm_promote(flag.key, target, preview))
 
         title = f"Promote {flag.key} (as committed at {snap.commit[:8] if snap else '?'}) to…"
         self.app.push_screen(ChooseModal(title, [(e, e) for e in envs]), chosen)

@@ -56,6 +56,19 @@ async def test_promote_flag_to_staging(make_app, config_path: Path) -> None:
         assert isinstance(app.screen, ChooseModal)
         await pilot.press("enter")  # staging, the only other environment
         await settle(pilot)
+        # issue 14 #4: what changes in staging, naming it, and nothing happens before yes
+        assert isinstance(app.screen, ConfirmModal) and app.screen.title_text == "Promote new-checkout to staging?"
+        body = str(app.screen.question)
+        assert "staging/default/features.yaml" in body and "-          percentage: 100" in body
+        assert "+          percentage: 10" in body
+        before = head_commit(config_path).id
+        await pilot.press("n")
+        await settle(pilot)
+        assert head_commit(config_path).id == before
+        await pilot.press("p", "enter")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
     with open_store(config_path) as store:
         prod = store.snapshot("production").document("default").flag("new-checkout")
         staging = store.snapshot("staging").document("default").flag("new-checkout")

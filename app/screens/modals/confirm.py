@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
@@ -16,14 +17,15 @@ class ConfirmModal(ModalScreen[bool]):
         Binding("n", "dismiss(False)", "No", show=False),
     ]
 
-    def __init__(self, title: str, question: str, yes: str = "Yes", no: str = "Cancel") -> None:
+    def __init__(self, title: str, question: str | Text, yes: str = "Yes", no: str = "Cancel") -> None:
         super().__init__()
         self.title_text, self.question, self.yes, self.no = title, question, yes, no
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.question, classes="dialog-body")
+            with VerticalScroll(classes="dialog-scroll"):
+                yield Static(self.question, classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", variant="primary", id="yes")
                 yield Button(f"{self.no} (n)", id="no")
