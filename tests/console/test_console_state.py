@@ -90,3 +90,33 @@ async def test_switching_off_a_flag_that_rollouts_still_serve_says_so(make_app, 
         box.value = True
         await pilot.pause()
         assert str(box.render()).startswith("[x] on") and not editor.query_one("#served-note").display
+
+
+def test_the_last_place_is_remembered_per_configuration(tmp_path: Path) -> None:
+    """issue 14 #11: the console opens where it was left (environment, then that environment's namespace)."""
+    from app.insight.places import LastPlace, Place
+
+    path = tmp_path / "state" / "last-place.json"
+    mine, other = LastPlace(tmp_path / "a.yaml", path), LastPlace(tmp_path / "b.yaml", path)
+    assert mine.get() == Place(None, None)
+    mine.remember("staging", "beta")
+    mine.remember("production", "default")
+    assert mine.get() == Place("production", "default")
+    assert mine.get("staging") == Place("staging", "beta")  # --env wins; its namespace is still remembered
+    assert other.get() == Place(None, None)  # another configuration's place is its own
+    path.write_text("{not json")
+    assert mine.get() == Place(None, None)  # a damaged file is ignored, never an error
+
+
+def test_the_context_line_keeps_the_pending_count_when_narrow() -> None:
+    """issue 14 #11: at 60 columns the header lost the pending count."""
+    from app.widgets.context_line import Part, fit
+
+    parts = [Part("env: production", "production", 8), Part("ns: default", "default", 7),
+             Part("role: admin", "admin", 1), Part("pending: 3", "3 pending", 9),
+             Part("⇡2 to push · last fetch 3m ago", "⇡2 to push · last fetch 3m ago", 2)]
+    assert fit(parts, 200).startswith("env: production  │  ns: default")
+    for width in (60, 40, 30, 20):
+        text = fit(parts, width)
+        assert "3 pending" in text or "pending: 3" in text
+        assert len(text) <= width or text == "3 pending"

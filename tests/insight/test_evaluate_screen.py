@@ -108,3 +108,15 @@ async def test_damaged_recents_file_is_kept_aside(make_app, state_dir: Path) -> 
         await ask(pilot, "u1", "")
     assert (state_dir / "recent-contexts.json.bad").read_text().startswith('{"namespaces"')
     assert json.loads((state_dir / "recent-contexts.json").read_text())["namespaces"]["default"][0]["entity"] == "u1"
+
+
+async def test_an_empty_entity_id_is_refused(make_app, state_dir: Path) -> None:
+    """issue 14 #10: enter with no entity id says what is missing and records nothing in Recent."""
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_evaluate(pilot, "color-theme")
+        result, _ = await ask(pilot, "  ", "plan=pro")
+        assert result.startswith("✗ Entity id: type one first")
+        assert app.focused is app.screen.query_one("#entity")
+        assert "user-123" not in str(app.screen.query_one("#entity").placeholder)
+    assert not (state_dir / "recent-contexts.json").exists()

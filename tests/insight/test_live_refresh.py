@@ -180,3 +180,20 @@ async def test_editor_open_while_the_branch_moves(make_app, config_path: Path) -
         assert conflict.theirs.description == "Bob again" and conflict.mine.name == "Ranking (mine)"
         assert conflict.base.description == "Bob's words"
     assert str(head_commit(config_path).parents[0].id) == new  # nothing of ours was committed
+
+
+async def test_a_move_that_changes_nothing_here_is_no_news(make_app, config_path: Path) -> None:
+    """issue 14 #8: staging and production share a branch; a commit to production moves staging's branch too, but
+    staging's data did not change, so a console on staging says nothing (it used to pop "Branch moved: ... no flag
+    or segment changed" at every commit to the other environment)."""
+    app = make_app(env="staging")
+    told: list[Notify] = []
+    async with app.run_test(size=(100, 30), message_hook=lambda m: told.append(m) if isinstance(m, Notify)
+                            else None) as pilot:
+        await settle(pilot)
+        new = await other_process_commits(config_path, "search-ranking", name="Ranking v2")  # production
+        await wait_until(pilot, lambda: app.insight.moves)
+        [move] = app.insight.moves
+        assert move.env == "staging" and move.new == new and not move.resources
+        assert app.session.snapshot().commit == new  # the console did follow the branch
+        assert [n.notification.message for n in told if n.notification.title == "Branch moved"] == []
