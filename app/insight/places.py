@@ -38,8 +38,8 @@ class LastPlace:
         if not isinstance(entry, dict):
             return Place(None, None)
         chosen = env or entry.get("env")
-        namespaces = entry.get("namespaces") if isinstance(entry.get("namespaces"), dict) else {}
-        found = namespaces.get(chosen) if chosen else None
+        namespaces = entry.get("namespaces")
+        found = namespaces.get(chosen) if isinstance(namespaces, dict) and chosen else None
         return Place(chosen if isinstance(chosen, str) else None, found if isinstance(found, str) else None)
 
     def remember(self, env: str, namespace: str) -> None:

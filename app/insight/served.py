@@ -44,7 +44,7 @@ def may_differ(flag: Flag) -> bool:
 def served(doc: Document | None, flag: Flag, population: list[Any] | None = None) -> Served | None:
     """Evaluate a boolean flag over the sample (None for a variant flag or one whose rollouts all serve its
     switch's value)."""
-    from evaluator.engine import compile_namespace, evaluate
+    from evaluator.engine import compile_namespace, evaluate_boolean
     from evaluator.engine.impact import build_population
 
     if not may_differ(flag):
@@ -54,7 +54,8 @@ def served(doc: Document | None, flag: Flag, population: list[Any] | None = None
     mini = Document(flags=(flag,), segments=segments)
     people = population if population is not None else build_population(mini, SAMPLE, SEED)
     compiled = compile_namespace(mini)
-    other = sum(1 for p in people if evaluate(compiled, flag.key, p.entity_id, p.context).enabled != flag.enabled)
+    other = sum(1 for p in people
+                if evaluate_boolean(compiled, flag.key, p.entity_id, p.context).enabled != flag.enabled)
     return Served(other, len(people))
 
 
