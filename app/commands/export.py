@@ -58,7 +58,9 @@ def render_json(chosen: list[NamespaceSnapshot], single: bool) -> bytes:
 @click.option("--commit", "commit", default=None, help="Export as of this commit (default: the branch tip).")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
               help="yaml: Flipt's declarative documents; json: client snapshot documents as served "
-                   "(one namespace: the document; several: an object keyed by namespace).")
+                   "(one namespace: the document; several: an object keyed by namespace). As in Flipt's, a "
+                   "snapshot carries no flag or segment names and descriptions (they are \"\"): export yaml for "
+                   "the whole documents.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to FILE instead of standard output.")
 def command(config_path: Path | None, env: str | None, namespace: str | None, commit: str | None, fmt: str,
