@@ -33,7 +33,7 @@ class ReviewScreen(BaseScreen):
         Binding("D", "discard_all", "Discard all",
                 tooltip="Drop every pending edit of this environment (asks first)"),
         Binding("m", "edit_message", "Message",
-                tooltip="Edit the commit message"),
+                tooltip="Edit the commit message (typing replaces the proposed one; an arrow key keeps it)"),
         Binding("escape", "back", "Back",
                 tooltip="Back to the previous screen (from the message: back to the list)"),
     ]
@@ -139,7 +139,10 @@ class ReviewScreen(BaseScreen):
         self.action_commit()
 
     def action_edit_message(self) -> None:
-        self.query_one("#commit-message", TextBox).focus()
+        """Focus the message with all of it selected: typing replaces the proposed message, an arrow key keeps it."""
+        box = self.query_one("#commit-message", TextBox)
+        box.focus()
+        box.select_all()
 
     def action_back(self) -> None:
         if self.query_one("#commit-message", TextBox).has_focus:

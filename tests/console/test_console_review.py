@@ -40,6 +40,17 @@ async def test_enter_in_the_message_box_commits_and_ctrl_j_adds_a_line(make_app,
     assert (commit.author.name, commit.author.email) == ("Tess Tester", "tess@example.com")
 
 
+async def test_m_then_typing_replaces_the_proposed_message(make_app, config_path: Path) -> None:
+    """`m`, type, enter (the newcomer's way): the typed words are the message, not glued to the proposed one."""
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await toggle_and_review(app, pilot)
+        await pilot.press("m", *"Open the maintenance page", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FlagsScreen) and app.session.pending == []
+    assert head_commit(config_path).message.rstrip("\n") == "Open the maintenance page"
+
+
 async def test_the_review_shows_the_commits_file_diff(make_app, config_path: Path) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
