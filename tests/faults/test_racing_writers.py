@@ -42,7 +42,7 @@ WRITERS = 4
 COMMITS = 8
 OUTSIDE_PUSHES = 6
 ENV = "production"
-CLONE_OF = {0: "c0", 1: "c1", 2: "shared", 3: "shared"}  # writer -> its clone directory
+CLONE_OF = {0: "c0", 1: "c1", 2: "c23", 3: "c23"}  # writer -> its clone directory
 
 
 def _writer(config: str, index: int, barrier, results) -> None:  # noqa: ANN001 - multiprocessing proxies

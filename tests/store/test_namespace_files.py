@@ -55,16 +55,16 @@ def test_a_document_without_namespace_is_default_wherever_it_lives(tmp_path: Pat
 
 
 def test_two_files_claiming_one_namespace_make_it_invalid_naming_both(tmp_path: Path) -> None:
-    files = {"a/features.yaml": valid("shared"), "b/features.yml": valid("shared"), "c/features.yaml": valid("c")}
+    files = {"a/features.yaml": valid("joint"), "b/features.yml": valid("joint"), "c/features.yaml": valid("c")}
     with _store(tmp_path, files) as store:
         snap = store.snapshot("production")
-        shared = snap.namespaces["shared"]
-        assert shared.document is None and snap.namespaces["c"].document is not None
-        assert [(p.file, p.line) for p in shared.problems if p.severity == "error"] == [("a/features.yaml", 2), ("b/features.yml", 2)]
-        assert all("a/features.yaml, b/features.yml" in p.message for p in shared.problems if p.severity == "error")
+        joint = snap.namespaces["joint"]
+        assert joint.document is None and snap.namespaces["c"].document is not None
+        assert [(p.file, p.line) for p in joint.problems if p.severity == "error"] == [("a/features.yaml", 2), ("b/features.yml", 2)]
+        assert all("a/features.yaml, b/features.yml" in p.message for p in joint.problems if p.severity == "error")
         head = store.head("production")
         with pytest.raises(ValidationError, match="declared by 2 files"):
-            store.commit("production", [put_flag("f", False, namespace="shared")], ALICE)
+            store.commit("production", [put_flag("f", False, namespace="joint")], ALICE)
         assert store.head("production") == head
         store.commit("production", [put_flag("f", False, namespace="c")], ALICE)  # the others are editable
         assert store.snapshot("production").document("c").flag("f").enabled is False

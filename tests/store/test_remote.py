@@ -85,15 +85,15 @@ def test_a_colliding_remote_change_is_reported_and_the_local_commit_kept_aside(t
     origin = bare(tmp_path / "origin.git")
     a, b = open_clone(tmp_path / "a", origin.as_uri()), open_clone(tmp_path / "b", origin.as_uri())
     try:
-        a.commit("production", [put_flag("shared")], ALICE)
+        a.commit("production", [put_flag("joint")], ALICE)
         b.fetch("production")
         origin.rename(tmp_path / "away.git")
-        b.commit("production", [put_flag("shared", True)], BOB)  # offline
+        b.commit("production", [put_flag("joint", True)], BOB)  # offline
         (tmp_path / "away.git").rename(origin)
-        a.commit("production", [put_flag("shared", False, name="Renamed")], ALICE)
+        a.commit("production", [put_flag("joint", False, name="Renamed")], ALICE)
         with pytest.raises(ConflictError) as caught:
             b.push("production")
-        assert caught.value.resource == "default/shared"
+        assert caught.value.resource == "default/joint"
         assert b.head("production") == remote_tip(origin)
         state = b.sync_state("production")
         assert state.ahead == 0 and "refs/flagdeck/conflicts/main/" in (state.last_error or "")

@@ -149,7 +149,7 @@ def test_a_mirror_follows_its_remote_and_never_pushes(tmp_path: Path) -> None:
 def test_console_and_serve_sharing_one_repository_follow_a_force_push(tmp_path: Path) -> None:
     """`make run`: the console (a writer) and `flagdeck serve` (a mirror) on one local repository, both watching."""
     origin = bare(tmp_path / "origin.git")
-    config = load_config(single_env_config(tmp_path / "shared", remote=origin.as_uri(), poll="100ms"))
+    config = load_config(single_env_config(tmp_path / "one-clone", remote=origin.as_uri(), poll="100ms"))
     console, serve = Store(config), Store(config, mirror=True)
     try:
         unwatch = [s.watch(lambda env, commit: None) for s in (console, serve)]
