@@ -39,48 +39,12 @@ SEGMENTS = 100
 FILE = "default/features.yaml"
 CONFIG = "storage:\n  local: {path: repo, branch: main}\nenvironments:\n  production: {storage: local, default: true}\n"
 
-FLAG = """\
-  - key: flag-{i}
-    name: Flag {i}
-    type: VARIANT_FLAG_TYPE
-    description: Benchmark flag number {i}
-    enabled: {enabled}
-    metadata:
-      owner: team-{team}
-      ticket: FD-{i}
-    variants:
-      - key: control
-        name: Control
-        default: true
-      - key: treatment
-        name: Treatment
-    rules:
-      - segment: segment-{seg}
-        distributions:
-          - variant: control
-            rollout: 50
-          - variant: treatment
-            rollout: 50
-"""
-SEGMENT = """\
-  - key: segment-{i}
-    name: Segment {i}
-    match_type: ALL_MATCH_TYPE
-    constraints:
-      - type: STRING_COMPARISON_TYPE
-        property: plan
-        operator: eq
-        value: plan-{i}
-"""
-
 
 def features(flags: int) -> bytes:
-    body = ['version: "1.6"\nnamespace: default\nflags:\n']
-    body += [FLAG.format(i=i, enabled="true" if i % 2 else "false", team=i % 7, seg=i % SEGMENTS)
-             for i in range(flags)]
-    body.append("segments:\n")
-    body += [SEGMENT.format(i=i) for i in range(SEGMENTS)]
-    return "".join(body).encode()
+    """The issue's repository: one namespace of `flags` variant flags with a rule and a 50/50 split, 100 segments."""
+    from bench.gitstore import features as namespace_file
+
+    return namespace_file("default", flags, SEGMENTS)
 
 
 def make_repo(root: Path, flags: int) -> Path:

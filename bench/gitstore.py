@@ -73,12 +73,13 @@ SEGMENT = """\
 SEGMENTS = 10
 
 
-def features(namespace: str, flags: int) -> bytes:
+def features(namespace: str, flags: int, segments: int = SEGMENTS) -> bytes:
+    """A namespace file of `flags` variant flags (a rule and a 50/50 split each) over `segments` segments."""
     body = [f'version: "1.6"\nnamespace: {namespace}\nflags:\n']
-    body += [FLAG.format(i=i, enabled="true" if i % 2 else "false", team=i % 7, seg=i % SEGMENTS)
+    body += [FLAG.format(i=i, enabled="true" if i % 2 else "false", team=i % 7, seg=i % segments)
              for i in range(flags)]
     body.append("segments:\n")
-    body += [SEGMENT.format(i=i) for i in range(SEGMENTS)]
+    body += [SEGMENT.format(i=i) for i in range(segments)]
     return "".join(body).encode()
 
 
