@@ -15,6 +15,16 @@ from gitstore.git.repo import build_tree, cas_ref, make_commit, open_repository
 from gitstore.results import Author
 
 
+async def open_segments(app: Any, pilot: Any) -> None:
+    """From the console's first screen to the segment list (`g`)."""
+    from app.screens.segments import SegmentsScreen
+
+    await settle(pilot)
+    await pilot.press("g")
+    await settle(pilot)
+    assert isinstance(app.screen, SegmentsScreen)
+
+
 async def settle(pilot: Any) -> None:
     """Let messages and workers finish (twice: a finished worker may start another). A worker that failed is not
     an error here: the console shows its failure (an error dialog), which the test checks."""

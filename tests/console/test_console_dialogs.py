@@ -19,7 +19,7 @@ from app.screens.modals.variant import VariantModal
 from app.screens.segment_editor import SegmentEditorScreen
 from app.widgets.list_editor import ListEditor
 
-from .helpers import settle
+from .helpers import open_segments, settle
 from .test_console_edits import open_flag
 
 
@@ -92,9 +92,7 @@ async def test_enter_on_a_select_submits_and_an_open_menu_takes_its_choice(make_
 async def test_a_constraint_dialog_submits_with_enter_too(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("g")
-        await settle(pilot)
+        await open_segments(app, pilot)
         await pilot.press("down", "enter")  # beta-testers
         await settle(pilot)
         assert isinstance(app.screen, SegmentEditorScreen)

@@ -17,7 +17,7 @@ from app.widgets.flag_table import FlagTable
 from app.widgets.list_editor import ListEditor
 from gitstore.model.documents import FlagType
 
-from .helpers import head_commit, open_store, settle
+from .helpers import head_commit, open_segments, open_store, settle
 
 
 def flag_in_repo(config: Path, key: str, env: str = "production"):  # noqa: ANN201
@@ -250,14 +250,10 @@ async def test_metadata_must_be_a_json_object(make_app) -> None:
 
 async def test_segment_in_use_cannot_be_deleted(make_app) -> None:
     from app.screens.modals.error import ErrorModal
-    from app.screens.segments import SegmentsScreen
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("g")
-        await settle(pilot)
-        assert isinstance(app.screen, SegmentsScreen)
+        await open_segments(app, pilot)
         await pilot.press("d")  # beta-testers: used by color-theme's second rule
         await settle(pilot)
         assert isinstance(app.screen, ErrorModal)

@@ -16,11 +16,10 @@ from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.constraint import ConstraintModal, check_value
 from app.screens.namespaces import NamespacesScreen
 from app.screens.segment_editor import SegmentEditorScreen
-from app.screens.segments import SegmentsScreen
 from app.widgets.flag_table import FlagTable
 from gitstore.model.documents import ComparisonType
 
-from .helpers import BOB, head_commit, open_store, seed, settle
+from .helpers import BOB, head_commit, open_segments, open_store, seed, settle
 
 
 async def test_history_of_a_flag_and_revert(make_app, config_path: Path) -> None:
@@ -163,10 +162,7 @@ async def test_namespace_admin_actions_hidden_for_editors(make_app) -> None:
 async def test_segment_constraint_values_checked_per_type(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("g")
-        await settle(pilot)
-        assert isinstance(app.screen, SegmentsScreen)
+        await open_segments(app, pilot)
         await pilot.press("enter")  # beta-testers (sorted first)
         await settle(pilot)
         assert isinstance(app.screen, SegmentEditorScreen)

@@ -9,12 +9,11 @@ from pathlib import Path
 from app.insight.served import Served, served
 from app.screens.modals.constraint import ConstraintModal
 from app.screens.segment_editor import SegmentEditorScreen
-from app.screens.segments import SegmentsScreen
 from app.widgets.flag_table import FlagTable
 from app.widgets.state_box import StateBox
 from gitstore.model.documents import Flag, FlagType, Rollout, RolloutThreshold
 
-from .helpers import settle
+from .helpers import open_segments, settle
 from .test_console_edits import open_flag
 
 
@@ -26,10 +25,7 @@ def row_state(app, key: str) -> str:  # noqa: ANN001
 async def test_a_new_segment_opens_on_its_constraints_and_a_adds_one(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("g")
-        await settle(pilot)
-        assert isinstance(app.screen, SegmentsScreen)
+        await open_segments(app, pilot)
         await pilot.press("n", *"pro-plan", "tab", *"Pro plan", "enter")
         await settle(pilot)
         editor = app.screen
