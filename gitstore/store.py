@@ -17,21 +17,20 @@ commits and reverts editor, creating, renaming or deleting a namespace and promo
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pygit2
 
 from gitstore import roles as access
 from gitstore.config import Config, load_config
 from gitstore.errors import ConflictError, NotFoundError, Problem, SyncError, ValidationError
-from gitstore.git import crash, history, remote, worktree
+from gitstore.git import crash, remote, worktree
 from gitstore.git.objects import commit_at
 from gitstore.git.refs import branch_ref, tip
 from gitstore.git.repo import (
@@ -48,12 +47,6 @@ from gitstore.git.repo import (
     write_error,
 )
 from gitstore.git.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot
-from gitstore.git.tree_edits import TreeEdits, check_served, check_unchanged, edit_tree, who_changed
-from gitstore.git.watch import BranchMoved, Watcher
-from gitstore.model.changes import Change, commit_message, promotion_changes
-from gitstore.model.documents import Document
-from gitstore.model.revert import RevertConflict, undo
-from gitstore.model.revert import restore as restore_changes
 from gitstore.results import (
     FALLBACK_EMAIL,
     FALLBACK_NAME,
@@ -63,6 +56,11 @@ from gitstore.results import (
     HistoryEntry,
     SyncState,
 )
+
+if TYPE_CHECKING:  # imported where they are used: `flagdeck validate` or `eval` reads, and never pays for them
+    from gitstore.git.watch import BranchMoved, Watcher
+    from gitstore.model.changes import Change
+    from gitstore.model.documents import Document
 
 __all__ = ["Author", "CommitResult", "EnvironmentInfo", "HistoryEntry", "NamespaceSnapshot", "Snapshot", "Store",
            "SyncState", "open_store"]
@@ -80,6 +78,8 @@ def _commit_facts(repo: pygit2.Repository, commit: str) -> tuple[str, str | None
 
 
 def _who(repo: pygit2.Repository, since: str, now: str, directory: str, change: Change, cache: ParseCache) -> str:
+    from gitstore.git.tree_edits import who_changed
+
     return who_changed(repo, commit_at(repo, pygit2.Oid(hex=since)), commit_at(repo, pygit2.Oid(hex=now)), directory,
                        change, cache)
 
@@ -142,6 +142,8 @@ class Store:
 
     async def call(self, fn: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a store method (by name) or any callable off the event loop; the Git work stays on its thread."""
+        import asyncio
+
         target = getattr(self, fn) if isinstance(fn, str) else fn
         return await asyncio.to_thread(target, *args, **kwargs)
 
@@ -200,6 +202,9 @@ class Store:
                 based_on: str | None, message: str | None,
                 restore: dict[str, pygit2.Oid | None] | None = None) -> CommitResult:
         """`restore` (path -> blob id, None = delete) writes those files as they are instead of applying changes."""
+        from gitstore.git.tree_edits import TreeEdits, check_served, check_unchanged, edit_tree
+        from gitstore.model.changes import commit_message
+
         storage = self.config.storage_of(env)
         tracker = self._sync[self.config.environment(env).storage]
         directory = self.config.environment(env).directory
@@ -269,12 +274,17 @@ class Store:
         self.require(env, access.Action.READ, "reading history")
         directory = self.config.environment(env).directory
         ref = branch_ref(self.config.storage_of(env).branch)
+        from gitstore.git import history
+
         return self._run(env, history.history, ref, directory, namespace, flag, limit)
 
     def revert(self, env: str, namespace: str, commit: str, flag: str | None = None,
                author: Author | None = None) -> CommitResult:
         """A new commit undoing what `commit` changed in the namespace (or only in one flag): see `gitstore.model.revert`.
         `NothingToRevert` or `ConflictError` say exactly why no commit was made."""
+        from gitstore.model.changes import commit_message
+        from gitstore.model.revert import RevertConflict, undo
+
         self.require(env, access.Action.COMMIT, "reverting")
         target, parent, subject = self._run(env, _commit_facts, commit)
         then = self._namespace_at(env, namespace, target, "after")
@@ -297,6 +307,9 @@ class Store:
                 author: Author | None = None) -> CommitResult:
         """A new commit that puts the namespace (or one flag) back as it was at `commit`; `NothingToRevert` when it
         already is."""
+        from gitstore.model.changes import commit_message
+        from gitstore.model.revert import restore as restore_changes
+
         self.require(env, access.Action.COMMIT, "restoring")
         then = self.snapshot(env, commit).namespaces.get(namespace)
         if then is not None and then.document is None:
@@ -326,6 +339,8 @@ class Store:
     def promote(self, src_env: str, dst_env: str, namespace: str, flag: str | None = None,
                 author: Author | None = None) -> CommitResult:
         """Copy a namespace (or one flag and the segments it uses) from `src_env` to `dst_env` as one commit."""
+        from gitstore.model.changes import commit_message, promotion_changes
+
         self.require(dst_env, access.Action.PROMOTE)
         src = self.snapshot(src_env)
         source = src.document(namespace)
@@ -365,6 +380,8 @@ class Store:
     def watch(self, callback: BranchMoved) -> Callable[[], None]:
         """Call `callback(env, commit)` from a watcher thread whenever an environment's branch moves; returns the
         function that stops these calls."""
+        from gitstore.git.watch import Watcher
+
         with self._lock:
             if self._watcher is None:
                 self._watcher = Watcher(self.config, self._sync_in_background)

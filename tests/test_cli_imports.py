@@ -76,3 +76,24 @@ def test_help_reads_as_click_prints_it(width: int) -> None:
     eager = runner.invoke(plain, ["--help"], prog_name="flagdeck", terminal_width=width)
     assert lazy.exit_code == eager.exit_code == 0
     assert lazy.output == eager.output
+
+
+# what reading an environment must not pull in: the writer, history, the watcher, asyncio, and (but for eval) the
+# engine; never the server or the console
+READ_ONLY = ("textual", "aiohttp", "evaluator.server.app", "asyncssh", "asyncio", "gitstore.edit.writer",
+             "gitstore.git.history", "gitstore.git.watch", "gitstore.git.replay", "gitstore.git.tree_edits",
+             "gitstore.model.revert", "evaluator.engine.compiler")
+
+
+@pytest.mark.parametrize("args", [["validate"], ["eval", "-n", "default", "-e", "u1"]], ids=["validate", "eval"])
+def test_reading_an_environment_imports_no_writer(tmp_path: Path, args: list[str]) -> None:
+    """`flagdeck validate --env` and `flagdeck eval` (the commands CI gates and hooks run fifty times a day) do
+    not import what only writing, watching or serving needs (issue 18: imports were most of a 1,000-flag run)."""
+    from gitstore.demo import init_demo
+
+    config = init_demo(tmp_path / "demo")
+    done = subprocess.run([sys.executable, "-c", PROBE % (READ_ONLY,), *args, "--config", str(config), "--env",
+                           "staging"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    seen = json.loads(done.stderr.strip().splitlines()[-1])
+    expected = ["evaluator.engine.compiler"] if args[0] == "eval" else []
+    assert seen == {"code": 0, "heavy": expected}, done.stderr

@@ -18,6 +18,10 @@ if TYPE_CHECKING:  # the engine and the store are imported when the command runs
     from gitstore.errors import Problem
     from gitstore.model.documents import Document
 
+# (the document, its file, and for one flag asked for: a document holding only that flag and every segment, with
+# the flag's place in the whole namespace, so that its warnings read as the whole namespace's would)
+Namespace = tuple["Document", str, "dict[str, int] | None"]
+
 
 def _parse_context(pairs: tuple[str, ...]) -> dict[str, str]:
     context = {}
@@ -33,9 +37,10 @@ def _fail(lines: list[str]) -> click.ClickException:
     return click.ClickException("\n".join(lines))
 
 
-def document_from_dir(directory: Path, namespace: str) -> tuple[Document, str]:
+def document_from_dir(directory: Path, namespace: str, flag: str | None = None) -> Namespace:
     """The namespace from the feature files one level below `directory`, by the store's rule for which file holds
-    a namespace (flipt-compatibility §3.1); invalid: its problems as `FILE:LINE: PATH: message`, exit 1."""
+    a namespace (flipt-compatibility §3.1); invalid: its problems as `FILE:LINE: PATH: message`, exit 1. `flag`:
+    only that flag is built (see `Namespace`)."""
     from app.commands.validate import directory_holders, exit_with_problems
     from gitstore.git.snapshot import claim_problems
 
@@ -47,13 +52,16 @@ def document_from_dir(directory: Path, namespace: str) -> tuple[Document, str]:
     if len(found) > 1:
         exit_with_problems(claim_problems(namespace, tuple(found)))
     parsed = found[0].parsed
-    document = parsed.documents.get(namespace) if parsed.document is not None else None
-    if document is None:
+    if parsed.source is None or namespace not in parsed.source:
         exit_with_problems(parsed.problems)
-    return document, found[0].path
+    if flag is None:
+        return parsed.source[namespace], found[0].path, None
+    document, places = parsed.source.partial(namespace, (flag,))
+    return document, found[0].path, places
 
 
-def document_from_store(config: Path | None, env: str | None, namespace: str) -> tuple[Document, str]:
+def document_from_store(config: Path | None, env: str | None, namespace: str, flag: str | None = None
+                        ) -> Namespace:
     """The namespace as of the environment's branch tip (`--config`/`--env`)."""
     from app.commands.offline import read_snapshot
     from app.commands.validate import exit_with_problems
@@ -67,9 +75,10 @@ def document_from_store(config: Path | None, env: str | None, namespace: str) ->
     if ns is None:
         raise _fail([f"namespace {namespace!r} not found in environment {snap.environment} "
                      f"(found: {', '.join(snap.namespaces)})"])
-    if ns.document is None:
+    found = ns.partial((flag,)) if flag is not None else (ns.document, None)
+    if found is None or found[0] is None:
         exit_with_problems(ns.problems)
-    return ns.document, ns.path
+    return found[0], ns.path, found[1]
 
 
 def result_data(result: VariantResult | BooleanResult) -> dict[str, Any]:
@@ -123,10 +132,10 @@ def command(flag: str | None, directory: Path | None, config: Path | None, env: 
     if directory is not None:
         if config is not None or env is not None:
             raise click.UsageError("--dir cannot be combined with --config or --env")
-        document, source = document_from_dir(directory, namespace)
+        document, source, places = document_from_dir(directory, namespace, flag)
     else:
-        document, source = document_from_store(config, env, namespace)
-    compiled = compile_namespace(document, source, only=flag)  # one flag asked: the others are not compiled
+        document, source, places = document_from_store(config, env, namespace, flag)
+    compiled = compile_namespace(document, source, only=flag, places=places)  # one flag: no other is built
     _warn(compiled.warnings)
     keys = [flag] if flag is not None else compiled.flag_keys
     for key in keys:

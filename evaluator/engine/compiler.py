@@ -7,6 +7,7 @@ names the flag, the segment and the constraint. Segment keys listed twice in one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,11 +155,14 @@ class _Compiler:
         )
 
 
-def compile_namespace(doc: Document, file: str = "", only: str | None = None) -> CompiledNamespace:
+def compile_namespace(doc: Document, file: str = "", only: str | None = None,
+                      places: Mapping[str, int] | None = None) -> CompiledNamespace:
     """Compile once, evaluate many times. `file` names the source in warnings. `only`: compile just that flag
     (with the segments; its warnings name it at its place in the document), for one evaluation of a large
-    namespace (`flagdeck eval FLAG`)."""
+    namespace (`flagdeck eval FLAG`). `places`: each flag's place in the whole namespace when `doc` holds only
+    some of its flags (`NamespaceSnapshot.partial`), for the warnings."""
     with gc_paused():
         compiler = _Compiler(doc, file)
-        flags = {f.key: compiler.flag(f, i) for i, f in enumerate(doc.flags) if only is None or f.key == only}
+        flags = {f.key: compiler.flag(f, places.get(f.key, i) if places else i) for i, f in enumerate(doc.flags)
+                 if only is None or f.key == only}
     return CompiledNamespace(key=doc.namespace.key, flags=flags, warnings=compiler.warnings, document=doc)

@@ -29,7 +29,7 @@ import orjson
 
 from gitstore.errors import Problem
 from gitstore.format.limits import MAX_FILE_BYTES
-from gitstore.format.loader import LoadResult, result_from_data
+from gitstore.format.loader import LoadResult, load_document, result_from_data
 
 MAGIC = b"flagdeck parse cache 1\n"
 MAX_BYTES = 512 * 1024 * 1024  # the directory, all entries (an entry is ~2x its file: bytes + plain data)
@@ -93,7 +93,7 @@ def load(directory: Path, blob: str, filename: str) -> tuple[bytes, LoadResult] 
 def save(directory: Path, blob: str, filename: str, data: bytes, result: LoadResult) -> None:
     """Keep what loading `data` (the blob `blob`) found. Best effort: a cache that cannot be written is no cache."""
     docs = b""
-    if result.document is not None:
+    if result.valid:
         try:  # only data JSON gives back exactly (no NaN, infinity, big integer, non-text key or date)
             docs = orjson.dumps(result.data)
             if orjson.loads(docs) != result.data:
@@ -102,7 +102,7 @@ def save(directory: Path, blob: str, filename: str, data: bytes, result: LoadRes
             return
     header = orjson.dumps({
         "fingerprint": fingerprint(), "blob": blob, "file": filename, "size": len(data), "docs": len(docs),
-        "crc": zlib.crc32(docs), "valid": result.document is not None, "claims": result.claims,
+        "crc": zlib.crc32(docs), "valid": result.valid, "claims": result.claims,
         "problems": [[p.file, p.line, p.path, p.message, p.severity] for p in result.problems],
     })
     try:
@@ -171,7 +171,7 @@ def _decode(raw: bytes, blob: str, filename: str) -> tuple[bytes, LoadResult] | 
         data = raw[body:body + size]
         if blob_id(data) != blob:  # the bytes are the blob's: the text, digest and line numbers are right
             return None
-        docs_raw = raw[body + size:]
+        docs_raw = memoryview(raw)[body + size:]
         if zlib.crc32(docs_raw) != crc:
             return None
         problems = [_problem(item) for item in head["problems"]]
@@ -179,13 +179,25 @@ def _decode(raw: bytes, blob: str, filename: str) -> tuple[bytes, LoadResult] | 
         if not valid:
             if claims is not None and not problems:
                 return None
-            return data, LoadResult(None, problems, claims=claims)
-        docs = orjson.loads(docs_raw)
-        if not isinstance(docs, list) or claims is None or any(p.severity == "error" for p in problems):
+            return data, LoadResult(problems, claims)
+        if claims is None or any(p.severity == "error" for p in problems):
             return None
-        return data, result_from_data(docs, filename, problems, claims)
+        return data, result_from_data(lambda: _documents(docs_raw, data, filename), filename, problems, claims)
     except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
         return None
+
+
+def _documents(docs_raw: memoryview, data: bytes, filename: str) -> list[Any]:
+    """The entry's plain documents, decoded when a document is first asked for (`flagdeck validate` never does).
+    The bytes passed their CRC when the entry was read; should they still not be the JSON list the cache wrote,
+    the file itself is parsed again: a cache never gives a wrong answer."""
+    try:
+        docs = orjson.loads(docs_raw)
+    except orjson.JSONDecodeError:
+        docs = None
+    if not isinstance(docs, list):
+        docs = load_document(data, filename).data or []
+    return docs
 
 
 def _problem(item: Any) -> Problem:

@@ -3,7 +3,9 @@ found only when there is a problem) and writing documents back in Flipt's canoni
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -40,23 +42,128 @@ from gitstore.model.documents import (
 )
 
 __all__ = [
-    "LoadResult", "build_flag", "build_segment", "document_to_data", "dump_document", "dump_json", "flag_to_data",
+    "Documents", "LoadResult", "build_flag", "build_segment", "document_to_data", "dump_document", "dump_json", "flag_to_data",
     "load_document", "result_from_data", "segment_to_data",
 ]
 
 
+class Documents(Mapping[str, Document]):
+    """The namespaces of a valid file (namespace -> `Document`), each built from the file's checked plain data the
+    first time it is asked for: `flagdeck validate` builds none, `flagdeck eval FLAG` one flag (`partial`), so a
+    100,000-flag file costs them no 700,000 model objects. `data`: the checked plain documents, or a function giving
+    them (a parse cache entry decodes its JSON only when a document is asked for). Thread-safe; built once."""
+
+    def __init__(self, keys: Iterable[str], data: list[Any] | Callable[[], list[Any]] | None,
+                 built: Mapping[str, Document] | None = None):
+        self._keys = tuple(keys)
+        self._data = data
+        self._groups: dict[str, list[dict[str, Any]]] | None = None
+        self._built: dict[str, Document] = dict(built or {})
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, documents: Mapping[str, Document]) -> Documents:
+        """Documents already built (a file the writer has just verified)."""
+        return cls(documents, None, documents)
+
+    @property
+    def built(self) -> tuple[str, ...]:
+        """The namespaces built so far (what a test or a benchmark asks to see that nothing else was)."""
+        return tuple(key for key in self._keys if key in self._built)
+
+    @property
+    def data(self) -> list[Any] | None:
+        """The checked plain documents (None for `Documents.of`)."""
+        with self._lock:
+            return self._plain()
+
+    def _plain(self) -> list[Any] | None:
+        if callable(self._data):
+            self._data = self._data()
+        return self._data
+
+    def _parts(self, key: str) -> list[dict[str, Any]]:
+        if self._groups is None:
+            self._groups = _groups(self._plain() or [])
+        return self._groups[key]
+
+    def __getitem__(self, key: str) -> Document:
+        found = self._built.get(key)
+        if found is not None:
+            return found
+        if key not in self._keys:
+            raise KeyError(key)
+        with self._lock, gc_paused():
+            found = self._built.get(key)
+            if found is None:
+                found = self._built[key] = build_document(self._parts(key))
+            return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def document(self, key: str) -> Document:
+        """Namespace `key`, or an empty document of that namespace when the file holds none (an empty file)."""
+        return self[key] if key in self._keys else Document(namespace=NamespaceInfo(key=key))
+
+    def partial(self, key: str, flags: Collection[str]) -> tuple[Document, dict[str, int]]:
+        """Namespace `key` with only the flags named in `flags` (and every segment), built without the others, and
+        the place of each in the whole namespace (what its warnings name: `flags[N]`)."""
+        found = self._built.get(key)
+        if found is None and key in self._keys and self._data is not None:
+            with self._lock, gc_paused():
+                parts = self._parts(key)
+                keys = (f["key"] for doc in parts for f in doc.get("flags") or ())
+                return build_document(parts, flags), _places(keys, flags)
+        found = found if found is not None else self.document(key)
+        kept = tuple(f for f in found.flags if f.key in flags)
+        return found.model_copy(update={"flags": kept}), _places((f.key for f in found.flags), flags)
+
+
+def _places(keys: Iterable[str], wanted: Collection[str]) -> dict[str, int]:
+    places: dict[str, int] = {}
+    for place, key in enumerate(keys):
+        if key in wanted:
+            places.setdefault(key, place)
+    return places
+
+
 @dataclass(frozen=True)
 class LoadResult:
-    """`document`: the file's namespace (None when any error exists); `documents`: every namespace the file holds
-    (a YAML stream may hold several); `problems`: errors and warnings, each with file, line and path."""
+    """`problems`: errors and warnings, each with file, line and path; `documents`: every namespace of a valid
+    file (a YAML stream may hold several; built when asked for), None when any error exists; `chosen`: which of
+    them is the file's `document`."""
 
-    document: Document | None
     problems: list[Problem]
-    documents: dict[str, Document] = field(default_factory=dict)
     # Namespaces the file declares, valid or not (document `namespace:`, missing = "default"), each with the index
     # of its first document; None when the file cannot be read or parsed at all.
     claims: dict[str, int] | None = None
-    data: list[Any] | None = None  # the file's checked plain documents when it is valid (what a parse cache keeps)
+    namespaces: Documents | None = None
+    chosen: str = "default"
+
+    @property
+    def valid(self) -> bool:
+        return self.namespaces is not None
+
+    @property
+    def document(self) -> Document | None:
+        """The file's namespace (None when any error exists)."""
+        return self.namespaces.document(self.chosen) if self.namespaces is not None else None
+
+    @property
+    def documents(self) -> Mapping[str, Document]:
+        return self.namespaces if self.namespaces is not None else {}
+
+    @property
+    def data(self) -> list[Any] | None:
+        """The file's checked plain documents when it is valid (what a parse cache keeps)."""
+        return self.namespaces.data if self.namespaces is not None else None
 
     @property
     def errors(self) -> list[Problem]:
@@ -80,22 +187,22 @@ def _load(data: bytes | str, filename: str, namespace: str | None, extended: boo
     try:
         return _load_checked(data, filename, namespace, extended)
     except Exception as exc:  # noqa: BLE001 - a file must never take more than its own namespace down
-        return LoadResult(None, [Problem(filename, 1, "", f"cannot load the file: {type(exc).__name__}: "
+        return LoadResult([Problem(filename, 1, "", f"cannot load the file: {type(exc).__name__}: "
                                          f"{str(exc)[:200]}")])
 
 
 def _load_checked(data: bytes | str, filename: str, namespace: str | None, extended: bool) -> LoadResult:
     too_big = size_problem(len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass")))
     if too_big:
-        return LoadResult(None, [Problem(filename, 1, "", too_big)])
+        return LoadResult([Problem(filename, 1, "", too_big)])
     try:
         text = data if isinstance(data, str) else decode_text(data)
         docs = parse_documents(text, filename)
     except ParseError as exc:
-        return LoadResult(None, [Problem(filename, exc.line, "", exc.message)])
+        return LoadResult([Problem(filename, exc.line, "", exc.message)])
     beyond = check_data(docs)
     if beyond:
-        return LoadResult(None, attach_lines(text, filename, [Finding(*item) for item in beyond]))
+        return LoadResult(attach_lines(text, filename, [Finding(*item) for item in beyond]))
     claims = namespace_claims(docs)
     groups = _groups(docs)
     findings = check_documents(docs, extended)
@@ -108,21 +215,17 @@ def _load_checked(data: bytes | str, filename: str, namespace: str | None, exten
                                 f"and edited as {chosen!r}", "warning"))
     problems = attach_lines(text, filename, findings) if findings else []
     if any(p.severity == "error" for p in problems):
-        return LoadResult(None, problems, claims=claims)
+        return LoadResult(problems, claims)
     return result_from_data(docs, filename, problems, claims, namespace)
 
 
-def result_from_data(docs: list[Any], filename: str, problems: list[Problem], claims: dict[str, int],
-                     namespace: str | None = None) -> LoadResult:
-    """The result of a valid file from its checked plain data and its warnings, as `load_document` returns it
-    (a parse cache hit builds the documents without parsing or checking the file again)."""
-    groups = _groups(docs)
-    documents = {key: build_document(parts) for key, parts in groups.items()}
-    chosen = _chosen(groups, _namespace_directory(filename), namespace)
-    document = documents.get(chosen)
-    if document is None:
-        document = Document(namespace=NamespaceInfo(key=chosen))
-    return LoadResult(document, problems, documents, claims, docs)
+def result_from_data(docs: list[Any] | Callable[[], list[Any]], filename: str, problems: list[Problem],
+                     claims: dict[str, int], namespace: str | None = None) -> LoadResult:
+    """The result of a valid file from its checked plain data (or a function giving it) and its warnings, as
+    `load_document` returns it (a parse cache hit, without parsing or checking the file again). The documents
+    are built when asked for (`Documents`). `claims`: the file's namespaces, in the order of its documents."""
+    chosen = _chosen(claims, _namespace_directory(filename), namespace)
+    return LoadResult(problems, claims, Documents(claims, docs), chosen)
 
 
 def _groups(docs: list[Any]) -> dict[str, list[dict[str, Any]]]:
@@ -133,7 +236,7 @@ def _groups(docs: list[Any]) -> dict[str, list[dict[str, Any]]]:
     return groups
 
 
-def _chosen(groups: dict[str, list[dict[str, Any]]], directory: str, namespace: str | None) -> str:
+def _chosen(groups: Mapping[str, object], directory: str, namespace: str | None) -> str:
     chosen = namespace or (directory if directory in groups or not groups else next(iter(groups)))
     return chosen or "default"
 
@@ -161,7 +264,8 @@ def _make(cls: type[M], **values: Any) -> M:
     return obj
 
 
-def build_document(parts: list[dict[str, Any]]) -> Document:
+def build_document(parts: list[dict[str, Any]], only: Collection[str] | None = None) -> Document:
+    """A `Document` from the validated plain documents of one namespace; `only`: just the flags with these keys."""
     first = parts[0]
     ns = first.get("namespace")
     if isinstance(ns, dict):
@@ -172,7 +276,7 @@ def build_document(parts: list[dict[str, Any]]) -> Document:
     flags: list[Flag] = []
     segments: list[Segment] = []
     for doc in parts:
-        flags.extend(build_flag(f) for f in doc.get("flags") or ())
+        flags.extend(build_flag(f) for f in doc.get("flags") or () if only is None or f["key"] in only)
         segments.extend(build_segment(s) for s in doc.get("segments") or ())
     return _make(Document, version=document_version(first), namespace=info, flags=tuple(flags),
                  segments=tuple(segments))

@@ -41,7 +41,6 @@ from gitstore.config import StorageConfig
 from gitstore.errors import ConflictError, FlagdeckError, SyncError
 from gitstore.git import transport, worktree
 from gitstore.git.refs import branch_ref, tip
-from gitstore.git.replay import replay
 from gitstore.git.repo import _lost_race, cas_ref
 from gitstore.git.snapshot import ParseCache
 from gitstore.git.transport import tracking_ref
@@ -250,6 +249,8 @@ def _integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTra
         target = new  # fast-forward, or follow a rewrite
     else:
         try:
+            from gitstore.git.replay import replay  # the writer: imported when a commit needs replaying
+
             target = replay(repo, list(reversed(never_pushed)), new, cache)
         except ConflictError as exc:
             raise _park(repo, storage, tracker, (old, local, new), never_pushed, dropped, exc) from None

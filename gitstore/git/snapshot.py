@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +28,7 @@ from pygit2.enums import FileMode, ObjectType
 from gitstore.errors import Problem
 from gitstore.format import cache as disk_cache
 from gitstore.format.limits import size_problem
-from gitstore.format.loader import LoadResult, load_document
+from gitstore.format.loader import Documents, LoadResult, load_document
 from gitstore.format.yamlscan import Locator
 
 # Imported here, not lazily on a Git thread: yaml_rs (under the loader) crashes the process when it was first
@@ -44,7 +44,7 @@ FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
 class NamespaceSnapshot:
     key: str
     path: str  # path of the file inside the repository
-    document: Document | None  # None when the file has errors (see problems)
+    source: Documents | None  # the namespaces of its file, built when asked for; None when it has errors
     digest: str  # sha1 hex of the file bytes (the client snapshot's ETag)
     problems: tuple[Problem, ...]
     text: str
@@ -52,7 +52,19 @@ class NamespaceSnapshot:
 
     @property
     def valid(self) -> bool:
-        return self.document is not None
+        """Whether the namespace has a document (answered without building it)."""
+        return self.source is not None and self.key in self.source
+
+    @property
+    def document(self) -> Document | None:
+        """The namespace (built the first time it is asked for); None when the file has errors (see problems)."""
+        return self.source.get(self.key) if self.source is not None else None
+
+    def partial(self, flags: Collection[str]) -> tuple[Document, dict[str, int]] | None:
+        """The namespace with only the flags named in `flags` and every segment, without building the other
+        flags (`flagdeck eval FLAG` on a 100,000-flag file), and each flag's place in the whole namespace; None
+        when the file has errors."""
+        return self.source.partial(self.key, flags) if self.valid and self.source is not None else None
 
 
 @dataclass(frozen=True)
@@ -72,19 +84,33 @@ class Snapshot:
 
 @dataclass
 class ParsedFile:
-    document: Document | None
     problems: tuple[Problem, ...]
     digest: str
     text: str
     size: int
-    documents: Mapping[str, Document] = field(default_factory=dict)  # every namespace the file holds, when valid
+    source: Documents | None = None  # every namespace the file holds, built when asked for; None: the file has errors
     claims: Mapping[str, int] | None = None  # namespace -> first document declaring it; None: unreadable file
+    chosen: str = "default"  # which namespace is `document`
+
+    @property
+    def valid(self) -> bool:
+        return self.source is not None
+
+    @property
+    def document(self) -> Document | None:
+        """The file's namespace (see `LoadResult.document`); None when the file has errors."""
+        return self.source.document(self.chosen) if self.source is not None else None
+
+    @property
+    def documents(self) -> Mapping[str, Document]:
+        """Every namespace the file holds when it is valid (each built the first time it is asked for)."""
+        return self.source if self.source is not None else {}
 
     def holds(self, dirname: str) -> tuple[str, ...]:
         """The namespaces this file holds under the rule (the module docstring)."""
         if self.claims:
             return tuple(self.claims)
-        if self.document is None:  # unreadable, or no document at all: its errors belong to the directory's name
+        if not self.valid:  # unreadable, or no document at all: its errors belong to the directory's name
             return (dirname,) if any(p.severity == "error" for p in self.problems) else ()
         return ()
 
@@ -137,8 +163,8 @@ class ParseCache:
         """Remember a file the store has just written, holding only `document` (the writer verified it), so the
         next snapshot does not parse it again."""
         key = document.namespace.key
-        self._add((blob_id, filename), ParsedFile(document, (), hashlib.sha1(data).hexdigest(), text, len(data),
-                                               {key: document}, {key: 0}))
+        self._add((blob_id, filename), ParsedFile((), hashlib.sha1(data).hexdigest(), text, len(data),
+                                                  Documents.of({key: document}), {key: 0}, key))
 
     def holders(self, root: pygit2.Tree | None, key: str, compute: Callable[[], Holders]) -> Holders:
         """The namespace -> files map of an environment tree, remembered by tree id (the writer asks at every
@@ -172,7 +198,7 @@ class ParseCache:
 
 def oversized(filename: str, problem: str) -> ParsedFile:
     """A file refused unread (too big, or unreadable): the problem, on line 1."""
-    return ParsedFile(None, (Problem(filename, 1, "", problem),), "", "", 0)
+    return ParsedFile((Problem(filename, 1, "", problem),), "", "", 0)
 
 
 def blob_size(repo: pygit2.Repository, oid: pygit2.Oid) -> int:
@@ -196,8 +222,8 @@ def _from_disk(directory: Path, blob_id: str, filename: str) -> ParsedFile | Non
 def _parsed(data: bytes, result: LoadResult) -> ParsedFile:
     digest = hashlib.sha1(data).hexdigest()
     text = "" if size_problem(len(data)) else data.decode("utf-8", "replace")  # not kept beyond the limit
-    return ParsedFile(result.document, tuple(result.problems), digest, text, len(data), result.documents,
-                   result.claims)
+    return ParsedFile(tuple(result.problems), digest, text, len(data), result.namespaces, result.claims,
+                      result.chosen)
 
 
 @dataclass(frozen=True)
@@ -321,9 +347,8 @@ def _read_namespaces(holders: Holders) -> tuple[dict[str, NamespaceSnapshot], li
             namespaces[key] = NamespaceSnapshot(key, first.path, None, parsed.digest, clash + own, parsed.text,
                                                 str(first.blob))
             continue
-        document = parsed.documents.get(key) if parsed.document is not None else None
-        namespaces[key] = NamespaceSnapshot(key, first.path, document, parsed.digest, parsed.problems, parsed.text,
-                                            str(first.blob))
+        namespaces[key] = NamespaceSnapshot(key, first.path, parsed.source, parsed.digest, parsed.problems,
+                                            parsed.text, str(first.blob))
     return namespaces, problems
 
 
