@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -151,15 +152,18 @@ class FlagEditorScreen(ResourceEditorScreen):
         note.display = words not in ("on", "off")
         note.update(f"⚠ {words}: the switch is only the value served when no rollout matches")
 
-    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
-        if event.checkbox.id == "flag-enabled":
-            self.show_served()
+    @on(Checkbox.Changed, "#flag-enabled")
+    def enabled_changed(self) -> None:
+        self.show_served()
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "flag-type":
-            self.show_type()
-            self.show_served()
-        elif event.select.id == "flag-default" and event.value is not Select.BLANK:
+    @on(Select.Changed, "#flag-type")
+    def type_changed(self) -> None:
+        self.show_type()
+        self.show_served()
+
+    @on(Select.Changed, "#flag-default")
+    def default_changed(self, event: Select.Changed) -> None:
+        if event.value is not Select.BLANK:
             self.default = str(event.value)
 
     # ----- list edits ---------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ class FlagsScreen(BaseScreen):
     BINDINGS = [
         Binding("enter", "open", "Open",
                 tooltip="Edit the highlighted flag"),
-        Binding("space", "toggle", "Toggle",
+        Binding("space", "toggle_flag", "Toggle",
                 tooltip="Switch the highlighted flag on or off (pending until committed)"),
         Binding("n", "new", "New",
                 tooltip="Create a flag"),
@@ -70,7 +70,7 @@ class FlagsScreen(BaseScreen):
         self.query_one(FlagTable).focus()
         self.reload()
 
-    WRITES = frozenset({"toggle", "new", "duplicate", "delete"})
+    WRITES = frozenset({"toggle_flag", "new", "duplicate", "delete"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Read-only roles do not see the editing keys (the context line says read-only); pressing them does
@@ -204,11 +204,11 @@ class FlagsScreen(BaseScreen):
 
             self.app.push_screen(FlagEditorScreen(flag))
 
-    @on(FlagTable.Opened)
-    def opened(self, event: FlagTable.Opened) -> None:
+    @on(FlagTable.Opened, "#flags")
+    def opened(self) -> None:
         self.action_open()
 
-    def action_toggle(self) -> None:  # type: ignore[override]  # Textual's takes an attribute name; this one a flag
+    def action_toggle_flag(self) -> None:
         flag = self.current()
         if flag is not None and self.check_write():
             self.stage(flag.model_copy(update={"enabled": not flag.enabled}), flag.key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from rich.syntax import Syntax
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -131,10 +132,12 @@ class ReviewScreen(BaseScreen):
     def on_option_list_option_selected(self) -> None:
         self.action_commit()
 
-    def on_text_area_changed(self, event: TextBox.Changed) -> None:
+    @on(TextBox.Changed, "#commit-message")
+    def message_changed(self, event: TextBox.Changed) -> None:
         self.message_edited = event.text_area.text != self.session.proposed_message()
 
-    def on_text_box_submitted(self, event: TextBox.Submitted) -> None:
+    @on(TextBox.Submitted, "#commit-message")
+    def message_submitted(self, event: TextBox.Submitted) -> None:
         event.stop()
         self.action_commit()
 

@@ -49,7 +49,8 @@ MARKER = 2  # before the key: "* " on a pending row, else "> " on the cursor's
 
 
 class FlagTable(ScrollView, can_focus=True):
-    """Rows of flags with a cursor. Posts `Highlighted` when the cursor moves and `Opened` on enter/second click."""
+    """Rows of flags with a cursor. Posts `Highlighted` when the cursor moves and `Opened` on a click on the row the
+    cursor is on (`enter` is the screen's own key)."""
 
     DEFAULT_CSS = """
     FlagTable { height: 1fr; }
@@ -71,14 +72,26 @@ class FlagTable(ScrollView, can_focus=True):
     cursor: reactive[int] = reactive(0, always_update=True)
 
     class Highlighted(Message):
-        def __init__(self, key: str | None) -> None:
-            self.key = key
+        """The cursor moved to the flag `key` (None: the table is empty)."""
+
+        def __init__(self, table: FlagTable, key: str | None) -> None:
+            self.table, self.key = table, key
             super().__init__()
 
+        @property
+        def control(self) -> FlagTable:  # so that `@on(FlagTable.Highlighted, "#flags")` selects by the table
+            return self.table
+
     class Opened(Message):
-        def __init__(self, key: str) -> None:
-            self.key = key
+        """`enter` (or a second click) on the flag `key`."""
+
+        def __init__(self, table: FlagTable, key: str) -> None:
+            self.table, self.key = table, key
             super().__init__()
+
+        @property
+        def control(self) -> FlagTable:
+            return self.table
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -169,7 +182,7 @@ class FlagTable(ScrollView, can_focus=True):
         elif value >= self.scroll_y + page:
             self.scroll_to(y=value - page + 1, animate=False, immediate=True)
         self.refresh()
-        self.post_message(self.Highlighted(self.current_key))
+        self.post_message(self.Highlighted(self, self.current_key))
 
     def action_cursor(self, delta: int) -> None:
         self.cursor += delta
@@ -189,7 +202,7 @@ class FlagTable(ScrollView, can_focus=True):
             return
         if 0 <= line < len(self._visible):
             if line == self.cursor:
-                self.post_message(self.Opened(self._rows[self._visible[line]].key))
+                self.post_message(self.Opened(self, self._rows[self._visible[line]].key))
             self.cursor = line
 
     def on_resize(self) -> None:

@@ -56,7 +56,7 @@ async def test_viewer_cannot_toggle(make_app, config_path: Path) -> None:
         await pilot.press("space", "n", "d")
         await settle(pilot)
         assert isinstance(app.screen, FlagsScreen)  # the editing keys are hidden and inert: nothing opens
-        assert all(app.screen.check_action(a, ()) is False for a in ("toggle", "new", "duplicate", "delete"))
+        assert all(app.screen.check_action(a, ()) is False for a in ("toggle_flag", "new", "duplicate", "delete"))
         assert "role: viewer (read-only)" in str(app.screen.query_one(".context-line").render())
         assert not app.session.pending
         app.screen.check_write()  # an edit reached another way is refused with a reason

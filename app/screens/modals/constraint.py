@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
@@ -92,8 +93,10 @@ class ConstraintModal(FormModal[Constraint | None]):
     def on_mount(self) -> None:
         self.show_value_field()
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "constraint-type" and event.value is not Select.BLANK:
+    @on(Select.Changed, "#constraint-type")
+    def type_changed(self, event: Select.Changed) -> None:
+        """The operators of the chosen type (the current one kept when the type has it)."""
+        if event.value is not Select.BLANK:
             operators = OPERATORS[ComparisonType(str(event.value))]
             select = self.query_one("#constraint-operator", Select)
             current = select.value
@@ -101,6 +104,7 @@ class ConstraintModal(FormModal[Constraint | None]):
             select.value = current if current in operators else operators[0]
         self.show_value_field()
 
+    @on(Select.Changed, "#constraint-operator")
     def show_value_field(self) -> None:
         operator = self.query_one("#constraint-operator", Select).value
         needs_value = operator not in NO_VALUE_OPERATORS

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -104,12 +105,15 @@ class FormModal(ModalScreen[T]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    @on(Button.Pressed, "#ok")
+    def ok_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        if event.button.id == "ok":
-            self.submit()
-        elif event.button.id == "cancel":
-            self.dismiss(None)
+        self.submit()
+
+    @on(Button.Pressed, "#cancel")
+    def cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
 
     def on_text_box_submitted(self, event: TextBox.Submitted) -> None:
         event.stop()

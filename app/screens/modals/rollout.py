@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Input, Select, Static
 
@@ -40,10 +41,7 @@ class RolloutModal(FormModal[Rollout | None]):
     def on_mount(self) -> None:
         self.show_kind()
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "rollout-kind":
-            self.show_kind()
-
+    @on(Select.Changed, "#rollout-kind")
     def show_kind(self) -> None:
         """Only the fields of the chosen kind: a percentage, or segments and their operator."""
         threshold = self.query_one("#rollout-kind", Select).value == "threshold"

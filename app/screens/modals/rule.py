@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Input, Select, Static
 
@@ -73,10 +74,7 @@ class RuleModal(FormModal[Rule | None]):
     def on_mount(self) -> None:
         self.update_bar()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "rule-distributions":
-            self.update_bar()
-
+    @on(Input.Changed, "#rule-distributions")
     def update_bar(self) -> None:
         """The bar of what is typed so far; while it does not parse, the bar waits (the problem is shown once, in
         the dialog's problem list, when the dialog is submitted)."""
