@@ -11,9 +11,12 @@ from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 
 from app.insight.live import Insight
 from app.screens.flags import FlagsScreen
+from app.screens.live import LiveRefresh, Refreshed
+from app.screens.messages import BranchMoved, EnvironmentChanged, SyncChanged, post_from_thread
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.palette import NavigationProvider
 from app.session import Session
@@ -52,12 +55,13 @@ class ConsoleApp(App[None]):
         self.initial_theme = theme
         self.cursor_blink = cursor_blink
         self.unwatch: Any = None
-        self.insight = Insight(self)  # live refresh, conflicts, impact sample, recent contexts (issue 6)
+        self.insight = Insight(session)  # conflicts, stale editors, impact sample, recent contexts (issue 6)
+        self.live = LiveRefresh(self)  # follows the store's branch moves (app/screens/live.py)
 
     def on_mount(self) -> None:
         self.theme = self.initial_theme
         self.push_screen(FlagsScreen())
-        self.unwatch = self.insight.start()
+        self.unwatch = self.live.start()
         self.set_interval(SYNC_EVERY, self.refresh_sync)
 
     def refresh_sync(self) -> None:
@@ -71,32 +75,35 @@ class ConsoleApp(App[None]):
         def read() -> None:
             state = self.session.refresh_sync(env)
             if state != before:
-                self.insight.post(self.update_context)  # without waiting: the app may be closing
+                post_from_thread(self, SyncChanged())
 
         self.run_worker(read, thread=True, exclusive=True, group="sync", exit_on_error=False,
                         description=f"sync state of {env}")
-
-    def update_context(self) -> None:
-        update = getattr(self.screen, "update_context", None)
-        if callable(update):
-            update()
 
     def on_unmount(self) -> None:
         if self.unwatch is not None:
             self.unwatch()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        if not self.cursor_blink and hasattr(event.widget, "cursor_blink"):
-            event.widget.cursor_blink = False  # type: ignore[attr-defined]
+        if not self.cursor_blink and isinstance(event.widget, Input | TextArea):
+            event.widget.cursor_blink = False
+
+    # ----- what changed, told to the screens (app/screens/messages.py) ---------------------------------------
+    def on_branch_moved(self, event: BranchMoved) -> None:
+        self.live.branch_moved(event.env, event.commit)
+
+    def on_refreshed(self, event: Refreshed) -> None:
+        self.live.applied(event)
+
+    def on_sync_changed(self) -> None:
+        self.screen.post_message(SyncChanged())
+
+    def environment_changed(self) -> None:
+        """Every screen on the stack re-reads its data (after a commit, a revert, a switch, a branch move)."""
+        for screen in self.screen_stack:
+            screen.post_message(EnvironmentChanged())
 
     # ----- navigation -----------------------------------------------------------------------------------------
-    def base_reload(self) -> None:
-        """Re-read the data of every screen on the stack (after a commit, a revert, a switch)."""
-        for screen in self.screen_stack:
-            reload = getattr(screen, "reload", None)
-            if callable(reload):
-                reload()
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         from app.screens.review import ReviewScreen
 
@@ -143,7 +150,7 @@ class ConsoleApp(App[None]):
         self.session.remember_place()
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.base_reload()
+        self.environment_changed()
 
     # ----- quitting -------------------------------------------------------------------------------------------
     async def action_quit(self) -> None:

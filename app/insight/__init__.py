@@ -6,5 +6,9 @@ population, and live refresh with conflicts shown instead of overwritten.
 - `impact`: which flags a pending change affects and how a sample population's results move
 - `moves`: what changed on a branch that moved underneath, and who changed it
 - `conflicts`: pending edits whose resource changed meanwhile; keep mine, take theirs, merge field by field
-- `live`: the console glue (store watching, refresh workers, notifications); the only module importing Textual
+- `live`: `Insight`, what the console knows while it runs (moves seen, open conflicts, editors left on an older
+  version), settled against each new snapshot
+
+No module here imports Textual (an import-linter contract): the console's screens and `app/screens/live.py` show
+all this.
 """

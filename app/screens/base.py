@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from app.screens.messages import EnvironmentChanged, PendingChanged, SyncChanged
 from app.screens.modals.error import ErrorModal, describe
 from app.widgets.context_line import ContextLine, Part, fit
 
@@ -138,3 +139,14 @@ class BaseScreen(Screen):
     def on_screen_resume(self) -> None:
         self.update_context()
         self.redraw()
+
+    # ----- what the app tells every screen (app/screens/messages.py) ------------------------------------------
+    def on_environment_changed(self, _: EnvironmentChanged) -> None:
+        self.reload()
+
+    def on_pending_changed(self, _: PendingChanged) -> None:
+        self.redraw()
+        self.update_context()
+
+    def on_sync_changed(self, _: SyncChanged) -> None:
+        self.update_context()

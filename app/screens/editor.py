@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from app.screens.base import BaseScreen
+from app.session import Resource
 from gitstore.model.changes import Change, Kind
 
 
@@ -23,6 +24,15 @@ class ResourceEditorScreen(BaseScreen):
         Binding("ctrl+s", "review", "Review",
                 tooltip="Keep the edit and review every pending edit"),
     ]
+
+    @property
+    def read(self) -> Resource:
+        """The resource as this editor read it when it opened."""
+        raise NotImplementedError
+
+    def is_open(self) -> bool:
+        """Still on the screen stack (under a dialog or the review too)."""
+        return self in self.app.screen_stack
 
     def build(self) -> Any:
         """The edited resource; a ValueError says what is wrong with the form."""

@@ -74,6 +74,10 @@ class FlagEditorScreen(ResourceEditorScreen):
         default = flag.default_variant
         self.default = default.key if default else NO_DEFAULT
 
+    @property
+    def read(self) -> Flag:
+        return self.flag
+
     def compose(self) -> ComposeResult:
         f = self.flag
         yield self.context_bar()

@@ -126,7 +126,7 @@ class HistoryScreen(BaseScreen):
                 self.show_error(what, f"No commit made: {conflict}")
                 return
             self.notify_commit(f"{done} as {result.commit[:8]}", result)
-            self.console.base_reload()
+            self.console.environment_changed()
 
         def answered(yes: bool | None) -> None:
             if yes:

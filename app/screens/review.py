@@ -4,6 +4,8 @@ from the list and from the message box alike (ctrl+j starts a new line of the me
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
@@ -16,10 +18,12 @@ from textual.widgets.option_list import Option
 from app.insight.file_diff import FileDiff
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
+from app.screens.modals.conflict import ConflictModal
 from app.session import Pending
 from app.widgets.impact_panel import ImpactPanel
 from app.widgets.key_footer import KeyFooter
 from app.widgets.text_box import TextBox
+from gitstore.errors import ConflictError
 
 
 class ReviewScreen(BaseScreen):
@@ -172,27 +176,50 @@ class ReviewScreen(BaseScreen):
                                           "Discard"), answered)
 
     def action_commit(self) -> None:
-        if not self.items() or self.console.insight.commit_blocked(self.query_one("#review-status", Static)):
+        if not self.items():
+            return
+        status = self.query_one("#review-status", Static)
+        conflicts = len(self.console.insight.open_conflicts())
+        if conflicts:
+            status.update(f"✗ {conflicts} conflict(s) to resolve first: select an edit marked CONFLICT and press x")
             return
         message = self.query_one("#commit-message", TextBox).text.strip() or self.session.proposed_message()
-        self.query_one("#review-status", Static).update("committing…")
+        status.update("committing…")
 
         def failed(error: BaseException) -> None:
             self.fill()
-            self.console.insight.commit_failed(error)
+            if isinstance(error, ConflictError):  # the branch moved past us: read it, which marks the conflicts
+                self.console.live.refresh(self.session.env)
 
         self.run_git(self.session.commit, message, then=self.committed, what="Commit failed", on_error=failed,
                      group="write")
 
     def action_resolve(self) -> None:
-        self.console.insight.resolve_selected(self, self.selected())
+        """Open the side-by-side dialog for the highlighted pending edit (if it is a conflict)."""
+        p = self.selected()
+        conflict = self.console.insight.conflict_for(p) if p is not None else None
+        if conflict is None:
+            self.notify("The selected edit has no conflict.")
+            return
+
+        def done(outcome: tuple[str, Any] | None) -> None:
+            if outcome is None:
+                return
+            choice, value = outcome
+            self.console.insight.settle(conflict, value if choice != "mine" else conflict.mine,
+                                        keep=choice != "theirs")
+            self.notify({"mine": "Kept your version", "theirs": "Took their version",
+                         "merge": "Merged field by field"}[choice] + f" of {conflict.pending.change.resource}")
+            self.fill()
+
+        self.app.push_screen(ConflictModal(conflict), done)
 
     def committed(self, result: object) -> None:
         commit = getattr(result, "commit", "") or ""
         rebased = " (rebased onto newer commits)" if getattr(result, "rebased", False) else ""
         self.notify_commit(f"Committed {commit[:8]}{rebased}", result)
         self.app.pop_screen()
-        self.console.base_reload()
+        self.console.environment_changed()
 
     def reload(self) -> None:
         self.fill()

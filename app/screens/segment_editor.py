@@ -19,10 +19,15 @@ class SegmentEditorScreen(ResourceEditorScreen):
     SCREEN_TITLE = "Segment editor"
     KIND = Kind.SEGMENT
     ERROR_ID = "#segment-error"
+
     def __init__(self, segment: Segment) -> None:
         super().__init__()
         self.segment = segment
         self.constraints: list[Constraint] = list(segment.constraints)
+
+    @property
+    def read(self) -> Segment:
+        return self.segment
 
     def compose(self) -> ComposeResult:
         s = self.segment
