@@ -24,10 +24,6 @@ __all__ = ["EvaluateScreen", "describe_result", "parse_context"]
 
 class EvaluateScreen(BaseScreen):
     SCREEN_TITLE = "Evaluate"
-    DEFAULT_CSS = """
-    EvaluateScreen #recent { height: auto; max-height: 4; border: none; padding: 0; }
-    EvaluateScreen #eval-result { margin-top: 1; height: auto; }
-    """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back",
                 tooltip="Back to the previous screen"),

@@ -19,13 +19,6 @@ from app.session import resource_text
 
 
 class ConflictModal(ModalScreen[tuple[str, Any] | None]):
-    CSS = """
-    ConflictModal > .dialog { width: 100%; max-width: 120; }
-    ConflictModal .sides { height: auto; max-height: 10; }
-    ConflictModal .side { width: 1fr; height: auto; max-height: 10; padding: 0 1; }
-    ConflictModal .side-title { text-style: bold; }
-    ConflictModal #fields { height: auto; max-height: 6; }
-    """
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Later"),
         Binding("k", "keep", "Keep mine"),
