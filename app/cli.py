@@ -5,6 +5,7 @@ line each), `flagdeck console` does not pay for aiohttp and `flagdeck serve` nev
 
 from __future__ import annotations
 
+import gc
 import importlib
 
 import click
@@ -54,10 +55,19 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+# Commands that read (or write) once and exit: Python's cyclic garbage collector is off for them. A 100,000-flag
+# snapshot is ~700,000 objects without cycles; each time a pause of the collector ends (`gitstore.gcpause`) the
+# collector would scan all of them again (~1 s of a 100,000-flag export), to free nothing the exit would not.
+ONE_SHOT = frozenset({"validate", "eval", "export", "revert", "doctor", "init"})
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="flagdeck")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Flagdeck: Git-native feature flags that Flipt's SDKs understand."""
+    if ctx.invoked_subcommand in ONE_SHOT:
+        gc.disable()
 
 
 if __name__ == "__main__":

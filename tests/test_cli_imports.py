@@ -97,3 +97,12 @@ def test_reading_an_environment_imports_no_writer(tmp_path: Path, args: list[str
     seen = json.loads(done.stderr.strip().splitlines()[-1])
     expected = ["evaluator.engine.compiler"] if args[0] == "eval" else []
     assert seen == {"code": 0, "heavy": expected}, done.stderr
+
+
+def test_one_shot_commands_are_commands() -> None:
+    """The commands run with the cyclic collector off (`app.cli.ONE_SHOT`) exist; the servers and the console,
+    which run for days, are not among them."""
+    from app.cli import ONE_SHOT
+
+    assert ONE_SHOT <= set(COMMANDS)
+    assert not ONE_SHOT & {"serve", "console", "ssh-server"}
