@@ -174,9 +174,15 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
                            access_log=ACCESS_LOG if access else None, access_log_class=AccessLog,
                            handle_signals=False, shutdown_timeout=2.0)
     exchange = None
+    collecting = gc.isenabled()
+    gc.disable()  # while loading: each end of a gc pause would rescan every object built so far (3 s of 100,000 flags)
     try:
-        await runner.setup()  # loads every environment before the first request is accepted
-        gc.freeze()  # start-up objects (compiled namespaces, modules) never need scanning again: shorter GC pauses
+        try:
+            await runner.setup()  # loads every environment before the first request is accepted
+        finally:
+            gc.freeze()  # start-up objects (compiled namespaces, modules) never need scanning again: shorter pauses
+            if collecting:
+                gc.enable()
         # the cap, counted after setup (the repositories' files are open), shared by this worker's sockets
         gate = Gate(runner.server, *connection_budget(limits.max_connections))
         await Listener(runner, sock, gate, ssl_context, limits.header_timeout).start()
