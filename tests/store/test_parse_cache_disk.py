@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pygit2
@@ -169,7 +170,12 @@ def test_data_json_cannot_give_back_is_not_cached(tmp_path: Path) -> None:
     disk_cache.save(tmp_path, "0" * 40, FILE, GOOD, result)
     result.data[0]["flags"][0]["metadata"]["when"] = 2**70
     disk_cache.save(tmp_path, "0" * 40, FILE, GOOD, result)
+    result.data[0]["flags"][0]["metadata"]["when"] = datetime(2026, 1, 2, tzinfo=UTC)  # JSON would give a string
+    disk_cache.save(tmp_path, "0" * 40, FILE, GOOD, result)
     assert list(tmp_path.iterdir()) == []
+    result.data[0]["flags"][0]["metadata"]["when"] = 1.5  # and the same data, JSON-exact, is kept
+    disk_cache.save(tmp_path, "0" * 40, FILE, GOOD, result)
+    assert len(list(tmp_path.iterdir())) == 1
 
 
 def test_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
