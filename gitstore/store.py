@@ -283,7 +283,7 @@ class Store:
         """A new commit undoing what `commit` changed in the namespace (or only in one flag): see `gitstore.model.revert`.
         `NothingToRevert` or `ConflictError` say exactly why no commit was made."""
         from gitstore.model.changes import commit_message
-        from gitstore.model.revert import RevertConflict, undo
+        from gitstore.model.revert import RevertConflict, revert_message, undo
 
         self.require(env, access.Action.COMMIT, "reverting")
         target, parent, subject = self._run(env, _commit_facts, commit)
@@ -299,8 +299,7 @@ class Store:
             raise ConflictError(f"cannot revert {target[:8]}: {exc}; {exc.change.kind.value} {exc.resource} was "
                                 f"last changed by {who}. Revert that change first, or restore a version",
                                 resource=exc.resource) from None
-        what = f"{namespace}/{flag}" if flag else namespace
-        message = f"{commit_message(plan.changes)}\n\nRevert \"{subject}\" for {what}.\nThis reverts commit {target}."
+        message = revert_message(subject, target, namespace, flag, commit_message(plan.changes))
         return self.commit(env, plan.changes, author, now_snap.commit, message)
 
     def restore(self, env: str, namespace: str, commit: str, flag: str | None = None,

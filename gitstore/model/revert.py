@@ -101,6 +101,17 @@ def undo(namespace: str, before: Document | None, after: Document | None, now: D
     return Undo(diff_documents(namespace, now, apply_to_document(now, back)), skipped)
 
 
+def revert_message(subject: str, commit: str, namespace: str, flag: str | None, changes: str) -> str:
+    """The message of a revert commit, in `git revert`'s form: the subject `Revert "<reverted subject>"` (reverting
+    a revert: `Reapply "<its subject>"`, as Git 2.43+ writes), then `This reverts commit <id>.`; then what was
+    reverted when only one flag was, and `changes` (the Flipt-form lines of what this commit changes, which the
+    console reads to tell when a resource last changed)."""
+    inner = subject[len('Revert "'):-1] if subject.startswith('Revert "') and subject.endswith('"') else None
+    title = f'Reapply "{inner}"' if inner is not None else f'Revert "{subject}"'
+    scope = f"\nOnly flag {namespace}/{flag} was reverted." if flag else ""
+    return f"{title}\n\nThis reverts commit {commit}.{scope}\n\n{changes}"
+
+
 def restore(namespace: str, then: Document | None, now: Document | None, flag: str | None,
             commit: str) -> list[Change]:
     """The changes that put the namespace (or the flag) back as it was at `commit`."""

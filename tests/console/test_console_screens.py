@@ -40,7 +40,7 @@ async def test_history_of_a_flag_and_revert(make_app, config_path: Path) -> None
         await settle(pilot)
         assert len(app.screen.entries) == 3
     commit = head_commit(config_path)
-    assert 'Revert "update flag default/search-ranking" for default/search-ranking' in commit.message
+    assert commit.message.startswith('Revert "update flag default/search-ranking"\n')
     with open_store(config_path) as store:
         assert store.snapshot("production").document("default").flag("search-ranking").enabled is False
 

@@ -42,11 +42,27 @@ def test_reverting_the_latest_commit_of_a_flag_undoes_it(demo_store: Store, env:
     assert flags(demo_store, env) == before and flags(demo_store, other) == other_before
     repo = pygit2.Repository(str(demo_store.config.storage["local"].path))
     message = repo[reverted.commit].message
-    assert message.startswith("update flag default/search-ranking\n\nRevert \"update flag default/search-ranking\"")
-    assert message.rstrip().endswith(f"This reverts commit {change.commit}.")
+    # git revert's form: the subject names the reverted commit's subject, the body its id (tools parse both); the
+    # Flipt-form line of what changed follows, for the console's "changed" column
+    assert message == (f'Revert "update flag default/search-ranking"\n\nThis reverts commit {change.commit}.\n'
+                       "Only flag default/search-ranking was reverted.\n\nupdate flag default/search-ranking")
     assert repo[reverted.commit].author.name == BOB.name
     with pytest.raises(NothingToRevert, match="already as it was before"):
         demo_store.revert(env, "default", change.commit, flag="search-ranking")
+
+
+def test_reverting_a_revert_reapplies_with_gits_subjects(demo_store: Store) -> None:
+    change = demo_store.commit("staging", [toggled(demo_store, "staging", "search-ranking")], ALICE)
+    changed = flags(demo_store, "staging")
+    reverted = demo_store.revert("staging", "default", change.commit, author=BOB)
+    again = demo_store.revert("staging", "default", reverted.commit, author=ALICE)
+    repo = pygit2.Repository(str(demo_store.config.storage["local"].path))
+    assert repo[reverted.commit].message.startswith('Revert "update flag default/search-ranking"\n\n'
+                                                    f"This reverts commit {change.commit}.\n\n")
+    assert "Only flag" not in repo[reverted.commit].message  # the whole namespace's change was reverted
+    assert repo[again.commit].message.startswith('Reapply "update flag default/search-ranking"\n\n'
+                                                 f"This reverts commit {reverted.commit}.\n\n")
+    assert flags(demo_store, "staging") == changed
 
 
 @pytest.mark.parametrize("env", ENVS)
