@@ -4,7 +4,6 @@ cannot start (the port is taken), say so and stop instead of opening a console w
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from tmux_terminal import Tmux
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = Path(sys.executable).parent.parent
@@ -73,48 +73,19 @@ def test_a_taken_port_stops_make_run_with_the_reason_before_the_console(tmp_path
     assert (tmp_path / ".flagdeck" / "flagdeck.yaml").is_file()  # the demo was still created, nothing lost
 
 
-class Pane:
-    def __init__(self, tmp_path: Path) -> None:
-        self.base = ["tmux", "-L", f"flagdeck-qa-{os.getpid()}-{time.monotonic_ns()}"]
-        self.tmp_path = tmp_path
-
-    def __call__(self, *args: str) -> str:
-        return subprocess.run([*self.base, *args], check=True, capture_output=True, text=True).stdout
-
-    def start(self, command: str) -> None:
-        self("-f", "/dev/null", "new-session", "-d", "-s", "app", "-x", "100", "-y", "30", "-c", str(self.tmp_path),
-             "-e", "TEXTUAL_ANIMATIONS=none", "-e", f"FLAGDECK_STATE_DIR={self.tmp_path / 'state'}",
-             f"sh -c '{command}; echo make exited with status $?; sleep 60'")
-
-    def wait_for(self, text: str, timeout: float = 30) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self("capture-pane", "-p", "-t", "app")
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"{text!r} did not appear; the screen:\n{screen}")
-
-    def stop(self) -> None:
-        subprocess.run([*self.base, "kill-server"], capture_output=True)
-
-
 def test_make_run_serves_while_the_console_is_open_and_stops_the_evaluator_on_quit(tmp_path: Path) -> None:
-    port, heads, panes = free_port(), [], []
-    try:
-        for _run in range(2):  # the second run reuses the demo of the first; a fresh tmux server for each
-            pane = Pane(tmp_path)
-            panes.append(pane)
-            pane.start(" ".join(make_run(port)))
-            pane.wait_for("4 of 4 flags")
+    port, heads = free_port(), []
+    for _run in range(2):  # the second run reuses the demo of the first; a fresh tmux server for each
+        pane = Tmux(make_run(port), cwd=tmp_path, env={"FLAGDECK_STATE_DIR": str(tmp_path / "state")})
+        try:
+            pane.wait_for("4 of 4 flags", timeout=30)
             assert health_becomes(port, 200) == 200
             repo = pygit2.Repository(str(tmp_path / ".flagdeck" / "repo"))
             heads.append(str(repo.references["refs/heads/main"].target))
-            pane("send-keys", "-t", "app", "q")
-            assert "make exited with status 0" in pane.wait_for("make exited with status")
+            pane.keys("q")
+            assert pane.wait_dead(timeout=30) == 0, pane.screen()
             assert health_becomes(port, None, within=10) is None, "the evaluator outlived the console"
-        assert heads[0] == heads[1]
-        assert "listening" in (tmp_path / ".flagdeck" / "evaluator.log").read_text()
-    finally:
-        for pane in panes:
-            pane.stop()
+        finally:
+            pane.kill()
+    assert heads[0] == heads[1]
+    assert "listening" in (tmp_path / ".flagdeck" / "evaluator.log").read_text()

@@ -1,23 +1,21 @@
 """Real peers for the SSH tests: the `flagdeck ssh-server` process, OpenSSH keys and clients, and a private tmux
-server to give the `ssh` client a terminal whose screen can be read as text."""
+server (`tmux_terminal.Tmux`) to give the `ssh` client a terminal whose screen can be read as text."""
 
 from __future__ import annotations
 
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from tmux_terminal import Tmux as Tmux  # re-exported: the SSH tests take it from here
 
 SSH = "/usr/bin/ssh"
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,90 +118,6 @@ class ServerProcess:
         self._reader.join(5)
         assert self.proc.stderr is not None
         return self.proc.stderr.read()
-
-
-class Tmux:
-    """A private tmux server (its own socket name) holding one session; always `kill()` it."""
-
-    def __init__(self, command: list[str], width: int = 100, height: int = 30):
-        self.socket = f"fd-ssh-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        # The command's exit status is written by a shell around it: tmux sometimes leaves the exited client a
-        # zombie it never reaps (seen under pytest-xdist), and then never records #{pane_dead_status}.
-        self.status_file = Path(tempfile.gettempdir()) / f"{self.socket}.status"
-        command = ["sh", "-c", f'"$@"; echo $? > {self.status_file}', "sh", *command]
-        env = ["-e", "TEXTUAL_ANIMATIONS=none"]
-        self.run(
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            str(width),
-            "-y",
-            str(height),
-            *env,
-            shlex.join(command),
-        )
-        self.run("set-option", "-t", "t", "remain-on-exit", "on")
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10)
-        if done.returncode != 0:
-            raise AssertionError(f"tmux {args}: {done.stderr}")
-        return done.stdout
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "t")
-
-    def wait_for(self, text: str, timeout: float = 10, gone: bool = False) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if (text not in screen) if gone else (text in screen):
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{'still' if gone else 'never'} saw {text!r}; screen:\n{screen}")
-            time.sleep(0.05)
-
-    def wait_screen(self, check: Callable[[list[str]], bool], what: str, timeout: float = 10) -> list[str]:
-        """Poll until `check(lines of the screen)` holds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self.screen().splitlines()
-            if check(lines):
-                return lines
-            if time.monotonic() > deadline:
-                raise AssertionError(f"never saw {what}; screen:\n" + "\n".join(lines))
-            time.sleep(0.05)
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        self.run("send-keys", "-t", "t", *(["-l"] if literal else []), *keys)
-
-    def resize(self, width: int, height: int) -> None:
-        self.run("resize-window", "-t", "t", "-x", str(width), "-y", str(height))
-
-    def dead(self) -> tuple[bool, int | None]:
-        out = self.run("display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}").split()
-        return out[0] == "1", int(out[1]) if len(out) > 1 and out[1] else None
-
-    def wait_dead(self, timeout: float = 10) -> int | None:
-        """Wait for the client to exit; its exit status (None when a signal ended it)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.status_file.exists() and (text := self.status_file.read_text().strip()):
-                status = int(text)
-                return None if status > 128 else status
-            dead, _ = self.dead()
-            if dead and time.monotonic() > deadline - timeout / 2:
-                return None  # the shell itself was killed
-            time.sleep(0.05)
-        raise AssertionError(f"client still running; screen:\n{self.screen()}")
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
-        self.status_file.unlink(missing_ok=True)
 
 
 def pid_alive(pid: int) -> bool:
