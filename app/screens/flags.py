@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rich.syntax import Syntax
-from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
-from app.insight.file_diff import FileDiff
 from app.insight.served import may_differ
 from app.screens.base import BaseScreen
 from app.screens.modals.choose import ChooseModal
 from app.screens.modals.confirm import ConfirmModal
+from app.screens.modals.promote import PromoteModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
-from app.session import relative_time
+from app.session import PromotionPreview, relative_time
 from app.widgets.flag_table import COLUMNS, FlagRow, FlagTable
 from app.widgets.key_footer import KeyFooter
 from gitstore.model.changes import Change, Kind
@@ -33,7 +32,7 @@ class FlagsScreen(BaseScreen):
                 tooltip="Switch the highlighted flag on or off (pending until committed)"),
         Binding("n", "new", "New",
                 tooltip="Create a flag"),
-        Binding("slash", "filter", "Filter",
+        Binding("slash", "filter", "Filter", priority=True,  # as the key arrives: what follows is the filter's
                 tooltip="Show only the flags whose key or name holds what you type"),
         Binding("e", "evaluate", "Evaluate",
                 tooltip="Evaluate flags for an entity and see why they answer so"),
@@ -146,9 +145,13 @@ class FlagsScreen(BaseScreen):
 
     # ----- filter and sort ----------------------------------------------------------------------------------
     def action_filter(self) -> None:
+        """Show the filter and give it the focus at once: keys typed right after `/` (which arrive together over
+        SSH or from a fast typist) filter, where they went to the list (n: new flag, d: delete, space: toggle)."""
         box = self.query_one("#filter", Input)
+        if box.has_focus:
+            raise SkipAction()  # a `/` typed in the filter
         box.display = True
-        box.focus()
+        self.set_focus(box)
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
@@ -279,13 +282,14 @@ class FlagsScreen(BaseScreen):
         self.app.push_screen(ConfirmModal("Delete flag", f"Delete flag {flag.key!r}? (pending until committed)",
                                           "Delete"), answered)
 
-    def confirm_promote(self, key: str, target: str, preview: FileDiff | None) -> None:
-        """Show what the promotion changes in the target's file, naming the target, and promote only on yes."""
+    def confirm_promote(self, key: str, target: str, preview: PromotionPreview | None) -> None:
+        """Show what the promotion changes in the target (the impact there and its file's diff), naming the
+        target, and promote only on yes."""
         if preview is None:
             self.notify(f"{target} already has {key} as it is here: nothing to promote.")
             return
-        if preview.error:
-            self.show_error("Promote", f"{target}: {preview.error}")
+        if preview.diff.error:
+            self.show_error("Promote", f"{target}: {preview.diff.error}")
             return
 
         def answered(yes: bool | None) -> None:
@@ -294,10 +298,9 @@ class FlagsScreen(BaseScreen):
                              then=lambda r: self.notify_commit(f"Promoted {key} to {target} ({r.commit[:8]})", r,
                                                                target))
 
-        body = Text(f"{preview.edits} change(s) to {preview.path}, committed at once in {target}:\n\n")
-        body.append_text(Syntax(preview.diff, "diff", theme="ansi_dark", background_color="default").highlight(
-            preview.diff))
-        self.app.push_screen(ConfirmModal(f"Promote {key} to {target}?", body, f"Promote to {target}"), answered)
+        insight = self.console.insight
+        self.app.push_screen(PromoteModal(key, target, self.session.namespace, preview, insight.sample,
+                                          insight.population_size), answered)
 
     def action_promote(self) -> None:
         flag = self.current()

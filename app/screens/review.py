@@ -9,6 +9,7 @@ from typing import Any
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -31,13 +32,17 @@ class ReviewScreen(BaseScreen):
     BINDINGS = [  # resolve first: shown only while there is a conflict, and then it matters most
         Binding("x", "resolve", "Resolve conflict",
                 tooltip="Settle an edit marked CONFLICT: keep yours, take theirs or merge"),
-        Binding("enter", "commit", "Commit", priority=True,  # over the list's and the box's own enter: one rule
+        # Not a priority binding: enter must reach the focused widget after the keys typed before it (the message
+        # box's text); the list's enter (OptionSelected) and the box's (Submitted) both commit: one rule
+        Binding("enter", "commit", "Commit",
                 tooltip="Commit every pending edit of this environment as one commit"),
         Binding("d", "discard", "Discard",
                 tooltip="Drop the highlighted pending edit"),
         Binding("D", "discard_all", "Discard all",
                 tooltip="Drop every pending edit of this environment (asks first)"),
-        Binding("m", "edit_message", "Message",
+        # A priority binding, handled as the key arrives: what is typed right after `m` goes to the message box
+        # (a plain binding moved the focus only after the keys behind it had gone to the list, where d discards)
+        Binding("m", "edit_message", "Message", priority=True,
                 tooltip="Edit the commit message (typing replaces the proposed one; an arrow key keeps it)"),
         Binding("escape", "back", "Back",
                 tooltip="Back to the previous screen (from the message: back to the list)"),
@@ -50,9 +55,11 @@ class ReviewScreen(BaseScreen):
                 yield Label("Pending edits", classes="section-title")
                 yield OptionList(id="pending")
             with VerticalScroll(classes="detail-pane", id="diff-pane"):
+                # the impact preview of the pending edits (issue 6) first: a few lines, in view at 80×24 too,
+                # where below a long diff it was out of sight
+                yield ImpactPanel(id="impact")
                 yield Static("", id="diff-title", classes="section-title", markup=False)
                 yield Static("", id="diff", classes="diff")
-                yield ImpactPanel(id="impact")  # the impact preview of the pending edits (issue 6)
         yield Label("Commit message (m: edit it · ⏎ commits · ctrl+j: new line)", classes="hint")
         yield TextBox(self.session.proposed_message(), id="commit-message", soft_wrap=True)
         yield Static("", id="review-status", classes="status-line")
@@ -146,9 +153,12 @@ class ReviewScreen(BaseScreen):
         self.action_commit()
 
     def action_edit_message(self) -> None:
-        """Focus the message with all of it selected: typing replaces the proposed message, an arrow key keeps it."""
+        """Focus the message with all of it selected: typing replaces the proposed message, an arrow key keeps it.
+        In the box, `m` is a letter like any other."""
         box = self.query_one("#commit-message", TextBox)
-        box.focus()
+        if box.has_focus or not self.session.can_edit():
+            raise SkipAction()
+        self.set_focus(box)  # at once, not after the keys already received
         box.select_all()
 
     def action_back(self) -> None:

@@ -53,7 +53,7 @@ def run_impacts(jobs: Sequence[tuple[str, Any, Any]], sample: Sequence[Entity],
 
 class ImpactPanel(Static):
     DEFAULT_CSS = """
-    ImpactPanel { height: auto; margin-top: 1; }
+    ImpactPanel { height: auto; margin-bottom: 1; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -63,6 +63,7 @@ class ImpactPanel(Static):
         self.population = 0
 
     def compute(self, jobs: Sequence[tuple[str, Any, Any]], sample: Sequence[Entity], size: int) -> None:
+        self.display = bool(jobs)  # nothing to preview: no panel (and no blank line where it was)
         if not jobs:
             self.impacts, self.state = [], "done"
             self.update("")

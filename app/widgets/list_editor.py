@@ -3,6 +3,7 @@ It only posts requests; the screen owning the data answers them."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -40,15 +41,28 @@ class ListEditor(DataTable):
     def __init__(self, *columns: str, id: str | None = None, movable: bool = False) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.movable = movable
+        self.titles = columns
         self.add_columns(*columns)
 
     def set_items(self, rows: list[tuple[str, ...]], cursor: int | None = None) -> None:
+        """Show `rows`; every column as wide as its widest cell or title. The widths are given, not measured by
+        DataTable: after `clear()` it widened its columns for new rows but kept drawing the old header, so the
+        titles no longer stood over their columns after a longer variant key."""
         keep = self.cursor_row if cursor is None else cursor
-        self.clear()
+        self.clear(columns=True)
+        for index, title in enumerate(self.titles):
+            width = max([cell_len(title), *(cell_len(str(row[index])) for row in rows if index < len(row))])
+            self.add_column(title, width=width)
         for row in rows:
             self.add_row(*row)
         if rows:
             self.move_cursor(row=max(0, min(keep, len(rows) - 1)))
+        self.call_after_refresh(self._show_if_focused)
+
+    def _show_if_focused(self) -> None:
+        """A list grown by an edit made in it is scrolled into view (at 80×24 a new rule was below the screen)."""
+        if self.has_focus:
+            self.scroll_visible(animate=False)
 
     def _current(self) -> int | None:
         return self.cursor_row if self.row_count else None
