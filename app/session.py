@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gitstore import roles as access
 from gitstore.model.changes import Change, Kind, apply_to_document, commit_message, resource_value
@@ -23,6 +23,14 @@ Clock = Callable[[], datetime]
 Resource = Flag | Segment | NamespaceInfo
 _AUTHOR = re.compile(r"^\s*(?P<name>[^<>]+?)\s*(?:<(?P<email>[^<>]*)>)?\s*$")
 _MESSAGE_LINE = re.compile(r"^(?:create|update|delete) (flag|segment) ([^/\s]+)/(\S+)$")
+
+
+class PromotionPreview(NamedTuple):
+    """What a promotion would do in the target environment: its file's diff, the namespace before and after."""
+
+    diff: Any  # app.insight.file_diff.FileDiff
+    before: Document | None
+    after: Document | None
 
 
 def utc_now() -> datetime:
@@ -198,9 +206,10 @@ class Session:
         self.refresh_sync(target)
         return result
 
-    def promotion_preview(self, target: str, flag: str | None = None) -> Any:
+    def promotion_preview(self, target: str, flag: str | None = None) -> PromotionPreview | None:
         """Blocking: what promoting the flag (with the segments it uses), or the whole namespace, from this
-        environment as committed would change in `target`'s file: a `FileDiff`, or None when nothing would."""
+        environment as committed would change in `target`: its file's diff and the namespace there before and
+        after (for the impact preview), or None when nothing would change."""
         from app.insight.file_diff import file_diff
         from gitstore.model.changes import promotion_changes
 
@@ -209,8 +218,12 @@ class Session:
         if doc is None:
             raise ValueError(f"namespace {self.namespace!r} has no valid document in {self.env}")
         changes = promotion_changes(self.namespace, doc, dest.document(self.namespace), flag)
+        if not changes:
+            return None
         directory = self.store.config.environment(target).directory or ""
-        return file_diff(dest, directory, self.namespace, changes) if changes else None
+        before = dest.document(self.namespace)
+        return PromotionPreview(file_diff(dest, directory, self.namespace, changes), before,
+                                apply_to_document(before, changes))
 
     def has_remote(self, env: str | None = None) -> bool:
         return bool(self.store.config.storage_of(env or self.env).remote)

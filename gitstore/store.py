@@ -338,7 +338,7 @@ class Store:
     def promote(self, src_env: str, dst_env: str, namespace: str, flag: str | None = None,
                 author: Author | None = None) -> CommitResult:
         """Copy a namespace (or one flag and the segments it uses) from `src_env` to `dst_env` as one commit."""
-        from gitstore.model.changes import commit_message, promotion_changes
+        from gitstore.model.changes import commit_message, promotion_changes, resource_value
 
         self.require(dst_env, access.Action.PROMOTE)
         src = self.snapshot(src_env)
@@ -351,7 +351,8 @@ class Store:
         if not changes:
             return CommitResult(dst.commit, created=False)
         what = f"{namespace}/{flag}" if flag else namespace
-        message = f"{commit_message(changes)}\n\nPromotes {what} from {src_env} at commit {src.commit}."
+        created = {c.resource for c in changes if resource_value(target, c.kind, c.key) is None}
+        message = f"{commit_message(changes, created)}\n\nPromotes {what} from {src_env} at commit {src.commit}."
         return self.commit(dst_env, changes, author, dst.commit, message)
 
     # -- remotes and watching ------------------------------------------------------------------------------------

@@ -57,9 +57,11 @@ async def test_promote_flag_to_staging(make_app, config_path: Path) -> None:
         await settle(pilot)
         # issue 14 #4: what changes in staging, naming it, and nothing happens before yes
         assert isinstance(app.screen, ConfirmModal) and app.screen.title_text == "Promote new-checkout to staging?"
-        body = str(app.screen.question)
+        body = str(app.screen.question) + app.screen.preview.diff.diff
         assert "staging/default/features.yaml" in body and "-          percentage: 100" in body
         assert "+          percentage: 10" in body
+        # and the impact in staging, as the review computes it (the journeys check its numbers on screen)
+        assert "Impact on" in str(app.screen.query_one("#promote-impact").render())
         before = head_commit(config_path).id
         await pilot.press("n")
         await settle(pilot)

@@ -25,10 +25,14 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
             with VerticalScroll(classes="dialog-scroll"):
-                yield Static(self.question, classes="dialog-body")
+                yield from self.body()
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", variant="primary", id="yes")
                 yield Button(f"{self.no} (n)", id="no")
+
+    def body(self) -> ComposeResult:
+        """What the question shows (a subclass may show more)."""
+        yield Static(self.question, classes="dialog-body")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
