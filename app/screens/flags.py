@@ -148,7 +148,7 @@ class FlagsScreen(BaseScreen):
         """Show the filter and give it the focus at once: keys typed right after `/` (which arrive together over
         SSH or from a fast typist) filter, where they went to the list (n: new flag, d: delete, space: toggle)."""
         box = self.query_one("#filter", Input)
-        if box.has_focus:
+        if self.focused is box:
             raise SkipAction()  # a `/` typed in the filter
         box.display = True
         self.set_focus(box)

@@ -32,9 +32,9 @@ class ReviewScreen(BaseScreen):
     BINDINGS = [  # resolve first: shown only while there is a conflict, and then it matters most
         Binding("x", "resolve", "Resolve conflict",
                 tooltip="Settle an edit marked CONFLICT: keep yours, take theirs or merge"),
-        # Not a priority binding: enter must reach the focused widget after the keys typed before it (the message
-        # box's text); the list's enter (OptionSelected) and the box's (Submitted) both commit: one rule
-        Binding("enter", "commit", "Commit",
+        # Over the list's own enter (one rule, shown in the footer); in the message box it lets the key through, so
+        # enter commits after the text typed before it (as a plain priority binding it once committed "A")
+        Binding("enter", "commit", "Commit", priority=True,
                 tooltip="Commit every pending edit of this environment as one commit"),
         Binding("d", "discard", "Discard",
                 tooltip="Drop the highlighted pending edit"),
@@ -141,7 +141,7 @@ class ReviewScreen(BaseScreen):
                                background_color="default"))
 
     def on_option_list_option_selected(self) -> None:
-        self.action_commit()
+        self.commit_now()
 
     @on(TextBox.Changed, "#commit-message")
     def message_changed(self, event: TextBox.Changed) -> None:
@@ -150,13 +150,13 @@ class ReviewScreen(BaseScreen):
     @on(TextBox.Submitted, "#commit-message")
     def message_submitted(self, event: TextBox.Submitted) -> None:
         event.stop()
-        self.action_commit()
+        self.commit_now()
 
     def action_edit_message(self) -> None:
         """Focus the message with all of it selected: typing replaces the proposed message, an arrow key keeps it.
         In the box, `m` is a letter like any other."""
         box = self.query_one("#commit-message", TextBox)
-        if box.has_focus or not self.session.can_edit():
+        if self.focused is box or not self.session.can_edit():
             raise SkipAction()
         self.set_focus(box)  # at once, not after the keys already received
         box.select_all()
@@ -186,6 +186,11 @@ class ReviewScreen(BaseScreen):
                                           "Discard"), answered)
 
     def action_commit(self) -> None:
+        if self.focused is self.query_one("#commit-message", TextBox):  # set at once (has_focus: once told)
+            raise SkipAction()  # the box's own enter (Submitted) commits, after the keys queued before it
+        self.commit_now()
+
+    def commit_now(self) -> None:
         if not self.items():
             return
         status = self.query_one("#review-status", Static)
