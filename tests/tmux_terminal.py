@@ -61,8 +61,9 @@ class Tmux:
         return self.run("display-message", "-p", "-t", "t", "window #{window_width}x#{window_height}, "
                         "cursor at #{cursor_x},#{cursor_y}").strip()
 
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "t")
+    def screen(self, styles: bool = False) -> str:
+        """The screen as text (`styles`: with the escape sequences of its colours and attributes)."""
+        return self.run("capture-pane", "-p", *(["-e"] if styles else []), "-t", "t")
 
     def wait_for(self, text: str, timeout: float = 10, gone: bool = False) -> str:
         deadline = time.monotonic() + timeout

@@ -12,7 +12,21 @@ import pygit2
 import pytest
 from tmux_terminal import Tmux
 
+from gitstore.config import load_config
 from gitstore.demo import init_demo
+from gitstore.model.changes import Change, Kind
+from gitstore.model.documents import (
+    ComparisonType,
+    Constraint,
+    Distribution,
+    Flag,
+    MatchType,
+    Rule,
+    Segment,
+    SegmentRef,
+    Variant,
+)
+from gitstore.store import Author, Store
 
 BIN = Path(sys.executable).parent
 AUTHOR = "Ada Lovelace <ada@example.com>"
@@ -42,9 +56,25 @@ def console(project: Path) -> Iterator[Callable[..., Tmux]]:
         terminal = Tmux(command, *size, cwd=project,
                         env={"FLAGDECK_STATE_DIR": str(project / "state"), **(env or {})})
         terminals.append(terminal)
-        terminal.wait_for("of 4 flags", timeout=30)
+        terminal.wait_screen(lambda lines: any(" of " in line and "flags  │  sorted by" in line for line in lines),
+                             "the flag list", timeout=30)
         return terminal
 
     yield open_
     for terminal in terminals:
         terminal.kill()
+
+
+def commit_banner(project: Path, env: str = "staging") -> str:
+    """What journey 1 makes, committed by a teammate: flag new-banner (blue, green; enabled) whose one rule sends
+    segment eu-users (region = eu) 50/50 to its variants. The new commit's id."""
+    segment = Segment(key="eu-users", name="EU users", match_type=MatchType.ALL,
+                      constraints=(Constraint(type=ComparisonType.STRING, property="region", operator="eq",
+                                              value="eu"),))
+    flag = Flag(key="new-banner", name="New banner", enabled=True, variants=(Variant(key="blue"), Variant(key="green")),
+                rules=(Rule(segment=SegmentRef(keys=("eu-users",)),
+                            distributions=(Distribution(variant="blue", rollout=50),
+                                           Distribution(variant="green", rollout=50))),))
+    with Store(load_config(project / ".flagdeck" / "flagdeck.yaml")) as store:
+        changes = [Change("default", Kind.SEGMENT, "eu-users", segment), Change("default", Kind.FLAG, "new-banner", flag)]
+        return store.commit(env, changes, Author("Grace Hopper", "grace@example.com")).commit
