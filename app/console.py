@@ -167,7 +167,7 @@ class ConsoleApp(App[None]):
                                       "Quit", "Stay"), answered)
 
     # ----- command palette: every action of the current screen, plus the app's --------------------------------
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             binding = active.binding

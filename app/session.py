@@ -18,6 +18,7 @@ from gitstore.model.documents import Document, Flag, NamespaceInfo, Segment
 
 if TYPE_CHECKING:
     from gitstore.protocols import StoreEditor
+    from gitstore.results import CommitResult, SyncState
 
 Clock = Callable[[], datetime]
 Resource = Flag | Segment | NamespaceInfo
@@ -108,7 +109,7 @@ class Session:
     snapshots: dict[str, Any] = field(default_factory=dict)
     last_change: dict[tuple[str, str], dict[str, datetime]] = field(default_factory=dict)
     env_names: list[str] = field(default_factory=list)
-    sync: dict[str, Any] = field(default_factory=dict)  # env -> SyncState, read with every load and commit
+    sync: dict[str, SyncState] = field(default_factory=dict)  # env -> SyncState, read with every load and commit
     freeze_gc: bool = False  # a console process: move loaded snapshots out of the cyclic GC's way (see `load`)
     namespace_remembered: bool = False  # the namespace is the one last open, not asked for: "default" if gone
     remember: Callable[[str, str], None] | None = None  # told (env, namespace) whenever the user settles on one
@@ -189,19 +190,19 @@ class Session:
     def history(self, flag: str | None = None, limit: int = 100) -> list[Any]:
         return list(self.store.history(self.env, self.namespace, flag=flag, limit=limit))
 
-    def revert(self, commit: str, flag: str | None = None) -> Any:
+    def revert(self, commit: str, flag: str | None = None) -> CommitResult:
         """Blocking: undo what `commit` changed in the namespace (or the flag); see `gitstore.model.revert`."""
         result = self.store.revert(self.env, self.namespace, commit, flag=flag, author=self.author_obj())
         self.load()
         return result
 
-    def restore(self, commit: str, flag: str | None = None) -> Any:
+    def restore(self, commit: str, flag: str | None = None) -> CommitResult:
         """Blocking: put the namespace (or the flag) back as it was at `commit`."""
         result = self.store.restore(self.env, self.namespace, commit, flag=flag, author=self.author_obj())
         self.load()
         return result
 
-    def promote(self, target: str, flag: str | None = None) -> Any:
+    def promote(self, target: str, flag: str | None = None) -> CommitResult:
         result = self.store.promote(self.env, target, self.namespace, flag=flag, author=self.author_obj())
         self.refresh_sync(target)
         return result
@@ -228,7 +229,7 @@ class Session:
     def has_remote(self, env: str | None = None) -> bool:
         return bool(self.store.config.storage_of(env or self.env).remote)
 
-    def refresh_sync(self, env: str | None = None) -> Any:
+    def refresh_sync(self, env: str | None = None) -> SyncState:
         """Blocking: read the environment's sync state (ahead, behind, reachable, last error) into `sync`."""
         env = env or self.env
         state = self.sync[env] = self.store.sync_state(env)
@@ -331,7 +332,7 @@ class Session:
         created = {p.change.resource for p in items if p.before is None}
         return commit_message([p.change for p in items], created) if items else ""
 
-    def commit(self, message: str | None = None) -> Any:
+    def commit(self, message: str | None = None) -> CommitResult:
         """Blocking: commit this environment's pending edits as one commit; they stay pending if it fails."""
         items = self.pending_for()
         if not items:

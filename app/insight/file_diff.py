@@ -8,9 +8,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gitstore.model.changes import Change, Kind
+
+if TYPE_CHECKING:
+    from gitstore.git.snapshot import Snapshot
 
 CONTEXT = 3  # lines around each change, as `git diff`
 
@@ -24,7 +27,7 @@ class FileDiff:
     edits: int = 0  # pending edits in this file
 
 
-def namespace_path(snapshot: Any, directory: str, namespace: str) -> str:
+def namespace_path(snapshot: Snapshot | None, directory: str, namespace: str) -> str:
     """The file holding `namespace`, or where a new namespace's file is created."""
     found = snapshot.namespaces.get(namespace) if snapshot is not None else None
     if found is not None and found.path:
@@ -32,7 +35,7 @@ def namespace_path(snapshot: Any, directory: str, namespace: str) -> str:
     return "/".join(p for p in (directory.strip("/"), namespace, "features.yaml") if p)
 
 
-def file_diff(snapshot: Any, directory: str, namespace: str, changes: Sequence[Change]) -> FileDiff:
+def file_diff(snapshot: Snapshot | None, directory: str, namespace: str, changes: Sequence[Change]) -> FileDiff:
     """What committing `changes` (all of one namespace) on `snapshot` does to the namespace's file."""
     from gitstore.edit.writer import edit_file
     from gitstore.errors import FlagdeckError, ValidationError

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.insight.recents import state_dir, write_json
 
@@ -25,7 +26,7 @@ class LastPlace:
         self.key = str(Path(config).resolve())
         self.path = path if path is not None else state_dir() / PLACE_FILE
 
-    def _read(self) -> dict:
+    def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -16,11 +16,12 @@ from app.widgets.context_line import ContextLine, Part, fit
 if TYPE_CHECKING:
     from app.console import ConsoleApp
     from app.session import Session
+    from gitstore.results import CommitResult, SyncState
 
 
-def sync_text(state: Any) -> str:
+def sync_text(state: SyncState | None) -> str:
     """A remote's sync state in words, e.g. "↑2 unpushed · ✗ remote unreachable"; "" without a remote."""
-    if state is None or not getattr(state, "remote", None):
+    if state is None or not state.remote:
         return ""
     parts = [f"↑{state.ahead} unpushed" if state.ahead else "", f"↓{state.behind} behind" if state.behind else ""]
     if state.reachable is False:
@@ -30,22 +31,24 @@ def sync_text(state: Any) -> str:
     return " · ".join(p for p in parts if p) or "✓ in sync"
 
 
-def commit_notice(text: str, result: Any, state: Any) -> tuple[str, bool]:
+def commit_notice(text: str, result: CommitResult, state: SyncState | None) -> tuple[str, bool]:
     """`text` ("Committed 5c9d65af") completed with whether the commit reached the remote: (message, not pushed)."""
-    if getattr(result, "pushed", None) is not False:
+    if result.pushed is not False:
         return text, False
-    reason = getattr(state, "last_error", None) or "the remote could not be reached"
+    reason = (state.last_error if state is not None else None) or "the remote could not be reached"
     return f"{text} locally; not pushed: {reason}; will push later", True
 
 
-class BaseScreen(Screen):
+GitJob = tuple[str, Callable[[Any], None] | None, Callable[[BaseException], None] | None]  # what, then, on_error
+
+
+class BaseScreen(Screen[None]):
     """`run_git(fn, *args, then=...)` runs a blocking store call in a thread worker and calls `then(result)` back on
     the event loop; a failure opens an error dialog titled with `what`."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._git_jobs: dict[Worker, tuple[str, Callable[[Any], None] | None, Callable[[BaseException], None] | None]]
-        self._git_jobs = {}
+        self._git_jobs: dict[Worker[Any], GitJob] = {}
 
     @property
     def console(self) -> ConsoleApp:
@@ -80,7 +83,7 @@ class BaseScreen(Screen):
         for widget in self.query(ContextLine):
             widget.show(self.context_parts())
 
-    def notify_commit(self, text: str, result: Any, env: str | None = None) -> None:
+    def notify_commit(self, text: str, result: CommitResult, env: str | None = None) -> None:
         """Say a commit was made, and warn when it stayed local because the remote could not be reached."""
         message, local = commit_notice(text, result, self.session.sync.get(env or self.session.env))
         if local:
@@ -98,7 +101,7 @@ class BaseScreen(Screen):
         on_error: Callable[[BaseException], None] | None = None,
         exclusive: bool = False,
         group: str = "git",
-    ) -> Worker:
+    ) -> Worker[Any]:
         worker = self.run_worker(
             lambda: fn(*args), thread=True, exclusive=exclusive, group=group, exit_on_error=False,
             description=what,

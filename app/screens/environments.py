@@ -99,10 +99,10 @@ class EnvironmentsScreen(BaseScreen):
         if item is None:
             return
         env, snap, state = item
-        where = short_path(env.path, getattr(getattr(self.session.store, "config", None), "path", None))
+        where = short_path(env.path, self.session.store.config.path)
         lines = [f"{env.name}: repository {where}  branch {env.branch}  directory {env.directory or '/'}"
                  f"  role: {self.session.role(env.name)}"]
-        if state is not None and getattr(state, "remote", None):
+        if state is not None and state.remote:
             lines.append(f"remote {state.remote}: {sync_text(state)}"
                          + (f"  last error: {state.last_error}" if state.last_error else ""))
         lines += [f"{'⚠' if p.severity == 'warning' else '✗'} {p}" for p in (snap.problems if snap else [])]

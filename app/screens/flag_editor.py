@@ -53,7 +53,9 @@ def is_metadata(value: Any) -> bool:
 
 def parse_metadata(text: str) -> dict[str, Any] | None:
     """A flag's metadata from its JSON text: None when empty; a ValueError naming line and column when invalid."""
-    return parse_json_text(text, "metadata", is_metadata, "must be a JSON object whose values are not null")
+    value: dict[str, Any] | None = parse_json_text(text, "metadata", is_metadata,
+                                                   "must be a JSON object whose values are not null")
+    return value
 
 
 class FlagEditorScreen(ResourceEditorScreen):

@@ -4,6 +4,8 @@ tooltips), so it never drifts from what the keys do."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -17,7 +19,7 @@ WIDGET_WORDS = {"FlagTable": "flag list", "ListEditor": "list", "DataTable": "ta
                 "StateBox": "checkbox", "Checkbox": "checkbox", "Button": "button"}
 
 
-def screen_title(screen: Screen) -> str:
+def screen_title(screen: Screen[Any]) -> str:
     """A screen's name for people (`SCREEN_TITLE`), e.g. "Flag list"."""
     return str(getattr(screen, "SCREEN_TITLE", "") or "this screen")
 
@@ -29,7 +31,7 @@ def widget_words(node: object) -> str:
     return "in the focused field"
 
 
-def binding_rows(app_bindings: list[Binding], screen: Screen) -> list[tuple[str, str, str, str]]:
+def binding_rows(app_bindings: list[Binding], screen: Screen[Any]) -> list[tuple[str, str, str, str]]:
     """(where, key, action, what it does) for each described binding: the screen's own first, then the app's, then
     those of the focused widget (cursor keys and the like)."""
     own: list[tuple[str, str, str, str]] = []
@@ -55,12 +57,12 @@ def binding_rows(app_bindings: list[Binding], screen: Screen) -> list[tuple[str,
     return own + app_rows + widgets
 
 
-class HelpScreen(Screen):
+class HelpScreen(Screen[None]):
     SCREEN_TITLE = "Help"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", tooltip="Back to the previous screen"),
                 Binding("q", "app.pop_screen", "Back", show=False)]
 
-    def __init__(self, source: Screen) -> None:
+    def __init__(self, source: Screen[Any]) -> None:
         super().__init__()
         self.source = source
 

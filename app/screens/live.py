@@ -81,15 +81,15 @@ class LiveRefresh:
             return
         notify = self.app.notify
         for what in found.stale:
-            notify(f"{what} changed underneath the open editor; your edit will be shown beside theirs before it can "
-                   "be committed", title="Changed meanwhile", severity="warning", timeout=10, markup=False)
+            notify(f"{what} changed underneath the open editor; your edit will be shown beside theirs before it "
+                   "can be committed", title="Changed meanwhile", severity="warning", timeout=10, markup=False)
         if self.insight.stale:
             self.watch_stale()
         if found.news:
             notify(found.news, title="Branch moved", timeout=8, markup=False)
         if found.conflicts:
-            notify(f"{found.conflicts} pending edit(s) conflict with newer commits: open review (ctrl+s), select the "
-                   "edit marked CONFLICT and press x", title="Conflict", severity="warning", timeout=12)
+            notify(f"{found.conflicts} pending edit(s) conflict with newer commits: open review (ctrl+s), select "
+                   "the edit marked CONFLICT and press x", title="Conflict", severity="warning", timeout=12)
         self.app.environment_changed()
 
     # ----- editors that read an older version -------------------------------------------------------------------

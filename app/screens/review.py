@@ -25,6 +25,7 @@ from app.widgets.impact_panel import ImpactPanel
 from app.widgets.key_footer import KeyFooter
 from app.widgets.text_box import TextBox
 from gitstore.errors import ConflictError
+from gitstore.results import CommitResult
 
 
 class ReviewScreen(BaseScreen):
@@ -229,10 +230,9 @@ class ReviewScreen(BaseScreen):
 
         self.app.push_screen(ConflictModal(conflict), done)
 
-    def committed(self, result: object) -> None:
-        commit = getattr(result, "commit", "") or ""
-        rebased = " (rebased onto newer commits)" if getattr(result, "rebased", False) else ""
-        self.notify_commit(f"Committed {commit[:8]}{rebased}", result)
+    def committed(self, result: CommitResult) -> None:
+        rebased = " (rebased onto newer commits)" if result.rebased else ""
+        self.notify_commit(f"Committed {result.commit[:8]}{rebased}", result)
         self.app.pop_screen()
         self.console.environment_changed()
 

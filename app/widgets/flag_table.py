@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -150,7 +151,7 @@ class FlagTable(ScrollView, can_focus=True):
         self.sort_column = column
         self.set_rows(self._rows)
 
-    def _sort_key(self, row: FlagRow) -> tuple:
+    def _sort_key(self, row: FlagRow) -> tuple[Any, str]:
         value = getattr(row, self.sort_column)
         return (value.lower() if isinstance(value, str) else value, row.key)
 

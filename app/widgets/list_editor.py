@@ -9,7 +9,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 
-class ListEditor(DataTable):
+class ListEditor(DataTable[str]):
     DEFAULT_CSS = "ListEditor { height: auto; max-height: 10; }"
     BINDINGS = [
         Binding("a", "add", "Add",
