@@ -173,6 +173,10 @@ class Session:
         if self.freeze_gc:
             # 10,000 flags are ~10^6 long-lived objects: without this every full collection walks them all and
             # opening a flag takes 3x longer. Documents are trees, so reference counting still frees old ones.
+            # A snapshot builds its documents when first asked for (gitstore.format.loader.Documents): build
+            # them now, so that the freeze covers them.
+            for namespace in snapshot.namespaces.values():
+                _ = namespace.document
             gc.freeze()
         return snapshot
 
