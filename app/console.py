@@ -30,6 +30,12 @@ class ConsoleApp(App[None]):
     COMMANDS = App.COMMANDS | {NavigationProvider}
     CSS_PATH = "console.tcss"
     BINDINGS = [
+        # Tab and shift+tab move the focus as the key arrives (Textual's own bindings wait for the keys before them
+        # to reach the focused field): in "key, tab, name" typed quickly or over SSH, the name went into the key
+        Binding("tab", "focus_next", "Next field", show=False, priority=True,
+                tooltip="Move to the next field, list or button"),
+        Binding("shift+tab", "focus_previous", "Previous field", show=False, priority=True,
+                tooltip="Move to the previous field, list or button"),
         Binding("q", "quit", "Quit",
                 tooltip="Leave the console (asks first when edits are not committed)"),
         Binding("ctrl+s", "review", "Review",

@@ -11,10 +11,15 @@ def test_escape_refusals_and_quit_with_pending_edits(console, project, repo) -> 
     start = head_id(repo)
     term = console((100, 30))
 
-    # a new flag, half filled, escaped: no flag, no pending edit
+    # a new flag, half filled in one burst of typing (key, tab, name: each lands in its own field), escaped: no
+    # flag, no pending edit
     term.keys("n")
     term.wait_for("New flag")
-    fill(term, "Key", "half-done")
+    term.type("half-done")
+    term.keys("Tab")
+    term.type("Half")
+    wait_line(term, "Key", "half-done")
+    wait_line(term, "Name", "Half")
     term.keys("Escape")
     term.wait_for("New flag", gone=True)
     assert "half-done" not in term.screen()
