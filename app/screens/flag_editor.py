@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from app.jsontext import parse_json_text
@@ -177,9 +179,32 @@ class FlagEditorScreen(ResourceEditorScreen):
         doc = self.session.document()
         return {s.key for s in doc.segments} if doc else set()
 
-    def on_list_editor_request(self, event: ListEditor.Request) -> None:
-        lists: dict[str, list[Any]] = {"variants": self.variants, "rules": self.rules, "rollouts": self.rollouts}
-        items = lists[event.editor.id or ""]
+    def variant_keys(self) -> set[str]:
+        return {v.key for v in self.variants}
+
+    @on(ListEditor.Request, "#variants")
+    def variants_request(self, event: ListEditor.Request) -> None:
+        index = event.index
+        if event.what == "delete" and index is not None and (users := self.rules_using(self.variants[index].key)):
+            self.query_one("#flag-error", Static).update(
+                f"✗ variant {self.variants[index].key!r} is used by rule(s) {users}: change those first")
+            return
+        self.edit_list(event, self.variants, lambda current: VariantModal(current, self.variant_keys()),
+                       renamed=self.rename_variant)
+
+    @on(ListEditor.Request, "#rules")
+    def rules_request(self, event: ListEditor.Request) -> None:
+        self.edit_list(event, self.rules,
+                       lambda current: RuleModal(current, self.known_segments(), self.variant_keys()))
+
+    @on(ListEditor.Request, "#rollouts")
+    def rollouts_request(self, event: ListEditor.Request) -> None:
+        self.edit_list(event, self.rollouts, lambda current: RolloutModal(current, self.known_segments()))
+
+    def edit_list(self, event: ListEditor.Request, items: list[Any], dialog: Callable[[Any], ModalScreen[Any]],
+                  renamed: Callable[[str, str], None] | None = None) -> None:
+        """Answer a list's request: move and delete at once, add and edit through the item's dialog (`renamed` is
+        told when an edit changes an item's key)."""
         index = event.index
         if event.what == "move" and index is not None:
             items[index], items[index + event.delta] = items[index + event.delta], items[index]
@@ -187,10 +212,6 @@ class FlagEditorScreen(ResourceEditorScreen):
             event.editor.move_cursor(row=index + event.delta)
             return
         if event.what == "delete" and index is not None:
-            if items is self.variants and (users := self.rules_using(self.variants[index].key)):
-                self.query_one("#flag-error", Static).update(
-                    f"✗ variant {self.variants[index].key!r} is used by rule(s) {users}: change those first")
-                return
             del items[index]
             self.show_lists()
             return
@@ -202,19 +223,12 @@ class FlagEditorScreen(ResourceEditorScreen):
             if index is None:
                 items.append(value)
             else:
-                if items is self.variants and current is not None and current.key != value.key:
-                    self.rename_variant(current.key, value.key)
+                if renamed is not None and current is not None and current.key != value.key:
+                    renamed(current.key, value.key)
                 items[index] = value
             self.show_lists()
 
-        variant_keys = {v.key for v in self.variants}
-        if items is self.variants:
-            modal: Any = VariantModal(current, variant_keys)
-        elif items is self.rules:
-            modal = RuleModal(current, self.known_segments(), variant_keys)
-        else:
-            modal = RolloutModal(current, self.known_segments())
-        self.app.push_screen(modal, edited)
+        self.app.push_screen(dialog(current), edited)
 
     def rules_using(self, variant: str) -> str:
         return ", ".join(str(i + 1) for i, r in enumerate(self.rules) if any(d.variant == variant

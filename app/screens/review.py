@@ -119,7 +119,8 @@ class ReviewScreen(BaseScreen):
         items = self.items()
         return items[index] if index is not None and index < len(items) else None
 
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+    @on(OptionList.OptionHighlighted, "#pending")
+    def pending_highlighted(self) -> None:
         self.show_diff()
 
     def show_diff(self) -> None:
@@ -141,7 +142,8 @@ class ReviewScreen(BaseScreen):
             body.update(Syntax(found.diff or "(no change to the file)\n", "diff", theme="ansi_dark",
                                background_color="default"))
 
-    def on_option_list_option_selected(self) -> None:
+    @on(OptionList.OptionSelected, "#pending")
+    def pending_selected(self) -> None:
         self.commit_now()
 
     @on(TextBox.Changed, "#commit-message")

@@ -114,6 +114,34 @@ async def test_variant_attachment_must_be_json_object(make_app) -> None:
         assert pending.change.value.variants[0].attachment == {"background": "#000"}
 
 
+async def test_variant_in_use_is_kept_and_a_rename_follows_into_the_rules(make_app) -> None:
+    """The variants list: `x` on a variant a rule distributes to is refused, saying which rule; renaming it in its
+    dialog renames it in the rules and as the default too."""
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        editor = await open_flag(pilot, "search-ranking")
+        editor.query_one("#variants", ListEditor).focus()
+        await pilot.press("x")  # classic, the first variant: rule 1 gives it 75%
+        await settle(pilot)
+        assert "variant 'classic' is used by rule(s) 1: change those first" in str(
+            editor.query_one("#flag-error").render())
+        assert [v.key for v in editor.variants] == ["classic", "semantic"]
+        await pilot.press("enter")
+        await settle(pilot)
+        app.screen.query_one("#variant-key").value = "classic-v2"
+        await pilot.press("f2")
+        await settle(pilot)
+        assert app.screen is editor
+        await pilot.press("escape")
+        await settle(pilot)
+        [pending] = app.session.pending
+        flag = pending.change.value
+        assert [v.key for v in flag.variants] == ["classic-v2", "semantic"]
+        assert [d.variant for d in flag.rules[0].distributions] == ["semantic", "classic-v2"]
+        assert flag.default_variant.key == "classic-v2"
+
+
 async def duplicate_and_delete(app, pilot) -> None:  # noqa: ANN001
     """Stage two edits from the flag list: duplicate color-theme (accepting color-theme-copy), delete
     maintenance-mode (confirmed)."""
