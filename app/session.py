@@ -110,6 +110,9 @@ class Session:
     last_change: dict[tuple[str, str], dict[str, datetime]] = field(default_factory=dict)
     env_names: list[str] = field(default_factory=list)
     sync: dict[str, SyncState] = field(default_factory=dict)  # env -> SyncState, read with every load and commit
+    # env -> the snapshot whose move the console has told (the first read, then each live refresh and each commit
+    # made here): a screen's reload may read a newer one before the watcher's word of it, which must still be told
+    seen: dict[str, Any] = field(default_factory=dict)
     freeze_gc: bool = False  # a console process: move loaded snapshots out of the cyclic GC's way (see `load`)
     namespace_remembered: bool = False  # the namespace is the one last open, not asked for: "default" if gone
     remember: Callable[[str, str], None] | None = None  # told (env, namespace) whenever the user settles on one
@@ -169,6 +172,7 @@ class Session:
         env = env or self.env
         snapshot = self.store.snapshot(env)
         self.snapshots[env] = snapshot
+        self.seen.setdefault(env, snapshot)
         self.refresh_sync(env)
         if self.freeze_gc:
             # 10,000 flags are ~10^6 long-lived objects: without this every full collection walks them all and
@@ -197,13 +201,13 @@ class Session:
     def revert(self, commit: str, flag: str | None = None) -> CommitResult:
         """Blocking: undo what `commit` changed in the namespace (or the flag); see `gitstore.model.revert`."""
         result = self.store.revert(self.env, self.namespace, commit, flag=flag, author=self.author_obj())
-        self.load()
+        self.seen[self.env] = self.load()  # one's own commit is no news
         return result
 
     def restore(self, commit: str, flag: str | None = None) -> CommitResult:
         """Blocking: put the namespace (or the flag) back as it was at `commit`."""
         result = self.store.restore(self.env, self.namespace, commit, flag=flag, author=self.author_obj())
-        self.load()
+        self.seen[self.env] = self.load()  # one's own commit is no news
         return result
 
     def promote(self, target: str, flag: str | None = None) -> CommitResult:
@@ -347,7 +351,7 @@ class Session:
             message=message or None,
         )
         self.pending = [p for p in self.pending if p not in items]
-        self.load()
+        self.seen[self.env] = self.load()  # one's own commit is no news
         return result
 
 

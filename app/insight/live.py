@@ -90,7 +90,7 @@ class Insight:
         current = session.snapshots.get(env)
         if current is not None and current is not old and current.commit != new.commit:
             return None
-        session.snapshots[env] = new
+        session.snapshots[env] = session.seen[env] = new
         applied = already_applied(session.pending_for(env), new)
         for p in applied:
             session.discard(p)

@@ -50,13 +50,13 @@ class LiveRefresh:
         return self.session.store.watch(lambda env, commit: post_from_thread(app, BranchMoved(env, commit)))
 
     def branch_moved(self, env: str, commit: str) -> None:
-        snap = self.session.snapshots.get(env)
-        if snap is not None and snap.commit != commit:
+        last = self.session.seen.get(env, self.session.snapshots.get(env))
+        if last is not None and last.commit != commit:
             self.refresh(env)
 
     def refresh(self, env: str) -> None:
         """Read the environment's new snapshot and what changed in a worker; `applied` takes it on the loop."""
-        old = self.session.snapshots.get(env)
+        old = self.session.seen.get(env, self.session.snapshots.get(env))
         store, app = self.session.store, self.app
 
         def work() -> None:

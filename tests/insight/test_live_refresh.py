@@ -13,6 +13,7 @@ from typing import Any
 from console.helpers import head_commit, settle
 from textual.notifications import Notify
 
+from app.screens.messages import BranchMoved
 from app.screens.modals.conflict import ConflictModal
 from app.screens.modals.error import ErrorModal
 from app.screens.review import ReviewScreen
@@ -197,3 +198,28 @@ async def test_a_move_that_changes_nothing_here_is_no_news(make_app, config_path
         assert move.env == "staging" and move.new == new and not move.resources
         assert app.session.snapshot().commit == new  # the console did follow the branch
         assert [n.notification.message for n in told if n.notification.title == "Branch moved"] == []
+
+
+async def test_a_move_a_reload_read_first_is_still_told_and_settled(make_app, config_path: Path) -> None:
+    """A screen's reload (here `r`; after a move, every screen's) may read the new commit before the watcher's word
+    of it arrives: the move is still described, told and settled against the pending edits (it used to be taken
+    for one already seen, and the bench's second quick commit went unnoticed)."""
+    app = make_app()
+    told: list[Notify] = []
+    async with app.run_test(size=(100, 30), message_hook=lambda m: told.append(m) if isinstance(m, Notify)
+                            else None) as pilot:
+        await settle(pilot)
+        app.unwatch()  # the watcher's word comes late, below
+        await toggle(pilot, "maintenance-mode")  # my pending edit
+        new = await other_process_commits(config_path, "search-ranking", name="Ranking v2")
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.session.snapshot().commit == new and not app.insight.moves  # the reload read it first
+        app.post_message(BranchMoved("production", new))
+        await wait_until(pilot, lambda: app.insight.moves)
+        [move] = app.insight.moves
+        assert move.new == new and move.resources == ["flag default/search-ranking"]
+        assert f"production moved to {new[:8]} by Bob Builder: flag default/search-ranking" in [
+            n.notification.message for n in told]
+        [pending] = app.session.pending_for()
+        assert pending.change.key == "maintenance-mode" and pending.based_on == new
