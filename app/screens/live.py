@@ -49,14 +49,18 @@ class LiveRefresh:
         app = self.app
         return self.session.store.watch(lambda env, commit: post_from_thread(app, BranchMoved(env, commit)))
 
+    def told(self, env: str) -> Any:
+        """The snapshot of `env` whose move was last told (a reload may have read a newer one since)."""
+        return self.session.seen.get(env, self.session.snapshots.get(env))
+
     def branch_moved(self, env: str, commit: str) -> None:
-        last = self.session.seen.get(env, self.session.snapshots.get(env))
+        last = self.told(env)
         if last is not None and last.commit != commit:
             self.refresh(env)
 
     def refresh(self, env: str) -> None:
         """Read the environment's new snapshot and what changed in a worker; `applied` takes it on the loop."""
-        old = self.session.seen.get(env, self.session.snapshots.get(env))
+        old = self.told(env)
         store, app = self.session.store, self.app
 
         def work() -> None:
