@@ -119,10 +119,11 @@ class Connection(asyncssh.SSHServer):
             if fingerprint not in self.refused_keys and len(self.refused_keys) < 16:
                 self.refused_keys.append(fingerprint)
             if self.failures >= self.server.settings.max_auth_tries:
-                asyncio.get_running_loop().call_soon(
-                    self.disconnect,
-                    asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
-                    "too many authentication failures",
+                # instead of this key's failure reply, as OpenSSH's sshd does: the client waits for that reply, so
+                # it reads the reason; replying first let it send its next key, and closing the socket with that
+                # key unread reset the connection before the client read why (BrokenPipeError, ~1 run in 10)
+                raise asyncssh.DisconnectError(
+                    asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "too many authentication failures"
                 )
             return False
         # the last key accepted here is the one whose signature completes authentication
