@@ -13,12 +13,15 @@ with Flipt's pagination (its fs snapshot's `paginate` and grpc-gateway's query p
 - One deviation: a negative `limit` makes Flipt panic (a 500 from its recovery handler); Flagdeck answers 400
   `invalid limit: -1`.
 
-Each flag is serialised once when the namespace is loaded (`flag_items`); a request only joins a slice of them.
+Each flag is serialised once, by the first request for the list (`FlagItems`, in a worker thread: 100,000 flags
+take about a second, which a start-up or a reload need not pay for a v1 call most clients never make); a request
+only joins a slice of them.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import orjson
@@ -66,6 +69,28 @@ def flag_items(namespace: str, document: Any) -> tuple[bytes, ...]:
             item["metadata"] = flag.metadata
         items.append(orjson.dumps(item))
     return tuple(items)
+
+
+class FlagItems:
+    """`flag_items(namespace, document)`, computed once, on the first `get` (thread-safe)."""
+
+    __slots__ = ("_document", "_items", "_lock", "_namespace")
+
+    def __init__(self, namespace: str, document: Any):
+        self._namespace, self._document = namespace, document
+        self._items: tuple[bytes, ...] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> tuple[bytes, ...] | None:
+        """The items when already computed (a request then needs no thread)."""
+        return self._items
+
+    def get(self) -> tuple[bytes, ...]:
+        with self._lock:
+            if self._items is None:
+                self._items = flag_items(self._namespace, self._document)
+            return self._items
 
 
 def list_body(items: tuple[bytes, ...] | list[bytes], next_page_token: str, total: int) -> bytes:

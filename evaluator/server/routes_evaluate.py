@@ -7,6 +7,7 @@ variable rather than an app lookup; they answer their own errors and are served 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -111,7 +112,10 @@ async def list_flags(request: web.Request, ctx: ServerContext) -> web.Response:
     limit, token = read_query(request.query)
     env = ctx.environment(request)
     ns = ctx.namespace(request.headers, Api.FLAGS, env, request.match_info["namespace"])
-    return ctx.json(page(ns.flag_items, limit, token))
+    items = ns.flag_items.ready
+    if items is None:  # the first request for this namespace's list builds it, off the event loop
+        items = await asyncio.to_thread(ns.flag_items.get)
+    return ctx.json(page(items, limit, token))
 
 
 def add_routes(router: web.UrlDispatcher, prefix: str, ctx: ServerContext) -> None:

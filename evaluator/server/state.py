@@ -16,7 +16,7 @@ import orjson
 
 from evaluator.client_snapshot import build_client_snapshot
 from evaluator.engine import CompiledNamespace, compile_namespace
-from evaluator.server.flag_list import flag_items
+from evaluator.server.flag_list import FlagItems
 from gitstore.git.snapshot import Snapshot
 from gitstore.model.documents import FlagType
 
@@ -30,7 +30,7 @@ class ServedNamespace:
     snapshot_body: bytes  # client snapshot document (flipt-compatibility §6.4)
     stream_line: bytes  # b'{"result": <snapshot>}\n'
     sse_event: bytes  # refetch notification (flipt-compatibility §6.5)
-    flag_items: tuple[bytes, ...]  # GET /api/v1/namespaces/{ns}/flags: each flag, in key order (flag_list.py)
+    flag_items: FlagItems  # GET /api/v1/namespaces/{ns}/flags: each flag, in key order, on first use (flag_list.py)
     bulk_keys: tuple[str, ...] = ()  # OFREP bulk default: boolean flags and enabled variant flags
     warnings: tuple[str, ...] = ()
 
@@ -70,7 +70,7 @@ def build_namespace(key: str, commit: str, document: Any, digest: str, file: str
         snapshot_body=body,
         stream_line=b'{"result":' + body + b"}\n",
         sse_event=sse_event(digest),
-        flag_items=flag_items(key, document),
+        flag_items=FlagItems(key, document),
         bulk_keys=tuple(f.key for f in document.flags if f.enabled or f.type == FlagType.BOOLEAN),
         warnings=tuple(str(p) for p in compiled.warnings),
     )

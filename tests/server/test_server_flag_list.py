@@ -85,3 +85,21 @@ def test_flipt_sdk_lists_flags(server: ServerThread) -> None:
     assert [f.key for f in paged.flags] == NS1
     sent = server.requests_to(URL, 2)[-1]
     assert sent.query == '{"limit":2,"pageToken":"2"}='  # the JSON text as a field name
+
+
+def test_the_list_is_built_by_its_first_request_not_by_a_load() -> None:
+    """A start-up or a reload does not serialise every flag for a v1 call most clients never make (about a second
+    at 100,000 flags); the first request does, once, and every later one gets the same items."""
+    from evaluator.server.flag_list import flag_items
+    from evaluator.server.state import build_namespace
+    from gitstore.format.loader import load_document
+
+    text = "namespace: ns1\nflags:\n  - key: b\n    name: B\n    type: BOOLEAN_FLAG_TYPE\n    enabled: true\n" \
+           "  - key: a\n    name: A\n    type: VARIANT_FLAG_TYPE\n    variants:\n      - key: on\n"
+    document = load_document(text, "ns1/features.yaml").document
+    assert document is not None
+    served = build_namespace("ns1", "c0ffee", document, "digest")
+    assert served.flag_items.ready is None
+    items = served.flag_items.get()
+    assert items == flag_items("ns1", document) and [b'"key":"a"' in i for i in items] == [True, False]
+    assert served.flag_items.ready is items and served.flag_items.get() is items
