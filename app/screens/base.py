@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -40,6 +41,10 @@ def commit_notice(text: str, result: CommitResult, state: SyncState | None) -> t
 
 
 GitJob = tuple[str, Callable[[Any], None] | None, Callable[[BaseException], None] | None]  # what, then, on_error
+
+
+# escape on every screen the console pushes over another
+BACK = Binding("escape", "app.pop_screen", "Back", tooltip="Back to the previous screen")
 
 
 class BaseScreen(Screen[None]):

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
-from app.screens.base import BaseScreen, sync_text
+from app.screens.base import BACK, BaseScreen, sync_text
 from app.widgets.key_footer import KeyFooter
 
 
@@ -45,8 +45,7 @@ class EnvironmentsScreen(BaseScreen):
                 tooltip="Push the environment's local commits now"),
         Binding("r", "reload", "Reload", show=False,
                 tooltip="Read every environment again"),
-        Binding("escape", "app.pop_screen", "Back",
-                tooltip="Back to the previous screen"),
+        BACK,
     ]
 
     def compose(self) -> ComposeResult:

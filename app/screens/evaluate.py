@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 
 from app.insight.explain import Evaluation, describe_result, explain, parse_context
 from app.insight.recents import context_text
-from app.screens.base import BaseScreen
+from app.screens.base import BACK, BaseScreen
 from app.widgets.explain import ExplainView
 from app.widgets.fields import field
 from app.widgets.key_footer import KeyFooter
@@ -25,8 +25,7 @@ __all__ = ["EvaluateScreen", "describe_result", "parse_context"]
 class EvaluateScreen(BaseScreen):
     SCREEN_TITLE = "Evaluate"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back",
-                tooltip="Back to the previous screen"),
+        BACK,
         Binding("ctrl+a", "evaluate_all", "All flags", priority=True,
                 tooltip="Evaluate every flag of the namespace for this entity"),
         Binding("ctrl+f", "evaluate_flag", "This flag", show=False,

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from app.screens.base import BACK
 from app.widgets.key_footer import KeyFooter
 
 # What the focused widget is, in words (the help never shows a class name)
@@ -59,7 +60,7 @@ def binding_rows(app_bindings: list[Binding], screen: Screen[Any]) -> list[tuple
 
 class HelpScreen(Screen[None]):
     SCREEN_TITLE = "Help"
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back", tooltip="Back to the previous screen"),
+    BINDINGS = [BACK,
                 Binding("q", "app.pop_screen", "Back", show=False)]
 
     def __init__(self, source: Screen[Any]) -> None:

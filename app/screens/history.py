@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from app.screens.base import BaseScreen
+from app.screens.base import BACK, BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.session import relative_time
 from app.widgets.key_footer import KeyFooter
@@ -28,8 +28,7 @@ class HistoryScreen(BaseScreen):
                 tooltip="Undo what the highlighted commit changed here, as a new commit"),
         Binding("R", "restore", "Restore version",
                 tooltip="Put this back as it was at the highlighted commit, as a new commit"),
-        Binding("escape", "app.pop_screen", "Back",
-                tooltip="Back to the previous screen"),
+        BACK,
     ]
 
     def __init__(self, flag: str | None = None) -> None:

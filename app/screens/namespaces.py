@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from app.screens.base import BaseScreen
+from app.screens.base import BACK, BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
 from app.widgets.key_footer import KeyFooter
@@ -25,8 +25,7 @@ class NamespacesScreen(BaseScreen):
                 tooltip="Change the highlighted namespace's name"),
         Binding("d", "delete", "Delete",
                 tooltip="Delete the highlighted namespace with its flags and segments"),
-        Binding("escape", "app.pop_screen", "Back",
-                tooltip="Back to the previous screen"),
+        BACK,
     ]
 
     def compose(self) -> ComposeResult:

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from app.screens.base import BaseScreen
+from app.screens.base import BACK, BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
 from app.widgets.key_footer import KeyFooter
@@ -32,8 +32,7 @@ class SegmentsScreen(BaseScreen):
                 tooltip="Create a segment"),
         Binding("d", "delete", "Delete",
                 tooltip="Delete the highlighted segment (pending until committed)"),
-        Binding("escape", "app.pop_screen", "Back",
-                tooltip="Back to the previous screen"),
+        BACK,
     ]
 
     def compose(self) -> ComposeResult:

@@ -72,9 +72,7 @@ class FlagTable(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True)
 
-    class Highlighted(Message):
-        """The cursor moved to the flag `key` (None: the table is empty)."""
-
+    class _RowMessage(Message):
         def __init__(self, table: FlagTable, key: str | None) -> None:
             self.table, self.key = table, key
             super().__init__()
@@ -83,16 +81,13 @@ class FlagTable(ScrollView, can_focus=True):
         def control(self) -> FlagTable:  # so that `@on(FlagTable.Highlighted, "#flags")` selects by the table
             return self.table
 
-    class Opened(Message):
+    class Highlighted(_RowMessage):
+        """The cursor moved to the flag `key` (None: the table is empty)."""
+
+    class Opened(_RowMessage):
         """`enter` (or a second click) on the flag `key`."""
 
-        def __init__(self, table: FlagTable, key: str) -> None:
-            self.table, self.key = table, key
-            super().__init__()
-
-        @property
-        def control(self) -> FlagTable:
-            return self.table
+        key: str
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
