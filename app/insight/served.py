@@ -60,28 +60,34 @@ def served(doc: Document | None, flag: Flag, population: list[Any] | None = None
 
 
 class ServedCache:
-    """Answers per flag version (documents are immutable: the same flag and segments give the same answer)."""
+    """Answers per flag version, keyed by what `served` reads (the flag's key, state and rollouts, and the segments
+    object) rather than by the flag object: a staged copy of an unchanged flag (every toggle and editor change
+    makes one) finds the answer instead of evaluating the sample again on the UI thread."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple[int, int], tuple[Flag, Any, Served | None]] = {}
+        self._known: dict[tuple[str, bool, str, int], tuple[Any, Served | None]] = {}
+
+    @staticmethod
+    def _key(doc: Document | None, flag: Flag) -> tuple[tuple[str, bool, str, int], Any]:
+        segments = doc.segments if doc is not None else ()
+        return (flag.key, flag.enabled, repr(flag.rollouts), id(segments)), segments
 
     def get(self, doc: Document | None, flag: Flag) -> tuple[bool, Served | None]:
         """(known, answer) without computing."""
         if not may_differ(flag):
             return True, None
-        found = self._known.get((id(flag), id(doc.segments) if doc else 0))
-        return (True, found[2]) if found is not None else (False, None)
+        found = self._known.get(self._key(doc, flag)[0])
+        return (True, found[1]) if found is not None else (False, None)
 
     def compute(self, doc: Document | None, flag: Flag) -> Served | None:
-        segments = doc.segments if doc is not None else ()
-        key = (id(flag), id(segments))
+        key, segments = self._key(doc, flag)
         found = self._known.get(key)
         if found is None:
             answer = served(doc, flag)
-            self._known[key] = found = (flag, segments, answer)  # the objects are kept, so their ids stay theirs
+            self._known[key] = found = (segments, answer)  # the segments are kept, so their id stays theirs
             if len(self._known) > 20_000:
                 self._known.pop(next(iter(self._known)))
-        return found[2]
+        return found[1]
 
     def words(self, doc: Document | None, flag: Flag, short: bool = True) -> str:
         answer = self.compute(doc, flag)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.insight.served import Served, served
+from app.insight.served import Served, ServedCache, served
 from app.screens.modals.constraint import ConstraintModal
 from app.screens.segment_editor import SegmentEditorScreen
 from app.widgets.flag_table import FlagTable
@@ -64,6 +64,18 @@ def test_served_comes_from_evaluating_the_flag() -> None:
     some = served(None, off.model_copy(update={"rollouts": (half,)}))
     assert 0 < some.other < some.total and some.words(False, short=True) == "off (some get true)"
     assert served(None, off.model_copy(update={"enabled": True})) is None  # its rollouts serve what it says
+
+
+
+def test_a_staged_copy_of_a_flag_finds_its_answer_known() -> None:
+    """Every toggle and editor change stages a copy of the flag: the answer is known for a copy with the same
+    state and rollouts (it was keyed by the object, so each copy evaluated the sample again on the UI thread)."""
+    half = Rollout(threshold=RolloutThreshold(percentage=50, value=True))
+    off = Flag(key="f", name="F", type=FlagType.BOOLEAN, enabled=False, rollouts=(half,))
+    cache = ServedCache()
+    answer = cache.compute(None, off)
+    assert answer is not None and cache.get(None, off.model_copy(update={"name": "renamed"})) == (True, answer)
+    assert cache.get(None, off.model_copy(update={"rollouts": (half, half)})) == (False, None)  # a new version
 
 
 async def test_switching_off_a_flag_that_rollouts_still_serve_says_so(make_app, config_path: Path) -> None:
