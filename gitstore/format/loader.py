@@ -73,7 +73,8 @@ class Documents(Mapping[str, Document]):
 
     @property
     def data(self) -> list[Any] | None:
-        """The checked plain documents (None for `Documents.of`)."""
+        """The checked plain documents (None for `Documents.of`, and once every namespace is built: a parse cache
+        saves them right after loading)."""
         with self._lock:
             return self._plain()
 
@@ -97,6 +98,8 @@ class Documents(Mapping[str, Document]):
             found = self._built.get(key)
             if found is None:
                 found = self._built[key] = build_document(self._parts(key))
+                if len(self._built) == len(self._keys):  # every namespace built: the plain data is not needed
+                    self._data = self._groups = None  # (the evaluator would keep both forms of every flag)
             return found
 
     def __iter__(self) -> Iterator[str]:

@@ -81,8 +81,10 @@ def test_nothing_is_built_until_a_document_is_asked_for() -> None:
     result = load_document(TEXT, FILE)
     assert result.valid and result.namespaces is not None and result.errors == []
     assert result.namespaces.built == () and list(result.documents) == ["default"]
+    assert result.data is not None  # what a parse cache saves right after loading
     assert result.document == whole_document()
     assert result.namespaces.built == ("default",)
+    assert result.data is None  # every namespace built: the plain data is let go (a server kept both forms)
 
 
 @pytest.mark.parametrize("built_first", [False, True], ids=["from the data", "from the built document"])
