@@ -12,7 +12,7 @@ from textual.worker import Worker, WorkerState
 
 from app.screens.messages import EnvironmentChanged, PendingChanged, SyncChanged
 from app.screens.modals.error import ErrorModal, describe
-from app.widgets.context_line import ContextLine, Part, fit
+from app.widgets.context_line import ContextLine, Part
 
 if TYPE_CHECKING:
     from app.console import ConsoleApp
@@ -76,10 +76,6 @@ class BaseScreen(Screen[None]):
         if sync:
             parts.append(Part(sync, sync, 2))
         return parts
-
-    def context_line(self) -> str:
-        """The context line in full (as wide as it needs)."""
-        return fit(self.context_parts(), 10_000)
 
     def context_bar(self) -> ContextLine:
         return ContextLine(self.context_parts())
