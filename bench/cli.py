@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +32,8 @@ BENCH = ROOT / "bench"
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]  # bench/gitstore.py shadows gitstore
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench._common import timed  # noqa: E402
 
 FLAGDECK = str(Path(sys.executable).with_name("flagdeck"))
 SEGMENTS = 100
@@ -67,12 +68,6 @@ def run(args: list[str], cwd: Path, env: dict[str, str]) -> None:
     done = subprocess.run(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} exited {done.returncode}: {done.stderr[-1500:]}")
-
-
-def timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
 
 
 def serve_until_health(cwd: Path, env: dict[str, str]) -> None:
