@@ -66,7 +66,7 @@ def _namespaces(repo: pygit2.Repository, oid: pygit2.Oid | None, path: str, cach
     if oid is None:
         return {}
     parsed = cache.get(str(oid), path, lambda: blob_bytes(repo, oid))
-    return dict(parsed.documents) if parsed.document is not None else None
+    return dict(parsed.documents) if parsed.valid else None
 
 
 def replay(repo: pygit2.Repository, pending: list[pygit2.Commit], onto: pygit2.Oid, cache: ParseCache) -> pygit2.Oid:

@@ -65,7 +65,7 @@ def read_document(repo: pygit2.Repository, found: NamespaceFile, namespace: str,
     if blob is None:
         return None
     parsed = cache.get(str(blob), found.path, lambda: blob_bytes(repo, blob))
-    return parsed.documents.get(namespace) if parsed.document is not None else None
+    return parsed.documents.get(namespace) if parsed.valid else None
 
 
 def namespace_document(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, namespace: str,
@@ -122,7 +122,7 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
             raise NotFoundError(f'namespace "{namespace}" not found')
         blob = found.blob
         parsed = cache.get(str(blob), found.path, partial(blob_bytes, repo, blob)) if blob is not None else None
-        if parsed is not None and parsed.document is None:
+        if parsed is not None and not parsed.valid:
             raise ValidationError(list(parsed.problems) or [Problem(found.path, 0, "", "the file is invalid")])
         before = parsed.documents.get(namespace) if parsed is not None else None
         for change in group:
@@ -220,6 +220,6 @@ def check_served(repo: pygit2.Repository, before: pygit2.Tree, after: pygit2.Oid
 
 
 def _served(namespace: str, holders: tuple[Holder, ...]) -> Document | None:
-    if len(holders) != 1 or holders[0].parsed.document is None:
+    if len(holders) != 1 or not holders[0].parsed.valid:
         return None
     return holders[0].parsed.documents.get(namespace)
