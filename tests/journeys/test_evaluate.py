@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
+from pathlib import Path
+
+from tests.server.harness import ServerProcess
 
 from .conftest import BIN, commit_banner
 from .steps import fill, wait_line
@@ -15,17 +17,9 @@ from .steps import fill, wait_line
 BUCKET = re.compile(r"bucket: crc32\(\"new-banner\" \+ \"(?P<entity>[^\"]+)\"\) = \d+ -> (?P<bucket>\d+) of 1000")
 
 
-def serve(project) -> tuple[subprocess.Popen[str], str]:
-    server = subprocess.Popen([str(BIN / "flagdeck"), "serve", "--port", "0"], cwd=project, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert server.stdout is not None
-    deadline, line = time.monotonic() + 30, ""
-    while "listening" not in line:
-        line = server.stdout.readline()
-        assert (line or server.poll() is None) and time.monotonic() < deadline, f"the evaluator did not start: {line}"
-    url = re.search(r"http://127\.0\.0\.1:\d+", line)
-    assert url, line
-    return server, url.group(0)
+def serve(project: Path) -> ServerProcess:
+    """`flagdeck serve` with the project's flagdeck.yaml, once its /health answers."""
+    return ServerProcess(project / ".flagdeck" / "flagdeck.yaml", command=("-m", "app.cli", "serve"))
 
 
 def test_the_console_eval_and_curl_agree_on_variant_and_bucket(console, project) -> None:
@@ -54,22 +48,17 @@ def test_the_console_eval_and_curl_agree_on_variant_and_bucket(console, project)
     cli_bucket = BUCKET.search(done.stdout)
     assert cli_bucket and cli_bucket["bucket"] == console_bucket["bucket"], done.stdout
 
-    server, url = serve(project)
+    server = serve(project)
     try:
         body = {"namespaceKey": "default", "flagKey": "new-banner", "entityId": "user-7", "context": {"region": "eu"}}
-        for _ in range(100):  # the evaluator answers once it has loaded the environments
-            answer = subprocess.run(["curl", "-s", f"{url}/evaluate/v1/variant", "-H", "Content-Type: application/json",
-                                     "-H", "X-Flipt-Environment: staging", "-d", json.dumps(body)],
-                                    capture_output=True, text=True, timeout=30)
-            if answer.stdout.startswith("{") and "variantKey" in answer.stdout:
-                break
-            time.sleep(0.1)
+        answer = subprocess.run(["curl", "-s", f"{server.url}/evaluate/v1/variant", "-H",
+                                 "Content-Type: application/json", "-H", "X-Flipt-Environment: staging",
+                                 "-d", json.dumps(body)], capture_output=True, text=True, timeout=30)
         served = json.loads(answer.stdout)
         assert served["match"] is True and served["variantKey"] == console_variant, served
         assert served["segmentKeys"] == ["eu-users"]
-        other = subprocess.run(["curl", "-s", f"{url}/evaluate/v1/variant", "-H", "Content-Type: application/json",
+        other = subprocess.run(["curl", "-s", f"{server.url}/evaluate/v1/variant", "-H", "Content-Type: application/json",
                                 "-d", json.dumps(body)], capture_output=True, text=True, timeout=30)
         assert "not found" in other.stdout, other.stdout  # without the header: production, which has no new-banner
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import yaml
@@ -62,18 +61,13 @@ def test_commit_in_the_console_then_export_yaml_and_json(project: Path, repo) ->
     assert exported == yaml.safe_load(committed)
     assert next(f for f in exported["flags"] if f["key"] == "maintenance-mode")["enabled"] is True
 
-    server, url = serve(project)
+    server = serve(project)
     try:
-        path = f"{url}/client/v2/environments/staging/namespaces/default/snapshot"
-        for _ in range(100):  # the evaluator answers once it has loaded the environments
-            served = subprocess.run(["curl", "-s", "-f", path], capture_output=True, text=True, timeout=30)
-            if served.returncode == 0:
-                break
-            time.sleep(0.1)
+        path = f"{server.url}/client/v2/environments/staging/namespaces/default/snapshot"
+        served = subprocess.run(["curl", "-s", "-f", path], capture_output=True, text=True, timeout=30)
         assert served.returncode == 0, served.stderr
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
     snapshot = json.loads((project / "staging.json").read_text())
     assert without_times(snapshot) == without_times(json.loads(served.stdout))
     assert next(f for f in snapshot["flags"] if f["key"] == "maintenance-mode")["enabled"] is True
