@@ -18,7 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, ClassVar, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
@@ -102,11 +102,29 @@ class StorageConfig(Section):
         return value
 
 
+def _protect(value: Any) -> Any:
+    """`protect: true` is the default policy, `protect: false` (or nothing) none."""
+    if value is True:
+        return {}
+    return None if value is False else value
+
+
+class ProtectConfig(Section):
+    """`protect:` of an environment (gitstore/proposals): with `proposals: required` the store refuses every direct
+    write and a change gets in only as a merged proposal with `approvals` approvals from users other than its author
+    holding at least the `approvers` role there; `optional` keeps direct writes but merges still need approvals."""
+
+    proposals: Literal["required", "optional"] = "required"
+    approvals: int = Field(default=1, ge=0, le=20, strict=True)
+    approvers: Literal["viewer", "editor", "admin"] = "admin"
+
+
 class EnvironmentConfig(Section):
     name: str = ""
     storage: str = ""
     directory: str = ""
     default: bool = False
+    protect: Annotated[ProtectConfig | None, BeforeValidator(_protect)] = None
 
     @field_validator("directory", mode="before")
     @classmethod

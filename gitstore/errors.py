@@ -52,3 +52,7 @@ class ConfigError(FlagdeckError):
 
 class AccessDenied(FlagdeckError):
     """The acting user's role does not allow this change."""
+
+
+class ProtectedEnvironment(AccessDenied):
+    """The environment is protected (`protect:` in flagdeck.yaml): a change gets in only through a proposal."""

@@ -10,6 +10,7 @@ Roles map an environment name, or `"*"` for every environment not named, to `vie
 | `namespace` | create a namespace, change its name or description, delete it          | admin  |
 | `promote`   | copy a flag or a namespace into this environment from another          | admin  |
 | `repair`    | `flagdeck doctor --fix`: remove stale locks, repair the work tree       | admin  |
+| `break-glass` | write to a protected environment without a proposal (recorded)        | admin  |
 
 A revert is a commit like any other: reverting a change that created, renamed or deleted a namespace needs admin.
 An environment with no role (not named, and no `"*"`) grants nothing: it cannot even be read. No roles at all
@@ -35,6 +36,7 @@ class Action(StrEnum):
     NAMESPACE = "namespace"
     PROMOTE = "promote"
     REPAIR = "repair"
+    BREAK_GLASS = "break-glass"
 
 
 NEEDED: dict[Action, str] = {
@@ -43,9 +45,11 @@ NEEDED: dict[Action, str] = {
     Action.NAMESPACE: "admin",
     Action.PROMOTE: "admin",
     Action.REPAIR: "admin",
+    Action.BREAK_GLASS: "admin",
 }
 _WORDS = {Action.READ: "reading", Action.COMMIT: "committing", Action.NAMESPACE: "changing a namespace",
-          Action.PROMOTE: "promoting", Action.REPAIR: "repairing the repository"}
+          Action.PROMOTE: "promoting", Action.REPAIR: "repairing the repository",
+          Action.BREAK_GLASS: "breaking glass"}
 
 Roles = Mapping[str, str] | None
 

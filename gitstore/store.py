@@ -12,11 +12,14 @@ configured user, else `flipt <flipt[bot]@noreply.flipt.io>`. With a remote: fetc
 remote never had (`gitstore.git.remote`); an unreachable remote leaves the commit local (`CommitResult.pushed` False,
 `sync_state` ahead) to be pushed later, and a commit waits for it at most once (`timeout`). A mirror never pushes.
 Roles (`viewer` < `editor` < `admin`, per environment or "*") are decided by `gitstore.roles`: reading needs viewer,
-commits and reverts editor, creating, renaming or deleting a namespace and promoting admin.
+commits and reverts editor, creating, renaming or deleting a namespace and promoting admin. A protected environment
+(`protect:`) refuses every direct write whatever the role (`gitstore.proposals.protection`): changes get in by
+merging an approved proposal (`gitstore.proposals`), or by an admin breaking glass (`break_glass`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -47,6 +50,7 @@ from gitstore.git.repo import (
     write_error,
 )
 from gitstore.git.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot
+from gitstore.proposals import protection
 from gitstore.results import (
     FALLBACK_EMAIL,
     FALLBACK_NAME,
@@ -196,12 +200,35 @@ class Store:
         if not changes:
             raise ValueError("no changes to commit")
         self.require(env, access.action_of(changes))
-        return self._run(env, self._commit, env, list(changes), author, based_on, message)
+        admission = protection.guard(self.config, env)
+        trailers = admission.trailers if admission else ()
+        result = self._run(env, self._commit, env, list(changes), author, based_on, message, None, trailers)
+        return self._admitted(env, admission, result)
+
+    def _admitted(self, env: str, admission: protection.Admission | None, result: CommitResult) -> CommitResult:
+        if admission is not None and admission.after is not None and result.created:
+            admission.after(env, result.commit)
+        return result
+
+    def break_glass(self, env: str, reason: str) -> contextlib.AbstractContextManager[protection.Admission]:
+        """`with store.break_glass(env, reason): store.commit(env, ...)`: admins only, writes to a protected
+        environment inside the block; each commit carries `Break-glass: <reason>` and leaves an audit record
+        (`gitstore.proposals.audit`)."""
+        from gitstore.proposals.audit import break_glass
+
+        return break_glass(self, env, reason)
+
+    def run_on(self, env: str, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(repository, *args)` on the thread of the environment's repository (for the packages built on the
+        store: gitstore.proposals)."""
+        return self._run(env, fn, *args)
 
     def _commit(self, repo: pygit2.Repository, env: str, changes: list[Change], author: Author | None,
                 based_on: str | None, message: str | None,
-                restore: dict[str, pygit2.Oid | None] | None = None) -> CommitResult:
-        """`restore` (path -> blob id, None = delete) writes those files as they are instead of applying changes."""
+                restore: dict[str, pygit2.Oid | None] | None = None,
+                trailers: tuple[tuple[str, str], ...] = ()) -> CommitResult:
+        """`restore` (path -> blob id, None = delete) writes those files as they are instead of applying changes;
+        `trailers` end the message (`gitstore.proposals.protection.with_trailers`)."""
         from gitstore.git.tree_edits import TreeEdits, check_served, check_unchanged, edit_tree
         from gitstore.model.changes import commit_message
 
@@ -237,7 +264,7 @@ class Store:
                         self.cache.put(str(blobs[path]), path, data, edits.texts[path], edits.documents[path])
                 if restore is None:
                     check_served(repo, current.tree, tree, directory, changes, edits, self.cache)
-                text = message or commit_message(changes, edits.created)
+                text = protection.with_trailers(message or commit_message(changes, edits.created), trailers)
                 new = make_commit(repo, tree, [tip_id], author, text)
             except (OSError, pygit2.GitError) as exc:  # a full disk, permissions: say so, nothing is committed
                 raise write_error(repo, exc, "write the commit") from None
@@ -286,6 +313,7 @@ class Store:
         from gitstore.model.revert import RevertConflict, revert_message, undo
 
         self.require(env, access.Action.COMMIT, "reverting")
+        protection.guard(self.config, env, "reverting")
         target, parent, subject = self._run(env, _commit_facts, commit)
         then = self._namespace_at(env, namespace, target, "after")
         before = self._namespace_at(env, namespace, parent, "before") if parent else None
@@ -310,6 +338,7 @@ class Store:
         from gitstore.model.revert import restore as restore_changes
 
         self.require(env, access.Action.COMMIT, "restoring")
+        admission = protection.guard(self.config, env, "restoring")
         then = self.snapshot(env, commit).namespaces.get(namespace)
         if then is not None and then.document is None:
             raise ValidationError(list(then.problems))  # never "restore" a broken file by deleting it
@@ -321,8 +350,10 @@ class Store:
             # The file is broken now: put the old file back as it was (a change list cannot be applied to it).
             self.require(env, access.Action.NAMESPACE, "restoring a broken namespace file")
             restore_files = {current.path: None, then.path: pygit2.Oid(hex=then.blob)}
-            return self._run(env, self._commit, env, [], author, now_snap.commit,
-                             f"update namespace {namespace}\n\n{message}", restore_files)
+            result = self._run(env, self._commit, env, [], author, now_snap.commit,
+                               f"update namespace {namespace}\n\n{message}", restore_files,
+                               admission.trailers if admission else ())
+            return self._admitted(env, admission, result)
         changes = restore_changes(namespace, old, now_snap.document(namespace), flag, commit)
         return self.commit(env, changes, author, now_snap.commit, f"{commit_message(changes)}\n\n{message}")
 
@@ -341,6 +372,7 @@ class Store:
         from gitstore.model.changes import commit_message, promotion_changes, resource_value
 
         self.require(dst_env, access.Action.PROMOTE)
+        protection.guard(self.config, dst_env, f"promoting into {dst_env}")
         src = self.snapshot(src_env)
         source = src.document(namespace)
         if source is None:

@@ -23,7 +23,7 @@ ROLE_MAPS = [None, {"*": "viewer"}, {"*": "editor"}, {"*": "admin"}, {"staging":
 def test_what_each_role_may_do() -> None:
     table = {role: [a.value for a in Action if access.allows({"*": role}, "x", a)] for role in access.ROLES}
     assert table == {"viewer": ["read"], "editor": ["read", "commit"],
-                     "admin": ["read", "commit", "namespace", "promote", "repair"]}
+                     "admin": ["read", "commit", "namespace", "promote", "repair", "break-glass"]}
     assert access.role_in(None, "anything") == "admin"
     assert access.role_in({"staging": "editor"}, "production") is None
     assert not any(access.allows({"staging": "editor"}, "production", a) for a in Action)
