@@ -28,6 +28,22 @@ class EnvironmentInfo:
     directory: str
     remote: str | None
     default: bool
+    base: str | None = None  # a branch environment's base environment (gitstore.branches), else None
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    """A branch environment as Flipt's API lists it (key, ref, environmentKey), with where it stands against its
+    base's tip: `ahead` commits the base does not have, `behind` commits of the base it does not have;
+    `merge_base` is the base's commit the branch's changes are made on (`merge_base(tip, base tip)`)."""
+
+    key: str
+    ref: str  # the Git branch, `flipt/ENV/NAME`
+    environment_key: str
+    head: str
+    ahead: int
+    behind: int
+    merge_base: str | None = None
 
 
 @dataclass(frozen=True)

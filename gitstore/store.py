@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pygit2
 
+from gitstore import branches as branching
 from gitstore import roles as access
-from gitstore.config import Config, load_config
+from gitstore.config import Config, StorageConfig, load_config
 from gitstore.errors import ConflictError, NotFoundError, Problem, SyncError, ValidationError
 from gitstore.git import crash, remote, worktree
 from gitstore.git.objects import commit_at
@@ -55,6 +56,7 @@ from gitstore.results import (
     FALLBACK_EMAIL,
     FALLBACK_NAME,
     Author,
+    BranchInfo,
     CommitResult,
     EnvironmentInfo,
     HistoryEntry,
@@ -62,11 +64,11 @@ from gitstore.results import (
 )
 
 if TYPE_CHECKING:  # imported where they are used: `flagdeck validate` or `eval` reads, and never pays for them
-    from gitstore.git.watch import BranchMoved, Watcher
+    from gitstore.git.watch import BranchMoved, EnvironmentsChanged, Watcher
     from gitstore.model.changes import Change
     from gitstore.model.documents import Document
 
-__all__ = ["Author", "CommitResult", "EnvironmentInfo", "HistoryEntry", "NamespaceSnapshot", "Snapshot", "Store",
+__all__ = ["Author", "BranchInfo", "CommitResult", "EnvironmentInfo", "HistoryEntry", "NamespaceSnapshot", "Snapshot", "Store",
            "SyncState", "open_store"]
 
 CAS_ATTEMPTS = 20
@@ -100,6 +102,8 @@ class Store:
         self.cache = ParseCache()
         self._repos = {name: GitRepo(name, storage.path) for name, storage in config.storage.items()}
         self._sync = {name: remote.SyncTracker(storage) for name, storage in config.storage.items()}
+        self._branch_sync: dict[tuple[str, str], remote.SyncTracker] = {}
+        self._known: dict[str, branching.Found] = {}  # branch environments by key (gitstore.branches)
         self._snapshots: OrderedDict[tuple[str, str], Snapshot] = OrderedDict()
         self._latest: dict[str, Snapshot] = {}
         self._lock = threading.Lock()
@@ -110,6 +114,7 @@ class Store:
         self.on_commit: Callable[[str, str, str], None] | None = None
         for name in config.storage:
             self._repos[name].run(self._open, name)
+        self._discover()
 
     # -- plumbing ------------------------------------------------------------------------------------------------
     def _open(self, repo: pygit2.Repository, storage_name: str) -> None:
@@ -119,14 +124,44 @@ class Store:
             repo.set_head(ref)
         worktree.recover(repo)  # a work-tree update interrupted by a crash: finish it
         tracker = self._sync[storage_name]
-        reached = storage.remote is not None and remote.before_commit(repo, storage, tracker, self.cache)
+        reached = storage.remote is not None and remote.before_commit(repo, storage, tracker, self.cache,
+                                                                      self._extra(storage_name))
         if tip(repo, ref) is None:
             ensure_branch(repo, storage.branch, self._fallback_author(repo))
             if reached and not self.mirror:
                 remote.try_push(repo, storage, tracker, self.cache)
 
     def _run(self, env: str, fn: Callable[..., T], *args: Any) -> T:
-        return self._repos[self.config.environment(env).storage].run(fn, *args)
+        return self._repos[self._place(env).storage_name].run(fn, *args)
+
+    def _place(self, env: str) -> branching.Place:
+        """Where a configured environment or a branch environment (NAME or ENV/NAME) is; ConfigError if neither."""
+        place = branching.resolve(self.config, self._known, env)
+        if place is None:
+            self._discover()
+            place = branching.resolve(self.config, self._known, env)
+        if place is None:
+            raise branching.unknown(self.config, self._known, env)
+        return place
+
+    def _discover(self) -> dict[str, branching.Found]:
+        """Look the branch environments up in the refs (each repository on its own thread)."""
+        self._known = branching.discover(self.config, lambda name, fn: self._repos[name].run(fn))
+        return self._known
+
+    def _tracker(self, storage_name: str, storage: StorageConfig) -> remote.SyncTracker:
+        if storage.branch == self.config.storage[storage_name].branch:
+            return self._sync[storage_name]
+        with self._lock:
+            return self._branch_sync.setdefault((storage_name, storage.branch), remote.SyncTracker(storage))
+
+    def _extra(self, storage_name: str) -> branching.BranchSync | None:
+        """The storage's branch environments, synced with its remote alongside its branch."""
+        storage = self.config.storage[storage_name]
+        if storage.remote is None:
+            return None
+        envs = tuple(name for name, env in self.config.environments.items() if env.storage == storage_name)
+        return branching.BranchSync(storage, envs, lambda s: self._tracker(storage_name, s), self.cache)
 
     def _fallback_author(self, repo: pygit2.Repository) -> Author:
         if self.identity is not None:
@@ -142,7 +177,8 @@ class Store:
     def require(self, env: str, action: access.Action | str, what: str | None = None) -> None:
         """`AccessDenied` unless the store's roles allow `action` in `env` (see `gitstore.roles`)."""
         who = self.identity.name if self.identity else "this user"
-        access.require(self.roles, env, action, who, what)
+        found = None if env in self.config.environments else branching.lookup(self.config, self._known, env)
+        access.require(self.roles, found.env if found else env, action, who, what)  # a branch: its base's role
 
     async def call(self, fn: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a store method (by name) or any callable off the event loop; the Git work stays on its thread."""
@@ -153,27 +189,32 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------------------------------
     def environments(self) -> list[EnvironmentInfo]:
-        return [
-            EnvironmentInfo(name, env.storage, self.config.storage[env.storage].path,
-                            self.config.storage[env.storage].branch, env.directory,
-                            self.config.storage[env.storage].remote, env.default)
-            for name, env in self.config.environments.items()
-        ]
+        """The configured environments, then every branch environment (local or fetched) with its base."""
+        places = [branching.resolve(self.config, {}, name) for name in self.config.environments]
+        known = self._discover()
+        places += [branching.resolve(self.config, known, key) for key in known]
+        return [EnvironmentInfo(p.key, p.storage_name, p.storage.path, p.storage.branch, p.env.directory,
+                                p.storage.remote, p.env.default and p.base is None, p.base)
+                for p in places if p is not None]
 
     def head(self, env: str) -> str | None:
-        ref = branch_ref(self.config.storage_of(env).branch)
-        found = self._run(env, tip, ref)
+        place = self._place(env)
+        found = self._run(env, branching.head_of, place.storage.branch)
         return str(found) if found is not None else None
 
     def snapshot(self, env: str, commit: str | None = None) -> Snapshot:
         self.require(env, access.Action.READ)
-        return self._run(env, self._snapshot, env, commit)
+        place = self._place(env)
+        return self._run(env, self._snapshot, place, commit)
 
-    def _snapshot(self, repo: pygit2.Repository, env: str, commit: str | None) -> Snapshot:
+    def _snapshot(self, repo: pygit2.Repository, place: branching.Place, commit: str | None) -> Snapshot:
+        env = place.key
         if commit is None:
-            found = tip(repo, branch_ref(self.config.storage_of(env).branch))
+            found = branching.head_of(repo, place.storage.branch)
             if found is None:
-                raise NotFoundError(f"environment {env!r} has no commits")
+                gone = f"branch environment {env!r} no longer exists" if place.base else \
+                    f"environment {env!r} has no commits"
+                raise NotFoundError(gone)
             target = commit_at(repo, found)
         else:
             target = commit_of(repo, commit)
@@ -183,8 +224,7 @@ class Store:
             if cached is not None:
                 self._snapshots.move_to_end(key)
                 return cached
-        directory = self.config.environment(env).directory
-        snap = build_snapshot(repo, env, target, directory, self.cache, self._latest.get(env))
+        snap = build_snapshot(repo, env, target, place.env.directory, self.cache, self._latest.get(env))
         with self._lock:
             self._snapshots[key] = snap
             while len(self._snapshots) > SNAPSHOTS_KEPT:
@@ -232,9 +272,9 @@ class Store:
         from gitstore.git.tree_edits import TreeEdits, check_served, check_unchanged, edit_tree
         from gitstore.model.changes import commit_message
 
-        storage = self.config.storage_of(env)
-        tracker = self._sync[self.config.environment(env).storage]
-        directory = self.config.environment(env).directory
+        place = self._place(env)
+        storage, directory = place.storage, place.env.directory
+        tracker = self._tracker(place.storage_name, storage)
         ref = branch_ref(storage.branch)
         reached = remote.before_commit(repo, storage, tracker, self.cache) if storage.remote else False
         author = author or self._fallback_author(repo)
@@ -296,14 +336,68 @@ class Store:
             self.on_commit(env, result.commit, text)
         return result
 
+    # -- branch environments (gitstore.branches) ----------------------------------------------------------------
+    def branch(self, env: str, name: str, author: Author | None = None) -> EnvironmentInfo:
+        """Create branch environment `name` of `env` from its tip (pushed when there is a remote, unless this is a
+        mirror); `BranchNameError`, `ConflictError` (a taken key, a branch of a branch) or `ConfigError` say why
+        not."""
+        self.require(env, access.Action.COMMIT, "creating a branch")
+        name = branching.check_new(self.config, self._discover(), env, name)
+        place = self._place(env)
+        found = branching.Found(env, name, place.storage_name)
+        storage = branching.storage_of(place.storage, found)
+        who = author or self.identity
+        self._run(env, self._create_branch, place, storage, f"branch {env} as {name}" + (f" by {who}" if who else ""))
+        self._discover()
+        return next(info for info in self.environments() if info.base == env and info.branch == found.branch)
+
+    def _create_branch(self, repo: pygit2.Repository, place: branching.Place, storage: StorageConfig,
+                       why: str) -> None:
+        tracker = self._tracker(place.storage_name, place.storage)
+        reached = storage.remote is not None and remote.before_commit(
+            repo, place.storage, tracker, self.cache, self._extra(place.storage_name))
+        branching.create(repo, place.storage, storage.branch, why)
+        if reached and not self.mirror:
+            remote.try_push(repo, storage, self._tracker(place.storage_name, storage), self.cache)
+
+    def branches(self, env: str) -> list[BranchInfo]:
+        """`env`'s branch environments with where each stands against `env`'s tip (a branch has none)."""
+        self.require(env, access.Action.READ)
+        place = self._place(env)
+        if place.base is not None:
+            return []
+        known = self._discover()
+
+        def work(repo: pygit2.Repository) -> list[BranchInfo]:
+            found = [branching.info(repo, key, f, place.storage) for key, f in known.items() if f.env == env]
+            return [f for f in found if f is not None]
+
+        return self._run(env, work)
+
+    def delete_branch(self, env: str, name: str) -> None:
+        """Delete branch environment `name` of `env`: on the remote first (a mirror cannot: `SyncError`), then
+        here."""
+        self.require(env, access.Action.COMMIT, "deleting a branch")
+        found = branching.lookup(self.config, self._discover(), f"{env}/{name}")
+        if found is None or env not in self.config.environments:
+            raise NotFoundError(f"environment {env!r} has no branch {name!r}")
+        place = self._place(env)
+        storage = branching.storage_of(place.storage, found)
+        if storage.remote and self.mirror:
+            raise SyncError(f"this store mirrors {storage.remote} and never pushes to it: delete the branch there")
+        self._run(env, branching.delete, storage, True)
+        with self._lock:
+            self._branch_sync.pop((place.storage_name, storage.branch), None)
+        self._discover()
+
     # -- history, revert, promote ----------------------------------------------------------------------------
     def history(self, env: str, namespace: str, flag: str | None = None, limit: int = 100) -> list[HistoryEntry]:
         self.require(env, access.Action.READ, "reading history")
-        directory = self.config.environment(env).directory
-        ref = branch_ref(self.config.storage_of(env).branch)
+        place = self._place(env)
         from gitstore.git import history
 
-        return self._run(env, history.history, ref, directory, namespace, flag, limit)
+        return self._run(env, history.history, branch_ref(place.storage.branch), place.env.directory, namespace,
+                         flag, limit)
 
     def revert(self, env: str, namespace: str, commit: str, flag: str | None = None,
                author: Author | None = None) -> CommitResult:
@@ -322,7 +416,7 @@ class Store:
         try:
             plan = undo(namespace, before, then, now, flag, target)
         except RevertConflict as exc:
-            directory = self.config.environment(env).directory
+            directory = self._place(env).env.directory
             who = self._run(env, _who, target, now_snap.commit, directory, exc.change, self.cache)
             raise ConflictError(f"cannot revert {target[:8]}: {exc}; {exc.change.kind.value} {exc.resource} was "
                                 f"last changed by {who}. Revert that change first, or restore a version",
@@ -389,41 +483,59 @@ class Store:
 
     # -- remotes and watching ------------------------------------------------------------------------------------
     def sync_state(self, env: str) -> SyncState:
-        storage_name = self.config.environment(env).storage
-        return self._run(env, self._sync[storage_name].state, branch_ref(self.config.storage_of(env).branch))
+        place = self._place(env)
+        return self._run(env, self._tracker(place.storage_name, place.storage).state, branch_ref(place.storage.branch))
 
     def fetch(self, env: str) -> None:
         """Fetch the environment's remote and bring the branch in step with it (following a rewrite, replaying
-        local commits it never had)."""
-        storage_name = self.config.environment(env).storage
-        storage = self.config.storage[storage_name]
-        if storage.remote:
-            self._run(env, remote.sync, storage, self._sync[storage_name], self.cache, False)
+        local commits it never had); a configured environment's branch environments come along."""
+        self._sync_now(env, False)
 
     def push(self, env: str) -> None:
         """Fetch, then push the local commits the remote never had (SyncError on a mirror, which never pushes)."""
-        storage_name = self.config.environment(env).storage
-        storage = self.config.storage[storage_name]
-        if storage.remote and self.mirror:
-            raise SyncError(f"this store mirrors {storage.remote} and never pushes to it")
-        if storage.remote:
-            self._run(env, remote.sync, storage, self._sync[storage_name], self.cache, True)
+        if self._place(env).storage.remote and self.mirror:
+            raise SyncError(f"this store mirrors {self._place(env).storage.remote} and never pushes to it")
+        self._sync_now(env, True)
+
+    def _sync_now(self, env: str, push: bool) -> None:
+        place = self._place(env)
+        if place.storage.remote:
+            extra = self._extra(place.storage_name) if place.base is None else None
+            self._run(env, remote.sync, place.storage, self._tracker(place.storage_name, place.storage), self.cache,
+                      push, True, extra)
+            if extra is not None:
+                self._discover()
 
     def watch(self, callback: BranchMoved) -> Callable[[], None]:
         """Call `callback(env, commit)` from a watcher thread whenever an environment's branch moves; returns the
         function that stops these calls."""
+        return self._watching().subscribe(callback)
+
+    def watch_environments(self, callback: EnvironmentsChanged) -> Callable[[], None]:
+        """Call `callback(keys)` from the watcher thread whenever a branch environment appears or disappears (a
+        branch created, fetched or deleted, here or by anyone): `keys` are every branch environment's, sorted."""
+        return self._watching().subscribe_environments(callback)
+
+    def _watching(self) -> Watcher:
         from gitstore.git.watch import Watcher
 
         with self._lock:
             if self._watcher is None:
-                self._watcher = Watcher(self.config, self._sync_in_background)
-            watcher = self._watcher
-        return watcher.subscribe(callback)
+                self._watcher = Watcher(self.config, self._sync_in_background, self._discover_polled)
+            return self._watcher
+
+    def _discover_polled(self, handle: Callable[[str], pygit2.Repository]) -> dict[str, tuple[str, str]]:
+        """The watcher's look for branch environments, with its own handles (it keeps the store's list current)."""
+        found = [branching.Found(env, name, cfg.storage) for env, cfg in self.config.environments.items()
+                 for name in branching.names_in(handle(cfg.storage), env)]
+        self._known = branching.keyed(self.config, found)
+        return {key: (f.storage, f.ref) for key, f in self._known.items()}
 
     def _sync_in_background(self, repo: pygit2.Repository, storage_name: str) -> bool:
         """The watcher's periodic sync of one storage, on the watcher's own handle `repo` (see `Watcher`)."""
         storage = self.config.storage[storage_name]
-        return remote.try_sync(repo, storage, self._sync[storage_name], self.cache, not self.mirror)
+        return remote.try_sync(repo, storage, self._sync[storage_name], self.cache, not self.mirror,
+                               extra=self._extra(storage_name))
 
     def close(self) -> None:
         with self._lock:

@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import pygit2
 from pygit2.enums import SortMode
@@ -46,7 +47,7 @@ from gitstore.git.snapshot import ParseCache
 from gitstore.git.transport import tracking_ref
 from gitstore.results import SyncState
 
-__all__ = ["SyncTracker", "before_commit", "fetch", "integrate", "push", "synced_ref", "sync", "tracking_ref",
+__all__ = ["Extra", "SyncTracker", "before_commit", "fetch", "integrate", "push", "synced_ref", "sync", "tracking_ref",
            "try_push", "try_sync"]
 
 PUSH_ATTEMPTS = 5
@@ -60,6 +61,17 @@ log = logging.getLogger(__name__)
 
 def synced_ref(branch: str) -> str:
     return f"refs/flagdeck/synced/{branch}"
+
+
+class Extra(Protocol):
+    """More refs synced with a storage's branch (its branch environments, `gitstore.branches.BranchSync`): fetched
+    in the same connection (`refspecs`), brought in step within the same turn (`integrate`), pushed after it."""
+
+    refspecs: tuple[str, ...]
+
+    def integrate(self, repo: pygit2.Repository) -> None: ...
+
+    def push(self, repo: pygit2.Repository) -> None: ...
 
 
 @dataclass
@@ -154,13 +166,15 @@ def _turn(repo: pygit2.Repository, storage: StorageConfig, wait: bool) -> Iterat
         os.close(fd)  # releases the lock
 
 
-def fetch(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker) -> pygit2.Oid | None:
-    """The remote's tip (None: it has no such branch), fetched. SyncError when the remote cannot be reached."""
+def fetch(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker,
+          extra: tuple[str, ...] = ()) -> pygit2.Oid | None:
+    """The remote's tip (None: it has no such branch), fetched (with the `extra` refspecs). SyncError when the
+    remote cannot be reached."""
     assert storage.remote
     started = time.monotonic()
     for attempt in range(FETCH_ATTEMPTS):
         try:
-            found = transport.fetch(repo, storage)
+            found = transport.fetch(repo, storage, extra)
             break
         except (pygit2.GitError, OSError) as exc:
             if _lost_race(exc) and attempt + 1 < FETCH_ATTEMPTS:
@@ -298,9 +312,9 @@ def _park(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker,
 
 
 def fetch_and_integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker,
-                        cache: ParseCache, wait: bool = True) -> bool:
+                        cache: ParseCache, wait: bool = True, extra: Extra | None = None) -> bool:
     """One fetch, integrated, in this process's turn; False when another process was syncing (and `wait` is
-    False). SyncError / ConflictError as `fetch` / `integrate`."""
+    False). SyncError / ConflictError as `fetch` / `integrate`; `extra`'s refs fetched and integrated alongside."""
     with _turn(repo, storage, wait) as mine:
         if not mine:
             return False
@@ -308,7 +322,9 @@ def fetch_and_integrate(repo: pygit2.Repository, storage: StorageConfig, tracker
         if tip(repo, synced_ref(branch)) is None and tip(repo, tracking_ref(branch)) is not None:
             # synced by an earlier version, which kept only the last fetched tip: the remote had that much
             _move_synced(repo, branch, None, tip(repo, tracking_ref(branch)))
-        integrate(repo, storage, tracker, cache, fetch(repo, storage, tracker))
+        integrate(repo, storage, tracker, cache, fetch(repo, storage, tracker, extra.refspecs if extra else ()))
+        if extra is not None:
+            extra.integrate(repo)
     return True
 
 
@@ -358,18 +374,20 @@ def push(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, 
 
 
 def sync(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,
-         push_too: bool, wait: bool = True) -> None:
-    """Fetch and integrate, then (`push_too`) push. With `wait` False, nothing happens when another process is
-    syncing the repository right now."""
-    if fetch_and_integrate(repo, storage, tracker, cache, wait) and push_too:
+         push_too: bool, wait: bool = True, extra: Extra | None = None) -> None:
+    """Fetch and integrate, then (`push_too`) push (`extra`'s refs too). With `wait` False, nothing happens when
+    another process is syncing the repository right now."""
+    if fetch_and_integrate(repo, storage, tracker, cache, wait, extra) and push_too:
         push(repo, storage, tracker, cache)
+        if extra is not None:
+            extra.push(repo)
 
 
 def try_sync(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,
-             push: bool, wait: bool = False) -> bool:
+             push: bool, wait: bool = False, extra: Extra | None = None) -> bool:
     """`sync`, with failures recorded in the tracker instead of raised; True when it went through."""
     try:
-        sync(repo, storage, tracker, cache, push, wait)
+        sync(repo, storage, tracker, cache, push, wait, extra)
     except (SyncError, ConflictError):
         return False
     except (FlagdeckError, pygit2.GitError, OSError) as exc:  # the local repository failed (disk full, ...)
@@ -380,13 +398,13 @@ def try_sync(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTrack
 
 
 def before_commit(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker,
-                  cache: ParseCache) -> bool:
+                  cache: ParseCache, extra: Extra | None = None) -> bool:
     """Fetch and integrate before a commit; False when the remote could not be reached (or timed out less than
     `poll_interval` ago): the commit then stays local without waiting for the remote a second time."""
     if tracker.waiting():
         return False
     try:
-        fetch_and_integrate(repo, storage, tracker, cache, wait=False)
+        fetch_and_integrate(repo, storage, tracker, cache, wait=False, extra=extra)
     except SyncError:
         return False
     except ConflictError:

@@ -26,7 +26,7 @@ from pygit2.enums import CredentialType, FetchPrune, ObjectType
 from gitstore.config import StorageConfig
 from gitstore.errors import ConflictError, FlagdeckError
 from gitstore.git.objects import tree_at
-from gitstore.git.refs import branch_ref
+from gitstore.git.refs import branch_ref, tip
 from gitstore.git.repo import cas_ref
 
 REMOTE_NAME = "origin"
@@ -114,12 +114,13 @@ def _network(repo: pygit2.Repository, storage: StorageConfig) -> pygit2.Remote:
     return repo.remotes.create_anonymous(url)
 
 
-def fetch(repo: pygit2.Repository, storage: StorageConfig) -> pygit2.Oid | None:
-    """Fetch the remote branch into `refs/remotes/origin/<branch>` and return its tip as the server advertised it
-    in this very connection (None: the remote has no such branch). Raises pygit2.GitError / OSError."""
+def fetch(repo: pygit2.Repository, storage: StorageConfig, extra: tuple[str, ...] = ()) -> pygit2.Oid | None:
+    """Fetch the remote branch into `refs/remotes/origin/<branch>` (and the `extra` refspecs in the same connection,
+    pruned alike) and return its tip as the server advertised it in this very connection (None: the remote has no
+    such branch). Raises pygit2.GitError / OSError."""
     branch = storage.branch
     remote = _network(repo, storage)
-    remote.fetch([f"+refs/heads/{branch}:{tracking_ref(branch)}"], prune=FetchPrune.PRUNE,
+    remote.fetch([f"+refs/heads/{branch}:{tracking_ref(branch)}", *extra], prune=FetchPrune.PRUNE,
                  callbacks=_Callbacks(storage))
     wanted = branch_ref(branch)
     return next((head.oid for head in remote.list_heads(connect=False) if head.name == wanted), None)
@@ -152,6 +153,43 @@ def send(repo: pygit2.Repository, storage: StorageConfig, expected: pygit2.Oid |
         raise
     if recorder.rejected:
         raise Refused(recorder.rejected)
+
+
+def delete(repo: pygit2.Repository, storage: StorageConfig, expected: pygit2.Oid | None) -> None:
+    """Delete the remote branch, provided it is still at `expected` (a remote without it: nothing to do). Raises as
+    `send`."""
+    assert storage.remote
+    ref = branch_ref(storage.branch)
+    target = local_path(storage.remote)
+    if target is not None:
+        _delete_at_path(target, ref, expected)
+        return
+    recorder = _Callbacks(storage, expected)
+    try:
+        _network(repo, storage).push([f":{ref}"], callbacks=recorder)
+    except pygit2.GitError as exc:
+        if "non-fast" in str(exc):
+            raise RemoteMoved(str(exc)) from None
+        raise
+    if recorder.rejected:
+        raise Refused(recorder.rejected)
+
+
+def _delete_at_path(path: Path, ref: str, expected: pygit2.Oid | None) -> None:
+    try:
+        target = pygit2.Repository(str(path))
+    except pygit2.GitError as exc:
+        raise pygit2.GitError(f"{path}: {exc}") from None
+    if tip(target, ref) is None:
+        return
+    with target.transaction() as txn:  # the same lock-file protocol as `git push` into that repository
+        txn.lock_ref(ref)
+        current = tip(target, ref)
+        if current is None:
+            return
+        if expected is not None and current != expected:
+            raise RemoteMoved(f"{ref} is at {str(current)[:8]} on the remote, not at {str(expected)[:8]}")
+        txn.remove(ref)
 
 
 def _send_to_path(repo: pygit2.Repository, path: Path, ref: str, expected: pygit2.Oid | None,

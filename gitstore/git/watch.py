@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
@@ -28,8 +28,15 @@ raises is logged and does not stop the others being told."""
 BackgroundSync = Callable[[pygit2.Repository, str], bool]
 """Sync one storage with its remote: called as `(repository handle, storage name)` on that storage's sync thread,
 records failures instead of raising them, True when it went through."""
+Discover = Callable[[Callable[[str], pygit2.Repository]], Mapping[str, tuple[str, str]]]
+"""The environments to poll besides the configured ones (branch environments): key -> (storage name, ref), found
+with the watcher's own handles (`handle(storage name)`); called every `DISCOVER_EVERY` polls."""
+EnvironmentsChanged = Callable[[tuple[str, ...]], None]
+"""A subscriber to the set of polled environments besides the configured ones: called with their keys, sorted, on
+the watcher's thread each time a branch environment appears or disappears; must be quick."""
 
 POLL_SECONDS = 0.05
+DISCOVER_EVERY = 10  # polls between two looks for branch environments (half a second)
 REPEAT_SECONDS = 60.0  # a failure that goes on is logged again at most this often
 log = logging.getLogger(__name__)
 
@@ -57,9 +64,13 @@ class _Trouble:
 
 
 class Watcher:
-    def __init__(self, config: Config, sync: BackgroundSync):
+    def __init__(self, config: Config, sync: BackgroundSync, discover: Discover | None = None):
         self._config = config
         self._sync = sync
+        self._discover = discover
+        self._extra: Mapping[str, tuple[str, str]] = {}
+        self._polls = 0
+        self._env_subscribers: list[EnvironmentsChanged] = []
         self._subscribers: list[BranchMoved] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -85,6 +96,17 @@ class Watcher:
 
         return unsubscribe
 
+    def subscribe_environments(self, callback: EnvironmentsChanged) -> Callable[[], None]:
+        with self._lock:
+            self._env_subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._env_subscribers:
+                    self._env_subscribers.remove(callback)
+
+        return unsubscribe
+
     def stop(self) -> None:
         self._stop.set()
         if threading.current_thread() is not self._thread:
@@ -92,14 +114,42 @@ class Watcher:
         for syncer in list(self._syncers.values()):
             syncer.close()  # a sync in flight ends within the storage's timeout
 
-    def _read(self, env: str) -> str | None:
-        config = self._config
-        storage_name = config.environments[env].storage
+    def _handle(self, storage_name: str) -> pygit2.Repository:
         handle = self._handles.get(storage_name)
         if handle is None:
-            handle = self._handles[storage_name] = pygit2.Repository(str(config.storage[storage_name].path))
-        found = tip(handle, branch_ref(config.storage[storage_name].branch))
+            handle = self._handles[storage_name] = pygit2.Repository(str(self._config.storage[storage_name].path))
+        return handle
+
+    def _read(self, env: str) -> str | None:
+        config = self._config
+        extra = self._extra.get(env)
+        if extra is not None:
+            storage_name, ref = extra
+        else:
+            storage_name = config.environments[env].storage
+            ref = branch_ref(config.storage[storage_name].branch)
+        found = tip(self._handle(storage_name), ref)
         return str(found) if found is not None else None
+
+    def _look_for_environments(self) -> None:
+        """Every `DISCOVER_EVERY` polls: the branch environments now, subscribers told when the set changed."""
+        if self._discover is None or self._polls % DISCOVER_EVERY:
+            return
+        found = dict(self._discover(self._handle))
+        if found.keys() == self._extra.keys():
+            self._extra = found
+            return
+        for gone in self._extra.keys() - found.keys():
+            self._seen.pop(gone, None)
+        self._extra = found
+        with self._lock:
+            subscribers = list(self._env_subscribers)
+        keys = tuple(sorted(found))
+        for callback in subscribers:
+            try:
+                callback(keys)
+            except Exception:  # a subscriber's bug must not stop the others being told
+                log.exception("environments callback failed")
 
     def _fetch_remotes(self, now: float) -> None:
         for name, storage in self._config.storage.items():
@@ -115,7 +165,8 @@ class Watcher:
             self._pending[name] = syncer.submit(self._sync, name)
 
     def _loop(self) -> None:
-        for env in self._config.environments:
+        self._look_for_environments()
+        for env in [*self._config.environments, *self._extra]:
             self._seen[env] = self._read(env)
         now = time.monotonic()
         self._next_fetch = {name: now + s.poll_interval for name, s in self._config.storage.items()}
@@ -123,7 +174,9 @@ class Watcher:
         while not self._stop.wait(POLL_SECONDS):
             try:
                 self._fetch_remotes(time.monotonic())
-                for env in self._config.environments:
+                self._polls += 1
+                self._look_for_environments()
+                for env in [*self._config.environments, *self._extra]:
                     current = self._read(env)
                     if current is not None and current != self._seen.get(env):
                         self._seen[env] = current
