@@ -6,7 +6,9 @@ cold start until /health serves, the console's first screen and a one-flag commi
 Printed side by side with the floor, `git show HEAD:<file> | wc -c` (reading the blob and nothing else); each
 figure is the median of several runs taken in alternation, so a busy machine slows them alike. Commands that read
 the environment run twice per round: `cold` with an empty state directory (no parse cache) and `warm` once the
-cache holds the file.
+cache holds the file. The evaluator's start is timed until /health answers, then until a first evaluation and the
+namespace's client snapshot, each asked as soon as the previous answered (a big namespace is prepared after
+/health answers: evaluations compile their flag meanwhile, the snapshot waits for it).
 
 Run: .venv/bin/python bench/cli.py [--sizes 1000,10000,100000] [--runs N] [--no-console] [--against DIR]
 `make bench` runs 1,000 and 10,000 flags (~3 minutes); 100,000 flags is opt-in (`--sizes 1000,10000,100000` or
@@ -70,8 +72,14 @@ def run(args: list[str], cwd: Path, env: dict[str, str]) -> None:
         raise RuntimeError(f"{' '.join(args)} exited {done.returncode}: {done.stderr[-1500:]}")
 
 
-def serve_until_health(cwd: Path, env: dict[str, str]) -> None:
-    """`flagdeck serve --port 0` from process start until GET /health answers SERVING; then stopped."""
+SERVE_ROWS = ("serve until /health", "  + 1st evaluation", "  + client snapshot")
+
+
+def serve_start(cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """`flagdeck serve --port 0`: seconds from process start until GET /health answers SERVING, until a variant
+    evaluation of flag-7 answers (asked right after), and until the namespace's client snapshot has arrived (asked
+    right after that); then the server is stopped (not timed)."""
+    started = time.perf_counter()
     proc = subprocess.Popen([FLAGDECK, "serve", "--config", "flagdeck.yaml", "--port", "0"], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -79,19 +87,33 @@ def serve_until_health(cwd: Path, env: dict[str, str]) -> None:
         line = proc.stdout.readline()
         if "listening on" not in line:
             raise RuntimeError(f"flagdeck serve did not start: {line}{proc.communicate(timeout=10)[1][-1500:]}")
-        url = line.split("listening on ", 1)[1].split()[0] + "/health"
+        base = line.split("listening on ", 1)[1].split()[0]
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        while True:
             try:
-                with urllib.request.urlopen(url, timeout=60) as answer:
+                with urllib.request.urlopen(base + "/health", timeout=60) as answer:
                     if answer.status == 200:
-                        return
+                        break
             except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("/health never answered 200") from None
                 time.sleep(0.005)
-        raise RuntimeError("/health never answered 200")
+        health = time.perf_counter() - started
+        body = b'{"namespaceKey": "default", "flagKey": "flag-7", "entityId": "u1", "context": {}}'
+        ask = urllib.request.Request(base + "/evaluate/v1/variant", data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(ask, timeout=120) as answer:
+            if b'"variantKey"' not in answer.read():
+                raise RuntimeError("the evaluation did not answer a variant")
+        evaluation = time.perf_counter() - started
+        with urllib.request.urlopen(base + "/internal/v1/evaluation/snapshot/namespace/default",
+                                    timeout=120) as answer:
+            if b'"flags"' not in answer.read():
+                raise RuntimeError("the client snapshot has no flags")
+        return health, evaluation, time.perf_counter() - started
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
 
 
 def console_first_screen(config: Path, env: dict[str, str]) -> None:
@@ -187,10 +209,9 @@ def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path |
             add(name, "cold", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
             add(name, "warm", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
         reset()
-        if old is not None:
-            add("serve until /health", "before", timed(lambda: serve_until_health(root, old)))  # type: ignore[arg-type]
-        add("serve until /health", "cold", timed(lambda: serve_until_health(root, env)))
-        add("serve until /health", "warm", timed(lambda: serve_until_health(root, env)))
+        for column, environ in ((("before", old),) if old is not None else ()) + (("cold", env), ("warm", env)):
+            for row, seconds in zip(SERVE_ROWS, serve_start(root, environ), strict=True):  # type: ignore[arg-type]
+                add(row, column, seconds)
         if console:
             reset()
             add("console first screen", "cold", timed(lambda: console_first_screen(config, env)))

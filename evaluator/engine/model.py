@@ -7,6 +7,7 @@ point back at the document objects (the client snapshot reads them).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from evaluator.engine.constraints import CompiledConstraint
@@ -71,9 +72,9 @@ class CompiledFlag:
 @dataclass(frozen=True, slots=True)
 class CompiledNamespace:
     key: str
-    flags: dict[str, CompiledFlag]  # in document order
-    warnings: list[Problem]
-    document: Document
+    flags: Mapping[str, CompiledFlag]  # in document order (a dict, or `LazyFlags`: each compiled when first asked for)
+    warnings: list[Problem]  # of every flag compiled (none for `LazyFlags`: the namespace's full compile has them)
+    document: Document | None  # None when the flags are compiled one by one (`LazyFlags`)
 
     @property
     def flag_keys(self) -> list[str]:

@@ -10,6 +10,7 @@ A handler never raises: every error is answered in its API's shape (`failure`), 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,16 @@ class Call:
 
 
 Answer = tuple[int, bytes, str | None]  # status, JSON body (empty for 304), ETag
+
+
+class Pending(Exception):  # noqa: N818 - not an error: an answer not ready yet
+    """Raised by a handler whose answer needs what is still being built (a namespace prepared after start-up,
+    prepared.py); only by handlers that read no body. The hot lane leaves such a request to the ordinary path,
+    which runs `wait` in a thread (the event loop serving others meanwhile), then calls the handler again."""
+
+    def __init__(self, wait: Callable[[], object]):
+        super().__init__("the answer is being prepared")
+        self.wait = wait
 CallHandler = Callable[[Call], Answer]
 Renderer = Callable[[ApiError, str | None], bytes]  # error -> body, given the call's key
 
@@ -76,7 +87,12 @@ def call_route(handler: CallHandler, max_body: int, headers: Mapping[str, str], 
         except Exception as exc:
             status, body, etag = failure(exc, call, on_bug, render)
         else:
-            status, body, etag = handler(call)
+            while True:
+                try:
+                    status, body, etag = handler(call)
+                    break
+                except Pending as pending:
+                    await asyncio.to_thread(pending.wait)
         if status == 304:
             response = web.Response(status=304, headers=common)
         else:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -72,11 +73,11 @@ def flag_items(namespace: str, document: Any) -> tuple[bytes, ...]:
 
 
 class FlagItems:
-    """`flag_items(namespace, document)`, computed once, on the first `get` (thread-safe)."""
+    """`flag_items(namespace, document())`, computed once, on the first `get` (thread-safe)."""
 
     __slots__ = ("_document", "_items", "_lock", "_namespace")
 
-    def __init__(self, namespace: str, document: Any):
+    def __init__(self, namespace: str, document: Callable[[], Any]):
         self._namespace, self._document = namespace, document
         self._items: tuple[bytes, ...] | None = None
         self._lock = threading.Lock()
@@ -89,7 +90,7 @@ class FlagItems:
     def get(self) -> tuple[bytes, ...]:
         with self._lock:
             if self._items is None:
-                self._items = flag_items(self._namespace, self._document)
+                self._items = flag_items(self._namespace, self._document())
             return self._items
 
 

@@ -35,7 +35,7 @@ from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 from aiohttp.http_writer import StreamWriter
 from aiohttp.web_protocol import RequestHandler
 
-from evaluator.server.calls import Call, CallHandler
+from evaluator.server.calls import Call, CallHandler, Pending
 from evaluator.server.connection import PHRASES, Connection, Limits, Tally
 from evaluator.server.context import CONTEXT, ServerContext
 
@@ -184,7 +184,10 @@ class HotLaneHandler(Connection):
             return _WAIT if length.isdigit() and int(length) <= min(self._lane.max_body, WAIT_LIMIT) else _LEAVE
         handler, url_env, params = found
         body = payload.read_nowait()
-        status, answer, etag = handler(Call(headers, url_env, body, params, method, message.path))
+        try:
+            status, answer, etag = handler(Call(headers, url_env, body, params, method, message.path))
+        except Pending:  # the ordinary path waits for it without holding up the loop (a bodiless request)
+            return _LEAVE
         written = self._lane.head(status, len(answer), etag, headers) + answer
         self.transport.write(written)
         self._answered(message, payload, status, answer, etag, len(written))

@@ -171,9 +171,12 @@ class Metrics:
         for ns, value in invalid.items():
             self.namespace_invalid.labels(env, ns).set(value)
             self._invalid_labels.add((env, ns))
-        served = served_labels(state.namespaces)
-        prune(self.results.counts, env, lambda k: k[1] in served and served[k[1]].keeps_result(k))
-        prune(self.failed.counts, env, lambda k: k[1] in served and (k[2] == UNKNOWN or k[2] in served[k[1]].flags))
+        served = state.namespaces
+        if any(k[0] == env for counts in (self.results.counts, self.failed.counts) for k in counts):
+            labels = served_labels(served)  # reads every flag: only when there are series to judge
+            prune(self.results.counts, env, lambda k: k[1] in labels and labels[k[1]].keeps_result(k))
+            prune(self.failed.counts, env,
+                  lambda k: k[1] in labels and (k[2] == UNKNOWN or k[2] in labels[k[1]].flags))
         for counter in (self.snapshot_requests, self.stream_requests, self.stream_messages):
             prune(counter.counts, env, lambda k: k[1] in served)
 

@@ -51,10 +51,10 @@ class ServedNamespaceLabels:
 
 
 def served_labels(namespaces: Mapping[str, Any]) -> dict[str, ServedNamespaceLabels]:
-    """Namespace key -> its label values, from an EnvState's served namespaces (their compiled documents)."""
+    """Namespace key -> its label values, from an EnvState's served namespaces (their documents)."""
     served = {}
     for key, ns in namespaces.items():
-        document = ns.compiled.document
+        document = ns.prepared.document()
         flags = {}
         for flag in document.flags:
             if flag.type == FlagType.BOOLEAN:

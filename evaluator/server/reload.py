@@ -5,17 +5,26 @@ streams. Reloads of one environment are coalesced: a burst of commits builds at 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from evaluator.server.metrics import Metrics
 from evaluator.server.state import EnvState, build_env_state, empty_state
+from gitstore.gcpause import gc_paused
 from gitstore.git.snapshot import Snapshot
 from gitstore.protocols import StoreReader
 
 log = logging.getLogger("flagdeck.evaluator")
+
+
+def _prepare(state: EnvState) -> None:
+    with gc_paused():  # one pause for it all: each end of one could start a full collection of what is built
+        state.prepare()
+        gc.freeze()  # as after start-up (runner.py): the prepared namespaces are never scanned by the collector
 
 
 class Registry:
@@ -123,6 +132,9 @@ class Reloader:
             self.metrics.git_update_error(env)
             return
         self.registry.swap(state)
+        if state.unprepared:  # an environment's first state: its big namespaces are prepared now (prepared.py)
+            # a daemon thread of its own: stopping the server does not wait for it (seconds at 100,000 flags)
+            threading.Thread(target=_prepare, args=(state,), name="flagdeck-prepare", daemon=True).start()
         self.metrics.git_updated(env, state, time.perf_counter() - started)
         for ns, error in state.errors.items():
             log.warning("environment %s namespace %s: %s", env, ns or "*", error)

@@ -1,7 +1,7 @@
 """Client-side evaluation: snapshots with ETag/304 (flipt-compatibility §6.4; the stream is in routes_stream.py).
 
-Every body here was serialised when the environment was loaded; a request only picks bytes and compares the
-`If-None-Match` header with the namespace digest.
+Every body here was serialised when the environment was loaded (a big namespace right after start-up: once
+prepared, prepared.py); a request only picks bytes and compares the `If-None-Match` header with the namespace digest.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import time
 from aiohttp import web
 
 from evaluator.server.auth import Api
-from evaluator.server.calls import Answer, Call, CallHandler, failure
+from evaluator.server.calls import Answer, Call, CallHandler, Pending, failure
 from evaluator.server.context import ServerContext
 
 SNAPSHOT_MISSING = 'evaluation snapshot for namespace "{}" not found'
@@ -32,9 +32,12 @@ def _snapshot(ctx: ServerContext) -> CallHandler:
             ns = ctx.namespace(call.headers, Api.EVALUATION, env, call.params["namespace"], SNAPSHOT_MISSING)
         except Exception as exc:
             return failure(exc, call, on_bug)
-        counts.inc((env.name, ns.key))
         if call.headers.get("If-None-Match") == ns.digest:
+            counts.inc((env.name, ns.key))
             return 304, b"", ns.digest
+        if not ns.ready:  # being prepared after start-up: wait for it off the event loop
+            raise Pending(ns.prepared.get)
+        counts.inc((env.name, ns.key))
         latency.observe((time.perf_counter() - started) * 1000)
         return 200, ns.snapshot_body, ns.digest
 

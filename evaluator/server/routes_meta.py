@@ -28,7 +28,7 @@ def _when(stamp: float | None) -> str | None:
 def environment_health(state: EnvState, default: bool, remote: dict[str, Any] | None = None) -> dict[str, Any]:
     namespaces: dict[str, Any] = {
         key: {"digest": ns.digest, "commit": ns.commit, "error": state.errors.get(key),
-              "warnings": list(ns.warnings)}
+              "warnings": list(ns.warnings), "prepared": ns.ready}
         for key, ns in sorted(state.namespaces.items())
     }
     for key, error in state.errors.items():  # invalid namespaces with no good version to serve

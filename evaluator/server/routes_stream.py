@@ -9,6 +9,8 @@ not reading (drained, then the newest snapshot), or the server is shutting down.
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from aiohttp import web
 
@@ -62,6 +64,8 @@ async def _stream(request: web.Request, ctx: ServerContext, sse: bool, api: Api)
                 metrics.stream_errors.inc()
                 break
             if current.digest != stream.sent:
+                if not sse and not current.ready:  # being prepared after start-up: wait off the event loop
+                    await asyncio.to_thread(current.prepared.get)
                 stream.sent = current.digest
                 await response.write(message(current, sse))
                 hub.sent(name, key, state)

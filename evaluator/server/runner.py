@@ -41,6 +41,7 @@ from evaluator.server.metrics import Metrics
 from evaluator.server.metrics_shared import SharedMetrics
 from gitstore.config import Config
 from gitstore.errors import ConfigError, FlagdeckError
+from gitstore.gcpause import gc_paused
 from gitstore.git.repo import StorageError, open_repository
 from gitstore.store import Store
 
@@ -174,15 +175,15 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
                            access_log=ACCESS_LOG if access else None, access_log_class=AccessLog,
                            handle_signals=False, shutdown_timeout=2.0)
     exchange = None
-    collecting = gc.isenabled()
-    gc.disable()  # while loading: each end of a gc pause would rescan every object built so far (3 s of 100,000 flags)
     try:
-        try:
-            await runner.setup()  # loads every environment before the first request is accepted
-        finally:
-            gc.freeze()  # start-up objects (compiled namespaces, modules) never need scanning again: shorter pauses
-            if collecting:
-                gc.enable()
+        # No collection while loading: each end of a gc pause would rescan every object built so far (3 s of 100,000
+        # flags). A pause like the loader's (they overlap: the collector resumes when the last one ends, e.g. once
+        # a big namespace is prepared in the background, reload.py).
+        with gc_paused():
+            try:
+                await runner.setup()  # loads every environment before the first request is accepted
+            finally:
+                gc.freeze()  # start-up objects (compiled namespaces, modules) never need scanning again
         # the cap, counted after setup (the repositories' files are open), shared by this worker's sockets
         gate = Gate(runner.server, *connection_budget(limits.max_connections))
         await Listener(runner, sock, gate, ssl_context, limits.header_timeout).start()

@@ -1,12 +1,14 @@
 """What the server serves: one immutable `EnvState` per environment, swapped atomically on reload.
 
 `build_env_state` turns a store `Snapshot` into compiled namespaces plus every response body that does not depend
-on the request (client snapshot, stream line, SSE event, flag list), so the snapshot/304 path does no work. A
-namespace whose new version is invalid keeps its last good version and reports the error.
+on the request (client snapshot, stream line, SSE event; the flag list on first use), so the snapshot/304 path does
+no work. A namespace whose new version is invalid keeps its last good version and reports the error. At start-up a
+big namespace is served once loaded and checked, and prepared right after (prepared.py).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,11 +16,13 @@ from typing import Any
 
 import orjson
 
-from evaluator.client_snapshot import build_client_snapshot
-from evaluator.engine import CompiledNamespace, compile_namespace
+from evaluator.engine import CompiledNamespace
 from evaluator.server.flag_list import FlagItems
+from evaluator.server.prepared import Preparation
+from evaluator.server.prepared import later as prepare_later
 from gitstore.git.snapshot import Snapshot
-from gitstore.model.documents import FlagType
+
+log = logging.getLogger("flagdeck.evaluator")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +30,38 @@ class ServedNamespace:
     key: str
     commit: str  # the commit this version was built from
     digest: str
-    compiled: CompiledNamespace
-    snapshot_body: bytes  # client snapshot document (flipt-compatibility §6.4)
-    stream_line: bytes  # b'{"result": <snapshot>}\n'
+    prepared: Preparation  # compiled flags, client snapshot, stream line, bulk keys, warnings (prepared.py)
     sse_event: bytes  # refetch notification (flipt-compatibility §6.5)
     flag_items: FlagItems  # GET /api/v1/namespaces/{ns}/flags: each flag, in key order, on first use (flag_list.py)
-    bulk_keys: tuple[str, ...] = ()  # OFREP bulk default: boolean flags and enabled variant flags
-    warnings: tuple[str, ...] = ()
+
+    @property
+    def compiled(self) -> CompiledNamespace:
+        """What evaluations use (its flags compiled one by one while the namespace is being prepared)."""
+        return self.prepared.compiled
+
+    @property
+    def snapshot_body(self) -> bytes:
+        """The client snapshot document (blocks while the namespace is being prepared: see `ready`)."""
+        return self.prepared.get().snapshot_body
+
+    @property
+    def stream_line(self) -> bytes:  # b'{"result": <snapshot>}\n'
+        return self.prepared.get().stream_line
+
+    @property
+    def bulk_keys(self) -> tuple[str, ...]:  # OFREP bulk default: boolean flags and enabled variant flags
+        return self.prepared.get().bulk_keys
+
+    @property
+    def ready(self) -> bool:
+        """Whether everything above answers without waiting (else `prepared.get`, in a thread)."""
+        return self.prepared.done is not None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The compiler's warnings (none known yet while the namespace is being prepared)."""
+        built = self.prepared.done
+        return built.warnings if built is not None else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +73,19 @@ class EnvState:
     loaded_at: float = 0.0  # wall-clock time of the last successful swap
     last_error: str | None = None  # last reload failure (store/Git), cleared by the next good reload
     last_error_at: float | None = None
+
+    def prepare(self) -> None:
+        """Build what `build_env_state` left for later (blocking; in the background, after the swap). A failure
+        is logged and raised again to the requests that need what failed."""
+        for ns in self.namespaces.values():
+            try:
+                ns.prepared.get()
+            except Exception:  # noqa: BLE001 - an engine bug: the evaluations compiled one by one still answer
+                log.exception("environment %s namespace %s: cannot prepare", self.name, ns.key)
+
+    @property
+    def unprepared(self) -> bool:
+        return any(not ns.ready for ns in self.namespaces.values())
 
     def with_failure(self, message: str) -> EnvState:
         return EnvState(self.name, self.commit, self.namespaces, self.errors, self.loaded_at, message, time.time())
@@ -58,21 +100,17 @@ def sse_event(digest: str) -> bytes:
     return b"id: " + digest[:9].encode() + b"\ndata: " + payload + b"\n\n"
 
 
-def build_namespace(key: str, commit: str, document: Any, digest: str, file: str = "") -> ServedNamespace:
-    compiled = compile_namespace(document, file)
-    snapshot = build_client_snapshot(compiled, digest)
-    body = orjson.dumps(snapshot)
+def build_namespace(key: str, commit: str, document: Any, digest: str, file: str = "",
+                    prepared: Preparation | None = None) -> ServedNamespace:
+    """A served namespace, built now unless `prepared` (`prepared.later`) builds it later."""
+    prepared = prepared or Preparation.now(document, digest, file)
     return ServedNamespace(
         key=key,
         commit=commit,
         digest=digest,
-        compiled=compiled,
-        snapshot_body=body,
-        stream_line=b'{"result":' + body + b"}\n",
+        prepared=prepared,
         sse_event=sse_event(digest),
-        flag_items=FlagItems(key, document),
-        bulk_keys=tuple(f.key for f in document.flags if f.enabled or f.type == FlagType.BOOLEAN),
-        warnings=tuple(str(p) for p in compiled.warnings),
+        flag_items=FlagItems(key, prepared.document),
     )
 
 
@@ -82,7 +120,9 @@ def _errors_of(problems: Any) -> list[str]:
 
 def build_env_state(snapshot: Snapshot, previous: EnvState | None) -> EnvState:
     """A new EnvState from a store Snapshot. Unchanged namespaces (same digest) are reused as they are; an invalid
-    one keeps its previous version. Pure CPU work: run it off the event loop."""
+    one keeps its previous version. An environment's first state leaves big namespaces to be prepared after the
+    swap (`EnvState.prepare`, prepared.py). Pure CPU work: run it off the event loop."""
+    first = previous is None or not previous.loaded_at
     prev_ns = previous.namespaces if previous is not None else {}
     namespaces: dict[str, ServedNamespace] = {}
     errors: dict[str, str] = {}
@@ -91,7 +131,7 @@ def build_env_state(snapshot: Snapshot, previous: EnvState | None) -> EnvState:
     for key, ns in snapshot.namespaces.items():
         old = prev_ns.get(key)
         problems = _errors_of(ns.problems)
-        if ns.document is None or problems:
+        if not ns.valid or problems:
             errors[key] = "; ".join(problems) or f"namespace {key!r} could not be loaded"
             if old is not None:
                 namespaces[key] = old
@@ -100,7 +140,9 @@ def build_env_state(snapshot: Snapshot, previous: EnvState | None) -> EnvState:
             namespaces[key] = old
             continue
         try:
-            namespaces[key] = build_namespace(key, snapshot.commit, ns.document, ns.digest, ns.path)
+            later = prepare_later(ns) if first else None
+            document = ns.document if later is None else None
+            namespaces[key] = build_namespace(key, snapshot.commit, document, ns.digest, ns.path, later)
         except Exception as exc:  # an engine bug must not take the environment down: keep the last good one
             errors[key] = f"{ns.path or key}: cannot compile: {exc}"
             if old is not None:

@@ -51,7 +51,9 @@ class Documents(Mapping[str, Document]):
     """The namespaces of a valid file (namespace -> `Document`), each built from the file's checked plain data the
     first time it is asked for: `flagdeck validate` builds none, `flagdeck eval FLAG` one flag (`partial`), so a
     100,000-flag file costs them no 700,000 model objects. `data`: the checked plain documents, or a function giving
-    them (a parse cache entry decodes its JSON only when a document is asked for). Thread-safe; built once."""
+    them (a parse cache entry decodes its JSON only when a document is asked for). Thread-safe; built once. A build
+    holds its own lock, not the data's: `parts` (what the evaluator compiles single flags from while a namespace
+    is being built) never waits for a whole build."""
 
     def __init__(self, keys: Iterable[str], data: list[Any] | Callable[[], list[Any]] | None,
                  built: Mapping[str, Document] | None = None):
@@ -59,7 +61,8 @@ class Documents(Mapping[str, Document]):
         self._data = data
         self._groups: dict[str, list[dict[str, Any]]] | None = None
         self._built: dict[str, Document] = dict(built or {})
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the plain data
+        self._building = threading.Lock()  # a build
 
     @classmethod
     def of(cls, documents: Mapping[str, Document]) -> Documents:
@@ -83,10 +86,21 @@ class Documents(Mapping[str, Document]):
             self._data = self._data()
         return self._data
 
-    def _parts(self, key: str) -> list[dict[str, Any]]:
+    def _parts(self, key: str) -> list[dict[str, Any]] | None:
         if self._groups is None:
-            self._groups = _groups(self._plain() or [])
+            plain = self._plain()
+            if plain is None:
+                return None
+            self._groups = _groups(plain)
         return self._groups[key]
+
+    def parts(self, key: str) -> list[dict[str, Any]] | None:
+        """The checked plain documents of namespace `key` (the file's documents claiming it, in file order), or
+        None once it is built (then read the built `Document`). Never modify them."""
+        if key not in self._keys:
+            raise KeyError(key)
+        with self._lock:
+            return None if key in self._built else self._parts(key)
 
     def __getitem__(self, key: str) -> Document:
         found = self._built.get(key)
@@ -94,12 +108,17 @@ class Documents(Mapping[str, Document]):
             return found
         if key not in self._keys:
             raise KeyError(key)
-        with self._lock, gc_paused():
+        with self._building, gc_paused():
             found = self._built.get(key)
             if found is None:
-                found = self._built[key] = build_document(self._parts(key))
-                if len(self._built) == len(self._keys):  # every namespace built: the plain data is not needed
-                    self._data = self._groups = None  # (the evaluator would keep both forms of every flag)
+                with self._lock:
+                    parts = self._parts(key)
+                assert parts is not None, "plain data is let go only once every namespace is built"
+                found = build_document(parts)
+                with self._lock:
+                    self._built[key] = found
+                    if len(self._built) == len(self._keys):  # every namespace built: the plain data is not needed
+                        self._data = self._groups = None  # (the evaluator would keep both forms of every flag)
             return found
 
     def __iter__(self) -> Iterator[str]:
@@ -118,13 +137,12 @@ class Documents(Mapping[str, Document]):
     def partial(self, key: str, flags: Collection[str]) -> tuple[Document, dict[str, int]]:
         """Namespace `key` with only the flags named in `flags` (and every segment), built without the others, and
         the place of each in the whole namespace (what its warnings name: `flags[N]`)."""
-        found = self._built.get(key)
-        if found is None and key in self._keys and self._data is not None:
-            with self._lock, gc_paused():
-                parts = self._parts(key)
+        parts = self.parts(key) if key in self._keys else None
+        if parts is not None:
+            with gc_paused():
                 keys = (f["key"] for doc in parts for f in doc.get("flags") or ())
                 return build_document(parts, flags), _places(keys, flags)
-        found = found if found is not None else self.document(key)
+        found = self.document(key)
         kept = tuple(f for f in found.flags if f.key in flags)
         return found.model_copy(update={"flags": kept}), _places((f.key for f in found.flags), flags)
 
