@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gitstore import roles as access
@@ -35,7 +36,7 @@ def break_glass(store: Store, env: str, reason: str) -> Iterator[Admission]:
     def record(target: str, commit: str) -> None:
         who = user or store.run_on(target, lambda repo: user_text(store._fallback_author(repo)))
         entry = BreakGlass(environment=target, commit=commit, user=who, reason=reason, at=now())
-        path = f"{AUDIT_DIR}/{entry.at.strftime('%Y%m%dT%H%M%SZ')}-{commit[:12]}.yaml"
+        path = f"{AUDIT_DIR}/{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{commit[:12]}.yaml"  # in order
 
         def edit(files: Files) -> tuple[dict[str, bytes | None], str, None]:
             return {path: dump(entry)}, f"break glass in {target} ({commit[:8]})\n\n{reason}", None

@@ -8,12 +8,17 @@ its own), commit, then push what the remote never had. A change whose push colli
 meanwhile (two people approving one proposal at the same moment, two proposals taking the same number) is made
 again on the remote's tip, so each record is written from the latest state and ids stay unique. An unreachable
 remote leaves the commit local (`SyncState.ahead` of `Ledger.sync_state` counts it): the next change, listing or
-`Ledger.sync` pushes it. The branch starts with a root commit holding a README, so that two clones starting it
-offline replay their records onto each other's (a local root is never replayed).
+`Ledger.sync` pushes it. When it collides with the remote's version of a record then (a comment written offline,
+an approval given meanwhile in another clone), the sync parks it (`gitstore.git.remote`) and `_reconcile` makes it
+again record by record (`records.merge`: both sides' approvals and comments; a proposal numbered alike on both
+sides is renumbered here, the next free number), so no record change is lost. The branch starts with a root
+commit holding a README, so that two clones starting it offline replay their records onto each other's (a local
+root is never replayed).
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -22,14 +27,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import pygit2
-from pygit2.enums import ObjectType
+from pygit2.enums import ObjectType, SortMode
 
 from gitstore.config import StorageConfig
 from gitstore.errors import ConflictError
 from gitstore.git import remote
 from gitstore.git.objects import blob_bytes, commit_at, tree_at
 from gitstore.git.refs import branch_ref, tip
-from gitstore.git.repo import build_tree, cas_ref, make_commit
+from gitstore.git.repo import blob_at, build_tree, cas_ref, make_commit
+from gitstore.proposals.records import Proposal, dump, load, merge, number
 from gitstore.results import Author, SyncState
 
 if TYPE_CHECKING:
@@ -38,7 +44,9 @@ if TYPE_CHECKING:
 RECORDS_BRANCH = "flagdeck/proposals"
 README = (b"# Flagdeck proposals\n\nOne YAML file per change proposal (`P-<n>.yaml`) and break-glass audit records "
           b"(`audit/`), written by Flagdeck. Flipt never reads this branch.\n")
+PARKED = f"refs/flagdeck/conflicts/{RECORDS_BRANCH}/"
 ATTEMPTS = 20
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Files = dict[str, bytes]
 """path -> bytes of every file on the branch (the README aside)."""
@@ -78,6 +86,8 @@ class Ledger:
                fetch: bool) -> Files:
         if fetch and storage.remote and not tracker.waiting():
             remote.try_sync(repo, storage, tracker, self.store.cache, not self.store.mirror, wait=True)
+            if _reconcile(repo, None) and not self.store.mirror:
+                remote.try_sync(repo, storage, tracker, self.store.cache, True, wait=True)
         return read_files(repo, tip(repo, branch_ref(RECORDS_BRANCH)))
 
     def sync_state(self, env: str) -> SyncState:
@@ -102,6 +112,7 @@ class Ledger:
         author = author or self.store._fallback_author(repo)
         for attempt in range(ATTEMPTS):
             reached = remote.before_commit(repo, storage, tracker, self.store.cache) if storage.remote else False
+            _reconcile(repo, None)
             current = tip(repo, ref)
             if current is None:
                 root = build_tree(repo, None, {"README.md": README})
@@ -124,9 +135,75 @@ class Ledger:
             try:
                 return result, reached and not self.store.mirror and remote.try_push(
                     repo, storage, tracker, self.store.cache)
-            except ConflictError:
-                continue  # the remote changed the same record meanwhile: ours was parked; make it again
+            except ConflictError:  # the remote changed the same record meanwhile: ours was parked; make it again
+                _reconcile(repo, new)  # (and any older change parked with it)
+                continue
         raise ConflictError(f"{RECORDS_BRANCH} kept moving; gave up after {ATTEMPTS} attempts", resource=ref)
+
+
+def _reconcile(repo: pygit2.Repository, skip: pygit2.Oid | None) -> bool:
+    """Make the record changes a sync parked (under `refs/flagdeck/conflicts/flagdeck/proposals/`) again on the
+    branch's tip, merged record by record, except commit `skip` (a change about to be made again anyway); True when
+    a commit was made. A parked ref goes once its changes are on the branch."""
+    ref = branch_ref(RECORDS_BRANCH)
+    made = False
+    for name in sorted(r for r in repo.listall_references() if r.startswith(PARKED)):
+        parked, current = tip(repo, name), tip(repo, ref)
+        if parked is None or current is None:
+            continue
+        walker = repo.walk(parked, SortMode.TOPOLOGICAL | SortMode.REVERSE)
+        walker.hide(current)
+        view: dict[str, bytes | None] = dict(read_files(repo, current))
+        edits: dict[str, bytes | None] = {}
+        subjects = []
+        for commit in walker:
+            if not commit.parents or commit.id == skip:
+                continue  # a root starting the branch offline: the remote's start stands
+            parent = commit.parents[0]
+            for delta in parent.tree.diff_to_tree(commit.tree).deltas:
+                path = delta.new_file.path or delta.old_file.path
+                before, after = _bytes(repo, parent.tree, path), _bytes(repo, commit.tree, path)
+                for target, data in _merged(path, before, after, view).items():
+                    view[target] = edits[target] = data
+            subjects.append(commit.message.splitlines()[0] if commit.message else str(commit.id)[:8])
+        if edits:
+            message = "record changes made again after colliding with the remote's\n\n" + "\n".join(subjects)
+            tree = build_tree(repo, commit_at(repo, current).tree, edits)
+            new = make_commit(repo, tree, [current], Author("flagdeck", "flagdeck@localhost"), message)
+            try:
+                cas_ref(repo, ref, current, new, "flagdeck: record changes made again")
+            except ConflictError:
+                continue  # the branch moved here meanwhile: next time
+            made = True
+        repo.references.delete(name)
+    return made
+
+
+def _bytes(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
+    entry = blob_at(tree, path)
+    return blob_bytes(repo, entry.id) if entry is not None else None
+
+
+def _merged(path: str, before: bytes | None, after: bytes | None, view: dict[str, bytes | None]
+            ) -> dict[str, bytes | None]:
+    """The edits that put one parked file change (`before` -> `after`) on the files `view` holds now."""
+    now = view.get(path)
+    if now == before:
+        return {path: after}
+    if now == after:
+        return {}
+    name = path.removesuffix(".yaml")
+    if "/" not in path and number(name) and after is not None and now is not None:
+        theirs, ours = load(Proposal, path, now)[0], load(Proposal, path, after)[0]
+        base = load(Proposal, path, before)[0] if before is not None else None
+        if isinstance(theirs, Proposal) and isinstance(ours, Proposal):
+            if before is None:  # both sides numbered a new proposal alike: ours takes the next free number
+                free = f"P-{max(number(p.removesuffix('.yaml')) for p in view if view[p] is not None) + 1}"
+                log.warning("proposal %s was also created on the remote: the one made here is now %s", name, free)
+                return {f"{free}.yaml": dump(ours.model_copy(update={"id": free}))}
+            return {path: dump(merge(base if isinstance(base, Proposal) else None, ours, theirs))}
+    log.warning("%s changed here and on the remote: the remote's version is kept", path)
+    return {}
 
 
 _LEDGERS: weakref.WeakKeyDictionary[Store, Ledger] = weakref.WeakKeyDictionary()

@@ -128,3 +128,29 @@ def load(model: type[Record], path: str, data: bytes) -> tuple[Record | None, li
     except PydanticError as exc:
         return None, [Problem(path, node_line(document, tuple(err["loc"])), ".".join(str(p) for p in err["loc"]),
                               err["msg"]) for err in exc.errors()]
+
+
+_RANK = {State.OPEN: 0, State.APPROVED: 1, State.CLOSED: 2, State.MERGED: 3}
+
+
+def merge(base: Proposal | None, ours: Proposal, theirs: Proposal) -> Proposal:
+    """One record from two versions changed apart (on two clones, one of them offline): approvals and comments of
+    both (one approval per user, the latest), the furthest state (merged > closed > approved > open), and for the
+    title and description the side that changed them."""
+    def changed(name: str) -> Proposal:
+        return ours if base is None or getattr(ours, name) != getattr(base, name) else theirs
+
+    approvals: dict[str, Approval] = {}
+    for approval in sorted((*theirs.approvals, *ours.approvals), key=lambda a: a.at):
+        approvals[approval.user.lower()] = approval
+    comments = {(c.user, c.at, c.text): c for c in (*theirs.comments, *ours.comments)}
+    last = max(ours, theirs, key=lambda p: p.updated)
+    final = max(ours, theirs, key=lambda p: _RANK[p.state])
+    return theirs.model_copy(update={
+        "title": changed("title").title, "description": changed("description").description,
+        "state": final.state, "merged_commit": final.merged_commit or last.merged_commit,
+        "merged_by": final.merged_by or last.merged_by, "closed_by": ours.closed_by or theirs.closed_by,
+        "tip": last.tip, "updated": last.updated,
+        "approvals": tuple(sorted(approvals.values(), key=lambda a: a.at)),
+        "comments": tuple(sorted(comments.values(), key=lambda c: c.at)),
+    })
