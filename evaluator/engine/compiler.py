@@ -7,13 +7,14 @@ names the flag, the segment and the constraint. Segment keys listed twice in one
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from evaluator.engine.buckets import boundaries, crc32_seed, f32, to_bytes
+from evaluator.engine.buckets import boundaries, f32, to_bytes
 from evaluator.engine.constraints import CompiledConstraint, Malformed, compile_constraint
 from evaluator.engine.model import (
     CompiledDistribution,
@@ -25,13 +26,15 @@ from evaluator.engine.model import (
 )
 from gitstore.errors import Problem
 from gitstore.gcpause import gc_paused
-from gitstore.model.documents import Document, Flag, FlagType, Segment, SegmentOperator
+from gitstore.model.documents import Document, Flag, FlagType, Rule, Segment, SegmentOperator
 
 _GO_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
 def attachment_text(attachment: Any) -> str:
     """An attachment as Go's `json.Marshal` writes it: compact, sorted keys, HTML characters escaped; "null" if none."""
+    if attachment is None:
+        return "null"
     text = orjson.dumps(attachment, option=orjson.OPT_SORT_KEYS).decode()
     for raw, escaped in _GO_ESCAPES:
         if raw in text:
@@ -71,13 +74,17 @@ class _Compiler:
         self.segments: dict[str, CompiledSegment | _Broken] = {
             s.key: _compile_segment(s, i) for i, s in enumerate(segments)
         }
+        self.rules: dict[tuple[Any, ...], CompiledRule] = {}  # rules compiled without a warning, by what they hold
+        self.distributions: dict[tuple[str, str, float], CompiledDistribution] = {}
 
     def resolve(
-        self, keys: tuple[str, ...], flag: Flag, path: str, what: str
+        self, keys: tuple[str, ...], flag: Flag, path: Callable[[], str], what: str
     ) -> tuple[tuple[CompiledSegment, ...], tuple[str, ...]]:
+        """The compiled segments of `keys` (each once), and the keys dropped (malformed or unknown), each with a
+        warning at `path()`."""
         kept: list[CompiledSegment] = []
         dropped: list[str] = []
-        for key in dict.fromkeys(keys):
+        for key in dict.fromkeys(keys) if len(keys) > 1 else keys:
             segment = self.segments.get(key)
             if isinstance(segment, CompiledSegment):
                 kept.append(segment)
@@ -85,44 +92,58 @@ class _Compiler:
             dropped.append(key)
             why = segment.description if segment is not None else "the segment does not exist"
             message = f'segment "{key}" dropped from flag "{flag.key}" {what}: {why}'
-            self.warnings.append(Problem(self.file, 0, path, message, "warning"))
+            self.warnings.append(Problem(self.file, 0, path(), message, "warning"))
         return tuple(kept), tuple(dropped)
 
-    def known_variant(self, flag: Flag, variant: str, path: str, rule: int, texts: dict[str, str]) -> bool:
+    def unknown_variant(self, flag: Flag, variant: str, path: str, rule: int) -> None:
         """A distribution naming a variant the flag lacks is skipped (Flipt refuses the whole snapshot; serving it
         would hand out the key of a variant that does not exist, with a "null" attachment), with a warning."""
-        if variant in texts:
-            return True
         message = f'flag "{flag.key}" rule {rule + 1}: distribution names unknown variant "{variant}"; skipped'
         self.warnings.append(Problem(self.file, 0, path, message, "warning"))
-        return False
+
+    def rule(self, flag: Flag, rule: Rule, i: int, position: int, texts: dict[str, str]) -> CompiledRule:
+        ref = rule.segment
+        # Most rules repeat across flags (the same segment, a 50/50 split of "on"/"off"): one that raised no
+        # warning is compiled once per namespace and shared (it is immutable), the 100,000th flag costing a lookup.
+        shape = (i, ref.keys, ref.operator, tuple((d.variant, texts.get(d.variant), d.rollout)
+                                                   for d in rule.distributions))
+        found = self.rules.get(shape)
+        if found is not None:
+            return found
+        warned = len(self.warnings)
+        segments, dropped = self.resolve(ref.keys, flag, lambda: f"flags[{position}].rules[{i}]", f"rule {i + 1}")
+        dists = []
+        for j, (variant, text, rollout) in enumerate(shape[3]):
+            if text is None:
+                self.unknown_variant(flag, variant, f"flags[{position}].rules[{i}].distributions[{j}]", i)
+            else:
+                dists.append(self.distribution(variant, text, rollout))
+        kept = tuple(d for d in dists if d.rollout > 0)
+        compiled = CompiledRule(
+            rank=i + 1,
+            operator=ref.operator,
+            is_and=ref.operator is SegmentOperator.AND,
+            segments=segments,
+            dropped=dropped,
+            distributions=tuple(dists),
+            kept=kept,
+            bounds=tuple(boundaries([d.rollout for d in kept])),
+        )
+        if len(self.warnings) == warned:
+            self.rules[shape] = compiled
+        return compiled
+
+    def distribution(self, variant: str, text: str, rollout: float) -> CompiledDistribution:
+        key = (variant, text, rollout)
+        found = self.distributions.get(key)
+        if found is None:
+            found = self.distributions[key] = CompiledDistribution(variant, text, f32(rollout), rollout)
+        return found
 
     def flag(self, flag: Flag, position: int) -> CompiledFlag:
         texts = {v.key: attachment_text(v.attachment) for v in flag.variants}
         default = flag.default_variant
-        rules = []
-        for i, rule in enumerate(flag.rules):
-            segments, dropped = self.resolve(
-                rule.segment.keys, flag, f"flags[{position}].rules[{i}]", f"rule {i + 1}"
-            )
-            dists = tuple(
-                CompiledDistribution(d.variant, texts[d.variant], f32(d.rollout), d.rollout)
-                for j, d in enumerate(rule.distributions)
-                if self.known_variant(flag, d.variant, f"flags[{position}].rules[{i}].distributions[{j}]", i, texts)
-            )
-            kept = tuple(d for d in dists if d.rollout > 0)
-            rules.append(
-                CompiledRule(
-                    rank=i + 1,
-                    operator=rule.segment.operator,
-                    is_and=rule.segment.operator is SegmentOperator.AND,
-                    segments=segments,
-                    dropped=dropped,
-                    distributions=dists,
-                    kept=kept,
-                    bounds=tuple(boundaries([d.rollout for d in kept])),
-                )
-            )
+        rules = tuple(self.rule(flag, rule, i, position, texts) for i, rule in enumerate(flag.rules))
         rollouts = []
         for i, rollout in enumerate(flag.rollouts):
             if rollout.threshold is not None:
@@ -134,12 +155,13 @@ class _Compiler:
                 s = rollout.segment
                 assert s is not None, "a rollout has a segment or a threshold"
                 segments, dropped = self.resolve(
-                    s.keys, flag, f"flags[{position}].rollouts[{i}]", f"rollout {i + 1}"
+                    s.keys, flag, lambda i=i: f"flags[{position}].rollouts[{i}]", f"rollout {i + 1}"  # type: ignore[misc]
                 )
                 compiled = CompiledRollout(
                     i + 1, s.value, None, s.operator, s.operator is SegmentOperator.AND, segments, dropped, rollout
                 )
             rollouts.append(compiled)
+        key_bytes = to_bytes(flag.key)
         return CompiledFlag(
             key=flag.key,
             type=flag.type,
@@ -147,10 +169,10 @@ class _Compiler:
             enabled=flag.enabled,
             default_key=default.key if default is not None else "",
             default_attachment=texts[default.key] if default is not None else "",
-            rules=tuple(rules),
+            rules=rules,
             rollouts=tuple(rollouts),
-            key_bytes=to_bytes(flag.key),
-            seed=crc32_seed(flag.key),
+            key_bytes=key_bytes,
+            seed=zlib.crc32(key_bytes),  # buckets.crc32_seed
         )
 
 
