@@ -188,7 +188,7 @@ class Session:
         """Blocking: when each flag and segment last changed, read from the Flipt-form commit messages."""
         env, namespace = env or self.env, namespace or self.namespace
         found: dict[str, datetime] = {}
-        for entry in self.store.history(env, namespace, limit=limit):
+        for entry in self.store.history(env, namespace, limit=limit, diffs=False):
             for line in entry.message.splitlines():
                 match = _MESSAGE_LINE.match(line.strip())
                 if match and match[2] == namespace:

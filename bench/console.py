@@ -33,9 +33,11 @@ environments:
   production: {storage: local, directory: production, default: true}
 """
 
-# The child: started as a fresh process; prints the seconds from its own start to the first rendered flag list.
+# The child: started as a fresh process; says READY when the first frame showing the flag list is rendered (not
+# when the process is next idle, as `pilot.pause()` waits for: up to a second more, of the work that follows the
+# first screen, e.g. reading when each flag last changed).
 CHILD = r"""
-import sys, time
+import asyncio, sys, time
 sys.path.insert(0, {root!r})
 from app.console import ConsoleApp
 from app.session import Session
@@ -44,12 +46,23 @@ from gitstore.config import load_config
 from gitstore.store import Store
 
 async def first_screen(pilot):
+    frames = []  # when each frame was rendered (headless: composed, not written to a terminal)
+    display = pilot.app._display
+
+    def spy(screen, renderable):
+        display(screen, renderable)
+        if renderable is not None:
+            frames.append(time.perf_counter())
+
+    pilot.app._display = spy
     while True:
         tables = pilot.app.screen.query(FlagTable)
         if tables and tables.first().total:
             break
         await pilot.pause(0.002)
-    await pilot.pause()
+    filled = time.perf_counter()
+    while not frames or frames[-1] < filled:  # the first frame drawn with the rows
+        await asyncio.sleep(0.0005)
     print(f"READY {{tables.first().total}}", flush=True)
     pilot.app.exit()
 

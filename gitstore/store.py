@@ -391,13 +391,15 @@ class Store:
         self._discover()
 
     # -- history, revert, promote ----------------------------------------------------------------------------
-    def history(self, env: str, namespace: str, flag: str | None = None, limit: int = 100) -> list[HistoryEntry]:
+    def history(self, env: str, namespace: str, flag: str | None = None, limit: int = 100,
+                diffs: bool = True) -> list[HistoryEntry]:
+        """`diffs=False`: entries without their diff (`diff` is ""), for who changed what and when."""
         self.require(env, access.Action.READ, "reading history")
         place = self._place(env)
         from gitstore.git import history
 
         return self._run(env, history.history, branch_ref(place.storage.branch), place.env.directory, namespace,
-                         flag, limit)
+                         flag, limit, diffs, self.cache)
 
     def revert(self, env: str, namespace: str, commit: str, flag: str | None = None,
                author: Author | None = None) -> CommitResult:

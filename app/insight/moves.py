@@ -65,7 +65,7 @@ def authors_between(store: StoreEditor, env: str, old: Any, new: Any, namespaces
     A namespace's history is read from the tip back to `old`'s commit or to commits older than it."""
     authors: list[str] = []
     for ns in namespaces:
-        for entry in store.history(env, ns, limit=HISTORY_LOOKBACK):
+        for entry in store.history(env, ns, limit=HISTORY_LOOKBACK, diffs=False):
             if old is not None and (entry.commit == old.commit or (
                     old.committed_at is not None and entry.time < old.committed_at)):
                 break

@@ -159,6 +159,18 @@ class ParseCache:
         self._add(key, parsed)
         return parsed
 
+    def known(self, blob_id: str, filename: str, disk: Path | None = None) -> ParsedFile | None:
+        """The parse of a blob when it needs no parsing: in memory, else in the parse cache on disk (`disk`)."""
+        with self._lock:
+            found = self._items.get((blob_id, filename))
+        if found is None and disk is not None:
+            found = _from_disk(disk, blob_id, filename)
+            if found is not None:
+                with self._lock:
+                    self.loaded += 1
+                self._add((blob_id, filename), found)
+        return found
+
     def put(self, blob_id: str, filename: str, data: bytes, text: str, document: Document) -> None:
         """Remember a file the store has just written, holding only `document` (the writer verified it), so the
         next snapshot does not parse it again."""

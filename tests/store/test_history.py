@@ -78,3 +78,26 @@ def test_promote_between_environments_in_separate_repositories(tmp_path) -> None
         assert prod.commit == result.commit and [f.key for f in prod.document("default").flags] == ["ready"]
         assert store.head("staging") != store.head("production")
         assert [e.author_name for e in store.history("production", "default")] == ["Bob Example"]
+
+
+def test_history_without_diffs_reads_the_files_the_store_has_parsed_without_parsing_them(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Who changed what and when (the console's first screen, the live refresh) needs no diff, and the versions the
+    store has already parsed (its snapshots, the parse cache on disk) are not parsed again: at 100,000 flags each
+    took seconds (issue 18)."""
+    from gitstore.git import history
+
+    c1 = store.commit("production", [put_flag("a"), put_flag("b")], ALICE).commit
+    c2 = store.commit("production", [put_flag("a", True)], BOB).commit
+    whole = store.history("production", "default")
+    assert [e.commit for e in store.history("production", "default", flag="a", diffs=False)] == [c2, c1]
+    store.snapshot("production", c1), store.snapshot("production", c2)  # both versions parsed by the store
+
+    def no_parse(*args: object) -> object:
+        raise AssertionError("a version the store has parsed was parsed again")
+
+    monkeypatch.setattr(history, "parse_documents", no_parse)
+    brief = store.history("production", "default", diffs=False)
+    assert [(e.commit, e.message, e.author_name, e.time) for e in brief] == [
+        (e.commit, e.message, e.author_name, e.time) for e in whole] and [e.commit for e in brief] == [c2, c1]
+    assert all(e.diff == "" for e in brief) and all(e.diff for e in whole)
