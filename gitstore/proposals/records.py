@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -111,8 +112,21 @@ def dump(record: Record) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+@functools.lru_cache(maxsize=4096)
 def load(model: type[Record], path: str, data: bytes) -> tuple[Record | None, list[Problem]]:
-    """The record in a file, or None and the problems (file, line, field) that make it unreadable."""
+    """The record in a file, or None and the problems (file, line, field) that make it unreadable. Read fast
+    (yaml_rs), and again with ruamel for the line numbers only when it is unreadable; remembered by content (a
+    listing or a change reads every record of the branch)."""
+    import yaml_rs
+    from pydantic import ValidationError as PydanticError
+
+    try:
+        return model.model_validate(yaml_rs.loads(data.decode("utf-8"), parse_datetime=False)), []
+    except (PydanticError, UnicodeDecodeError, ValueError, yaml_rs.YAMLDecodeError):
+        return None, _problems(model, path, data)
+
+
+def _problems(model: type[Record], path: str, data: bytes) -> list[Problem]:
     from pydantic import ValidationError as PydanticError
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
@@ -121,13 +135,14 @@ def load(model: type[Record], path: str, data: bytes) -> tuple[Record | None, li
 
     try:
         document = YAML(typ="rt").load(data.decode("utf-8"))
-        return model.model_validate(to_plain(document)), []
+        model.model_validate(to_plain(document))
     except (YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(path, mark.line + 1 if mark is not None else 0, "", f"not valid YAML: {exc}")]
+        return [Problem(path, mark.line + 1 if mark is not None else 0, "", f"not valid YAML: {exc}")]
     except PydanticError as exc:
-        return None, [Problem(path, node_line(document, tuple(err["loc"])), ".".join(str(p) for p in err["loc"]),
-                              err["msg"]) for err in exc.errors()]
+        return [Problem(path, node_line(document, tuple(err["loc"])), ".".join(str(p) for p in err["loc"]),
+                        err["msg"]) for err in exc.errors()]
+    return [Problem(path, 0, "", "cannot be read")]
 
 
 _RANK = {State.OPEN: 0, State.APPROVED: 1, State.CLOSED: 2, State.MERGED: 3}
