@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Evaluate FLAG (or every flag of the namespace) for an entity, as Flipt's server would."),
     "export": ("export",
         "Export an environment's namespaces."),
+    "branch": ("branch",
+        "Branch environments: create, list (--json) and delete the branches of an environment (--env)."),
     "revert": ("revert",
         "Revert COMMIT (any revision: id, short id, HEAD~2) in an environment, as a new commit."),
     "serve": ("serve",
