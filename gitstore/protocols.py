@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING, Protocol
 
 from gitstore.config import Config
 from gitstore.git.snapshot import Snapshot
-from gitstore.git.watch import BranchMoved
+from gitstore.git.watch import BranchMoved, EnvironmentsChanged
 from gitstore.model.changes import Change
-from gitstore.results import Author, CommitResult, EnvironmentInfo, HistoryEntry, SyncState
+from gitstore.results import Author, BranchInfo, CommitResult, EnvironmentInfo, HistoryEntry, SyncState
 
 __all__ = ["BranchMoved", "StoreEditor", "StoreReader"]
 
 
 class StoreReader(Protocol):
-    """What the evaluator serves from: the environments, a snapshot of each, the state of their remotes, and a
-    call when a branch moves (`watch` returns the function that stops the calls)."""
+    """What the evaluator serves from: the environments, a snapshot of each, the state of their remotes, a call
+    when a branch moves (`watch` returns the function that stops the calls) and when a branch environment appears
+    or disappears (`watch_environments`), and an environment's branch environments (`branches`)."""
 
     def environments(self) -> list[EnvironmentInfo]: ...
 
@@ -31,6 +32,10 @@ class StoreReader(Protocol):
     def sync_state(self, env: str) -> SyncState: ...
 
     def watch(self, callback: BranchMoved) -> Callable[[], None]: ...
+
+    def watch_environments(self, callback: EnvironmentsChanged) -> Callable[[], None]: ...
+
+    def branches(self, env: str) -> list[BranchInfo]: ...
 
 
 class StoreEditor(StoreReader, Protocol):

@@ -12,7 +12,14 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from evaluator.config import EvaluatorConfig
-from evaluator.server import routes_client, routes_evaluate, routes_meta, routes_ofrep, routes_stream
+from evaluator.server import (
+    branch_envs,
+    routes_client,
+    routes_evaluate,
+    routes_meta,
+    routes_ofrep,
+    routes_stream,
+)
 from evaluator.server.auth import AuthPolicy
 from evaluator.server.context import CONTEXT, ServerContext
 from evaluator.server.environments import URL_ENV
@@ -49,12 +56,15 @@ def create_app(store: StoreReader, config: EvaluatorConfig, max_body: int = DEFA
     app[CONTEXT] = ctx
     app[RELOADER] = Reloader(store, registry, ctx.metrics)
     app[REMOTES] = remotes
+    app[branch_envs.ENVIRONMENTS] = branch_envs.EnvironmentSet(store, registry, app[RELOADER], remotes,
+                                                               ctx.metrics.git_branches.set)
     for prefix in ("", ENV_PREFIX):
         routes_evaluate.add_routes(app.router, prefix, ctx)
         routes_client.add_routes(app.router, prefix, ctx)
         routes_stream.add_routes(app.router, prefix)
         routes_ofrep.add_routes(app.router, prefix, ctx)
     routes_meta.add_routes(app.router)
+    branch_envs.add_routes(app.router)
     _routing_fallbacks(app.router, ctx.headers, cors)
     if cors and ctx.cors_origins:
         app.on_response_prepare.append(_listed_origins)
@@ -128,9 +138,11 @@ async def _start(app: web.Application) -> None:
     await app[CONTEXT].auth.start()  # the JWKS refresher, when authentication.jwt has a jwks_url
     await app[REMOTES].start()
     await app[RELOADER].start()
+    await app[branch_envs.ENVIRONMENTS].start()
 
 
 async def _stop(app: web.Application) -> None:
+    await app[branch_envs.ENVIRONMENTS].stop()
     app[CONTEXT].registry.close()
     await app[REMOTES].stop()
     await app[RELOADER].stop()

@@ -19,7 +19,7 @@ from evaluator.server.context import ServerContext, endpoint
 from evaluator.server.errors import Code, invalid
 from evaluator.server.fanout import Stream, message
 from evaluator.server.routes_client import SNAPSHOT_MISSING
-from evaluator.server.state import EnvState, ServedNamespace
+from evaluator.server.state import EnvState, ServedNamespace, empty_state
 
 SSE = "text/event-stream"
 # No keep-alive on newline-delimited JSON streams: flipt-client's engine fails on a blank line ("EOF while parsing a
@@ -57,7 +57,7 @@ async def _stream(request: web.Request, ctx: ServerContext, sse: bool, api: Api)
     metrics.streams_in_progress.inc()
     try:
         while not hub.closed:
-            state = ctx.registry.states[name]
+            state = ctx.registry.states.get(name) or empty_state(name)  # a branch environment deleted meanwhile
             current = state.namespaces.get(key)
             if current is None:
                 await response.write(_error_frame(sse, Code.NOT_FOUND, SNAPSHOT_MISSING.format(key)))
