@@ -109,6 +109,7 @@ class Session:
     snapshots: dict[str, Any] = field(default_factory=dict)
     last_change: dict[tuple[str, str], dict[str, datetime]] = field(default_factory=dict)
     env_names: list[str] = field(default_factory=list)
+    infos: dict[str, Any] = field(default_factory=dict)  # env -> EnvironmentInfo (a branch environment: its base)
     sync: dict[str, SyncState] = field(default_factory=dict)  # env -> SyncState, read with every load and commit
     # env -> the snapshot whose move the console has told (the first read, then each live refresh and each commit
     # made here): a screen's reload may read a newer one before the watcher's word of it, which must still be told
@@ -120,10 +121,25 @@ class Session:
     # ----- roles: decided by gitstore.roles, as the store decides them -----------------------------------------
     def role(self, env: str | None = None) -> str:
         """The role in `env` for display: viewer, editor, admin, or "no access"."""
-        return access.role_in(self.roles, env or self.env) or access.NO_ACCESS
+        return access.role_in(self.roles, self.scope(env)) or access.NO_ACCESS
 
     def can(self, action: access.Action | str, env: str | None = None) -> bool:
-        return access.allows(self.roles, env or self.env, action)
+        return access.allows(self.roles, self.scope(env), action)
+
+    def scope(self, env: str | None = None) -> str:
+        """The environment whose role applies in `env`: a branch environment has its base's (gitstore.branches)."""
+        env = env or self.env
+        info = self.infos.get(env)
+        return info.base if info is not None and info.base else env
+
+    def info(self, env: str | None = None) -> Any:
+        """Blocking when not known yet: the store's EnvironmentInfo of `env` (a branch's: its base's directory)."""
+        env = env or self.env
+        if env not in self.infos:
+            self.environments()
+        if env not in self.infos:
+            raise ValueError(f"no environment {env!r} (known: {', '.join(self.env_names)})")
+        return self.infos[env]
 
     def can_read(self, env: str | None = None) -> bool:
         return self.can(access.Action.READ, env)
@@ -145,6 +161,7 @@ class Session:
     def environments(self) -> list[Any]:
         envs = list(self.store.environments())
         self.env_names = [e.name for e in envs]
+        self.infos = {e.name: e for e in envs}
         return envs
 
     def open(self) -> Any:
@@ -229,13 +246,13 @@ class Session:
         changes = promotion_changes(self.namespace, doc, dest.document(self.namespace), flag)
         if not changes:
             return None
-        directory = self.store.config.environment(target).directory or ""
+        directory = self.info(target).directory or ""
         before = dest.document(self.namespace)
         return PromotionPreview(file_diff(dest, directory, self.namespace, changes), before,
                                 apply_to_document(before, changes))
 
     def has_remote(self, env: str | None = None) -> bool:
-        return bool(self.store.config.storage_of(env or self.env).remote)
+        return bool(self.info(env).remote)
 
     def refresh_sync(self, env: str | None = None) -> SyncState:
         """Blocking: read the environment's sync state (ahead, behind, reachable, last error) into `sync`."""
@@ -329,7 +346,7 @@ class Session:
 
         env = env or self.env
         snap = self.snapshots.get(env)
-        directory = self.store.config.environment(env).directory or ""
+        directory = self.info(env).directory or ""
         by_namespace: dict[str, list[Change]] = {}
         for p in self.pending_for(env):
             by_namespace.setdefault(p.change.namespace, []).append(p.change)

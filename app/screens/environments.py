@@ -1,4 +1,5 @@
-"""Every environment: repository, branch, directory, served commit, sync state and validation problems."""
+"""Every environment: repository, branch, directory, served commit, sync state and validation problems; each
+branch environment (gitstore/branches.py) listed under its base with how far it is ahead of and behind it."""
 
 from __future__ import annotations
 
@@ -21,17 +22,31 @@ def short_path(path: Any, config_path: Any) -> str:
         return str(path)
 
 
-def gather(session: Any) -> list[tuple[Any, Any, Any]]:
-    """Blocking: (environment info, snapshot, sync state) for every environment; an environment the user has no
-    role in is listed without reading it (snapshot and state None)."""
-    rows = []
-    for env in session.environments():
+Row = tuple[Any, Any, Any, Any]  # environment info, snapshot, sync state, BranchInfo (a branch environment's)
+
+
+def gather(session: Any) -> list[Row]:
+    """Blocking: (environment info, snapshot, sync state, branch standing) for every environment, each branch
+    environment right after its base; an environment the user has no role in is listed without reading it
+    (snapshot, state and standing None)."""
+    envs = session.environments()
+    ordered = []
+    for base in (env for env in envs if env.base is None):
+        ordered += [base, *(env for env in envs if env.base == base.name)]
+    standing = {b.key: b for base in {env.base for env in envs if env.base} if session.can_read(base)
+                for b in session.store.branches(base)}
+    rows: list[Row] = []
+    for env in ordered:
         if not session.can_read(env.name):
-            rows.append((env, None, None))
+            rows.append((env, None, None, None))
             continue
         snap = session.load(env.name)
-        rows.append((env, snap, session.sync.get(env.name)))  # `load` read it
+        rows.append((env, snap, session.sync.get(env.name), standing.get(env.name)))  # `load` read the state
     return rows
+
+
+def versus_base(branch: Any) -> str:
+    return f"{branch.ahead} ahead, {branch.behind} behind" if branch is not None else ""
 
 
 class EnvironmentsScreen(BaseScreen):
@@ -56,9 +71,9 @@ class EnvironmentsScreen(BaseScreen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.rows: list[tuple[Any, Any, Any]] = []
+        self.rows: list[Row] = []
         table = self.query_one(DataTable)
-        table.add_columns("", "Environment", "Branch", "Directory", "Commit", "Sync", "State")
+        table.add_columns("", "Environment", "Branch", "Directory", "Commit", "Sync", "State", "Vs base")
         table.focus()
         self.reload()
 
@@ -69,27 +84,28 @@ class EnvironmentsScreen(BaseScreen):
     def action_reload(self) -> None:
         self.reload()
 
-    def fill(self, rows: list[tuple[Any, Any, Any]]) -> None:
+    def fill(self, rows: list[Row]) -> None:
         self.rows = rows
         table = self.query_one(DataTable)
         table.clear()
-        for env, snap, state in rows:
+        for env, snap, state, branch in rows:
             errors = [p for p in snap.problems if p.severity == "error"] if snap else []
             mark = "•" if env.name == self.session.env else ""
             if not self.session.can_read(env.name):
                 status = "no access"
             else:
                 status = f"✗ {len(errors)} error(s)" if errors else "ok"
-            table.add_row(mark, env.name + (" (default)" if env.default else ""), env.branch,
-                          env.directory or "/", (snap.commit or "")[:8] if snap else "-",
-                          (sync_text(state) or "local only") if snap else "-", status, key=env.name)
-        names = [env.name for env, _, _ in rows]
+            name = f"└ {env.name}" if env.base else env.name + (" (default)" if env.default else "")
+            table.add_row(mark, name, env.branch, env.directory or "/", (snap.commit or "")[:8] if snap else "-",
+                          (sync_text(state) or "local only") if snap else "-", status, versus_base(branch),
+                          key=env.name)
+        names = [env.name for env, _, _, _ in rows]
         if self.session.env in names:
             table.move_cursor(row=names.index(self.session.env))
         self.show_detail()
         self.update_context()
 
-    def selected(self) -> tuple[Any, Any, Any] | None:
+    def selected(self) -> Row | None:
         row = self.query_one(DataTable).cursor_row
         return self.rows[row] if self.rows and 0 <= row < len(self.rows) else None
 
@@ -97,10 +113,14 @@ class EnvironmentsScreen(BaseScreen):
         item = self.selected()
         if item is None:
             return
-        env, snap, state = item
+        env, snap, state, branch = item
         where = short_path(env.path, self.session.store.config.path)
         lines = [f"{env.name}: repository {where}  branch {env.branch}  directory {env.directory or '/'}"
                  f"  role: {self.session.role(env.name)}"]
+        if env.base:
+            standing = f": {versus_base(branch)} {env.base}" if branch is not None else ""
+            since = f" (branched at {branch.merge_base[:8]})" if branch is not None and branch.merge_base else ""
+            lines.append(f"branch environment of {env.base}{standing}{since}; the role is the one in {env.base}")
         if state is not None and state.remote:
             lines.append(f"remote {state.remote}: {sync_text(state)}"
                          + (f"  last error: {state.last_error}" if state.last_error else ""))

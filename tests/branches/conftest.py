@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-import pygit2
+# the console tests here render as tests/console's do: Textual reads TEXTUAL_* when it is imported
+for _name in [n for n in os.environ if n.startswith("TEXTUAL_") and n != "TEXTUAL_SNAPSHOT_TEMPDIR"] + ["ESCDELAY"]:
+    os.environ.pop(_name, None)
+os.environ["TEXTUAL_ANIMATIONS"] = "none"
 
-from gitstore.config import load_config
-from gitstore.model.changes import Change, Kind
-from gitstore.model.documents import Flag, FlagType
-from gitstore.store import Author, Store
+from pathlib import Path  # noqa: E402
+
+import pygit2  # noqa: E402
+
+from gitstore.config import load_config  # noqa: E402
+from gitstore.model.changes import Change, Kind  # noqa: E402
+from gitstore.model.documents import Flag, FlagType  # noqa: E402
+from gitstore.store import Author, Store  # noqa: E402
 
 ALICE = Author("Alice Example", "alice@example.com")
 BOB = Author("Bob Example", "bob@example.com")

@@ -226,7 +226,7 @@ async def test_environments_screen_switches(make_app) -> None:
         await pilot.press("E")
         await settle(pilot)
         assert isinstance(app.screen, EnvironmentsScreen)
-        assert [env.name for env, _, _ in app.screen.rows] == ["production", "staging"]
+        assert [env.name for env, *_ in app.screen.rows] == ["production", "staging"]
         await pilot.press("down", "enter")
         await settle(pilot)
         assert isinstance(app.screen, FlagsScreen) and app.session.env == "staging"
