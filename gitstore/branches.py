@@ -199,6 +199,8 @@ class BranchSync:
         """Bring every branch in step with what was just fetched (see the module docstring)."""
         for storage in self._branches(repo):
             branch = storage.branch
+            tracker = self.tracker(storage)
+            tracker.ok(fetched=True)  # fetched with its base's branch, in the same connection
             fetched = tip(repo, tracking_ref(branch))
             synced, local = tip(repo, remote.synced_ref(branch)), tip(repo, branch_ref(branch))
             try:
@@ -207,7 +209,7 @@ class BranchSync:
                         _drop(repo, branch, local, synced)
                         log.info("branch %s was deleted on %s: deleted here too", branch, storage.remote)
                         continue
-                remote.integrate(repo, storage, self.tracker(storage), self.cache, fetched)
+                remote.integrate(repo, storage, tracker, self.cache, fetched)
             except (ConflictError, SyncError) as exc:  # recorded in its tracker; the other branches go on
                 log.warning("branch %s: %s", branch, exc)
 

@@ -79,16 +79,19 @@ class EnvironmentSet:
         for gone in [name for name in self.registry.states if name not in self.wanted]:
             self.registry.swap(empty_state(gone))  # open streams of it are told it is gone
             self.registry.states.pop(gone, None)
+            self.remotes.health.pop(gone, None)
             log.info("branch environment %s is no longer served (deleted)", gone)
         for new in sorted(self.wanted - set(self.registry.states)):
             task = asyncio.ensure_future(self._add(new))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        self.remotes.names = [n for n in self.wanted if n in self.remotes.names or n in branches]
+        self.remotes.names = [name for name in self.remotes.names if name in self.wanted]
         self.on_count(len(self.wanted))
 
     async def _add(self, name: str) -> None:
         try:
+            remote = any(info.remote for info in await asyncio.to_thread(self.store.environments)
+                         if info.name == name)
             snapshot = await asyncio.to_thread(self.store.snapshot, name)
             state = await asyncio.get_running_loop().run_in_executor(None, build_env_state, snapshot, None)
         except asyncio.CancelledError:
@@ -98,6 +101,8 @@ class EnvironmentSet:
             return
         if name in self.wanted and name not in self.registry.states:
             self.registry.swap(state)
+            if remote and name not in self.remotes.names:
+                self.remotes.names.append(name)  # its remote's state in /health from the next refresh
             log.info("serving branch environment %s at %s", name, state.commit)
             self.reloader.schedule(name)  # a move told while it was being built
 

@@ -27,6 +27,7 @@ def test_created_in_one_clone_seen_in_the_other_then_deleted(tmp_path: Path) -> 
         b.fetch("production")
         assert [(e.name, e.base) for e in b.environments()][-1] == ("trial", "production")
         assert refs(tmp_path / "b" / "repo") == {REF: a.head("production")}
+        assert b.sync_state("trial").reachable is True and b.sync_state("trial").last_fetch is not None
         on_b = b.commit("trial", [flag("checkout", True)], BOB)
         assert on_b.pushed and refs(origin) == {REF: on_b.commit}
         a.fetch("trial")  # a branch key fetches its own branch

@@ -73,7 +73,12 @@ def test_serve_follows_branches_and_sdks_evaluate_them(tmp_path: Path) -> None:
             ofrep = httpx.post(f"{url}/environments/trial/ofrep/v1/evaluate/flags/checkout",
                                json={"context": {"targetingKey": "u1"}}).json()
             assert ofrep["value"] is True
+            health = httpx.get(f"{url}/health").json()["environments"]
+            assert health["trial"]["commit"] == writer.head("trial") and health["trial"]["default"] is False
+            wait_until(lambda: (httpx.get(f"{url}/health").json()["environments"]["trial"]["remote"] or {}).get(
+                "reachable"), timeout=10, what="the branch's remote state in /health")
             branches = httpx.get(f"{url}/api/v2/environments/production/branches").json()
+
             assert branches == {"branches": [{"environmentKey": "production", "key": "trial",
                                               "ref": "flipt/production/trial"}]}
             assert httpx.get(f"{url}/api/v2/environments/staging/branches").json() == {"branches": []}
