@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from gitstore.errors import FlagdeckError
+
+if TYPE_CHECKING:
+    from gitstore.config import Config
 
 REMOTE_ENV = "FLAGDECK_REMOTE"  # "ssh" when `flagdeck ssh-server` runs the console for someone elsewhere
 
@@ -23,6 +27,28 @@ def require_terminal() -> None:
         click.echo(f"flagdeck console needs a terminal (standard {' and '.join(missing)} {verb})", err=True)
         raise click.exceptions.Exit(2)
 
+
+
+def branch_refs(config: Config, key: str) -> bool:
+    """Whether `key` may name a branch environment (NAME or ENV/NAME): some environment's repository has a Git
+    branch `flipt/ENV/NAME`, local or fetched, or its remote may have one (fetched when the store opens)."""
+    import pygit2
+
+    from gitstore.branches import names_in
+
+    env, _, name = key.rpartition("/")
+    for base, cfg in config.environments.items():
+        storage = config.storage[cfg.storage]
+        if env and env != base:
+            continue
+        if storage.remote:
+            return True
+        try:
+            if name in names_in(pygit2.Repository(str(storage.path)), base):
+                return True
+        except pygit2.GitError:
+            continue
+    return False
 
 @click.command("console")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -57,9 +83,9 @@ def command(config_path: Path | None, env: str | None, namespace: str | None, us
         raise click.ClickException(str(exc)) from None
     try:
         config = load_config(config_path)
-        if env is not None and env not in config.environments:
+        if env is not None and env not in config.environments and not branch_refs(config, env):
             raise click.ClickException(f"no environment {env!r} in {config.path}: "
-                                       f"known are {', '.join(config.environments)}")
+                                       f"known are {', '.join(config.environments)} and their branches")
         require_terminal()  # before the store opens (it may fetch a remote)
         store = Store(config, roles=roles, identity=Author(*author) if author else None)
         from app.ssh.report import commit_reporter

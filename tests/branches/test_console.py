@@ -111,3 +111,41 @@ async def test_a_branch_is_opened_edited_and_committed_like_an_environment(branc
         assert (trial.ahead, trial.behind) == (2, 1)
         assert store.head("production") == str(tip(pygit2.Repository(str(branch_app.config.parent / "repo")),
                                                    branch_ref("main")))
+
+
+def test_flagdeck_console_opens_a_branch_by_its_key(tmp_path: Path) -> None:
+    """The real `flagdeck console --env trial` in tmux: the branch is opened like an environment and a toggle is
+    committed on its Git branch; an unknown key is refused before any terminal is needed."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tmux_terminal import Tmux
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    config = seeded_with_branches(tmp_path / "flags")
+    flagdeck = str(Path(sys.executable).parent / "flagdeck")
+    refused = subprocess.run([flagdeck, "console", "--config", str(config), "--env", "nope"], capture_output=True,
+                             text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert refused.returncode == 1
+    assert "no environment 'nope'" in refused.stderr and "and their branches" in refused.stderr
+    tmux = Tmux([flagdeck, "console", "--config", str(config), "--env", "trial", "--namespace", "default"], 100, 30,
+                env={"COLORTERM": "truecolor", "FLAGDECK_USER": "Tmux Tester <tt@example.com>",
+                     "FLAGDECK_ROLES": '{"production": "editor"}', "FLAGDECK_STATE_DIR": str(tmp_path / "state")})
+    try:
+        tmux.wait_for("env: trial", timeout=15)
+        tmux.wait_for("4 of 4 flags")
+        tmux.keys("Space")
+        tmux.wait_for("pending: 1")
+        tmux.keys("C-s")
+        tmux.wait_for("update flag default/")
+        tmux.keys("Enter")
+        tmux.wait_for("no pending edits")
+        tmux.keys("q")
+        assert tmux.wait_dead() == 0, tmux.screen()
+    finally:
+        tmux.kill()
+    repo = pygit2.Repository(str(tmp_path / "flags" / "repo"))
+    commit = repo[tip(repo, "refs/heads/flipt/production/trial")]
+    assert (commit.author.name, commit.message.split("\n")[0]) == ("Tmux Tester", "update flag default/color-theme")
