@@ -177,7 +177,8 @@ class Store:
     def require(self, env: str, action: access.Action | str, what: str | None = None) -> None:
         """`AccessDenied` unless the store's roles allow `action` in `env` (see `gitstore.roles`)."""
         who = self.identity.name if self.identity else "this user"
-        found = None if env in self.config.environments else branching.lookup(self.config, self._known, env)
+        found = None if env in self.config.environments else (
+            branching.lookup(self.config, self._known, env) or branching.lookup(self.config, self._discover(), env))
         access.require(self.roles, found.env if found else env, action, who, what)  # a branch: its base's role
 
     async def call(self, fn: str | Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

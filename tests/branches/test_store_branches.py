@@ -109,3 +109,11 @@ def test_a_branch_has_its_base_role(tmp_path: Path) -> None:
         with pytest.raises(AccessDenied):
             store.delete_branch("production", "mine")
         assert enabled(store, "mine", "x") is None  # reading needs viewer: allowed
+
+
+def test_a_branch_made_by_another_process_has_its_base_role_at_once(tmp_path: Path) -> None:
+    with open_store(tmp_path / "a", roles={"production": "editor"}) as store:
+        assert store.environments()[-1].name == "staging"
+        with open_store(tmp_path / "a") as other:
+            other.branch("production", "fresh")
+        assert store.commit("fresh", [flag("x", True)], ALICE).created  # not refused as a key with no role
