@@ -17,7 +17,6 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import partial
 
 import pygit2
 
@@ -81,27 +80,34 @@ class Found:
         return branch_ref(self.branch)
 
 
+def branches_in(repo: pygit2.Repository) -> dict[str, set[str]]:
+    """Environment name -> the names of its branches in `repo`, local or fetched (one pass over the refs)."""
+    found: dict[str, set[str]] = {}
+    for ref in repo.listall_references():
+        if ref.startswith(_LOCAL):
+            rest = ref[len(_LOCAL):]
+        elif ref.startswith(_FETCHED):
+            rest = ref[len(_FETCHED):]
+        else:
+            continue
+        env, sep, name = rest.partition("/")
+        if sep and name and "/" not in name:
+            found.setdefault(env, set()).add(name)
+    return found
+
+
 def names_in(repo: pygit2.Repository, env: str) -> list[str]:
     """The names of `env`'s branches in `repo`, local or fetched, sorted."""
-    local, fetched = f"{_LOCAL}{env}/", f"{_FETCHED}{env}/"
-    found = set()
-    for ref in repo.listall_references():
-        for prefix in (local, fetched):
-            if ref.startswith(prefix):
-                name = ref[len(prefix):]
-                if name and "/" not in name:
-                    found.add(name)
-    return sorted(found)
+    return sorted(branches_in(repo).get(env, ()))
 
 
-def discover(config: Config, repo_of: Callable[[str, Callable[[pygit2.Repository], list[str]]], list[str]]
-             ) -> dict[str, Found]:
+def discover(config: Config, repo_of: Callable[[str, Callable[[pygit2.Repository], dict[str, set[str]]]],
+                                               dict[str, set[str]]]) -> dict[str, Found]:
     """Every branch environment by key (NAME; `ENV/NAME` for a name two environments use). `repo_of(storage, fn)`
     runs `fn(repo)` on that storage's repository."""
-    found: list[Found] = []
-    for env, cfg in config.environments.items():
-        found += [Found(env, name, cfg.storage) for name in repo_of(cfg.storage, partial(names_in, env=env))]
-    return keyed(config, found)
+    listed = {name: repo_of(name, branches_in) for name in {env.storage for env in config.environments.values()}}
+    return keyed(config, [Found(env, name, cfg.storage) for env, cfg in config.environments.items()
+                          for name in sorted(listed[cfg.storage].get(env, ()))])
 
 
 def keyed(config: Config, found: Iterable[Found]) -> dict[str, Found]:
@@ -192,8 +198,9 @@ class BranchSync:
     refspecs: tuple[str, ...] = (REFSPEC,)
 
     def _branches(self, repo: pygit2.Repository) -> list[StorageConfig]:
+        listed = branches_in(repo)
         return [self.storage.model_copy(update={"branch": git_branch(env, name)})
-                for env in self.envs for name in names_in(repo, env)]
+                for env in self.envs for name in sorted(listed.get(env, ()))]
 
     def integrate(self, repo: pygit2.Repository) -> None:
         """Bring every branch in step with what was just fetched (see the module docstring)."""

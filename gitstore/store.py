@@ -529,9 +529,7 @@ class Store:
 
     def _discover_polled(self, handle: Callable[[str], pygit2.Repository]) -> dict[str, tuple[str, str]]:
         """The watcher's look for branch environments, with its own handles (it keeps the store's list current)."""
-        found = [branching.Found(env, name, cfg.storage) for env, cfg in self.config.environments.items()
-                 for name in branching.names_in(handle(cfg.storage), env)]
-        self._known = branching.keyed(self.config, found)
+        self._known = branching.discover(self.config, lambda name, fn: fn(handle(name)))
         return {key: (f.storage, f.ref) for key, f in self._known.items()}
 
     def _sync_in_background(self, repo: pygit2.Repository, storage_name: str) -> bool:
