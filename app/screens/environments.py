@@ -11,7 +11,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from app.screens.base import BACK, BaseScreen, sync_text
+from app.screens.modals.confirm import ConfirmModal
+from app.screens.modals.prompt import Field, PromptModal
 from app.widgets.key_footer import KeyFooter
+from gitstore.branches import BranchNameError, check_name
 
 
 def short_path(path: Any, config_path: Any) -> str:
@@ -60,6 +63,10 @@ class EnvironmentsScreen(BaseScreen):
                 tooltip="Push the environment's local commits now"),
         Binding("r", "reload", "Reload", show=False,
                 tooltip="Read every environment again"),
+        Binding("b", "branch", "Branch",
+                tooltip="Create a branch environment of the highlighted environment (Git branch flipt/ENV/NAME)"),
+        Binding("d", "delete_branch", "Delete branch",
+                tooltip="Delete the highlighted branch environment, on the remote too"),
         BACK,
     ]
 
@@ -142,6 +149,69 @@ class EnvironmentsScreen(BaseScreen):
                             "(an environment without a role cannot be read).")
             return
         self.console.switch_to(env=item[0].name)
+
+    def action_branch(self) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        env = item[0]
+        if env.base is not None:
+            self.show_error(f"Branch {env.name}", f"{env.name!r} is a branch of {env.base!r}; a branch cannot be "
+                            f"branched (highlight {env.base} instead).")
+            return
+        if not self.session.can_edit(env.name):
+            self.show_error(f"Branch {env.name}", f"Not allowed: you are {self.session.role(env.name)} in "
+                            f"{env.name!r}; creating a branch needs editor.")
+            return
+        taken = {e.name for e, *_ in self.rows}
+
+        def check(value: str) -> str | None:
+            try:
+                name = check_name(value)
+            except BranchNameError as exc:
+                return str(exc)
+            return f"{name!r} is already an environment's key" if name in taken else None
+
+        def chosen(values: dict[str, str] | None) -> None:
+            if values:
+                self.run_git(self.session.store.branch, env.name, values["name"].strip(), self.session.author_obj(),
+                             what=f"Could not branch {env.name}", then=self.branched, group="write")
+
+        self.app.push_screen(PromptModal(f"Branch {env.name}", [Field("name", "Name", check=check,
+                                                                      placeholder="e.g. try-new-checkout")]),
+                             chosen)
+
+    def branched(self, info: Any) -> None:
+        self.app.notify(f"Created branch environment {info.name} of {info.base} (Git branch {info.branch})",
+                        title="Branch created", markup=False)
+        self.reload()
+
+    def action_delete_branch(self) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        env = item[0]
+        if env.base is None:
+            self.show_error(f"Delete {env.name}", f"{env.name!r} is a configured environment, not a branch: only "
+                            "branch environments are deleted here.")
+            return
+        name = env.branch.rsplit("/", 1)[-1]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_git(self.session.store.delete_branch, env.base, name, what=f"Could not delete {env.name}",
+                             then=lambda _: self.deleted(env.name), group="write")
+
+        self.app.push_screen(ConfirmModal("Delete branch environment", f"Delete branch environment {env.name} of "
+                                          f"{env.base} (Git branch {env.branch}), here and on the remote? Its "
+                                          "commits that were not merged are no longer reachable from any branch.",
+                                          yes="Delete"), answered)
+
+    def deleted(self, name: str) -> None:
+        if self.session.env == name:
+            self.session.env = ""  # the next switch settles on the default environment
+        self.app.notify(f"Deleted branch environment {name}", title="Branch deleted", markup=False)
+        self.reload()
 
     def action_fetch(self) -> None:
         item = self.selected()

@@ -149,3 +149,48 @@ def test_flagdeck_console_opens_a_branch_by_its_key(tmp_path: Path) -> None:
     repo = pygit2.Repository(str(tmp_path / "flags" / "repo"))
     commit = repo[tip(repo, "refs/heads/flipt/production/trial")]
     assert (commit.author.name, commit.message.split("\n")[0]) == ("Tmux Tester", "update flag default/color-theme")
+
+
+async def test_branch_and_delete_from_the_environment_list(branch_app) -> None:  # noqa: ANN001
+    from textual.widgets import DataTable
+
+    from app.screens.environments import EnvironmentsScreen
+    from app.screens.modals.confirm import ConfirmModal
+    from app.screens.modals.prompt import PromptModal
+    from gitstore.config import load_config
+    from gitstore.store import Store
+
+    app = branch_app()
+    async with app.run_test(size=(110, 30)) as pilot:
+        await open_environments(pilot)
+        screen = app.screen
+        assert isinstance(screen, EnvironmentsScreen)
+        screen.query_one(DataTable).move_cursor(row=1)  # trial: a branch cannot be branched
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert "a branch cannot be branched" in str(app.screen.query_one(".dialog-body").render())
+        await pilot.press("escape")
+        screen.query_one(DataTable).move_cursor(row=0)
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press(*"bad name", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptModal)  # refused, said why, nothing created
+        app.screen.query_one("#field-name").value = "late-night"
+        await pilot.press("enter")
+        await settle(pilot)
+        rows = [(env.name, env.base, branch.ahead if branch else None) for env, _, _, branch in screen.rows]
+        assert ("late-night", "production", 0) in rows and rows.index(("late-night", "production", 0)) < 3
+        screen.query_one(DataTable).move_cursor(row=[r[0] for r in rows].index("late-night"))
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "late-night" not in [env.name for env, *_ in screen.rows]
+    with Store(load_config(branch_app.config)) as store:
+        assert [b.key for b in store.branches("production")] == ["trial"]
