@@ -48,6 +48,7 @@ from gitstore.git.repo import (
     locked_error,
     make_commit,
     publish,
+    write_blob,
     write_error,
 )
 from gitstore.git.snapshot import NamespaceSnapshot, ParseCache, Snapshot, build_snapshot
@@ -294,7 +295,7 @@ class Store:
                     edits, blobs = TreeEdits({}, {}, {}, set(), set()), dict(restore)
                 else:
                     edits = edit_tree(repo, current, directory, changes, self.cache)
-                    blobs = {path: repo.create_blob(data) if data is not None else None
+                    blobs = {path: write_blob(repo, data) if data is not None else None
                              for path, data in edits.files.items()}
                 tree = build_tree(repo, current.tree, blobs)
                 if tree == current.tree_id:

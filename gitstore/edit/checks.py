@@ -49,11 +49,12 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
     `base` is the document before the change: problems a changed flag already had there are not held against
     the write."""
     checker = Checker(0, version)
-    for i, flag in enumerate(doc.flags):
-        if flag.key in changed_flags:
-            data = flag_to_data(flag, version)
-            beyond = _beyond_limits(data, ("flags", i))
-            checker.findings.extend(beyond) if beyond else checker.flag(data, ("flags", i))
+    # the changed flags' places, found once (100,000 flags are walked once, not twice, when no segment is removed)
+    places = [i for i, flag in enumerate(doc.flags) if flag.key in changed_flags]
+    for i in places:
+        data = flag_to_data(doc.flags[i], version)
+        beyond = _beyond_limits(data, ("flags", i))
+        checker.findings.extend(beyond) if beyond else checker.flag(data, ("flags", i))
     for i, segment in enumerate(doc.segments):
         if segment.key in changed_segments:
             data = segment_to_data(segment, version)
@@ -64,7 +65,7 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
     segment_keys = {s.key for s in doc.segments}
     removed = removed_segments - segment_keys
     flag_dups = _duplicates([f.key for f in doc.flags]) & changed_flags
-    for i, flag in enumerate(doc.flags):
+    for i, flag in (enumerate(doc.flags) if removed else ((i, doc.flags[i]) for i in places)):
         changed = flag.key in changed_flags
         if flag.key in flag_dups:
             problems.append(Problem(filename, 0, f"flags[{i}].key", f"duplicate flag key {flag.key!r}"))

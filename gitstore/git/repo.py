@@ -3,11 +3,15 @@ store needs: trees built without a work tree, commits, and a compare-and-swap on
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -150,6 +154,41 @@ def link_problems(repo: pygit2.Repository, tree: pygit2.Tree, directory: str, fi
     return found
 
 
+BIG_BLOB = 1 << 20  # bytes: a blob this big is written by `write_blob` itself
+
+
+def write_blob(repo: pygit2.Repository, data: bytes) -> pygit2.Oid:
+    """`repo.create_blob(data)`, a big blob written as Git writes a loose object but compressed at zlib level 1
+    (any level reads the same; `git gc` recompresses when it packs): a 46 MB namespace file (100,000 flags) in
+    0.2 s instead of libgit2's 0.4 s, which is most of a one-flag commit. Written to a temporary file and renamed
+    into place, read-only, as Git does."""
+    objects = Path(repo.path) / "objects"
+    if len(data) < BIG_BLOB or not objects.is_dir():
+        return repo.create_blob(data)
+    header = b"blob %d\0" % len(data)
+    digest = hashlib.sha1(header)
+    digest.update(data)
+    name = digest.hexdigest()
+    oid = pygit2.Oid(hex=name)
+    if repo.odb.exists(oid):
+        return oid
+    folder = objects / name[:2]
+    folder.mkdir(exist_ok=True)
+    deflate = zlib.compressobj(1)
+    packed = deflate.compress(header) + deflate.compress(data) + deflate.flush()
+    fd, temp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(packed)
+        os.chmod(temp, 0o444)
+        os.replace(temp, folder / name[2:])
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return oid
+
+
 def build_tree(repo: pygit2.Repository, base: pygit2.Tree | None,
                edits: Mapping[str, bytes | pygit2.Oid | None]) -> pygit2.Oid:
     """A new tree: `base` with each path set to the bytes (or existing blob id) given, or removed (None). Only the
@@ -182,7 +221,7 @@ def _build(repo: pygit2.Repository, base: pygit2.Tree | None, edits: Mapping[str
             if builder.get(name) is not None:
                 builder.remove(name)
         else:
-            blob = data if isinstance(data, pygit2.Oid) else repo.create_blob(data)
+            blob = data if isinstance(data, pygit2.Oid) else write_blob(repo, data)
             builder.insert(name, blob, FileMode.BLOB)
     for name, sub_edits in nested.items():
         existing = builder.get(name)

@@ -400,3 +400,31 @@ def test_creating_a_namespace_file_and_refusing_to_delete_one() -> None:
     assert load(out, "team/features.yaml").namespace == info
     with pytest.raises(ValueError, match="store's job"):
         apply_changes(out, "team/features.yaml", [Change("team", Kind.NAMESPACE, "team", None)])
+
+
+@pytest.mark.parametrize("with_base", [True, False])
+def test_in_place_replacements_write_what_the_walk_over_every_item_writes(
+        with_base: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changes that each replace an existing item are patched where they are, found by position (issue 18: no walk
+    over 100,000 items); the text must be the one the general path writes, byte for byte, and CRLF files too."""
+    from gitstore.edit.writer import _Splicer
+    from gitstore.model.documents import Segment
+
+    doc = load(HAND_WRITTEN)
+    beta = doc.segment("beta")
+    assert beta is not None
+    changes = [change(doc.flags[1].model_copy(update={"enabled": False})),
+               change(doc.flags[0].model_copy(update={"name": "Newer checkout", "enabled": True})),
+               Change("shop", Kind.SEGMENT, "beta", Segment(**{**beta.model_dump(), "name": "Beta testers"}))]
+    for text in (HAND_WRITTEN, HAND_WRITTEN.replace("\n", "\r\n")):
+        base = doc if with_base else None
+        fast = apply_changes(text, "shop/features.yaml", changes, base)
+        with monkeypatch.context() as patched:
+            patched.setattr(_Splicer, "_in_place", lambda *args: False)
+            walked = apply_changes(text, "shop/features.yaml", changes, base)
+        assert fast == walked
+        assert diff(text.replace("\r\n", "\n"), fast.replace("\r\n", "\n")) == [
+            "-  name: New checkout", "+  name: Newer checkout", "-  enabled: false", "+  enabled: true",
+            "-  enabled: true  # everyone", "+  enabled: false  # everyone",
+            "-  name: Beta users", "+  name: Beta testers"]
+        assert load(fast.replace("\r\n", "\n")).flags[0].name == "Newer checkout"

@@ -77,3 +77,23 @@ def test_a_work_tree_repository_is_opened_in_place(tmp_path: Path) -> None:
     git(subprocess_repo, "init", "-q", "-b", "main")
     repo = open_repository(subprocess_repo)
     assert not repo.is_bare and Path(repo.workdir).resolve() == subprocess_repo.resolve()
+
+
+def test_a_big_blob_is_written_as_git_reads_it(repo: pygit2.Repository, tmp_path: Path) -> None:
+    """`write_blob` writes a big file (issue 18: a 46 MB namespace file) as a loose object at zlib level 1 itself;
+    Git and libgit2 read it, and its id is the one libgit2 gives the same bytes."""
+    from gitstore.git.repo import BIG_BLOB, write_blob
+
+    data = b"".join(b"- key: flag-%d\n  name: Flag %d\n" % (i, i) for i in range(BIG_BLOB // 20))
+    assert len(data) > BIG_BLOB
+    oid = write_blob(repo, data)
+    assert repo[oid].data == data and write_blob(repo, data) == oid  # a second write finds it
+    other = pygit2.init_repository(str(tmp_path / "other.git"), bare=True)
+    assert other.create_blob(data) == oid
+    parent = repo.references[branch_ref("main")].target
+    tree = build_tree(repo, repo[parent].tree, {"ns/features.yaml": data})
+    cas_ref(repo, branch_ref("main"), parent, make_commit(repo, tree, [parent], ALICE, "big"), "test")
+    assert git(Path(repo.path), "cat-file", "-p", "main:ns/features.yaml").encode() == data
+    assert git(Path(repo.path), "fsck", "--strict") == ""
+    small = write_blob(repo, b"small\n")
+    assert repo[small].data == b"small\n"
