@@ -27,7 +27,7 @@ from aiohttp import web
 
 from evaluator.server.auth import Api
 from evaluator.server.context import ServerContext, endpoint
-from evaluator.server.errors import ApiError, Code, not_found
+from evaluator.server.errors import PERMISSION_DENIED, ApiError, Code, not_found
 from evaluator.server.reload import Registry, Reloader
 from evaluator.server.remotes import RemoteStates, public_url
 from evaluator.server.state import build_env_state, empty_state
@@ -124,8 +124,12 @@ def _environment(info: EnvironmentInfo) -> dict[str, Any]:
 
 
 def _served(request: web.Request, ctx: ServerContext, env: str) -> None:
-    """401/403 as for the flag list, 404 for an environment not served."""
-    ctx.auth.check(request.headers, Api.FLAGS, env, ())
+    """401/403 as for the flag list (a credential scoped to other environments: 403), 404 for an environment not
+    served."""
+    if ctx.auth.applies(Api.FLAGS):
+        token = ctx.auth.authenticate(request.headers)
+        if token.environments is not None and env not in token.environments:
+            raise ApiError(Code.PERMISSION_DENIED, PERMISSION_DENIED)
     if env not in ctx.registry.states:
         raise not_found(f'environment "{env}" not found')
 
