@@ -11,7 +11,7 @@ What it trusts: entries live in the repository's own directory (`<git dir>/flagd
 write there can also move the branches; the cache adds no way in for anyone else. Entries are parsed with orjson
 only (no pickle, no code), bounded in size, written to a temporary file and renamed into place (concurrent
 processes see an entry whole or not at all), and the directory is kept under `MAX_BYTES` and `MAX_ENTRIES`,
-least recently used first. `FLAGDECK_PARSE_CACHE=off` turns it off.
+least recently used first (`evict`, once after each snapshot's saves). `FLAGDECK_PARSE_CACHE=off` turns it off.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import sys
 import tempfile
 import time
 import zlib
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import yaml_rs
 
 from gitstore.errors import Problem
 from gitstore.format.limits import MAX_FILE_BYTES
@@ -33,7 +35,7 @@ from gitstore.format.loader import LoadResult, load_document, result_from_data
 
 MAGIC = b"flagdeck parse cache 1\n"
 MAX_BYTES = 512 * 1024 * 1024  # the directory, all entries (an entry is ~2x its file: bytes + plain data)
-MAX_ENTRIES = 256
+MAX_ENTRIES = 16_384  # many small files (a 1,000-namespace environment, each branch's versions): bytes bound the rest
 MAX_ENTRY = 4 * MAX_FILE_BYTES
 STALE_TEMP = 3600.0  # seconds: a temporary file this old was left by a writer that died
 ENV = "FLAGDECK_PARSE_CACHE"
@@ -51,11 +53,14 @@ def cache_dir(git_dir: str | Path) -> Path | None:
 
 def fingerprint() -> str:
     """A hash of the source of everything that decides what loading a file finds (parsing, limits, validation,
-    line numbers, the models): a changed loader never reads entries an older one wrote."""
+    line numbers, the models) and of the parsers' versions: a changed loader never reads entries an older one
+    wrote."""
     global _fingerprint
     if _fingerprint is None:
         here = Path(__file__).resolve().parent
         digest = hashlib.sha1(MAGIC)
+        # and what parses and decodes: another YAML parser (or orjson, or Python) may read a file differently
+        digest.update(f"yaml-rs {yaml_rs.__version__} orjson {orjson.__version__} {sys.version}\0".encode())
         for path in sorted([*here.glob("*.py"), here.parent / "model" / "documents.py", here.parent / "errors.py"]):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         _fingerprint = digest.hexdigest()
@@ -91,8 +96,10 @@ def load(directory: Path, blob: str, filename: str) -> tuple[bytes, LoadResult] 
     return found
 
 
-def save(directory: Path, blob: str, filename: str, data: bytes, result: LoadResult) -> None:
-    """Keep what loading `data` (the blob `blob`) found. Best effort: a cache that cannot be written is no cache."""
+def save(directory: Path, blob: str, filename: str, data: bytes, result: LoadResult) -> bool:
+    """Keep what loading `data` (the blob `blob`) found; whether it was written. Best effort: a cache that cannot
+    be written is no cache. The directory is not kept in bounds here: `evict` once after a batch of saves (the
+    store does after each snapshot), not after each (it lists the directory)."""
     docs = b""
     if result.valid:
         try:  # only data JSON gives back exactly (no NaN, infinity, big integer, non-text key or date)
@@ -100,9 +107,9 @@ def save(directory: Path, blob: str, filename: str, data: bytes, result: LoadRes
             # NaN and infinities are written as null: without a null, nothing was (checking the way back costs
             # half a second of a 100,000-flag file, and the limits refused every other kind of value)
             if b"null" in docs and orjson.loads(docs) != result.data:
-                return
+                return False
         except (TypeError, ValueError):
-            return
+            return False
     header = orjson.dumps({
         "fingerprint": fingerprint(), "blob": blob, "file": filename, "size": len(data), "docs": len(docs),
         "crc": zlib.crc32(docs), "valid": result.valid, "claims": result.claims,
@@ -120,9 +127,9 @@ def save(directory: Path, blob: str, filename: str, data: bytes, result: LoadRes
         except BaseException:
             _remove(Path(temp))
             raise
-        evict(directory)
     except OSError:
-        pass
+        return False
+    return True
 
 
 def evict(directory: Path, max_bytes: int = MAX_BYTES, max_entries: int = MAX_ENTRIES) -> None:

@@ -65,7 +65,7 @@ def _namespaces(repo: pygit2.Repository, oid: pygit2.Oid | None, path: str, cach
     the file is invalid (nothing can be replayed onto or from it resource by resource)."""
     if oid is None:
         return {}
-    parsed = cache.get(str(oid), path, lambda: blob_bytes(repo, oid))
+    parsed = cache.blob(repo, oid, path)
     return dict(parsed.documents) if parsed.valid else None
 
 

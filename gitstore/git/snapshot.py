@@ -131,6 +131,7 @@ class ParseCache:
     _bytes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _holders: OrderedDict[str, Holders] = field(default_factory=OrderedDict)
+    _saved: set[Path] = field(default_factory=set)  # disk directories written to since they were last evicted
 
     def get(self, blob_id: str, filename: str, data_fn: Callable[[], bytes],
             size_fn: Callable[[], int] | None = None, disk: Path | None = None) -> ParsedFile:
@@ -156,8 +157,27 @@ class ParseCache:
                 self.loaded += 1
             else:
                 self.parses += 1
+                if disk is not None and not too_big:
+                    self._saved.add(disk)
         self._add(key, parsed)
         return parsed
+
+    def blob(self, repo: pygit2.Repository, oid: pygit2.Oid, filename: str) -> ParsedFile:
+        """The parse of a blob of `repo` (through the repository's parse cache on disk, kept in bounds after)."""
+        found = self.get(str(oid), filename, lambda: blob_bytes(repo, oid), lambda: blob_size(repo, oid),
+                         disk_cache.cache_dir(repo.path))
+        self.evict_saved()
+        return found
+
+    def evict_saved(self) -> None:
+        """Keep each disk directory written to since the last call within its bounds (`disk_cache.evict`)."""
+        with self._lock:
+            saved, self._saved = self._saved, set()
+        for directory in saved:
+            try:
+                disk_cache.evict(directory)
+            except OSError:
+                pass
 
     def known(self, blob_id: str, filename: str, disk: Path | None = None) -> ParsedFile | None:
         """The parse of a blob when it needs no parsing: in memory, else in the parse cache on disk (`disk`)."""
@@ -278,8 +298,10 @@ def namespace_holders(repo: pygit2.Repository, root: pygit2.Tree | None, directo
         with gc_paused():  # one pause for all files: re-enabling after each file triggered a full collection
             claimed = claims_by_file(repo, root, directory, lambda path, dirname, entry: parse(path, entry)
                                      .holds(dirname))
-            return {key: tuple(Holder(path, dirname, entry.id, parse(path, entry)) for path, dirname, entry in found)
-                    for key, found in claimed.items()}
+            found = {key: tuple(Holder(path, dirname, entry.id, parse(path, entry)) for path, dirname, entry in found)
+                     for key, found in claimed.items()}
+        cache.evict_saved()  # once for the whole tree (a 1,000-namespace environment saves 1,000 entries)
+        return found
 
     return cache.holders(root, directory, compute)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 
 import pygit2
 
 from gitstore.edit.writer import edit_file
 from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
-from gitstore.git.objects import blob_bytes, tree_at
+from gitstore.git.objects import tree_at
 from gitstore.git.repo import blob_at, subtree
 from gitstore.git.snapshot import (
     FEATURE_FILES,
@@ -64,7 +63,7 @@ def read_document(repo: pygit2.Repository, found: NamespaceFile, namespace: str,
     blob = found.blob
     if blob is None:
         return None
-    parsed = cache.get(str(blob), found.path, lambda: blob_bytes(repo, blob))
+    parsed = cache.blob(repo, blob, found.path)
     return parsed.documents.get(namespace) if parsed.valid else None
 
 
@@ -121,7 +120,7 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
         if found.blob is None and not creates_namespace and namespace != PROTECTED_NAMESPACE:
             raise NotFoundError(f'namespace "{namespace}" not found')
         blob = found.blob
-        parsed = cache.get(str(blob), found.path, partial(blob_bytes, repo, blob)) if blob is not None else None
+        parsed = cache.blob(repo, blob, found.path) if blob is not None else None
         if parsed is not None and not parsed.valid:
             raise ValidationError(list(parsed.problems) or [Problem(found.path, 0, "", "the file is invalid")])
         before = parsed.documents.get(namespace) if parsed is not None else None

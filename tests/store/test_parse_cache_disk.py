@@ -246,3 +246,50 @@ def test_problems_keep_file_line_path(tmp_path: Path) -> None:
     assert loaded == 1
     assert [p for p in second.problems if isinstance(p, Problem) and p.severity == "error"] == [
         p for p in first.problems if p.severity == "error"]
+
+
+def test_an_environment_of_many_namespaces_is_read_from_disk_whole_and_evicted_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 namespaces (more than the old 256-entry bound, which evicted entries a cold start was about to need):
+    a second process reads every file from disk; the directory is kept in bounds once per snapshot, not per file."""
+    config = single_env_config(tmp_path)
+    Store(load_config(config)).close()
+    raw_commit(tmp_path / "repo", {f"ns{n}/features.yaml": GOOD.replace(b"namespace: default", b"namespace: ns%d" % n)
+                                   for n in range(300)})
+    evictions: list[Path] = []
+    evict = disk_cache.evict
+    monkeypatch.setattr(disk_cache, "evict", lambda directory, *a: (evictions.append(directory), evict(directory, *a)))
+    snap, parsed, loaded = read(config)
+    assert (len(snap.namespaces), parsed, loaded) == (300, 300, 0) and len(evictions) == 1
+    again, parsed, loaded = read(config)
+    assert (parsed, loaded) == (0, 300) and len(evictions) == 1  # nothing saved: nothing to evict
+    same(snap, again)
+
+
+def test_replaying_a_commit_reads_its_files_from_disk(tmp_path: Path) -> None:
+    """Replaying local commits onto a fetched tip reads each version of the file (base, ours, theirs) through the
+    repository's parse cache on disk, as a snapshot does (it parsed them again in every process)."""
+    from gitstore.git.replay import _namespaces
+    from gitstore.git.snapshot import ParseCache
+
+    config = repo_with(tmp_path, GOOD)
+    old = raw_commit(tmp_path / "repo", {FILE: GOOD.replace(b"name: other", b"name: Other")})
+    with Store(load_config(config)) as store:
+        store.snapshot("production", old)  # this version parsed (and saved) once, in another process
+    repo = pygit2.Repository(str(tmp_path / "repo"))
+    blob = repo.revparse_single(f"{old}:{FILE}").id
+    cache = ParseCache()
+    found = _namespaces(repo, blob, FILE, cache)
+    assert found is not None and found["default"].flag("other").name == "Other"  # type: ignore[union-attr]
+    assert (cache.parses, cache.loaded) == (0, 1)
+
+
+def test_another_yaml_parser_does_not_read_the_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml_rs
+
+    config = repo_with(tmp_path, GOOD)
+    read(config)
+    monkeypatch.setattr(disk_cache, "_fingerprint", None)
+    monkeypatch.setattr(yaml_rs, "__version__", "0.0.0-another")
+    _, parsed, loaded = read(config)
+    assert (parsed, loaded) == (1, 0)
