@@ -33,12 +33,29 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Manage flags, segments and namespaces in a terminal; every change is reviewed and committed."),
     "ssh-server": ("ssh_server",
         "Serve the Flagdeck console over SSH (public-key authentication; one console per session)."),
+    # several commands of one module: "module:attribute"
+    "propose": ("proposal:propose",
+        "Propose merging a branch environment into its environment; prints the proposal's id."),
+    "proposals": ("proposal:listing",
+        "List change proposals, newest last, with their state now."),
+    "proposal": ("proposal:group",
+        "Show one change proposal."),
+    "approve": ("proposal:approve",
+        "Approve a proposal (its branch's current tip) as a user other than its author."),
+    "comment": ("proposal:comment",
+        "Comment on a proposal (--request-changes: ask its author for changes)."),
+    "merge": ("proposal:merge",
+        "Merge an approved proposal: its branch's changes as one commit on the target environment."),
+    "close": ("proposal:close",
+        "Close a proposal without merging it (its branch stays)."),
 }
 
 
 def load_command(name: str) -> click.Command:
     """The click command `name` (a key of COMMANDS), importing its module."""
-    return importlib.import_module(f"app.commands.{COMMANDS[name][0]}").command
+    module, _, attribute = COMMANDS[name][0].partition(":")
+    command: click.Command = getattr(importlib.import_module(f"app.commands.{module}"), attribute or "command")
+    return command
 
 
 class LazyGroup(click.Group):

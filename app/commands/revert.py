@@ -1,9 +1,11 @@
 """`flagdeck revert COMMIT`: undo what a commit changed in a namespace (or in one flag) with a new commit, or with
-`--restore` put it back as it was at that commit. Says what it committed, or exactly why it made no commit.
+`--restore` put it back as it was at that commit (`--break-glass REASON`: an admin's way into a protected
+environment, recorded). Says what it committed, or exactly why it made no commit.
 Exit status: 0 a commit was made, 1 no commit was made (the reason is printed), 2 usage."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -22,8 +24,10 @@ from gitstore.errors import FlagdeckError
                                               "undoing COMMIT's change.")
 @click.option("--user", "user", default=None, help='Commit author "NAME <EMAIL>" (default: $FLAGDECK_USER, '
               "else Git's identity).")
+@click.option("--break-glass", "reason", default=None, metavar="REASON",
+              help="Admins: write to a protected environment without a proposal; REASON is recorded.")
 def command(commit: str, config_path: Path | None, env: str | None, namespace: str, flag: str | None,
-            restore: bool, user: str | None) -> None:
+            restore: bool, user: str | None, reason: str | None) -> None:
     """Revert COMMIT (any revision: id, short id, HEAD~2) in an environment, as a new commit."""
     from app.commands.access import open_cli_store
     from app.session import resolve_author
@@ -41,12 +45,13 @@ def command(commit: str, config_path: Path | None, env: str | None, namespace: s
         raise click.ClickException(str(exc)) from None
     try:
         env = env or store.config.default_environment
-        if restore:
-            result = store.restore(env, namespace, commit, flag=flag)
-            click.echo(f"restored {what} in {env} to {commit}: committed {result.commit[:8]}")
-        else:
-            result = store.revert(env, namespace, commit, flag=flag)
-            click.echo(f"reverted {commit} for {what} in {env}: committed {result.commit[:8]}")
+        with store.break_glass(env, reason) if reason is not None else contextlib.nullcontext():
+            if restore:
+                result = store.restore(env, namespace, commit, flag=flag)
+                click.echo(f"restored {what} in {env} to {commit}: committed {result.commit[:8]}")
+            else:
+                result = store.revert(env, namespace, commit, flag=flag)
+                click.echo(f"reverted {commit} for {what} in {env}: committed {result.commit[:8]}")
         if result.pushed is False:
             click.echo(f"warning: not pushed yet: {store.sync_state(env).last_error or 'remote unreachable'}",
                        err=True)

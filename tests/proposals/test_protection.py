@@ -119,3 +119,20 @@ def test_an_admin_is_refused_too_and_branches_of_protected_environments_are_not_
     with pytest.raises(ProtectedEnvironment):
         protection.guard(loaded, "production")
     assert BOB.name  # admins are refused as well: see test_every_direct_write_to_a_protected_environment_is_refused
+
+
+def test_cli_revert_breaks_glass_for_an_admin(config: Path) -> None:
+    with Store(load_config(config)) as store:
+        head = store.head("production")
+    env = {"FLAGDECK_USER": "Bob Example <bob@example.com>"}
+    args = ["revert", "--config", str(config), "--env", "production", "--flag", "new-checkout", "--restore", head]
+    with Store(load_config(config)) as store, store.break_glass("production", "setup"):
+        store.commit("production", [toggle(store, "production")])
+    result = CliRunner().invoke(main, [*args, "--break-glass", "incident 7"], env={**env, "FLAGDECK_ROLES":
+                                                                                   '{"*": "editor"}'})
+    assert result.exit_code == 1 and "breaking glass needs admin" in result.output
+    result = CliRunner().invoke(main, [*args, "--break-glass", "incident 7"], env={**env, "FLAGDECK_ROLES": ""})
+    assert result.exit_code == 0, result.output
+    with Store(load_config(config)) as store:
+        assert message(store, "production").endswith("\n\nBreak-glass: incident 7")
+        assert [e.reason for e in audit(store, "production")] == ["setup", "incident 7"]
