@@ -10,7 +10,8 @@ set of served environments follows the store's, and Flipt v2's environments API 
 - `GET /api/v2/environments` (every environment, a branch with `configuration.base`) and
   `GET /api/v2/environments/{env}/branches` answer in Flipt's shape. `flagdeck serve` is a read-only mirror of the
   repositories (it never pushes; the evaluator writes nothing): `POST .../branches` and `DELETE
-  .../branches/{key}` answer Flipt's error shape, UNIMPLEMENTED, saying where branches are made. Reading needs what
+  .../branches/{key}` answer 405 in Flipt's error shape (UNIMPLEMENTED, as for any method the server does not
+  serve), saying where branches are made. `openapi_paths` documents these routes in `/openapi.json`. Reading needs what
   the `/api/v1` flag list needs (with `authentication.required`, a credential; the listing shows only the
   environments a scoped one reaches, as Flipt's does).
 """
@@ -156,14 +157,16 @@ async def list_branches(request: web.Request, ctx: ServerContext) -> web.Respons
 async def create_branch(request: web.Request, ctx: ServerContext) -> web.Response:
     env = request.match_info["env"]
     _served(request, ctx, env)
-    raise ApiError(Code.UNIMPLEMENTED, READ_ONLY.format(what="create branch environments", verb="create", env=env))
+    raise ApiError(Code.UNIMPLEMENTED, READ_ONLY.format(what="create branch environments", verb="create", env=env),
+                   status=405)
 
 
 @endpoint
 async def delete_branch(request: web.Request, ctx: ServerContext) -> web.Response:
     env = request.match_info["env"]
     _served(request, ctx, env)
-    raise ApiError(Code.UNIMPLEMENTED, READ_ONLY.format(what="delete branch environments", verb="delete", env=env))
+    raise ApiError(Code.UNIMPLEMENTED, READ_ONLY.format(what="delete branch environments", verb="delete", env=env),
+                   status=405)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -171,3 +174,46 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v2/environments/{env}/branches", list_branches)
     router.add_post("/api/v2/environments/{env}/branches", create_branch)
     router.add_delete("/api/v2/environments/{env}/branches/{key}", delete_branch)
+
+
+def openapi_paths() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(paths, schemas) of these routes for `/openapi.json` (evaluator/server/openapi.py)."""
+    def ref(name: str) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def answer(schema: dict[str, Any], description: str) -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+    text = {"type": "string"}
+    env = {"name": "env", "in": "path", "required": True, "schema": text}
+    errors = {"401": answer(ref("Error"), "Not authenticated"), "403": answer(ref("Error"), "Forbidden"),
+              "404": answer(ref("Error"), "No such environment")}
+    read_only = {"405": answer(ref("Error"), "flagdeck serve never writes (UNIMPLEMENTED)"), **errors}
+    paths = {
+        "/api/v2/environments": {"get": {"summary": "List environments, branch environments with their base",
+                                         "parameters": [], "responses": {
+                                             "200": answer(ref("ListEnvironmentsResponse"), "OK"), **errors}}},
+        "/api/v2/environments/{env}/branches": {
+            "get": {"summary": "List an environment's branch environments", "parameters": [env],
+                    "responses": {"200": answer(ref("ListEnvironmentBranchesResponse"), "OK"), **errors}},
+            "post": {"summary": "Create a branch environment: refused, serve is a read-only mirror",
+                     "parameters": [env], "responses": read_only}},
+        "/api/v2/environments/{env}/branches/{key}": {
+            "delete": {"summary": "Delete a branch environment: refused, serve is a read-only mirror",
+                       "parameters": [env, {"name": "key", "in": "path", "required": True, "schema": text}],
+                       "responses": read_only}},
+    }
+    schemas = {
+        "EnvironmentConfiguration": {"type": "object", "required": ["ref"], "properties": {
+            "ref": text, "directory": text, "remote": text, "base": text}},
+        "Environment": {"type": "object", "required": ["key", "name", "default", "configuration"], "properties": {
+            "key": text, "name": text, "default": {"type": "boolean"},
+            "configuration": ref("EnvironmentConfiguration")}},
+        "ListEnvironmentsResponse": {"type": "object", "required": ["environments"], "properties": {
+            "environments": {"type": "array", "items": ref("Environment")}}},
+        "BranchEnvironment": {"type": "object", "required": ["environmentKey", "key", "ref"], "properties": {
+            "environmentKey": text, "key": text, "ref": text}},
+        "ListEnvironmentBranchesResponse": {"type": "object", "required": ["branches"], "properties": {
+            "branches": {"type": "array", "items": ref("BranchEnvironment")}}},
+    }
+    return paths, schemas

@@ -179,10 +179,14 @@ def build_openapi(version: str = "0.1.0") -> dict[str, Any]:
                                                "401": _json(_ref("Error"), "Not authenticated"),
                                                "403": _json(_ref("Error"), "Credential scoped to some "
                                                                            "environments or namespaces")}}}
+    from evaluator.server.branch_envs import openapi_paths  # the environments API (issue 15)
+
+    env_paths, env_schemas = openapi_paths()
+    paths.update(env_paths)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Flagdeck evaluator", "version": version,
                  "description": "Flipt v2 compatible evaluation, client snapshot and OFREP APIs."},
         "paths": paths,
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": {**SCHEMAS, **env_schemas}},
     }

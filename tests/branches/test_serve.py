@@ -86,7 +86,7 @@ def test_serve_follows_branches_and_sdks_evaluate_them(tmp_path: Path) -> None:
             assert missing.status_code == 404 and missing.json()["message"] == 'environment "nowhere" not found'
             for refused in (httpx.post(f"{url}/api/v2/environments/production/branches", json={"key": "x"}),
                             httpx.delete(f"{url}/api/v2/environments/production/branches/trial")):
-                assert refused.status_code == 501, refused.text
+                assert refused.status_code == 405, refused.text
                 body = refused.json()
                 assert body["code"] == 12 and "read-only mirror" in body["message"]
             writer.delete_branch("production", "trial")

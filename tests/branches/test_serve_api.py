@@ -58,7 +58,7 @@ def test_environments_api_is_authenticated_and_filtered(served: tuple[ServerThre
     assert httpx.post(f"{server.url}/api/v2/environments/production/branches", json={"key": "x"}
                       ).status_code == 401  # the credential first, then the refusal to write
     assert httpx.post(f"{server.url}/api/v2/environments/production/branches", json={"key": "x"},
-                      headers=OPS).status_code == 501
+                      headers=OPS).status_code == 405
 
 
 def test_a_deleted_branch_ends_its_streams(served: tuple[ServerThread, Store]) -> None:
