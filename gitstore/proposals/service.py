@@ -73,6 +73,12 @@ class Status:
     def id(self) -> str:
         return self.proposal.id
 
+    @property
+    def changes_requested(self) -> tuple[Comment, ...]:
+        """The requests for changes that stand: each reviewer's latest, unless they approved since (which lifts
+        it). While one stands the proposal is not approved and cannot be merged."""
+        return standing_requests(self.proposal)
+
 
 @dataclass(frozen=True)
 class ResourceChange:
@@ -277,6 +283,9 @@ class Proposals:
             raise Refused(f"{proposal_id} is not approved: {len(status.approvals)} of {status.required} "
                           f"approval(s) by a user with role {status.approvers} for the branch's tip {tip[:8]}"
                           + (f" ({status.note})" if status.note else ""))
+        for request in status.changes_requested:
+            raise Refused(f"{proposal_id}: {request.user} requested changes ({request.text!r}); their approval "
+                          "lifts it")
         plan = self._plan(record, tip)
         if plan.conflicts:
             names = ", ".join(c.name for c in plan.conflicts)
@@ -360,7 +369,10 @@ class Proposals:
                           f"branch {record.branch!r} was deleted")
         valid = tuple(a for a in record.approvals if a.tip == branch_tip)
         note = "the branch moved since: approvals withdrawn" if len(valid) < len(record.approvals) else ""
-        state = State.APPROVED if valid and len(valid) >= rule.approvals else State.OPEN
+        requested = standing_requests(record)
+        if requested:
+            note = f"changes requested by {', '.join(c.user for c in requested)}"
+        state = State.APPROVED if valid and len(valid) >= rule.approvals and not requested else State.OPEN
         return Status(record, state, branch_tip, valid, rule.approvals, rule.approvers, note)
 
     def _plan(self, record: Proposal, branch_tip: str) -> Plan:
@@ -433,6 +445,15 @@ class Proposals:
             who = self.store.identity.name if self.store.identity else "this user"
             has = f"is {have}" if have is not None else "has no role"
             raise AccessDenied(f"{who} {has} in {env!r}; {doing} needs {role}")
+
+
+def standing_requests(record: Proposal) -> tuple[Comment, ...]:
+    latest: dict[str, Comment] = {}
+    for comment in record.comments:
+        if comment.changes_requested:
+            latest[comment.user.lower()] = comment
+    return tuple(c for c in latest.values()
+                 if not any(same_user(a.user, c.user) and a.at >= c.at for a in record.approvals))
 
 
 def _still_open(record: Proposal) -> None:

@@ -221,3 +221,21 @@ def test_a_record_broken_by_hand_is_named_by_file_line_and_field(config: Path) -
         store.branch("production", "next", ALICE)
         store.commit("next", [toggle(store, "next", "maintenance-mode")], ALICE)
         assert proposals.propose("production", "next", "Next", author=ALICE).id == "P-3"
+
+
+def test_a_request_for_changes_stands_until_its_reviewer_approves(config: Path) -> None:
+    with open_as(config, BOB) as store:
+        proposals = Proposals(store)
+        branch_with_change(store)
+        proposals.propose("production", "fix", "Toggle", author=ALICE)
+        proposals.approve("P-1", CAROL)  # enough approvals...
+        requested = proposals.comment("P-1", "Staff only first", changes_requested=True)  # ...but bob objects
+        assert requested.state is State.OPEN and [c.text for c in requested.changes_requested] == [
+            "Staff only first"]
+        assert requested.note == "changes requested by Bob Example <bob@example.com>"
+        with pytest.raises(Refused, match="P-1: Bob Example <bob@example.com> requested changes \\('Staff only "
+                                          "first'\\); their approval lifts it"):
+            proposals.merge("P-1", ALICE)
+        lifted = proposals.approve("P-1")
+        assert lifted.state is State.APPROVED and lifted.changes_requested == ()
+        assert proposals.merge("P-1", ALICE).status.state is State.MERGED
