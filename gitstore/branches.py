@@ -216,7 +216,8 @@ class BranchSync:
                         _drop(repo, branch, local, synced)
                         log.info("branch %s was deleted on %s: deleted here too", branch, storage.remote)
                         continue
-                remote.integrate(repo, storage, tracker, self.cache, fetched)
+                base = tip(repo, tracking_ref(self.storage.branch))  # its commits were on the remote too
+                remote.integrate(repo, storage, tracker, self.cache, fetched, frozenset({base} if base else ()))
             except (ConflictError, SyncError) as exc:  # recorded in its tracker; the other branches go on
                 log.warning("branch %s: %s", branch, exc)
 

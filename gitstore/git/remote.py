@@ -225,13 +225,14 @@ def _changed_files(repo: pygit2.Repository, old: pygit2.Oid | None, new: pygit2.
 
 
 def integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,
-              new: pygit2.Oid | None) -> None:
+              new: pygit2.Oid | None, on_remote: frozenset[pygit2.Oid] = frozenset()) -> None:
     """Bring the local branch in step with the remote tip `new` just fetched (see the module docstring). Called
     with this process's turn held. A local commit racing with it makes it look again (a lost race on the local
-    branch is never a conflict)."""
+    branch is never a conflict). `on_remote`: tips of other remote branches (a branch environment's base): what
+    they hold was on the remote too, never a commit to replay."""
     for _ in range(PUSH_ATTEMPTS * 4):
         try:
-            _integrate(repo, storage, tracker, cache, new)
+            _integrate(repo, storage, tracker, cache, new, on_remote)
             return
         except _BranchMoved:
             time.sleep(0.002)
@@ -239,7 +240,7 @@ def integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTrac
 
 
 def _integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTracker, cache: ParseCache,
-               new: pygit2.Oid | None) -> None:
+               new: pygit2.Oid | None, on_remote: frozenset[pygit2.Oid] = frozenset()) -> None:
     branch = storage.branch
     ref = branch_ref(branch)
     old, local = tip(repo, synced_ref(branch)), tip(repo, ref)
@@ -254,7 +255,7 @@ def _integrate(repo: pygit2.Repository, storage: StorageConfig, tracker: SyncTra
         _move_synced(repo, branch, old, new)
         return
     rewritten = old is not None and old != new and not repo.descendant_of(new, old)
-    never_pushed = _commits(repo, local, {new} | ({old} if old is not None else set()))
+    never_pushed = _commits(repo, local, {new, *on_remote} | ({old} if old is not None else set()))
     unpushed = {c.id for c in never_pushed}
     dropped = [c for c in _commits(repo, local, {new}) if c.id not in unpushed]
     if not dropped and (local == new or repo.descendant_of(local, new)):

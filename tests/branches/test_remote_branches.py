@@ -129,3 +129,22 @@ def test_over_the_git_protocol(tmp_path: Path) -> None:
             assert refs(tmp_path / "b" / "repo") == {}
     finally:
         daemon.stop()
+
+
+def test_a_branch_made_offline_on_a_newer_base_follows_the_remote_one(tmp_path: Path) -> None:
+    """Two clones made branch `same` (one offline, from a newer tip of production): when they meet, the remote's
+    branch wins and no commit of production is replayed onto it as if it were the branch's own."""
+    import subprocess
+
+    origin = bare(tmp_path / "origin.git")
+    with open_store(tmp_path / "a", origin.as_uri()) as a:
+        first = a.commit("production", [flag("one", True)], ALICE).commit
+        a.commit("production", [flag("two", True)], ALICE)
+    with open_store(tmp_path / "a", str(tmp_path / "nowhere.git")) as offline:
+        offline.branch("production", "same")  # at production's newer tip, not pushed
+    subprocess.run(["git", "-C", str(origin), "update-ref", "refs/heads/flipt/production/same", first], check=True)
+    with open_store(tmp_path / "a", origin.as_uri()) as a:
+        assert a.head("same") == first
+        assert enabled(a, "same", "two") is None
+        [listed] = a.branches("production")
+        assert (listed.ahead, listed.behind) == (0, 1)
