@@ -9,12 +9,14 @@ Every method is synchronous and thread-safe and may block on Git (run it off an 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 from gitstore.config import Config
 from gitstore.git.snapshot import Snapshot
 from gitstore.git.watch import BranchMoved, EnvironmentsChanged
 from gitstore.model.changes import Change
+from gitstore.proposals.protection import Admission
 from gitstore.results import Author, BranchInfo, CommitResult, EnvironmentInfo, HistoryEntry, SyncState
 
 __all__ = ["BranchMoved", "StoreEditor", "StoreReader"]
@@ -70,6 +72,8 @@ class StoreEditor(StoreReader, Protocol):
     def branch(self, env: str, name: str, author: Author | None = None) -> EnvironmentInfo: ...
 
     def delete_branch(self, env: str, name: str) -> None: ...
+
+    def break_glass(self, env: str, reason: str) -> AbstractContextManager[Admission]: ...
 
     def close(self) -> None: ...
 
