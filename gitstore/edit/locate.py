@@ -5,7 +5,10 @@ edited is then looked at closely (`gitstore.format.yamlscan`)."""
 
 from __future__ import annotations
 
+import bisect
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 _MARKER = re.compile(r"\n(?:---|\.\.\.)(?=[ \t\r\n]|$)")
@@ -128,3 +131,90 @@ def leading_comments(text: str, start: int, floor: int, col: int | None = None) 
             break
         pos = prev
     return pos
+
+
+class TextIndex:
+    """`index_documents(text)` and the items of its top-level sequences (`items`, each found when first asked
+    for), kept for the last texts the writer wrote (`indexed`/`remember`): a commit's text is the next commit's
+    base, and indexing 46 MB (100,000 flags) takes a quarter of a second. The index of a text the writer derives
+    from its base's (`shifted`) is the one these functions would find."""
+
+    def __init__(self, text: str, docs: list[DocIndex] | None = None,
+                 sequences: dict[tuple[int, str], tuple[int, list[int]] | None] | None = None):
+        self.text = text
+        self.docs = index_documents(text) if docs is None and sequences is None else docs
+        self.sequences = sequences if sequences is not None else {}
+
+    def items(self, key: TopKey) -> tuple[int, list[int]] | None:
+        """`sequence_items(text, key)`."""
+        place = (key.start, key.key)
+        if place not in self.sequences:
+            self.sequences[place] = sequence_items(self.text, key)
+        return self.sequences[place]
+
+    def shifted(self, text: str, edits: list[tuple[int, int, str]]) -> TextIndex | None:
+        """The index of `text`, which is this text with `edits` (start, end, replacement) applied, each replacing
+        a non-empty span; None when an edit is not such a replacement or an indexed offset falls inside one."""
+        if self.docs is None or any(start >= end for start, end, _ in edits):
+            return None
+        spans = sorted((start, end, len(new) - (end - start)) for start, end, new in edits)
+        ends, moved, total = [end for _, end, _ in spans], [0], 0
+        for _, _, delta in spans:
+            total += delta
+            moved.append(total)
+
+        def move(offset: int) -> int:
+            at = bisect.bisect_right(ends, offset)  # the edits ending at or before the offset
+            if at < len(spans) and spans[at][0] < offset:
+                raise _Inside
+            return offset + moved[at]
+
+        try:
+            docs = [DocIndex(move(d.start), move(d.end), {name: TopKey(k.key, move(k.start), move(k.body),
+                                                                          move(k.end), k.inline)
+                                                          for name, k in d.keys.items()}) for d in self.docs]
+            sequences: dict[tuple[int, str], tuple[int, list[int]] | None] = {}
+            for (start, name), found in self.sequences.items():
+                if found is not None:
+                    col, starts = found
+                    new: list[int] = []
+                    done = 0
+                    for (begin, end, _), shift in zip(spans, moved, strict=False):
+                        upto = bisect.bisect_right(starts, begin)
+                        if upto < len(starts) and starts[upto] < end:
+                            raise _Inside
+                        new += [s + shift for s in starts[done:upto]] if shift else starts[done:upto]
+                        done = upto
+                    new += [s + total for s in starts[done:]]
+                    found = (col, new)
+                sequences[(move(start), name)] = found
+        except _Inside:
+            return None
+        return TextIndex(text, docs, sequences)
+
+
+class _Inside(Exception):
+    """An indexed offset inside an edited span: the index cannot be shifted."""
+
+
+_KEPT: OrderedDict[str, TextIndex] = OrderedDict()  # text -> its index (the text is the key: never a stale one)
+KEPT = 2
+_lock = threading.Lock()
+
+
+def indexed(text: str) -> TextIndex:
+    """The index of `text`: remembered, or a new one."""
+    with _lock:
+        found = _KEPT.get(text)
+        if found is not None:
+            _KEPT.move_to_end(text)
+            return found
+    return TextIndex(text)
+
+
+def remember(index: TextIndex) -> None:
+    with _lock:
+        _KEPT[index.text] = index
+        _KEPT.move_to_end(index.text)
+        while len(_KEPT) > KEPT:
+            _KEPT.popitem(last=False)

@@ -27,9 +27,9 @@ from gitstore.edit.locate import (
     DocIndex,
     TopKey,
     content_end,
-    index_documents,
+    indexed,
     leading_comments,
-    sequence_items,
+    remember,
 )
 from gitstore.edit.patch import FLAG_ORDER, SEGMENT_ORDER, detect_style, patch_item
 from gitstore.errors import Problem, ValidationError
@@ -175,7 +175,8 @@ class _Splicer:
         self.text, self.filename, self.ns, self.base, self.new = text, filename, ns, base, new
         self.version = base.version
         self.aligned = False
-        docs = index_documents(text)
+        self.index = indexed(text)  # remembered when `text` is what the writer wrote last (locate.TextIndex)
+        docs = self.index.docs
         if docs is None:
             raise _Fallback("layout")
         self.doc, self.keys = self._locate(docs)
@@ -208,14 +209,18 @@ class _Splicer:
             pieces += (self.text[at:start], replacement)
             at = max(at, end)
         pieces.append(self.text[at:])
-        return "".join(pieces)
+        out = "".join(pieces)
+        following = self.index.shifted(out, self.edits)  # the next commit's base, indexed without a scan
+        if following is not None:
+            remember(following)
+        return out
 
     # -- one top-level sequence -----------------------------------------------------------------------------------
     def _sequence(self, attr: str, order: tuple[str, ...], changes: list[Change]) -> None:
         keys = self.keys[attr]
         new_items = getattr(self.new, attr)
         top = self.doc.keys.get(attr)
-        found = sequence_items(self.text, top) if top is not None else (-1, [])
+        found = self.index.items(top) if top is not None else (-1, [])
         if found is None:
             if top is None or top.inline not in ("[]", "null", "~"):
                 raise _Fallback("flow style")
