@@ -488,7 +488,9 @@ class Store:
     # -- remotes and watching ------------------------------------------------------------------------------------
     def sync_state(self, env: str) -> SyncState:
         place = self._place(env)
-        return self._run(env, self._tracker(place.storage_name, place.storage).state, branch_ref(place.storage.branch))
+        base = self.config.storage[place.storage_name].branch if place.base else None  # a branch: its base's too
+        return self._run(env, self._tracker(place.storage_name, place.storage).state, branch_ref(place.storage.branch),
+                         base)
 
     def fetch(self, env: str) -> None:
         """Fetch the environment's remote and bring the branch in step with it (following a rewrite, replaying

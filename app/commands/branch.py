@@ -67,7 +67,7 @@ def create(name: str, env: str, config_path: Path | None, user: str | None) -> N
         info = store.branch(env, name)
         state = store.sync_state(info.name)
         click.echo(f"created branch {info.name} of {env} (Git branch {info.branch}) at {store.head(info.name)}")
-        if info.remote and state.ahead:
+        if info.remote and state.reachable is not True:  # its push went through, or it stays local for now
             click.echo(f"warning: not pushed yet: {state.last_error or 'remote unreachable'}", err=True)
 
 

@@ -111,12 +111,14 @@ class SyncTracker:
             return (self.reachable is False and self.timed_out_at is not None
                     and time.monotonic() - self.timed_out_at < self.storage.poll_interval)
 
-    def state(self, repo: pygit2.Repository, ref: str) -> SyncState:
+    def state(self, repo: pygit2.Repository, ref: str, also_on: str | None = None) -> SyncState:
+        """`also_on`: another branch whose fetched tip the remote holds (a branch environment's base)."""
         ahead = behind = 0
         branch = self.storage.branch
         local, fetched = tip(repo, ref), tip(repo, tracking_ref(branch))
         if self.storage.remote and local is not None:
-            known = {x for x in (tip(repo, synced_ref(branch)), fetched) if x is not None}
+            base = tip(repo, tracking_ref(also_on)) if also_on else None
+            known = {x for x in (tip(repo, synced_ref(branch)), fetched, base) if x is not None}
             ahead = len(_commits(repo, local, known))
             if fetched is not None:
                 behind = repo.ahead_behind(local, fetched)[1]

@@ -77,3 +77,13 @@ def test_refusals_and_usage_errors(tmp_path: Path) -> None:
     code, out = run(config, "create", "x")
     assert code == 2 and "Missing option '--env'" in out
     assert run(config, "delete", "--env", "production", "one") == (0, "deleted branch one of production\n")
+
+
+def test_create_offline_says_it_is_not_pushed_yet(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "a", str(tmp_path / "nowhere.git"))
+    done = flagdeck(config, "create", "--env", "staging", "later")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("warning: not pushed yet: ")
+    online = write_config(tmp_path / "b", bare(tmp_path / "origin.git").as_uri())
+    done = flagdeck(online, "create", "--env", "staging", "now")
+    assert (done.returncode, done.stderr) == (0, "")

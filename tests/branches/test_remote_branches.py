@@ -65,8 +65,10 @@ def test_a_branch_made_offline_is_pushed_by_the_next_sync(tmp_path: Path) -> Non
         tip = a.head("production")
     with open_store(tmp_path / "a", str(tmp_path / "nowhere.git")) as offline:
         offline.branch("production", "later")
-    with open_store(tmp_path / "a", origin.as_uri()) as a:
+    with open_store(tmp_path / "a", origin.as_uri(), poll="1h") as a:
         assert refs(origin) == {}
+        state = a.sync_state("later")  # what the remote lacks is the branch, not production's history
+        assert (state.ahead, state.behind) == (0, 0)
         a.push("production")
         assert refs(origin) == {"refs/heads/flipt/production/later": tip}
 
