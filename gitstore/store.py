@@ -32,8 +32,9 @@ import pygit2
 
 from gitstore import branches as branching
 from gitstore import roles as access
+from gitstore import store_ops
 from gitstore.config import Config, StorageConfig, load_config
-from gitstore.errors import ConflictError, NotFoundError, Problem, SyncError, ValidationError
+from gitstore.errors import ConflictError, NotFoundError, SyncError
 from gitstore.git import crash, remote, worktree
 from gitstore.git.objects import commit_at
 from gitstore.git.refs import branch_ref, tip
@@ -67,7 +68,6 @@ from gitstore.results import (
 if TYPE_CHECKING:  # imported where they are used: `flagdeck validate` or `eval` reads, and never pays for them
     from gitstore.git.watch import BranchMoved, EnvironmentsChanged, Watcher
     from gitstore.model.changes import Change
-    from gitstore.model.documents import Document
 
 __all__ = ["Author", "BranchInfo", "CommitResult", "EnvironmentInfo", "HistoryEntry", "NamespaceSnapshot", "Snapshot", "Store",
            "SyncState", "open_store"]
@@ -76,19 +76,6 @@ CAS_ATTEMPTS = 20
 SNAPSHOTS_KEPT = 64
 T = TypeVar("T")
 GC_EVERY = 100  # commits made by this process between two `git gc --auto` runs
-
-
-def _commit_facts(repo: pygit2.Repository, commit: str) -> tuple[str, str | None, str]:
-    """(full id, first parent's id or None, subject) of a commit named by any revision."""
-    found = commit_of(repo, commit)
-    return str(found.id), str(found.parent_ids[0]) if found.parent_ids else None, found.message.split("\n")[0]
-
-
-def _who(repo: pygit2.Repository, since: str, now: str, directory: str, change: Change, cache: ParseCache) -> str:
-    from gitstore.git.tree_edits import who_changed
-
-    return who_changed(repo, commit_at(repo, pygit2.Oid(hex=since)), commit_at(repo, pygit2.Oid(hex=now)), directory,
-                       change, cache)
 
 
 class Store:
@@ -407,83 +394,18 @@ class Store:
                author: Author | None = None) -> CommitResult:
         """A new commit undoing what `commit` changed in the namespace (or only in one flag): see `gitstore.model.revert`.
         `NothingToRevert` or `ConflictError` say exactly why no commit was made."""
-        from gitstore.model.changes import commit_message
-        from gitstore.model.revert import RevertConflict, revert_message, undo
-
-        self.require(env, access.Action.COMMIT, "reverting")
-        protection.guard(self.config, env, "reverting")
-        target, parent, subject = self._run(env, _commit_facts, commit)
-        then = self._namespace_at(env, namespace, target, "after")
-        before = self._namespace_at(env, namespace, parent, "before") if parent else None
-        now_snap = self.snapshot(env)
-        now = self._namespace_at(env, namespace, now_snap.commit, "now")
-        try:
-            plan = undo(namespace, before, then, now, flag, target)
-        except RevertConflict as exc:
-            directory = self._place(env).env.directory
-            who = self._run(env, _who, target, now_snap.commit, directory, exc.change, self.cache)
-            raise ConflictError(f"cannot revert {target[:8]}: {exc}; {exc.change.kind.value} {exc.resource} was "
-                                f"last changed by {who}. Revert that change first, or restore a version",
-                                resource=exc.resource) from None
-        message = revert_message(subject, target, namespace, flag, commit_message(plan.changes))
-        return self.commit(env, plan.changes, author, now_snap.commit, message)
+        return store_ops.revert(self, env, namespace, commit, flag, author)
 
     def restore(self, env: str, namespace: str, commit: str, flag: str | None = None,
                 author: Author | None = None) -> CommitResult:
         """A new commit that puts the namespace (or one flag) back as it was at `commit`; `NothingToRevert` when it
         already is."""
-        from gitstore.model.changes import commit_message
-        from gitstore.model.revert import restore as restore_changes
-
-        self.require(env, access.Action.COMMIT, "restoring")
-        admission = protection.guard(self.config, env, "restoring")
-        then = self.snapshot(env, commit).namespaces.get(namespace)
-        if then is not None and then.document is None:
-            raise ValidationError(list(then.problems))  # never "restore" a broken file by deleting it
-        old = then.document if then is not None else None
-        now_snap = self.snapshot(env)
-        current = now_snap.namespaces.get(namespace)
-        message = f"Restores {namespace}/{flag if flag else ''}".rstrip("/") + f" to commit {commit}."
-        if flag is None and current is not None and current.document is None and then is not None:
-            # The file is broken now: put the old file back as it was (a change list cannot be applied to it).
-            self.require(env, access.Action.NAMESPACE, "restoring a broken namespace file")
-            restore_files = {current.path: None, then.path: pygit2.Oid(hex=then.blob)}
-            result = self._run(env, self._commit, env, [], author, now_snap.commit,
-                               f"update namespace {namespace}\n\n{message}", restore_files,
-                               admission.trailers if admission else ())
-            return self._admitted(env, admission, result)
-        changes = restore_changes(namespace, old, now_snap.document(namespace), flag, commit)
-        return self.commit(env, changes, author, now_snap.commit, f"{commit_message(changes)}\n\n{message}")
-
-    def _namespace_at(self, env: str, namespace: str, commit: str, when: str) -> Document | None:
-        found = self.snapshot(env, commit).namespaces.get(namespace)
-        if found is not None and found.document is None:
-            where = {"after": f"at {commit[:8]}", "before": f"before {commit[:8]}", "now": "now"}[when]
-            note = Problem(found.path, 0, "", f"the file is invalid {where}, so a change to it cannot be reverted "
-                                              "resource by resource (restore a valid version instead)")
-            raise ValidationError([note, *found.problems])
-        return found.document if found is not None else None
+        return store_ops.restore(self, env, namespace, commit, flag, author)
 
     def promote(self, src_env: str, dst_env: str, namespace: str, flag: str | None = None,
                 author: Author | None = None) -> CommitResult:
         """Copy a namespace (or one flag and the segments it uses) from `src_env` to `dst_env` as one commit."""
-        from gitstore.model.changes import commit_message, promotion_changes, resource_value
-
-        self.require(dst_env, access.Action.PROMOTE)
-        protection.guard(self.config, dst_env, f"promoting into {dst_env}")
-        src = self.snapshot(src_env)
-        source = src.document(namespace)
-        if source is None:
-            raise NotFoundError(f"namespace {namespace!r} not found (or invalid) in {src_env!r}")
-        dst = self.snapshot(dst_env)
-        target = dst.document(namespace)
-        changes = promotion_changes(namespace, source, target, flag)
-        if not changes:
-            return CommitResult(dst.commit, created=False)
-        what = f"{namespace}/{flag}" if flag else namespace
-        created = {c.resource for c in changes if resource_value(target, c.kind, c.key) is None}
-        message = f"{commit_message(changes, created)}\n\nPromotes {what} from {src_env} at commit {src.commit}."
-        return self.commit(dst_env, changes, author, dst.commit, message)
+        return store_ops.promote(self, src_env, dst_env, namespace, flag, author)
 
     # -- remotes and watching ------------------------------------------------------------------------------------
     def sync_state(self, env: str) -> SyncState:
