@@ -63,6 +63,16 @@ class ConsoleApp(App[None]):
         self.unwatch: Any = None
         self.insight = Insight(session)  # conflicts, stale editors, impact sample, recent contexts (issue 6)
         self.live = LiveRefresh(self)  # follows the store's branch moves (app/screens/live.py)
+        self._proposals: Any = None
+
+    @property
+    def proposals(self) -> Any:
+        """The change proposals of the session's store (gitstore.proposals), made when first asked for."""
+        if self._proposals is None:
+            from gitstore.proposals.service import Proposals
+
+            self._proposals = Proposals(self.session.store)  # type: ignore[arg-type]
+        return self._proposals
 
     def on_mount(self) -> None:
         self.theme = self.initial_theme

@@ -48,6 +48,19 @@ def gather(session: Any) -> list[Row]:
     return rows
 
 
+def active_proposals(proposals: Any) -> dict[str, Any]:
+    """Blocking: branch environment key -> the open or approved proposal that carries it."""
+    return {s.proposal.branch: s for s in proposals.all() if s.state.value in ("open", "approved")}
+
+
+def propose_dialog(target: str, branch: str) -> Any:
+    from app.screens.modals.prompt import Field, PromptModal, non_empty
+
+    return PromptModal(f"Propose {branch} for {target}",
+                       [Field("title", "Title", check=non_empty, placeholder="what the change does"),
+                        Field("description", "Description", placeholder="why (optional)")])
+
+
 def versus_base(branch: Any) -> str:
     return f"{branch.ahead} ahead, {branch.behind} behind" if branch is not None else ""
 
@@ -67,6 +80,10 @@ class EnvironmentsScreen(BaseScreen):
                 tooltip="Create a branch environment of the highlighted environment (Git branch flipt/ENV/NAME)"),
         Binding("d", "delete_branch", "Delete branch",
                 tooltip="Delete the highlighted branch environment, on the remote too"),
+        Binding("P", "propose", "Propose",
+                tooltip="Propose the highlighted branch environment's changes for its base (title, description)"),
+        Binding("v", "proposals", "Proposals",
+                tooltip="The change proposals of the highlighted environment (of its base, for a branch)"),
         BACK,
     ]
 
@@ -79,8 +96,10 @@ class EnvironmentsScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.rows: list[Row] = []
+        self.proposed: dict[str, Any] = {}  # branch environment -> its active proposal's Status
         table = self.query_one(DataTable)
-        table.add_columns("", "Environment", "Branch", "Directory", "Commit", "Sync", "State", "Vs base")
+        self.columns = table.add_columns("", "Environment", "Branch", "Directory", "Commit", "Sync", "State",
+                                         "Vs base")
         table.focus()
         self.reload()
 
@@ -111,6 +130,27 @@ class EnvironmentsScreen(BaseScreen):
             table.move_cursor(row=names.index(self.session.env))
         self.show_detail()
         self.update_context()
+        self.load_proposals()
+
+    def load_proposals(self) -> None:
+        if any(env.base for env, *_ in self.rows):
+            self.run_git(active_proposals, self.console.proposals, then=self.fill_proposals,
+                         what="Could not read the proposals", exclusive=True, group="proposals")
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.load_proposals()  # back from a proposal made, merged or closed
+
+    def fill_proposals(self, found: dict[str, Any]) -> None:
+        """Each branch row says which proposal carries it, next to how far it is ahead of and behind its base."""
+        self.proposed = found
+        table = self.query_one(DataTable)
+        for env, _, _, branch in self.rows:
+            status = found.get(env.name)
+            if env.base and status is not None:
+                table.update_cell(env.name, self.columns[-1], f"{versus_base(branch)} · {status.id} "
+                                  f"{status.state.value}")
+        self.show_detail()
 
     def selected(self) -> Row | None:
         row = self.query_one(DataTable).cursor_row
@@ -128,6 +168,9 @@ class EnvironmentsScreen(BaseScreen):
             standing = f": {versus_base(branch)} {env.base}" if branch is not None else ""
             since = f" (branched at {branch.merge_base[:8]})" if branch is not None and branch.merge_base else ""
             lines.append(f"branch environment of {env.base}{standing}{since}; the role is the one in {env.base}")
+            status = self.proposed.get(env.name)
+            lines.append(f"proposed as {status.id} ({status.state.value}): {status.proposal.title}" if status
+                         else f"not proposed (P proposes it for {env.base})")
         if state is not None and state.remote:
             lines.append(f"remote {state.remote}: {sync_text(state)}"
                          + (f"  last error: {state.last_error}" if state.last_error else ""))
@@ -212,6 +255,40 @@ class EnvironmentsScreen(BaseScreen):
             self.session.env = ""  # the next switch settles on the default environment
         self.app.notify(f"Deleted branch environment {name}", title="Branch deleted", markup=False)
         self.reload()
+
+    def action_proposals(self) -> None:
+        from app.screens.proposals import ProposalsScreen
+
+        item = self.selected()
+        if item is not None:
+            env = item[0]
+            self.app.push_screen(ProposalsScreen(env.base or env.name))
+
+    def action_propose(self) -> None:
+        item = self.selected()
+        if item is None:
+            return
+        env = item[0]
+        if env.base is None:
+            self.show_error(f"Propose {env.name}", f"{env.name!r} is a configured environment: a proposal is made "
+                            "from a branch environment (b branches it, edit there, then P on the branch).")
+            return
+        status = self.proposed.get(env.name)
+        if status is not None:
+            self.open_proposal(status)
+            return
+        self.app.push_screen(propose_dialog(env.base, env.name),
+                             lambda values: self.propose(env, values) if values else None)
+
+    def propose(self, env: Any, values: dict[str, str]) -> None:
+        self.run_git(self.console.proposals.propose, env.base, env.name, values["title"], values["description"],
+                     self.session.author_obj(), what=f"Could not propose {env.name}", then=self.open_proposal,
+                     group="write")
+
+    def open_proposal(self, status: Any) -> None:
+        from app.screens.proposal import ProposalScreen
+
+        self.app.push_screen(ProposalScreen(status.id))
 
     def action_fetch(self) -> None:
         item = self.selected()

@@ -20,6 +20,7 @@ from app.insight.file_diff import FileDiff
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.conflict import ConflictModal
+from app.screens.proposal import is_protected, propose_dialog, propose_pending
 from app.session import Pending
 from app.widgets.impact_panel import ImpactPanel
 from app.widgets.key_footer import KeyFooter
@@ -99,6 +100,8 @@ class ReviewScreen(BaseScreen):
         status = f"{len(items)} pending edit(s) in {self.session.env}"
         if not self.session.can_edit():
             status += f"  │  role {self.session.role()}: read-only, cannot commit"
+        elif is_protected(self.session):
+            status += f"  │  {self.session.env} is protected: ⏎ proposes them instead (a branch, a commit there, a proposal)"
         self.query_one("#review-status", Static).update(status)
         self.update_context()
         self.refresh_bindings()
@@ -202,6 +205,10 @@ class ReviewScreen(BaseScreen):
             status.update(f"✗ {conflicts} conflict(s) to resolve first: select an edit marked CONFLICT and press x")
             return
         message = self.query_one("#commit-message", TextBox).text.strip() or self.session.proposed_message()
+        if is_protected(self.session):  # direct commits are refused there: a branch, a commit, a proposal
+            self.app.push_screen(propose_dialog(self.session, message),
+                                 lambda values: self.propose(values, message) if values else None)
+            return
         status.update("committing…")
 
         def failed(error: BaseException) -> None:
@@ -211,6 +218,20 @@ class ReviewScreen(BaseScreen):
 
         self.run_git(self.session.commit, message, then=self.committed, what="Commit failed", on_error=failed,
                      group="write")
+
+    def propose(self, values: dict[str, str], message: str) -> None:
+        self.query_one("#review-status", Static).update("proposing…")
+        self.run_git(propose_pending, self.session, self.console.proposals, values, message, then=self.proposed,
+                     what="Could not propose the edits", on_error=lambda _: self.fill(), group="write")
+
+    def proposed(self, status: Any) -> None:
+        from app.screens.proposal import ProposalScreen
+
+        self.notify(f"Proposed {status.id} for {status.proposal.environment} (branch {status.proposal.branch})",
+                    markup=False)
+        self.app.pop_screen()
+        self.console.environment_changed()
+        self.app.push_screen(ProposalScreen(status.id))
 
     def action_resolve(self) -> None:
         """Open the side-by-side dialog for the highlighted pending edit (if it is a conflict)."""

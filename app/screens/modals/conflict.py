@@ -27,9 +27,10 @@ class ConflictModal(ModalScreen[tuple[str, Any] | None]):
         Binding("space", "switch", "Switch field", show=False),
     ]
 
-    def __init__(self, conflict: Conflict) -> None:
+    def __init__(self, conflict: Conflict, sides: tuple[str, str] | None = None) -> None:
         super().__init__()
         self.conflict = conflict
+        self.sides = sides  # the two sides' titles (a proposal's: the branch and the target)
         self.choices = field_choices(conflict)
 
     def compose(self) -> ComposeResult:
@@ -39,10 +40,11 @@ class ConflictModal(ModalScreen[tuple[str, Any] | None]):
             yield Label(f"Conflict: {c.headline()}", classes="dialog-title")
             with Horizontal(classes="sides"):
                 with VerticalScroll(classes="side", id="mine"):
-                    yield Static("Yours (pending)", classes="side-title")
+                    yield Static(self.sides[0] if self.sides else "Yours (pending)", classes="side-title")
                     yield Static(resource_text(kind, c.mine) or "(deleted)", markup=False)
                 with VerticalScroll(classes="side", id="theirs"):
-                    yield Static(f"Theirs ({c.commit[:8]})", classes="side-title")
+                    yield Static(f"{self.sides[1]} ({c.commit[:8]})" if self.sides else f"Theirs ({c.commit[:8]})",
+                                 classes="side-title")
                     yield Static(resource_text(kind, c.theirs) or "(deleted)", markup=False)
             if self.choices:
                 yield Label("Fields that differ (space switches the side, m merges):", classes="hint")
