@@ -160,7 +160,14 @@ async def test_a_conflict_opens_the_conflict_dialog_and_resolving_updates_the_br
         await pilot.press("t")  # take production's version
         await settle(pilot)
         assert "Resolved flag default/new-checkout" in status_line(app)
-        assert "CONFLICT" not in head_text(app) and "Approvals 0/1" in head_text(app)  # withdrawn: a new tip
+        assert app.screen.query_one("#changes").option_count == 0  # production's version: the branch adds nothing
+        assert "Approvals 0/1" in head_text(app)  # withdrawn: a new tip
+        with open_store(config, BOB) as store:
+            import pygit2
+
+            repo = pygit2.Repository(str(config.parent / "repo"))
+            merge = repo[repo.references["refs/heads/flipt/production/trial"].target]
+            assert [str(p) for p in merge.parent_ids][1] == store.head("production")  # the target merged in
         await pilot.press("a")
         await settle(pilot)
         await pilot.press("m")
