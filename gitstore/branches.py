@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import pygit2
@@ -138,6 +138,16 @@ def head_of(repo: pygit2.Repository, branch: str) -> pygit2.Oid | None:
 def storage_of(base: StorageConfig, found: Found) -> StorageConfig:
     """The branch as a storage of its own: its base's repository and remote, its own Git branch."""
     return base.model_copy(update={"branch": found.branch})
+
+
+def name_problem(value: str, taken: Collection[str]) -> str | None:
+    """What is wrong with `value` as a new branch's name, for a dialog to show as it is typed (`check_name`'s rules
+    and no key in `taken`; the store checks again when it creates the branch), or None."""
+    try:
+        name = check_name(value)
+    except BranchNameError as exc:
+        return str(exc)
+    return f"{name!r} is already an environment's key" if name in taken else None
 
 
 def check_new(config: Config, known: Mapping[str, Found], env: str, name: str) -> str:

@@ -3,6 +3,7 @@ branch environment (gitstore/branches.py) listed under its base with how far it 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from textual.app import ComposeResult
@@ -14,7 +15,7 @@ from app.screens.base import BACK, BaseScreen, sync_text
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.prompt import Field, PromptModal
 from app.widgets.key_footer import KeyFooter
-from gitstore.branches import BranchNameError, check_name
+from gitstore.branches import name_problem
 
 
 def short_path(path: Any, config_path: Any) -> str:
@@ -208,21 +209,13 @@ class EnvironmentsScreen(BaseScreen):
             return
         taken = {e.name for e, *_ in self.rows}
 
-        def check(value: str) -> str | None:
-            try:
-                name = check_name(value)
-            except BranchNameError as exc:
-                return str(exc)
-            return f"{name!r} is already an environment's key" if name in taken else None
-
         def chosen(values: dict[str, str] | None) -> None:
             if values:
                 self.run_git(self.session.store.branch, env.name, values["name"].strip(), self.session.author_obj(),
                              what=f"Could not branch {env.name}", then=self.branched, group="write")
 
-        self.app.push_screen(PromptModal(f"Branch {env.name}", [Field("name", "Name", check=check,
-                                                                      placeholder="e.g. try-new-checkout")]),
-                             chosen)
+        name = Field("name", "Name", check=partial(name_problem, taken=taken), placeholder="e.g. try-new-checkout")
+        self.app.push_screen(PromptModal(f"Branch {env.name}", [name]), chosen)
 
     def branched(self, info: Any) -> None:
         self.app.notify(f"Created branch environment {info.name} of {info.base} (Git branch {info.branch})",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from rich.syntax import Syntax
@@ -345,16 +346,9 @@ def is_protected(session: Any, env: str | None = None) -> bool:
 def propose_dialog(session: Any, message: str) -> Any:
     """Branch name, title (the commit message's first line) and description for proposing the pending edits."""
     from app.screens.modals.prompt import Field, PromptModal, non_empty
-    from gitstore.branches import BranchNameError, check_name
+    from gitstore.branches import name_problem
 
-    taken = set(session.env_names)
-
-    def check(value: str) -> str | None:
-        try:
-            name = check_name(value)
-        except BranchNameError as exc:
-            return str(exc)
-        return f"{name!r} is already an environment's key" if name in taken else None
+    check = partial(name_problem, taken=set(session.env_names))
 
     first, _, rest = message.partition("\n")
     return PromptModal(f"{session.env} is protected: propose instead", [
