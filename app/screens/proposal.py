@@ -88,6 +88,7 @@ class ProposalScreen(BaseScreen):
         Binding("c", "comment", "Comment", tooltip="Add a comment"),
         Binding("m", "merge", "Merge", tooltip="Apply the change to the target as one commit (needs approval)"),
         Binding("x", "close", "Close proposal", tooltip="Close it without merging (the branch stays)"),
+        Binding("w", "why", "Why", tooltip="For an entity: each changed flag's answer now and with the change, and why"),
         Binding("f5", "reload", "Reload", show=False, tooltip="Read the proposal again"),
         BACK,
     ]
@@ -97,6 +98,7 @@ class ProposalScreen(BaseScreen):
         self.proposal_id = proposal_id
         self.view: View | None = None
         self.draft = ""  # a comment not yet saved (kept when refused)
+        self.asked_entity: dict[str, str] = {}  # the last entity and context asked for `w`
 
     def compose(self) -> ComposeResult:
         yield self.context_bar()
@@ -287,6 +289,27 @@ class ProposalScreen(BaseScreen):
 
         self.app.push_screen(PromptModal(f"{title} on {self.proposal_id}",
                                          [Field("text", "Comment", self.draft, check=non_empty)]), answered)
+
+    def action_why(self) -> None:
+        from app.insight.explain import parse_context
+        from app.screens.modals.why import WhyModal, ask_entity, compare, render
+
+        view = self.view
+        if view is None or view.plan is None:
+            return
+        env, changes = view.status.proposal.environment, [c.change for c in view.plan.changes]
+
+        def answered(values: dict[str, str] | None) -> None:
+            if values:
+                self.asked_entity = values
+                entity, context = values["entity"].strip(), parse_context(values["context"])
+
+                def shown(whys: Any) -> None:
+                    self.app.push_screen(WhyModal(f"Why, for entity {entity} in {env}", render(whys, env)))
+
+                self.run_git(compare, view.jobs, changes, entity, context, then=shown, what="Evaluation failed")
+
+        self.app.push_screen(ask_entity(f"Evaluate {self.proposal_id} for an entity", **self.asked_entity), answered)
 
     # ----- conflicts ----------------------------------------------------------------------------------------------
     def resolve_conflict(self) -> None:

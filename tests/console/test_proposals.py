@@ -252,3 +252,42 @@ def test_snapshot_proposals_list(snap_compare, config: Path, app_as: Any) -> Non
 def test_snapshot_proposal(snap_compare, config: Path, app_as: Any) -> None:  # noqa: ANN001
     propose_trial(config)
     assert snap_compare(app_as(BOB, {"production": "admin"}), run_before=open_proposal, terminal_size=(110, 32))
+
+
+async def test_why_shows_an_entity_before_and_after_the_change(config: Path, app_as: Any) -> None:
+    """`w` asks for an entity and context and shows each changed flag now and with the change, with the trace: staff
+    (internal-users) move from dark to high contrast; an entity no rule matches keeps the default, light."""
+    from gitstore.model.documents import Distribution
+    from gitstore.proposals.service import Proposals
+
+    with open_store(config, ALICE, ROLES) as store:
+        store.branch("production", "contrast", ALICE)
+        flag = store.snapshot("contrast").document("default").flag("color-theme")
+        rules = (flag.rules[0].model_copy(update={"distributions": (Distribution(variant="on", rollout=100),)}),
+                 *flag.rules[1:])
+        store.commit("contrast", [Change("default", Kind.FLAG, "color-theme",
+                                         flag.model_copy(update={"rules": rules}))], author=ALICE)
+        Proposals(store).propose("production", "contrast", "High contrast for staff", "", ALICE)
+    app = app_as(BOB, {"production": "admin", "staging": "admin"})
+    async with app.run_test(size=(110, 40)) as pilot:
+        await open_proposal(pilot)
+        shown = []
+        for entity, context in (("ada", "email=ada@example.com"), ("guest-7", "platform=web")):
+            await pilot.press("w")
+            await settle(pilot)
+            app.screen.query_one("#field-entity").value = entity
+            app.screen.query_one("#field-context").value = context
+            await pilot.press("enter")
+            await settle(pilot)
+            shown.append(str(app.screen.query_one("#why-body").render()))
+            await pilot.press("escape")
+            await settle(pilot)
+        staff, guest = shown
+        assert "default/color-theme: CHANGES" in staff
+        assert "production now:        match=yes  variant=dark" in staff
+        assert "with the change: match=yes  variant=on" in staff and "internal-users" in staff
+        assert "why with the change:" in staff
+        assert "default/color-theme: unchanged" in guest
+        assert "production now:        match=no  variant=light  reason=DEFAULT_EVALUATION_REASON" in guest
+        assert "with the change: match=no  variant=light  reason=DEFAULT_EVALUATION_REASON" in guest
+        assert "new-checkout" not in staff + guest  # flags the proposal does not change, whose answer is the same
