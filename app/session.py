@@ -232,6 +232,13 @@ class Session:
         self.refresh_sync(target)
         return result
 
+    def promote_proposal(self, proposals: Any, target: str, flag: str | None = None) -> Any:
+        """Blocking: promotion into a protected `target` as a proposal (`Proposals.promote`: a branch of the target
+        receives the promotion and is proposed); returns the proposal's status."""
+        status = proposals.promote(self.env, target, self.namespace, flag, self.author_obj())
+        self.environments()  # the new branch is an environment now
+        return status
+
     def promotion_preview(self, target: str, flag: str | None = None) -> PromotionPreview | None:
         """Blocking: what promoting the flag (with the segments it uses), or the whole namespace, from this
         environment as committed would change in `target`: its file's diff and the namespace there before and

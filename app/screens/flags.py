@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from textual import on
 from textual.actions import SkipAction
@@ -16,6 +17,7 @@ from app.screens.modals.choose import ChooseModal
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.promote import PromoteModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
+from app.screens.proposal import is_protected
 from app.session import PromotionPreview, relative_time
 from app.widgets.flag_table import COLUMNS, FlagRow, FlagTable
 from app.widgets.key_footer import KeyFooter
@@ -292,15 +294,30 @@ class FlagsScreen(BaseScreen):
             self.show_error("Promote", f"{target}: {preview.diff.error}")
             return
 
+        protected = is_protected(self.session, target)
+
         def answered(yes: bool | None) -> None:
-            if yes:
-                self.run_git(self.session.promote, target, key, what=f"Could not promote {key}",
-                             then=lambda r: self.notify_commit(f"Promoted {key} to {target} ({r.commit[:8]})", r,
-                                                               target))
+            if not yes:
+                return
+            if protected:  # a branch of the target receives the promotion, and is proposed
+                self.run_git(self.session.promote_proposal, self.console.proposals, target, key,
+                             what=f"Could not propose promoting {key}", then=self.promotion_proposed, group="write")
+                return
+            self.run_git(self.session.promote, target, key, what=f"Could not promote {key}",
+                         then=lambda r: self.notify_commit(f"Promoted {key} to {target} ({r.commit[:8]})", r,
+                                                           target))
 
         insight = self.console.insight
         self.app.push_screen(PromoteModal(key, target, self.session.namespace, preview, insight.sample,
-                                          insight.population_size), answered)
+                                          insight.population_size, protected), answered)
+
+    def promotion_proposed(self, status: Any) -> None:
+        from app.screens.proposal import ProposalScreen
+
+        self.notify(f"Proposed {status.id}: promotion into {status.proposal.environment} "
+                    f"(branch {status.proposal.branch})", markup=False)
+        self.console.environment_changed()
+        self.app.push_screen(ProposalScreen(status.id))
 
     def action_promote(self) -> None:
         flag = self.current()

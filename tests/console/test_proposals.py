@@ -291,3 +291,39 @@ async def test_why_shows_an_entity_before_and_after_the_change(config: Path, app
         assert "production now:        match=no  variant=light  reason=DEFAULT_EVALUATION_REASON" in guest
         assert "with the change: match=no  variant=light  reason=DEFAULT_EVALUATION_REASON" in guest
         assert "new-checkout" not in staff + guest  # flags the proposal does not change, whose answer is the same
+
+
+async def test_promoting_into_a_protected_environment_opens_a_proposal(config: Path, app_as: Any) -> None:
+    from app.screens.modals.confirm import ConfirmModal
+    from app.screens.proposal import ProposalScreen
+    from app.widgets.flag_table import FlagTable
+
+    with open_store(config, BOB) as store:
+        production_before = store.head("production")
+        staging_flag = store.snapshot("staging").document("default").flag("new-checkout")
+    app = app_as(BOB, {"production": "admin", "staging": "admin"}, env="staging")  # promoting needs admin
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one(FlagTable).move_to("new-checkout")
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press("enter")  # production, the only other environment
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        assert app.screen.title_text == "Propose promoting new-checkout to production?"
+        assert "production is protected: this opens a proposal" in str(app.screen.question)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ProposalScreen), str(getattr(app.screen, "message", app.screen))
+        assert "P-1" in head_text(app) and "Promote default/new-checkout from staging" in head_text(app)
+    with open_store(config, BOB) as store:
+        assert store.head("production") == production_before  # nothing committed to production itself
+        status = Proposals_of(store).get("P-1")
+        assert (status.proposal.environment, status.proposal.author) == ("production", "Bob Admin <bob@example.com>")
+        assert store.snapshot(status.proposal.branch).document("default").flag("new-checkout") == staging_flag
+
+
+def Proposals_of(store: Any) -> Any:
+    from gitstore.proposals.service import Proposals
+
+    return Proposals(store)
