@@ -379,6 +379,13 @@ class Session:
         return result
 
 
+def break_glass_commit(session: Session, reason: str, message: str | None = None) -> CommitResult:
+    """Blocking: commit the session's pending edits directly to its protected environment, breaking glass
+    (`store.break_glass`, admins only): the commit carries `Break-glass: <reason>` and leaves an audit record."""
+    with session.store.break_glass(session.env, reason):
+        return session.commit(message)
+
+
 def resource_text(kind: Kind, value: Resource | None) -> str:
     """One resource as the YAML it will have in the file (empty when absent)."""
     if value is None:

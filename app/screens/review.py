@@ -1,6 +1,8 @@
 """Review and commit: the pending edits, the diff the commit will make to each file (Git's own diff, line numbers
 included), the impact preview, an editable message (Flipt's form by default); discard one or all. `enter` commits,
-from the list and from the message box alike (ctrl+j starts a new line of the message)."""
+from the list and from the message box alike (ctrl+j starts a new line of the message). In a protected environment
+`enter` proposes the edits instead, and `B` lets an admin break glass: a reason, then a direct commit carrying a
+`Break-glass:` trailer and an audit record (anyone else is refused in one line)."""
 
 from __future__ import annotations
 
@@ -20,11 +22,13 @@ from app.insight.file_diff import FileDiff
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.conflict import ConflictModal
+from app.screens.modals.prompt import Field, PromptModal, non_empty
 from app.screens.proposal import is_protected, propose_dialog, propose_pending
-from app.session import Pending
+from app.session import Pending, break_glass_commit
 from app.widgets.impact_panel import ImpactPanel
 from app.widgets.key_footer import KeyFooter
 from app.widgets.text_box import TextBox
+from gitstore import roles as access
 from gitstore.errors import ConflictError
 from gitstore.results import CommitResult
 
@@ -46,6 +50,9 @@ class ReviewScreen(BaseScreen):
         # (a plain binding moved the focus only after the keys behind it had gone to the list, where d discards)
         Binding("m", "edit_message", "Message", priority=True,
                 tooltip="Edit the commit message (typing replaces the proposed one; an arrow key keeps it)"),
+        Binding("B", "break_glass", "Break glass",
+                tooltip="Admins, protected environment: commit directly without a proposal (asks for a reason, "
+                        "recorded in the commit's Break-glass trailer and an audit record)"),
         Binding("escape", "back", "Back",
                 tooltip="Back to the previous screen (from the message: back to the list)"),
     ]
@@ -78,6 +85,8 @@ class ReviewScreen(BaseScreen):
             return False
         if action == "commit" and not self.session.pending_for():
             return None
+        if action == "break_glass":  # on a protected environment only; an editor is told it is for admins
+            return is_protected(self.session) and bool(self.session.pending_for())
         if action == "resolve":  # offered while there is a conflict to settle
             return bool(self.console.insight.open_conflicts())
         return True
@@ -102,6 +111,8 @@ class ReviewScreen(BaseScreen):
             status += f"  │  role {self.session.role()}: read-only, cannot commit"
         elif is_protected(self.session):
             status += f"  │  {self.session.env} is protected: ⏎ proposes them instead (a branch, a commit there, a proposal)"
+            if self.session.can(access.Action.BREAK_GLASS):
+                status += "; B breaks glass"
         self.query_one("#review-status", Static).update(status)
         self.update_context()
         self.refresh_bindings()
@@ -218,6 +229,31 @@ class ReviewScreen(BaseScreen):
 
         self.run_git(self.session.commit, message, then=self.committed, what="Commit failed", on_error=failed,
                      group="write")
+
+    def action_break_glass(self) -> None:
+        """An admin commits the pending edits directly to the protected environment, giving a reason; anyone else
+        is refused with a one-line notice."""
+        status = self.query_one("#review-status", Static)
+        env = self.session.env
+        if not self.session.can(access.Action.BREAK_GLASS):
+            status.update(f"✗ breaking glass in {env} is for admins (role {self.session.role()}): "
+                          "⏎ proposes the edits instead")
+            return
+        if self.console.insight.open_conflicts():
+            status.update("✗ conflict(s) to resolve first: select an edit marked CONFLICT and press x")
+            return
+        message = self.query_one("#commit-message", TextBox).text.strip() or self.session.proposed_message()
+
+        def answered(values: dict[str, str] | None) -> None:
+            if not values:
+                return
+            status.update("committing (breaking glass)…")
+            self.run_git(break_glass_commit, self.session, values["reason"], message, then=self.committed,
+                         what="Break glass failed", on_error=lambda _: self.fill(), group="write")
+
+        self.app.push_screen(PromptModal(f"Break glass: commit directly to protected {env}", [
+            Field("reason", "Reason (recorded in the commit and the audit log)", "", check=non_empty,
+                  placeholder="e.g. incident 42, nobody to approve")]), answered)
 
     def propose(self, values: dict[str, str], message: str) -> None:
         self.query_one("#review-status", Static).update("proposing…")

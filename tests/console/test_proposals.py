@@ -323,6 +323,48 @@ async def test_promoting_into_a_protected_environment_opens_a_proposal(config: P
         assert store.snapshot(status.proposal.branch).document("default").flag("new-checkout") == staging_flag
 
 
+async def test_an_admin_breaks_glass_in_the_review_and_an_editor_is_refused(config: Path, app_as: Any) -> None:
+    from app.screens.modals.prompt import PromptModal
+    from app.widgets.flag_table import FlagTable
+    from gitstore.proposals.audit import audit
+
+    app = app_as(ALICE, ROLES)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one(FlagTable).move_to("new-checkout")
+        await pilot.press("space", "ctrl+s")
+        await settle(pilot)
+        await pilot.press("B")
+        await settle(pilot)
+        assert "breaking glass in production is for admins (role editor)" in str(
+            app.screen.query_one("#review-status").render())
+        assert not isinstance(app.screen, PromptModal)
+    admin = {"production": "admin", "staging": "admin"}
+    app = app_as(BOB, admin)
+    async with app.run_test(size=(110, 32)) as pilot:
+        await settle(pilot)
+        assert app.screen.query_one(FlagTable).move_to("new-checkout")
+        await pilot.press("space", "ctrl+s")
+        await settle(pilot)
+        assert "B breaks glass" in str(app.screen.query_one("#review-status").render())
+        await pilot.press("B")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press("enter")  # no reason: refused by the form, nothing committed
+        await settle(pilot)
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press(*"checkout down, nobody to approve", "enter")
+        await settle(pilot)
+        assert not app.session.pending
+    with open_store(config, BOB, admin) as store:
+        assert store.snapshot("production").document("default").flag("new-checkout").enabled is False
+        entry = store.history("production", "default", limit=1)[0]
+        assert entry.message.rstrip().endswith("Break-glass: checkout down, nobody to approve")
+        (record,) = audit(store, "production")
+        assert (record.commit, record.reason, record.user) == (
+            entry.commit, "checkout down, nobody to approve", "Bob Admin <bob@example.com>")
+
+
 def Proposals_of(store: Any) -> Any:
     from gitstore.proposals.service import Proposals
 
