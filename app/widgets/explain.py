@@ -12,7 +12,7 @@ from app.insight.explain import Evaluation
 MAX_FLAGS = 100  # traces shown at once when every flag is evaluated
 
 
-def _style(line: str) -> str:
+def line_style(line: str) -> str:
     stripped = line.strip()
     if stripped.startswith("result:"):
         return "bold"
@@ -33,7 +33,7 @@ def render_evaluation(evaluation: Evaluation, limit: int = MAX_FLAGS) -> Text:
         if result.error:
             text.append(f"flag {result.flag_key}: ✗ {result.summary}\n", "bold")
         for line in result.why:
-            text.append(line + "\n", _style(line))
+            text.append(line + "\n", line_style(line))
         text.append("\n")
     hidden = len(evaluation.results) - limit
     if hidden > 0:

@@ -16,7 +16,7 @@ from textual.widgets import Button, Label, Static
 
 from app.insight.explain import Explanation, explain, parse_context
 from app.screens.modals.prompt import Field, PromptModal
-from app.widgets.explain import _style
+from app.widgets.explain import line_style
 from gitstore.model.changes import Kind
 
 
@@ -66,7 +66,7 @@ def render(whys: list[FlagWhy], env: str) -> Text:
             if explanation.why:
                 text.append(f"  {title}:\n", "italic")
                 for line in explanation.why:
-                    text.append(f"    {line}\n", _style(line))
+                    text.append(f"    {line}\n", line_style(line))
         text.append("\n")
     text.rstrip()
     return text
