@@ -222,14 +222,21 @@ class EnvironmentsScreen(BaseScreen):
                         title="Branch created", markup=False)
         self.reload()
 
-    def action_delete_branch(self) -> None:
+    def highlighted_branch(self, doing: str, why: str) -> Any:
+        """The highlighted row's environment when it is a branch; otherwise None (a configured environment: the
+        error says `why` `doing` needs a branch)."""
         item = self.selected()
         if item is None:
-            return
+            return None
         env = item[0]
         if env.base is None:
-            self.show_error(f"Delete {env.name}", f"{env.name!r} is a configured environment, not a branch: only "
-                            "branch environments are deleted here.")
+            self.show_error(f"{doing} {env.name}", f"{env.name!r} is a configured environment{why}")
+            return None
+        return env
+
+    def action_delete_branch(self) -> None:
+        env = self.highlighted_branch("Delete", ", not a branch: only branch environments are deleted here.")
+        if env is None:
             return
         name = env.branch.rsplit("/", 1)[-1]
 
@@ -258,13 +265,9 @@ class EnvironmentsScreen(BaseScreen):
             self.app.push_screen(ProposalsScreen(env.base or env.name))
 
     def action_propose(self) -> None:
-        item = self.selected()
-        if item is None:
-            return
-        env = item[0]
-        if env.base is None:
-            self.show_error(f"Propose {env.name}", f"{env.name!r} is a configured environment: a proposal is made "
-                            "from a branch environment (b branches it, edit there, then P on the branch).")
+        env = self.highlighted_branch("Propose", ": a proposal is made from a branch environment (b branches it, "
+                                                 "edit there, then P on the branch).")
+        if env is None:
             return
         status = self.proposed.get(env.name)
         if status is not None:

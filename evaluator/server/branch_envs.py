@@ -154,26 +154,21 @@ async def list_branches(request: web.Request, ctx: ServerContext) -> web.Respons
 
 
 @endpoint
-async def create_branch(request: web.Request, ctx: ServerContext) -> web.Response:
+async def write_branch(request: web.Request, ctx: ServerContext) -> web.Response:
+    """POST (create) and DELETE of a branch environment: refused, serve never writes (answered as Flipt answers a
+    method it does not serve)."""
     env = request.match_info["env"]
     _served(request, ctx, env)
-    raise ApiError(Code.UNIMPLEMENTED, READ_ONLY.format(what="create branch environments", verb="create", env=env),
-                   status=405)
-
-
-@endpoint
-async def delete_branch(request: web.Request, ctx: ServerContext) -> web.Response:
-    env = request.match_info["env"]
-    _served(request, ctx, env)
-    raise ApiError(Code.UNIMPLEMENTED, READ_ONLY.format(what="delete branch environments", verb="delete", env=env),
+    verb = "create" if request.method == "POST" else "delete"
+    raise ApiError(Code.UNIMPLEMENTED, READ_ONLY.format(what=f"{verb} branch environments", verb=verb, env=env),
                    status=405)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/v2/environments", list_environments)
     router.add_get("/api/v2/environments/{env}/branches", list_branches)
-    router.add_post("/api/v2/environments/{env}/branches", create_branch)
-    router.add_delete("/api/v2/environments/{env}/branches/{key}", delete_branch)
+    router.add_post("/api/v2/environments/{env}/branches", write_branch)
+    router.add_delete("/api/v2/environments/{env}/branches/{key}", write_branch)
 
 
 def openapi_paths() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -86,6 +86,16 @@ async def open_proposal(pilot: Any, proposal_id: str = "P-1") -> None:
     await settle(pilot)
 
 
+async def review_a_toggle(pilot: Any) -> None:
+    """In the flag list production opens on: toggle new-checkout and open the review."""
+    from app.widgets.flag_table import FlagTable
+
+    await settle(pilot)
+    assert pilot.app.screen.query_one(FlagTable).move_to("new-checkout")
+    await pilot.press("space", "ctrl+s")
+    await settle(pilot)
+
+
 def status_line(app: Any) -> str:
     return str(app.screen.query_one("#proposal-status").render())
 
@@ -178,14 +188,10 @@ async def test_a_conflict_opens_the_conflict_dialog_and_resolving_updates_the_br
 async def test_a_commit_to_a_protected_environment_is_proposed_instead(config: Path, app_as: Any) -> None:
     from app.screens.modals.prompt import PromptModal
     from app.screens.proposal import ProposalScreen
-    from app.widgets.flag_table import FlagTable
 
     app = app_as(ALICE, ROLES)
     async with app.run_test(size=(110, 32)) as pilot:
-        await settle(pilot)
-        assert app.screen.query_one(FlagTable).move_to("new-checkout")
-        await pilot.press("space", "ctrl+s")
-        await settle(pilot)
+        await review_a_toggle(pilot)
         assert "production is protected" in str(app.screen.query_one("#review-status").render())
         await pilot.press("enter")
         await settle(pilot)
@@ -325,15 +331,11 @@ async def test_promoting_into_a_protected_environment_opens_a_proposal(config: P
 
 async def test_an_admin_breaks_glass_in_the_review_and_an_editor_is_refused(config: Path, app_as: Any) -> None:
     from app.screens.modals.prompt import PromptModal
-    from app.widgets.flag_table import FlagTable
     from gitstore.proposals.audit import audit
 
     app = app_as(ALICE, ROLES)
     async with app.run_test(size=(110, 32)) as pilot:
-        await settle(pilot)
-        assert app.screen.query_one(FlagTable).move_to("new-checkout")
-        await pilot.press("space", "ctrl+s")
-        await settle(pilot)
+        await review_a_toggle(pilot)
         await pilot.press("B")
         await settle(pilot)
         assert "breaking glass in production is for admins (role editor)" in str(
@@ -342,10 +344,7 @@ async def test_an_admin_breaks_glass_in_the_review_and_an_editor_is_refused(conf
     admin = {"production": "admin", "staging": "admin"}
     app = app_as(BOB, admin)
     async with app.run_test(size=(110, 32)) as pilot:
-        await settle(pilot)
-        assert app.screen.query_one(FlagTable).move_to("new-checkout")
-        await pilot.press("space", "ctrl+s")
-        await settle(pilot)
+        await review_a_toggle(pilot)
         assert "B breaks glass" in str(app.screen.query_one("#review-status").render())
         await pilot.press("B")
         await settle(pilot)
