@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ssh-server": ("ssh_server",
         "Serve the Flagdeck console over SSH (public-key authentication; one console per session)."),
     # several commands of one module: "module:attribute"
+    "flag": ("flag:group",
+        "Change one flag from a script: set, create, delete (one commit each)."),
     "propose": ("proposal:propose",
         "Propose merging a branch environment into its environment; prints the proposal's id."),
     "proposals": ("proposal:listing",

@@ -224,14 +224,19 @@ class Store:
 
     # -- writing -------------------------------------------------------------------------------------------------
     def commit(self, env: str, changes: list[Change], author: Author | None = None, based_on: str | None = None,
-               message: str | None = None) -> CommitResult:
-        """One commit on the environment's branch applying `changes` (see the module docstring for the rules)."""
-        if not changes:
+               message: str | None = None, files: dict[str, bytes | None] | None = None,
+               trailers: tuple[tuple[str, str], ...] = ()) -> CommitResult:
+        """One commit on the environment's branch applying `changes` (see the module docstring for the rules).
+        `files` (path under the environment's directory -> bytes, None = delete): files Flipt does not read
+        (`gitstore.automation`'s records) written in the same commit; on a moved branch each must be unchanged since
+        `based_on`, else `ConflictError` (the compare-and-swap is their lock). `trailers` end the message."""
+        if not changes and not files:
             raise ValueError("no changes to commit")
         self.require(env, access.action_of(changes))
         admission = protection.guard(self.config, env)
-        trailers = admission.trailers if admission else ()
-        result = self._run(env, self._commit, env, list(changes), author, based_on, message, None, trailers)
+        trailers = (admission.trailers if admission else ()) + tuple(trailers)
+        result = self._run(env, self._commit, env, list(changes), author, based_on, message, None, trailers,
+                           files or {})
         return self._admitted(env, admission, result)
 
     def _admitted(self, env: str, admission: protection.Admission | None, result: CommitResult) -> CommitResult:
@@ -255,9 +260,10 @@ class Store:
     def _commit(self, repo: pygit2.Repository, env: str, changes: list[Change], author: Author | None,
                 based_on: str | None, message: str | None,
                 restore: dict[str, pygit2.Oid | None] | None = None,
-                trailers: tuple[tuple[str, str], ...] = ()) -> CommitResult:
+                trailers: tuple[tuple[str, str], ...] = (),
+                files: dict[str, bytes | None] | None = None) -> CommitResult:
         """`restore` (path -> blob id, None = delete) writes those files as they are instead of applying changes;
-        `trailers` end the message (`gitstore.proposals.protection.with_trailers`)."""
+        `trailers` end the message (`gitstore.proposals.protection.with_trailers`); `files`: see `commit`."""
         from gitstore.git.tree_edits import TreeEdits, check_served, check_unchanged, edit_tree
         from gitstore.model.changes import commit_message
 
@@ -277,6 +283,7 @@ class Store:
             rebased = base is not None and base.id != tip_id
             if base is not None and rebased:
                 check_unchanged(repo, base, current, directory, changes, self.cache)
+                store_ops.check_files_unchanged(base, current, directory, files or {})
             try:
                 if restore is not None:
                     edits, blobs = TreeEdits({}, {}, {}, set(), set()), dict(restore)
@@ -284,6 +291,8 @@ class Store:
                     edits = edit_tree(repo, current, directory, changes, self.cache)
                     blobs = {path: write_blob(repo, data) if data is not None else None
                              for path, data in edits.files.items()}
+                    blobs |= {store_ops.under(directory, path): write_blob(repo, data) if data is not None else None
+                              for path, data in (files or {}).items()}
                 tree = build_tree(repo, current.tree, blobs)
                 if tree == current.tree_id:
                     return CommitResult(str(tip_id), rebased, created=False)

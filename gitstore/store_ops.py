@@ -11,7 +11,7 @@ import pygit2
 from gitstore import roles as access
 from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
 from gitstore.git.objects import commit_at
-from gitstore.git.repo import commit_of
+from gitstore.git.repo import blob_at, commit_of
 from gitstore.proposals import protection
 from gitstore.results import Author, CommitResult
 
@@ -20,6 +20,21 @@ if TYPE_CHECKING:
     from gitstore.model.changes import Change
     from gitstore.model.documents import Document
     from gitstore.store import Store
+
+
+def under(directory: str, path: str) -> str:
+    """A path under an environment's directory ("" = the repository's root)."""
+    return f"{directory.strip('/')}/{path}" if directory.strip("/") else path
+
+
+def check_files_unchanged(base: pygit2.Commit, tip: pygit2.Commit, directory: str,
+                          files: dict[str, bytes | None]) -> None:
+    """`ConflictError` naming the first of `files` another commit changed between `base` and `tip`."""
+    for path in files:
+        full = under(directory, path)
+        was, now = blob_at(base.tree, full), blob_at(tip.tree, full)
+        if (was.id if was else None) != (now.id if now else None):
+            raise ConflictError(f"{full} was changed meanwhile", resource=full)
 
 
 def _commit_facts(repo: pygit2.Repository, commit: str) -> tuple[str, str | None, str]:

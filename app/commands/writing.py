@@ -1,0 +1,96 @@
+"""What the commands that write (`flagdeck flag`, `schedule`, `unschedule`, `ramp`) share: the store opened as the
+acting user (`--user`, else `FLAGDECK_USER`, else Git's identity; roles from `FLAGDECK_ROLES`), `--break-glass`,
+and one rule for refusals: exit 1 with one line saying why (role, protection, conflict, not found, invalid)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from gitstore.results import Author, CommitResult
+    from gitstore.store import Store
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="flagdeck.yaml (default: $FLAGDECK_CONFIG, ./flagdeck.yaml, then ./.flagdeck/flagdeck.yaml).")
+user_option = click.option("--user", "user", default=None,
+                           help='Acting user "NAME <EMAIL>" (default: $FLAGDECK_USER, else Git\'s identity).')
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+env_option = click.option("--env", "env", default=None, help="Environment (default: the configured default).")
+namespace_option = click.option("-n", "--namespace", "namespace", default="default", show_default=True,
+                                help="Namespace.")
+glass_option = click.option("--break-glass", "reason", default=None, metavar="REASON",
+                            help="Admins: write to a protected environment without a proposal; REASON is recorded.")
+
+
+@contextlib.contextmanager
+def writing(config_path: Path | None, user: str | None, env: str | None = None,
+            reason: str | None = None) -> Iterator[tuple[Store, str, Author | None]]:
+    """(store, environment, author) for one write; any refusal exits 1 with one line on standard error."""
+    from app.commands.access import open_cli_store
+    from app.session import resolve_author
+    from gitstore.errors import FlagdeckError
+    from gitstore.results import Author
+
+    try:
+        identity = resolve_author(user)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    author = Author(*identity) if identity else None
+    try:
+        store = open_cli_store(config_path, author)
+    except (FlagdeckError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        name = env or store.config.default_environment
+        with store.break_glass(name, reason) if reason is not None else contextlib.nullcontext():
+            yield store, name, author
+    except FlagdeckError as exc:
+        click.echo(f"refused: {' '.join(str(exc).split())}", err=True)
+        raise SystemExit(1) from None
+    finally:
+        store.close()
+
+
+def report(store: Store, env: str, result: CommitResult, what: str, as_json: bool, **extra: Any) -> None:
+    """Say what was committed (or that nothing changed), and warn when the commit waits to be pushed."""
+    if as_json:
+        click.echo(json.dumps({"environment": env, "commit": result.commit, "created": result.created,
+                               "pushed": result.pushed, **extra}, indent=2, default=str))
+    elif result.created:
+        click.echo(f"{what} in {env}: committed {result.commit[:8]}")
+    else:
+        click.echo(f"{what} in {env}: already so, no commit made")
+    if result.pushed is False:
+        click.echo(f"warning: not pushed yet: {store.sync_state(env).last_error or 'remote unreachable'}", err=True)
+
+
+def parse_bool(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    return value.lower() in ("true", "on", "yes", "1")
+
+
+bool_choice = click.Choice(["true", "false", "on", "off"], case_sensitive=False)
+
+
+def parse_rollouts(values: tuple[str, ...]) -> dict[str, float] | None:
+    """`--rollout VARIANT=PCT` (repeatable) as a distribution; `click.BadParameter` for a malformed one."""
+    if not values:
+        return None
+    found: dict[str, float] = {}
+    for value in values:
+        key, sep, pct = value.partition("=")
+        try:
+            found[key.strip()] = float(pct.strip().rstrip("%"))
+        except ValueError:
+            sep = ""
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{value!r}: expected VARIANT=PERCENT, e.g. blue=25", param_hint="--rollout")
+    return found
