@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from evaluator.analytics.config import AnalyticsConfig
 from evaluator.keys import read_public_key, server_ssl_context
 from gitstore.config import Config, Duration, DurationOrZero, Section, Source, load_config
 from gitstore.errors import ConfigError
@@ -133,6 +134,7 @@ class EvaluatorConfig(Config):
 
     authentication: AuthenticationConfig = Field(default_factory=AuthenticationConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     _server_problems: list[str] = PrivateAttr(default_factory=list)  # see check_server_files
 
     def check_server_files(self) -> None:
@@ -154,6 +156,9 @@ class EvaluatorConfig(Config):
         for field in ("cert_file", "key_file"):
             if isinstance(tls, dict) and isinstance(tls.get(field), str):
                 tls[field] = source.path(tls[field])
+        analytics = raw.get("analytics")
+        if isinstance(analytics, dict) and isinstance(analytics.get("state_dir"), str):
+            analytics["state_dir"] = source.path(analytics["state_dir"])
 
     def checked(self, source: Source) -> Self:
         config = super().checked(source)

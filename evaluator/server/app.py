@@ -11,6 +11,8 @@ from aiohttp.web_urldispatcher import MatchInfoError
 from multidict import CIMultiDict
 from yarl import URL
 
+from evaluator.analytics.counting import AnalyticsCounter
+from evaluator.analytics.store import database_path
 from evaluator.config import EvaluatorConfig
 from evaluator.server import (
     branch_envs,
@@ -31,6 +33,7 @@ from evaluator.server.remotes import RemoteStates
 from gitstore.protocols import StoreReader
 
 RELOADER = web.AppKey("flagdeck_reloader", Reloader)
+ANALYTICS = web.AppKey("flagdeck_analytics", AnalyticsCounter)
 REMOTES = web.AppKey("flagdeck_remotes", RemoteStates)
 ENV_PREFIX = "/environments/{" + URL_ENV + "}"
 
@@ -68,6 +71,9 @@ def create_app(store: StoreReader, config: EvaluatorConfig, max_body: int = DEFA
     _routing_fallbacks(app.router, ctx.headers, cors)
     if cors and ctx.cors_origins:
         app.on_response_prepare.append(_listed_origins)
+    if config.analytics.enabled:
+        app[ANALYTICS] = AnalyticsCounter(ctx.metrics, config.analytics, database_path(config),
+                                          lambda: list(registry.states))
     app.on_startup.append(_start)
     app.on_shutdown.append(_stop)
     return app
@@ -139,6 +145,8 @@ async def _start(app: web.Application) -> None:
     await app[REMOTES].start()
     await app[RELOADER].start()
     await app[branch_envs.ENVIRONMENTS].start()
+    if ANALYTICS in app:
+        await app[ANALYTICS].start()
 
 
 async def _stop(app: web.Application) -> None:
@@ -147,3 +155,5 @@ async def _stop(app: web.Application) -> None:
     await app[REMOTES].stop()
     await app[RELOADER].stop()
     await app[CONTEXT].auth.stop()
+    if ANALYTICS in app:
+        await app[ANALYTICS].stop()  # after the last request: its counts are written

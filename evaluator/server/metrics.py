@@ -139,6 +139,7 @@ class Metrics:
                                        "1 while the newest version of a namespace is invalid (last good one served)",
                                        NS_LABELS, registry=r)
         self._invalid_labels: set[tuple[str, str]] = set()  # the namespace_invalid series set so far
+        self.analytics: Any = None  # evaluator.analytics.counting.AnalyticsCounter, which reads `results`
 
     def evaluated(self, env: str, ns: str, flag: str, result: Any, millis: float) -> None:
         """Count one engine result (a VariantResult or BooleanResult) with Flipt's result labels."""
@@ -173,10 +174,14 @@ class Metrics:
             self._invalid_labels.add((env, ns))
         served = state.namespaces
         if any(k[0] == env for counts in (self.results.counts, self.failed.counts) for k in counts):
+            if self.analytics is not None:
+                self.analytics.collect_now()  # the counts of the series about to be dropped
             labels = served_labels(served)  # reads every flag: only when there are series to judge
             prune(self.results.counts, env, lambda k: k[1] in labels and labels[k[1]].keeps_result(k))
             prune(self.failed.counts, env,
                   lambda k: k[1] in labels and (k[2] == UNKNOWN or k[2] in labels[k[1]].flags))
+            if self.analytics is not None:
+                self.analytics.forget_pruned()
         for counter in (self.snapshot_requests, self.stream_requests, self.stream_messages):
             prune(counter.counts, env, lambda k: k[1] in served)
 

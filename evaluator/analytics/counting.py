@@ -1,0 +1,164 @@
+"""Counting evaluations into the SQLite store, off the request path.
+
+The hot paths already count every evaluation once, in `Metrics.results` (a plain dict of totals by Flipt's result
+labels, metrics.py); counting for analytics adds nothing to them. Every `flush_period` (aligned to the clock, and
+at each minute's end) the event loop diffs those totals against the last ones seen (`Collector`): the deltas are
+this minute's counts by (environment, namespace, flag, value, reason). A single thread writes them in one SQLite
+transaction (`AnalyticsWriter`, additive upserts), so `--workers N` (each its own Metrics, its own deltas) and
+several evaluator processes on one file add up. A write that fails (a locked or corrupt file, a full disk) is
+logged once, keeps its counts for the next flush (up to `MAX_UNWRITTEN` buckets, the oldest dropped first and
+counted), and never affects an evaluation. Buckets older than `retention` are deleted at start and hourly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+
+from evaluator.analytics.config import AnalyticsConfig
+from evaluator.analytics.store import AnalyticsError, AnalyticsWriter, Key, epoch_minute
+
+log = logging.getLogger("flagdeck.analytics")
+MAX_UNWRITTEN = 200_000  # buckets kept in memory while the store cannot be written
+PRUNE_EVERY = 3600.0
+
+
+class Collector:
+    """Per-minute deltas of a growing dict of totals keyed by Flipt's result labels (metrics.RESULT_LABELS:
+    environment, namespace, flag, type, match, reason, segments, value)."""
+
+    def __init__(self, totals: dict[tuple[str, ...], int]):
+        self.totals = totals
+        self.seen: dict[tuple[str, ...], int] = {}
+        self.pending: dict[Key, int] = {}
+
+    def collect(self, minute: int) -> None:
+        """Move what was counted since the last call into `pending`, in the bucket of `minute` (epoch seconds)."""
+        seen, pending = self.seen, self.pending
+        for labels, total in list(self.totals.items()):
+            before = seen.get(labels, 0)
+            if total != before:
+                seen[labels] = total
+                key = (minute, labels[0], labels[1], labels[2], labels[7], labels[5])
+                pending[key] = pending.get(key, 0) + (total - before if total > before else total)
+        if len(seen) > len(self.totals):
+            self.forget_pruned()
+
+    def forget_pruned(self) -> None:
+        """Forget the totals of series that were dropped (metrics_labels.prune): one served again starts at 0."""
+        for labels in [labels for labels in self.seen if labels not in self.totals]:
+            del self.seen[labels]
+
+    def take(self) -> dict[Key, int]:
+        pending, self.pending = self.pending, {}
+        return pending
+
+
+class AnalyticsCounter:
+    """The evaluator's counting: `start()` on the event loop, `stop()` flushes what is left."""
+
+    def __init__(self, metrics: Any, config: AnalyticsConfig, path: Path, environments: Callable[[], Iterable[str]],
+                 clock: Callable[[], float] = time.time):
+        self.collector = Collector(metrics.results.counts)
+        self.writer = AnalyticsWriter(path, config.retention)
+        self.period = config.buffer.flush_period
+        self.environments = environments
+        self.clock = clock
+        self.unwritten: dict[Key, int] = {}
+        self._error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._pruned_at = 0.0
+        registry = metrics.registry
+        self.write_errors = Counter("flagdeck_analytics_write_errors", "Failed writes of the analytics store",
+                                    registry=registry)
+        self.dropped = Counter("flagdeck_analytics_dropped", "Counts dropped while the analytics store failed",
+                               registry=registry)
+        self.backlog = Gauge("flagdeck_analytics_unwritten_buckets", "Buckets waiting for the analytics store",
+                             registry=registry)
+        metrics.analytics = self  # metrics.git_updated collects before dropping a series (forget_pruned after)
+
+    def collect_now(self) -> None:
+        self.collector.collect(epoch_minute(self.clock() - 0.001))
+
+    def forget_pruned(self) -> None:
+        self.collector.forget_pruned()
+
+    async def start(self) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="flagdeck-analytics")
+        self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self.collect_now()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.flush(), 2 * 5.0 + 1)
+        assert self._executor is not None
+        self._executor.submit(self.writer.close)
+        self._executor.shutdown(wait=True)
+        self._task = None
+
+    async def _run(self) -> None:
+        await self._write(self._open)
+        while True:
+            now = self.clock()
+            tick = min((now // self.period + 1) * self.period, (now // 60 + 1) * 60)
+            await asyncio.sleep(max(0.0, tick - now))
+            self.collect_now()
+            await self.flush()
+            if self.clock() - self._pruned_at >= PRUNE_EVERY:
+                await self._write(self._prune)
+
+    async def flush(self) -> None:
+        """Write what was collected (and whatever an earlier write failed to), in the writer's thread."""
+        taken = self.collector.take()
+        if self.unwritten:
+            for key, count in taken.items():
+                self.unwritten[key] = self.unwritten.get(key, 0) + count
+            taken, self.unwritten = self.unwritten, {}
+        if not taken:
+            return
+        if not await self._write(lambda: self.writer.add_keyed(taken)):
+            self._keep(taken)
+        self.backlog.set(len(self.unwritten))
+
+    def _open(self) -> None:
+        self.writer.started(self.environments(), self.clock())
+        self._prune()
+
+    def _prune(self) -> None:
+        self._pruned_at = self.clock()
+        self.writer.prune(self._pruned_at)
+
+    async def _write(self, work: Callable[[], None]) -> bool:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, work)
+        except AnalyticsError as exc:
+            self.write_errors.inc()
+            if str(exc) != self._error:
+                log.error("%s; evaluations are served, their counts kept in memory until it can be written", exc)
+                self._error = str(exc)
+            return False
+        if self._error is not None:
+            log.warning("analytics store %s: writing again", self.writer.path)
+            self._error = None
+        return True
+
+    def _keep(self, counts: dict[Key, int]) -> None:
+        self.unwritten = counts
+        excess = len(counts) - MAX_UNWRITTEN
+        if excess > 0:
+            for key in sorted(counts)[:excess]:  # the oldest minutes first
+                self.dropped.inc(counts.pop(key))

@@ -1,0 +1,173 @@
+"""The embedded analytics store: one SQLite file (WAL) of per-minute evaluation counts, shared by every worker and
+evaluator process that names it.
+
+Rows are additive: `AnalyticsWriter.add` upserts `count = count + new`, so several processes flushing their own
+deltas into one file sum up, whatever the order. `coverage` keeps, per environment, since when counts are kept (the
+first start of counting or the oldest bucket written, moved forward by retention). Times are stored as UTC epoch
+seconds of the minute's start.
+
+A file that cannot be opened, is not a database, or stays locked for `BUSY_TIMEOUT` seconds raises AnalyticsError
+naming the file and what to do; the evaluator logs it and goes on serving (counting.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from gitstore.errors import FlagdeckError
+
+if TYPE_CHECKING:
+    from evaluator.config import EvaluatorConfig
+
+T = TypeVar("T")
+BUSY_TIMEOUT = 5.0
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS counts (
+    environment TEXT NOT NULL, minute INTEGER NOT NULL, namespace TEXT NOT NULL, flag TEXT NOT NULL,
+    value TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (environment, minute, namespace, flag, value, reason)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS counts_by_flag ON counts (environment, namespace, flag, minute);
+CREATE TABLE IF NOT EXISTS coverage (environment TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;
+"""
+UPSERT = ("INSERT INTO counts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count")
+COVER = "INSERT INTO coverage VALUES (?, ?) ON CONFLICT DO UPDATE SET since = min(since, excluded.since)"
+
+# (minute start as UTC epoch seconds, environment, namespace, flag, value, reason)
+Key = tuple[int, str, str, str, str, str]
+
+
+class AnalyticsError(FlagdeckError):
+    """The analytics store cannot be used (the message names the file)."""
+
+
+def database_path(config: EvaluatorConfig) -> Path:
+    return config.analytics.database(config.path)
+
+
+def epoch_minute(moment: datetime | float) -> int:
+    """The start of the minute holding `moment` (an aware datetime or epoch seconds), as epoch seconds."""
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            raise ValueError(f"{moment!r}: analytics times are timezone-aware (UTC)")
+        moment = moment.timestamp()
+    return int(moment // 60) * 60
+
+
+def problem(path: Path, exc: BaseException) -> AnalyticsError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        hint = f"locked by another process for more than {BUSY_TIMEOUT:g} s"
+    elif isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        hint = f"{text}; move the file aside and counting starts afresh"
+    else:
+        hint = text
+    return AnalyticsError(f"{path}: analytics store: {hint}")
+
+
+def connect(path: Path, create: bool) -> sqlite3.Connection:
+    """A connection to the store at `path` (created with its schema when `create`); AnalyticsError otherwise."""
+    try:
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise problem(path, exc) from None
+    try:
+        if create:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.executescript(SCHEMA)
+        else:
+            connection.execute("PRAGMA query_only=1")
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchall()  # is it a database at all
+    except sqlite3.Error as exc:
+        connection.close()
+        raise problem(path, exc) from None
+    return connection
+
+
+class AnalyticsWriter:
+    """Adds counts to the store at `path` (created on first use). Thread-safe; every call blocks (SQLite)."""
+
+    def __init__(self, path: Path, retention: float | None = None):
+        self.path = Path(path)
+        self.retention = retention  # seconds of counts `prune` keeps (None: all)
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    @classmethod
+    def for_config(cls, config: EvaluatorConfig) -> AnalyticsWriter:
+        return cls(database_path(config), config.analytics.retention)
+
+    def add(self, rows: Iterable[tuple[datetime, str, str, str, str, str, int]]) -> None:
+        """Add (minute, environment, namespace, flag, value, reason, count) rows; counts of one key add up."""
+        keyed: dict[Key, int] = {}
+        for minute, env, namespace, flag, value, reason, count in rows:
+            key = (epoch_minute(minute), env, namespace, flag, value, reason)
+            keyed[key] = keyed.get(key, 0) + count
+        self.add_keyed(keyed)
+
+    def add_keyed(self, counts: Mapping[Key, int]) -> None:
+        """Add counts by `Key` (minutes as epoch seconds), in one transaction."""
+        if not counts:
+            return
+        since: dict[str, int] = {}
+        for minute, env, *_ in counts:
+            since[env] = min(since.get(env, minute), minute)
+        rows = [(env, minute, ns, flag, value, reason, count)
+                for (minute, env, ns, flag, value, reason), count in counts.items() if count]
+
+        def run(c: sqlite3.Connection) -> None:
+            c.executemany(UPSERT, rows)
+            c.executemany(COVER, since.items())
+
+        self._transaction(run)
+
+    def started(self, environments: Iterable[str], now: float) -> None:
+        """Counting of `environments` starts at `now` (epoch seconds): their coverage begins then, unless earlier."""
+        minute = epoch_minute(now)
+        rows = [(env, minute) for env in environments]
+        self._transaction(lambda c: c.executemany(COVER, rows) and None)
+
+    def prune(self, now: float) -> int:
+        """Delete the buckets older than the retention before `now` (epoch seconds); returns how many."""
+        if self.retention is None:
+            return 0
+        cutoff = epoch_minute(now - self.retention)
+
+        def run(c: sqlite3.Connection) -> int:
+            deleted = c.execute("DELETE FROM counts WHERE minute < ?", (cutoff,)).rowcount
+            c.execute("UPDATE coverage SET since = ? WHERE since < ?", (cutoff, cutoff))
+            return deleted
+
+        return self._transaction(run)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                if self._connection is None:
+                    self._connection = connect(self.path, create=True)
+                connection = self._connection
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(connection)
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+                return result
+            except sqlite3.Error as exc:
+                if self._connection is not None:  # reopen next time: the file may have been replaced
+                    self._connection.close()
+                    self._connection = None
+                raise problem(self.path, exc) from None
