@@ -47,8 +47,8 @@ def test_sdk_http_and_ofrep_evaluations_are_counted(make_server, reader: Analyti
                                                 "environmentKey": "staging"}).status_code == 200
     expected = {("ns1", "bool-rollout-on"): 11, ("ns1", "variant-seg"): 2, ("ns1", "variant-seg-dflt"): 5,
                 ("ns1", "env-marker"): 4, ("ns1", "bool-rollout"): 1}
-    wait_until(lambda: totals(reader) == expected, timeout=10, what="the counts in the store")
-    assert totals(reader, "staging") == {("ns1", "env-marker"): 1}
+    wait_until(lambda: totals(reader) == expected and totals(reader, "staging") == {("ns1", "env-marker"): 1},
+               timeout=10, what="the counts in the store")
     assert (config_path.parent / ".flagdeck-state" / "analytics.sqlite3").is_file()
 
     usage = reader.usage("production", datetime.now(UTC) - timedelta(hours=1), flag="variant-seg-dflt")
