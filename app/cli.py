@@ -36,6 +36,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # several commands of one module: "module:attribute"
     "flag": ("flag:group",
         "Change one flag from a script: set, create, delete (one commit each)."),
+    "schedule": ("schedule:schedule",
+        "Schedule a change to a flag for a time; `flagdeck serve` commits it then, once."),
+    "schedules": ("schedule:listing",
+        "List scheduled changes by time: pending ones (--all: with what ran, was skipped, failed or was cancelled)."),
+    "unschedule": ("schedule:unschedule",
+        "Cancel a pending scheduled change (its record stays, cancelled)."),
     "propose": ("proposal:propose",
         "Propose merging a branch environment into its environment; prints the proposal's id."),
     "proposals": ("proposal:listing",

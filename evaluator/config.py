@@ -13,6 +13,7 @@ from typing import Annotated, Any, ClassVar, Self
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from evaluator.analytics.config import AnalyticsConfig
+from evaluator.automation.config import AutomationConfig
 from evaluator.keys import read_public_key, server_ssl_context
 from gitstore.config import Config, Duration, DurationOrZero, Section, Source, load_config
 from gitstore.errors import ConfigError
@@ -135,6 +136,7 @@ class EvaluatorConfig(Config):
     authentication: AuthenticationConfig = Field(default_factory=AuthenticationConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
+    automation: AutomationConfig = Field(default_factory=AutomationConfig)
     _server_problems: list[str] = PrivateAttr(default_factory=list)  # see check_server_files
 
     def check_server_files(self) -> None:

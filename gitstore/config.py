@@ -176,7 +176,8 @@ class Config(Section):
     """gitstore's sections of flagdeck.yaml. A package above extends it with the sections it owns (a subclass
     overriding `prepare` and `checked`, calling these first, and narrowing `PASSED_OVER`)."""
 
-    PASSED_OVER: ClassVar[frozenset[str]] = frozenset({"server", "authentication", "analytics", "ssh"})
+    PASSED_OVER: ClassVar[frozenset[str]] = frozenset({"server", "authentication", "analytics", "ssh",
+                                                     "automation"})
     """Top-level sections this model does not validate: owned by the evaluator and the app."""
 
     path: Path | None = None

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evaluator.automation.runner import AutomationRunner
 from evaluator.config import EvaluatorConfig, load_evaluator_config
 from evaluator.keys import server_ssl_context
 from evaluator.server.accesslog import AccessLog
@@ -175,6 +176,7 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
                            access_log=ACCESS_LOG if access else None, access_log_class=AccessLog,
                            handle_signals=False, shutdown_timeout=2.0)
     exchange = None
+    automation = AutomationRunner(config)
     try:
         # No collection while loading: each end of a gc pause would rescan every object built so far (3 s of 100,000
         # flags). A pause like the loader's (they overlap: the collector resumes when the last one ends, e.g. once
@@ -196,8 +198,10 @@ async def serve_socket(config_path: str | Path | None, sock: socket.socket,
             await Listener(runner, own, gate, ssl_context, limits.header_timeout).start()
         if shared is not None:
             exchange = asyncio.ensure_future(_exchange(shared, metrics))
+        await automation.start()  # the scheduler of schedules and ramps (evaluator/automation)
         await stop.wait()
     finally:
+        await automation.stop()
         if exchange is not None:
             exchange.cancel()
         await runner.cleanup()

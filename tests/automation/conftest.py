@@ -39,6 +39,23 @@ def open_store(config: Path, who: Author | None = ALICE, roles: dict[str, str] |
     return Store(load_config(config), roles=roles, identity=who)
 
 
+def messages(config: Path, limit: int = 20) -> list[str]:
+    """The newest commit messages of the demo repository's branch (every environment: one branch), newest first."""
+    import pygit2
+
+    repo = pygit2.Repository(str(config.parent / "repo"))
+    found = []
+    for commit in repo.walk(repo.references["refs/heads/main"].target):
+        found.append(commit.message)
+        if len(found) == limit:
+            break
+    return found
+
+
+def trailer(message: str, key: str) -> str | None:
+    return next((line.split(": ", 1)[1] for line in message.splitlines() if line.startswith(f"{key}: ")), None)
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     return init_demo(tmp_path / "demo")

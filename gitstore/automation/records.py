@@ -1,0 +1,126 @@
+"""The files schedules and ramps are kept in: `<directory>/.flagdeck/schedules.yaml` and `.flagdeck/ramps.yaml` on
+the environment's own branch. Flipt reads only `*/features.yaml|yml|json` one level below the directory (and
+Flagdeck's loader the same), and a directory without such a file is disregarded, so these files change nothing
+Flipt or the evaluator serves. Being on the environment's branch, a record changes in the same commit as the flag
+it acts on (a schedule is marked done by the commit that carries its change), and the store's compare-and-swap on
+the branch is the lock that makes it happen once (`Store.commit(files=...)`).
+
+Read with the proposals' record reader (`gitstore.proposals.records.load`: an unreadable file is reported with
+file, line and field, and nothing in it runs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+import pygit2
+
+from gitstore.errors import ConflictError, Problem, ValidationError
+from gitstore.git.objects import blob_bytes, commit_at
+from gitstore.git.repo import blob_at
+from gitstore.proposals.records import Record, dump, load
+from gitstore.results import Author, CommitResult
+
+if TYPE_CHECKING:
+    from gitstore.model.changes import Change
+    from gitstore.store import Store
+
+SCHEDULER = Author("Flagdeck scheduler", "scheduler@flagdeck.invalid")
+"""The author of the commits schedules and ramps make (the user they act for is in `On-behalf-of:`)."""
+ATTEMPTS = 5
+R = TypeVar("R", bound=Record)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[R]):
+    """The records of one environment as of `commit` (the tip they were read at)."""
+
+    env: str
+    commit: str
+    items: tuple[R, ...]
+    problems: tuple[Problem, ...] = ()
+
+
+class RecordFile(Generic[R]):
+    """One YAML file of records (`<list name>: [...]`) under each environment's directory."""
+
+    def __init__(self, path: str, holder: type[Record], field: str, prefix: str):
+        self.path, self.holder, self.field, self.prefix = path, holder, field, prefix
+
+    def full_path(self, store: Store, env: str) -> str:
+        directory = store.config.environment(env).directory.strip("/")
+        return f"{directory}/{self.path}" if directory else self.path
+
+    def read(self, store: Store, env: str) -> Loaded[R]:
+        """The records at the branch tip (reading needs viewer)."""
+        snap = store.snapshot(env)
+        path = self.full_path(store, env)
+        data = store.run_on(env, _read_blob, snap.commit, path)
+        if data is None:
+            return Loaded(env, snap.commit, ())
+        found, problems = load(self.holder, path, data)
+        if found is None:
+            return Loaded(env, snap.commit, (), tuple(problems))
+        return Loaded(env, snap.commit, tuple(getattr(found, self.field)))
+
+    def data(self, items: tuple[R, ...]) -> bytes:
+        header = (f"# Written by Flagdeck ({self.field}); Flipt does not read this directory. Change it with the "
+                  "flagdeck commands or the console.\n").encode()
+        return header + dump(self.holder.model_validate({self.field: items}))
+
+    def next_id(self, items: tuple[R, ...]) -> str:
+        numbers = [int(i.id.split("-", 1)[1]) for i in items if i.id.split("-", 1)[-1].isdigit()]  # type: ignore[attr-defined]
+        return f"{self.prefix}-{max(numbers, default=0) + 1}"
+
+    def commit(self, store: Store, loaded: Loaded[R], items: tuple[R, ...], message: str,
+               changes: list[Change] | None = None, author: Author | None = None,
+               trailers: tuple[tuple[str, str], ...] = ()) -> CommitResult:
+        """One commit writing `items` (and `changes`) on the tip `loaded` was read at; `ConflictError` naming the
+        file when another writer changed it meanwhile."""
+        if loaded.problems:
+            raise ValidationError(list(loaded.problems))
+        return store.commit(loaded.env, list(changes or []), author, loaded.commit, message,
+                            files={self.path: self.data(items)}, trailers=trailers)
+
+    def change(self, store: Store, env: str, edit: Callable[[Loaded[R]], tuple[tuple[R, ...], str, list[Change]]],
+               author: Author | None = None) -> CommitResult:
+        """Read, edit, commit; again from the new tip when another writer changed the file meanwhile."""
+        for attempt in range(ATTEMPTS):
+            loaded = self.read(store, env)
+            items, message, changes = edit(loaded)
+            try:
+                return self.commit(store, loaded, items, message, changes, author)
+            except ConflictError as exc:
+                if exc.resource != self.full_path(store, env) or attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _read_blob(repo: pygit2.Repository, commit: str, path: str) -> bytes | None:
+    entry = blob_at(commit_at(repo, pygit2.Oid(hex=commit)).tree, path)
+    return blob_bytes(repo, entry.id) if entry is not None else None
+
+
+def user_text(author: Author | None) -> str:
+    return f"{author.name} <{author.email}>" if author is not None else "unknown"
+
+
+def age(delta_seconds: float) -> str:
+    """`3h12m`, `5m`, `40s`: how late, how long."""
+    seconds = int(abs(delta_seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, _ = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m"

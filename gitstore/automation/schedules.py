@@ -1,0 +1,203 @@
+"""Scheduled changes: a `FlagPatch` for one flag, to be committed at a time, kept in `.flagdeck/schedules.yaml` on
+the environment's branch (`gitstore.automation.records`).
+
+Scheduling is a commit (editor; a protected environment admits it only through its protection: an admin breaking
+glass), and so is cancelling. At its time a scheduler (`run_due`, called by every `flagdeck serve` replica) makes
+the change a commit authored by `SCHEDULER` with `Schedule: <id>` and `On-behalf-of: <user>` trailers, and marks the
+schedule done in that same commit, based on the tip it read the schedule at: a replica that read it pending too
+finds the file changed and its commit refused (`ConflictError`), so the change lands once. A schedule found due
+more than `late_after` after its time was missed (the scheduler was down): it runs late or is skipped, per its
+`missed:` (else the configured default), and its record and commit say which. A change that no longer applies
+(the flag deleted, a variant gone) marks the schedule failed, with why, in a commit of its own."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from gitstore.automation.patch import FlagPatch, PatchError
+from gitstore.automation.records import SCHEDULER, Loaded, RecordFile, age, user_text, utcnow
+from gitstore.automation.writes import patched
+from gitstore.errors import ConflictError, FlagdeckError, NotFoundError, ValidationError
+from gitstore.proposals import protection
+from gitstore.proposals.records import Record
+
+if TYPE_CHECKING:
+    from gitstore.model.changes import Change
+    from gitstore.results import Author, CommitResult
+    from gitstore.store import Store
+
+log = logging.getLogger(__name__)
+Missed = Literal["run", "skip"]
+
+
+class ScheduleState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Schedule(Record):
+    id: str
+    namespace: str
+    flag: str
+    set: FlagPatch
+    at: datetime
+    missed: Missed | None = None  # None: the scheduler's default (`automation.missed`)
+    by: str
+    created: datetime
+    state: ScheduleState = ScheduleState.PENDING
+    ran_at: datetime | None = None  # when it ran, was skipped, failed or was cancelled
+    note: str = ""
+
+    def what(self) -> str:
+        return f"{self.namespace}/{self.flag}: {self.set.describe()}"
+
+
+class ScheduleFile(Record):
+    schedules: tuple[Schedule, ...] = Field(default_factory=tuple)
+
+
+SCHEDULES: RecordFile[Schedule] = RecordFile(".flagdeck/schedules.yaml", ScheduleFile, "schedules", "S")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the scheduler did with one due schedule."""
+
+    env: str
+    schedule: Schedule  # as recorded after
+    commit: str | None
+
+
+def schedule(store: Store, env: str, namespace: str, flag: str, patch: FlagPatch, at: datetime,
+             missed: Missed | None = None, author: Author | None = None,
+             now: datetime | None = None) -> tuple[Schedule, CommitResult]:
+    """Record a schedule (one commit); refused now when the change does not apply to the flag as it is."""
+    if patch.empty():
+        raise ValidationError([])
+    if at.tzinfo is None:
+        raise FlagdeckError("the time needs a timezone (e.g. 2026-12-24T18:00:00Z)")
+    now = now or utcnow()
+    if at < now.replace(second=0) and (now - at).total_seconds() > 60:
+        raise FlagdeckError(f"{at.isoformat()} is in the past")
+    who = user_text(author or store.identity)
+    made: list[Schedule] = []
+
+    def edit(loaded: Loaded[Schedule]) -> tuple[tuple[Schedule, ...], str, list[Change]]:
+        patched(store.snapshot(env), env, namespace, flag, patch)  # applies now (PatchError, NotFoundError)
+        made[:] = [Schedule(id=SCHEDULES.next_id(loaded.items), namespace=namespace, flag=flag, set=patch, at=at,
+                            missed=missed, by=who, created=now)]
+        return (*loaded.items, made[0]), f"schedule {made[0].id}: {made[0].what()} at {at.isoformat()}", []
+
+    result = SCHEDULES.change(store, env, edit, author)
+    return made[0], result
+
+
+def find(store: Store, schedule_id: str, env: str | None = None) -> tuple[str, Schedule]:
+    """(environment, schedule) of an id; `NotFoundError`, or `ConflictError` when several environments have it."""
+    envs = [env] if env else list(store.config.environments)
+    found = [(e, s) for e in envs for s in SCHEDULES.read(store, e).items if s.id == schedule_id]
+    if not found:
+        raise NotFoundError(f"no schedule {schedule_id}" + (f" in {env!r}" if env else ""))
+    if len(found) > 1:
+        raise ConflictError(f"{schedule_id} is a schedule of {', '.join(e for e, _ in found)}: say which with --env")
+    return found[0]
+
+
+def cancel(store: Store, schedule_id: str, env: str | None = None, author: Author | None = None,
+           now: datetime | None = None) -> tuple[str, Schedule, CommitResult]:
+    """Cancel a pending schedule (one commit; its record stays, cancelled)."""
+    env, _ = find(store, schedule_id, env)
+    done: list[Schedule] = []
+
+    def edit(loaded: Loaded[Schedule]) -> tuple[tuple[Schedule, ...], str, list[Change]]:
+        items = []
+        for item in loaded.items:
+            if item.id == schedule_id:
+                if item.state is not ScheduleState.PENDING:
+                    raise FlagdeckError(f"{schedule_id} is {item.state.value}, not pending: nothing to cancel")
+                item = item.model_copy(update={"state": ScheduleState.CANCELLED, "ran_at": now or utcnow(),
+                                               "note": f"cancelled by {user_text(author or store.identity)}"})
+                done.append(item)
+            items.append(item)
+        return tuple(items), f"unschedule {schedule_id}: {done[-1].what()}", []
+
+    result = SCHEDULES.change(store, env, edit, author)
+    return env, done[-1], result
+
+
+def listing(store: Store, env: str | None = None) -> list[tuple[str, Schedule]]:
+    """Every schedule of the environment (or of every configured environment), by time."""
+    envs = [env] if env else list(store.config.environments)
+    found = [(e, s) for e in envs for s in SCHEDULES.read(store, e).items]
+    return sorted(found, key=lambda pair: (pair[1].at, pair[0], pair[1].id))
+
+
+def problems(store: Store, env: str | None = None) -> list[str]:
+    envs = [env] if env else list(store.config.environments)
+    return [str(p) for e in envs for p in SCHEDULES.read(store, e).problems]
+
+
+def run_due(store: Store, env: str, now: datetime, late_after: float, default_missed: Missed = "run") -> list[Outcome]:
+    """Carry out every schedule of `env` due at `now`, one commit each (see the module docstring); a schedule
+    another replica carried out first is left to it."""
+    outcomes: list[Outcome] = []
+    handled: set[str] = set()
+    while True:
+        loaded = SCHEDULES.read(store, env)
+        due = [s for s in loaded.items if s.state is ScheduleState.PENDING and s.at <= now and s.id not in handled]
+        if not due:
+            return outcomes
+        item = min(due, key=lambda s: (s.at, s.id))
+        handled.add(item.id)
+        try:
+            outcome = carry_out(store, loaded, item, now, late_after, item.missed or default_missed)
+        except ConflictError as exc:
+            log.info("schedule %s of %s: %s; another replica got there first, or will next time", item.id, env, exc)
+            continue
+        log.warning("schedule %s of %s: %s", item.id, env, outcome.schedule.note)
+        outcomes.append(outcome)
+
+
+def carry_out(store: Store, loaded: Loaded[Schedule], item: Schedule, now: datetime, late_after: float,
+             missed: Missed) -> Outcome:
+    env = loaded.env
+    late = (now - item.at).total_seconds()
+    late_note = f"missed by {age(late)} (missed: {missed})" if late > late_after else ""
+    trailers = (("Schedule", item.id), ("On-behalf-of", item.by))
+    changes: list[Change] = []
+    if late_note and missed == "skip":
+        state, note = ScheduleState.SKIPPED, f"skipped: {late_note}"
+    else:
+        try:
+            change = patched(store.snapshot(env), env, item.namespace, item.flag, item.set)
+        except (NotFoundError, PatchError) as exc:
+            state, note = ScheduleState.FAILED, f"failed: {exc}"
+        else:
+            changes = [change] if change is not None else []
+            state = ScheduleState.DONE
+            note = "ran" + (f" late: {late_note}" if late_note else " on time") + ("" if changes else "; already so")
+    updated = item.model_copy(update={"state": state, "ran_at": now, "note": note})
+    items = tuple(updated if s.id == item.id else s for s in loaded.items)
+    subject = changes[0].message_line() if changes else f"schedule {item.id} {state.value}"
+    message = f"{subject}\n\nSchedule {item.id} by {item.by}, {item.what()}, at {item.at.isoformat()}: {note}."
+    with _admitted(store, env):
+        result = SCHEDULES.commit(store, loaded, items, message, changes, SCHEDULER, trailers)
+    return Outcome(env, updated, result.commit)
+
+
+def _admitted(store: Store, env: str) -> contextlib.AbstractContextManager[object]:
+    """A protected environment's scheduled commits are admitted: the record got onto its branch only through its
+    protection (a proposal or an admin breaking glass), which is where the change was reviewed."""
+    if not protection.protected(store.config, env):
+        return contextlib.nullcontext()
+    return protection.admitted(protection.Admission(env))
