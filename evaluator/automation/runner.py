@@ -1,5 +1,6 @@
 """The scheduler inside `flagdeck serve`: every `automation.poll_interval` it carries out the due schedules of every
-configured environment (`gitstore.automation.schedules.run_due`) and the due ramp steps. It writes through a Store
+configured environment (`gitstore.automation.schedules.run_due`) and the due ramp steps, their guards
+evaluated first (`evaluator.automation.guards`, `gitstore.automation.ramps.advance`). It writes through a Store
 of its own (not the evaluator's mirror: its commits are pushed when there is a remote), as `SCHEDULER`, off the
 event loop. Every replica may run it: the store's compare-and-swap makes each change land once. `now` is
 injectable, so tests control the clock; `tick()` runs one round synchronously."""
@@ -10,17 +11,29 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from evaluator.automation import guards
+from gitstore.automation import ramps
 from gitstore.automation.records import SCHEDULER, utcnow
 from gitstore.automation.schedules import Outcome, run_due
+from gitstore.errors import ConflictError, FlagdeckError
 
 if TYPE_CHECKING:
     from evaluator.config import EvaluatorConfig
     from gitstore.store import Store
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one round did: schedules carried out, ramps moved (a step, a revert, a pause), as recorded after."""
+
+    schedules: list[Outcome]
+    ramps: list[ramps.Ramp]
 
 
 class AutomationRunner:
@@ -31,6 +44,7 @@ class AutomationRunner:
         self.now = now
         self._store = store
         self._task: asyncio.Task[None] | None = None
+        self._failing: dict[str, str] = {}  # environment -> the error its last round failed with
 
     @property
     def store(self) -> Store:
@@ -40,16 +54,40 @@ class AutomationRunner:
             self._store = Store(self.config, identity=SCHEDULER)
         return self._store
 
-    def tick(self) -> list[Outcome]:
-        """One round: every environment's due schedules (an environment that fails is logged and skipped)."""
-        outcomes: list[Outcome] = []
+    def tick(self) -> Round:
+        """One round: every environment's due schedules, then its due ramp steps (guards first). An environment
+        that fails (a broken records file, a full disk) is logged and stops no other."""
+        done = Round([], [])
         now = self.now()
         for env in self.config.environments:
             try:
-                outcomes += run_due(self.store, env, now, self.settings.late_after, self.settings.missed)
-            except Exception:  # one environment's trouble (a broken records file, a full disk) stops no other
-                log.exception("scheduler: environment %s", env)
-        return outcomes
+                done.schedules.extend(run_due(self.store, env, now, self.settings.late_after, self.settings.missed))
+                for ramp in ramps.due(self.store, env, now):
+                    verdict = guards.check(ramp.guards) if ramp.guards else ramps.Verdict(True, "")
+                    try:
+                        moved = ramps.advance(self.store, env, ramp.id, ramp.step, now, verdict)
+                    except ConflictError as exc:
+                        log.info("ramp %s of %s: %s; another replica got there first", ramp.id, env, exc)
+                        continue
+                    if moved is not None:
+                        done.ramps.append(moved)
+            except Exception as exc:
+                self._failed(env, exc)
+            else:
+                if self._failing.pop(env, None) is not None:
+                    log.warning("scheduler: environment %s recovered", env)
+        return done
+
+    def _failed(self, env: str, exc: Exception) -> None:
+        """Log an environment's failure once until it recovers (a round runs every poll interval): one line for
+        what the store says (no descriptors left, a broken records file), the traceback for anything else."""
+        if env in self._failing:
+            return
+        self._failing[env] = str(exc)
+        if isinstance(exc, FlagdeckError | OSError):
+            log.warning("scheduler: environment %s: %s (said once until it recovers)", env, " ".join(str(exc).split()))
+        else:
+            log.exception("scheduler: environment %s (said once until it recovers)", env)
 
     async def start(self) -> None:
         if self.settings.enabled and self._task is None:

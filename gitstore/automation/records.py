@@ -10,6 +10,7 @@ file, line and field, and nothing in it runs)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ import pygit2
 from gitstore.errors import ConflictError, Problem, ValidationError
 from gitstore.git.objects import blob_bytes, commit_at
 from gitstore.git.repo import blob_at
+from gitstore.proposals import protection
 from gitstore.proposals.records import Record, dump, load
 from gitstore.results import Author, CommitResult
 
@@ -89,17 +91,25 @@ class RecordFile(Generic[R]):
                             files={self.path: self.data(items)}, trailers=trailers)
 
     def change(self, store: Store, env: str, edit: Callable[[Loaded[R]], tuple[tuple[R, ...], str, list[Change]]],
-               author: Author | None = None) -> CommitResult:
+               author: Author | None = None, trailers: tuple[tuple[str, str], ...] = ()) -> CommitResult:
         """Read, edit, commit; again from the new tip when another writer changed the file meanwhile."""
         for attempt in range(ATTEMPTS):
             loaded = self.read(store, env)
             items, message, changes = edit(loaded)
             try:
-                return self.commit(store, loaded, items, message, changes, author)
+                return self.commit(store, loaded, items, message, changes, author, trailers)
             except ConflictError as exc:
                 if exc.resource != self.full_path(store, env) or attempt == ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
+
+
+def admitted(store: Store, env: str) -> contextlib.AbstractContextManager[object]:
+    """The scheduler's commits to a protected environment are admitted: a schedule or a ramp got onto its branch
+    only through its protection (a proposal, or an admin breaking glass), which is where the change was reviewed."""
+    if not protection.protected(store.config, env):
+        return contextlib.nullcontext()
+    return protection.admitted(protection.Admission(env))
 
 
 def _read_blob(repo: pygit2.Repository, commit: str, path: str) -> bytes | None:

@@ -12,7 +12,6 @@ more than `late_after` after its time was missed (the scheduler was down): it ru
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,10 +21,9 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from gitstore.automation.patch import FlagPatch, PatchError
-from gitstore.automation.records import SCHEDULER, Loaded, RecordFile, age, user_text, utcnow
+from gitstore.automation.records import SCHEDULER, Loaded, RecordFile, admitted, age, user_text, utcnow
 from gitstore.automation.writes import patched
 from gitstore.errors import ConflictError, FlagdeckError, NotFoundError, ValidationError
-from gitstore.proposals import protection
 from gitstore.proposals.records import Record
 
 if TYPE_CHECKING:
@@ -190,14 +188,7 @@ def carry_out(store: Store, loaded: Loaded[Schedule], item: Schedule, now: datet
     items = tuple(updated if s.id == item.id else s for s in loaded.items)
     subject = changes[0].message_line() if changes else f"schedule {item.id} {state.value}"
     message = f"{subject}\n\nSchedule {item.id} by {item.by}, {item.what()}, at {item.at.isoformat()}: {note}."
-    with _admitted(store, env):
+    with admitted(store, env):
         result = SCHEDULES.commit(store, loaded, items, message, changes, SCHEDULER, trailers)
     return Outcome(env, updated, result.commit)
 
-
-def _admitted(store: Store, env: str) -> contextlib.AbstractContextManager[object]:
-    """A protected environment's scheduled commits are admitted: the record got onto its branch only through its
-    protection (a proposal or an admin breaking glass), which is where the change was reviewed."""
-    if not protection.protected(store.config, env):
-        return contextlib.nullcontext()
-    return protection.admitted(protection.Admission(env))

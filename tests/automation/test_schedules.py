@@ -46,11 +46,11 @@ def test_a_schedule_becomes_one_commit_at_its_time(config: Path) -> None:
         scheduled_at = store.head("production")
     automation = runner(config, clock)
     try:
-        assert automation.tick() == [] and automation.store.head("production") == scheduled_at  # not due yet
+        assert automation.tick().schedules == [] and automation.store.head("production") == scheduled_at  # not due yet
         clock.now = T0 + timedelta(hours=1, seconds=3)
-        (outcome,) = automation.tick()
+        (outcome,) = automation.tick().schedules
         assert outcome.schedule.state is ScheduleState.DONE and outcome.schedule.note == "ran on time"
-        assert automation.tick() == []  # done: never again
+        assert automation.tick().schedules == []  # done: never again
     finally:
         automation.store.close()
     with open_store(config) as store:
@@ -77,7 +77,7 @@ def test_missed_schedules_run_late_or_are_skipped_and_say_which(config: Path) ->
     clock = Clock(at + timedelta(hours=3, minutes=2))  # the scheduler was down for 3 hours
     automation = runner(config, clock)
     try:
-        outcomes = {o.schedule.id: o for o in automation.tick()}
+        outcomes = {o.schedule.id: o for o in automation.tick().schedules}
     finally:
         automation.store.close()
     assert outcomes[late.id].schedule.note == "ran late: missed by 3h2m (missed: run)"
@@ -102,7 +102,7 @@ def test_a_change_that_no_longer_applies_fails_visibly(config: Path) -> None:
         store.commit("production", [Change("default", Kind.FLAG, "maintenance-mode", None)], ALICE)
     automation = runner(config, Clock(T0 + timedelta(minutes=5)))
     try:
-        (outcome,) = automation.tick()
+        (outcome,) = automation.tick().schedules
     finally:
         automation.store.close()
     assert outcome.schedule.state is ScheduleState.FAILED
@@ -134,7 +134,7 @@ def test_a_protected_environment_is_scheduled_only_through_its_protection(config
     assert trailer(messages(config, 1)[0], "Break-glass") == "freeze for the holidays"
     automation = runner(config, Clock(T0 + timedelta(hours=1)))
     try:
-        (outcome,) = automation.tick()  # admitted: the schedule came in through the protection
+        (outcome,) = automation.tick().schedules  # admitted: the schedule came in through the protection
     finally:
         automation.store.close()
     assert outcome.schedule.state is ScheduleState.DONE
