@@ -40,8 +40,8 @@ Answer = tuple[int, bytes, str | None]  # status, JSON body (empty for 304), ETa
 
 class Pending(Exception):  # noqa: N818 - not an error: an answer not ready yet
     """Raised by a handler whose answer needs what is still being built (a namespace prepared after start-up,
-    prepared.py); only by handlers that read no body. The hot lane leaves such a request to the ordinary path,
-    which runs `wait` in a thread (the event loop serving others meanwhile), then calls the handler again."""
+    prepared.py). The hot lane leaves such a request to the ordinary path (its body put back), which runs `wait`
+    in a thread (the event loop serving others meanwhile), then calls the handler again."""
 
     def __init__(self, wait: Callable[[], object]):
         super().__init__("the answer is being prepared")

@@ -33,6 +33,7 @@ from aiohttp import web
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 from aiohttp.http_writer import StreamWriter
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
 from evaluator.server.calls import Call, CallHandler, Pending
@@ -186,7 +187,12 @@ class HotLaneHandler(Connection):
         body = payload.read_nowait()
         try:
             status, answer, etag = handler(Call(headers, url_env, body, params, method, message.path))
-        except Pending:  # the ordinary path waits for it without holding up the loop (a bodiless request)
+        except Pending:  # the ordinary path waits for it without holding up the loop
+            if body:  # it reads the body again: the queued message gets a payload holding it
+                replay = StreamReader(self, len(body), loop=self._loop)
+                replay.feed_data(body)
+                replay.feed_eof()
+                self._messages[0] = (message, replay)
             return _LEAVE
         written = self._lane.head(status, len(answer), etag, headers) + answer
         self.transport.write(written)

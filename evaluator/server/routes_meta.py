@@ -36,6 +36,7 @@ def environment_health(state: EnvState, default: bool, remote: dict[str, Any] | 
             namespaces[key] = {"digest": None, "commit": None, "error": error, "warnings": []}
     return {
         "default": default,
+        "prepared": not state.unprepared,  # false while a big namespace is being prepared after start-up
         "commit": state.commit,
         "lastReload": _when(state.loaded_at),
         "lastError": state.last_error or state.errors.get(""),

@@ -5,7 +5,11 @@ Every error is in OFREP's shape, as Flipt's OFREP error handler writes it: `erro
 (FLAG_NOT_FOUND, INVALID_CONTEXT, else GENERAL, 401/403 included), `errorDetails` the message, and `key` only
 for an error of a flag's lookup: a flag the namespace does not have, or a namespace that does not exist when a flag
 is asked for, reads `flag was not found <key>` (Flipt's bridge). The bulk call without `flags` on an unknown
-namespace fails listing it: `namespace "<ns>" not found`, no key."""
+namespace fails listing it: `namespace "<ns>" not found`, no key.
+
+The bulk call without `flags` on a big namespace still being prepared after start-up (prepared.py) waits for its
+bulk keys off the event loop (`Pending`), as a client snapshot does: building them compiles every flag, seconds at
+100,000 flags, which on the loop would hold up every other request (issue 18)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from aiohttp import web
 
 from evaluator.engine import FlagNotFound, evaluate
 from evaluator.server.auth import Api
-from evaluator.server.calls import Answer, Call, CallHandler, failure
+from evaluator.server.calls import Answer, Call, CallHandler, Pending, failure
 from evaluator.server.context import ServerContext
 from evaluator.server.environments import NS_HEADER
 from evaluator.server.errors import OFREP_CODES, ApiError, Code, go_quote, invalid, not_found
@@ -100,10 +104,14 @@ def _bulk(ctx: ServerContext) -> CallHandler:
             if body.flags is not None:
                 keys = body.flags
             elif ns is not None:
+                if not ns.ready:  # being prepared after start-up: wait for its bulk keys off the event loop
+                    raise Pending(ns.prepared.get)
                 keys = list(ns.bulk_keys)
             else:  # Flipt lists the namespace's flags first, which fails
                 raise not_found(f"namespace {go_quote(namespace)} not found")
             flags = orjson.dumps([_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys])
+        except Pending:
+            raise
         except Exception as exc:
             return failure(exc, call, on_bug, _render)
         streams = orjson.dumps([{"type": "sse",
