@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Branch environments: create, list (--json) and delete the branches of an environment (--env)."),
     "revert": ("revert",
         "Revert COMMIT (any revision: id, short id, HEAD~2) in an environment, as a new commit."),
+    "log": ("log",
+        "The audit trail of an environment from Git: who changed what, when, before → after."),
     "serve": ("serve",
         "Serve every configured environment to Flipt SDKs, OpenFeature providers and HTTP clients."),
     "console": ("console",

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from gitstore.config import Config
+from gitstore.events.model import ChangeSet
 from gitstore.git.snapshot import Snapshot
 from gitstore.git.watch import BranchMoved, EnvironmentsChanged
 from gitstore.model.changes import Change
@@ -39,6 +41,10 @@ class StoreReader(Protocol):
 
     def branches(self, env: str) -> list[BranchInfo]: ...
 
+    def head(self, env: str) -> str | None: ...
+
+    def pending_changes(self, env: str, since: str, limit: int = 20) -> tuple[str, list[ChangeSet]]: ...
+
 
 class StoreEditor(StoreReader, Protocol):
     """What the console and the commands work through: the configuration, history, and every kind of commit (each
@@ -48,10 +54,11 @@ class StoreEditor(StoreReader, Protocol):
     @property
     def config(self) -> Config: ...
 
-    def head(self, env: str) -> str | None: ...
-
     def history(self, env: str, namespace: str, flag: str | None = None, limit: int = 100,
                 diffs: bool = True) -> list[HistoryEntry]: ...
+
+    def changes(self, env: str, limit: int = 100, since: str | None = None, after: datetime | None = None,
+                namespace: str | None = None, flag: str | None = None) -> list[ChangeSet]: ...
 
     def commit(self, env: str, changes: list[Change], author: Author | None = None, based_on: str | None = None,
                message: str | None = None) -> CommitResult: ...

@@ -66,6 +66,9 @@ from gitstore.results import (
 )
 
 if TYPE_CHECKING:  # imported where they are used: `flagdeck validate` or `eval` reads, and never pays for them
+    from datetime import datetime
+
+    from gitstore.events.model import ChangeSet
     from gitstore.git.watch import BranchMoved, EnvironmentsChanged, Watcher
     from gitstore.model.changes import Change
 
@@ -398,6 +401,28 @@ class Store:
 
         return self._run(env, history.history, branch_ref(place.storage.branch), place.env.directory, namespace,
                          flag, limit, diffs, self.cache)
+
+    def changes(self, env: str, limit: int = 100, since: str | None = None, after: datetime | None = None,
+                namespace: str | None = None, flag: str | None = None) -> list[ChangeSet]:
+        """What each commit of the environment's first-parent line changed, resource by resource, before and after
+        (`gitstore.events`): newest first, after commit `since` or authored at or after `after`, only `namespace`'s
+        (and its `flag`'s) changes."""
+        self.require(env, access.Action.READ, "reading history")
+        place = self._place(env)
+        from gitstore.events import walk
+
+        ref, directory = branch_ref(place.storage.branch), place.env.directory
+        return self._run(env, walk.recent, env, ref, directory, self.cache, limit, since, after, namespace, flag)
+
+    def pending_changes(self, env: str, since: str, limit: int = 20) -> tuple[str, list[ChangeSet]]:
+        """(the branch tip, the change sets of the first `limit` commits after `since`, oldest first): what a
+        change-event delivery sends next (`gitstore.events.walk.pending`)."""
+        self.require(env, access.Action.READ, "reading history")
+        place = self._place(env)
+        from gitstore.events import walk
+
+        ref = branch_ref(place.storage.branch)
+        return self._run(env, walk.pending, env, ref, place.env.directory, self.cache, since, limit)
 
     def revert(self, env: str, namespace: str, commit: str, flag: str | None = None,
                author: Author | None = None) -> CommitResult:
