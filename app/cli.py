@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Serve every configured environment to Flipt SDKs, OpenFeature providers and HTTP clients."),
     "console": ("console",
         "Manage flags, segments and namespaces in a terminal; every change is reviewed and committed."),
+    "webhooks": ("webhooks",
+        "Webhooks, their delivery cursors and the delivery log (sent, retrying, failed)."),
     "ssh-server": ("ssh_server",
         "Serve the Flagdeck console over SSH (public-key authentication; one console per session)."),
     # several commands of one module: "module:attribute"

@@ -1,7 +1,7 @@
 """The evaluator's sections of flagdeck.yaml: `server` (address, workers, CORS, TLS, the hot lane, timeouts and the
-connection cap) and `authentication` (tokens, a JWT method, what stays open). `EvaluatorConfig` is gitstore's
-`Config` with these two sections, loaded from the same file with the same `FILE:LINE: key: message` errors
-(`load_evaluator_config`); `flagdeck serve` runs on it. Files only the evaluator reads (the JWT public key, the TLS
+connection cap), `authentication` (tokens, a JWT method, what stays open), `events` and `webhooks` (change events,
+evaluator/events/config.py). `EvaluatorConfig` is gitstore's `Config` with these sections, loaded from the same
+file with the same `FILE:LINE: key: message` errors (`load_evaluator_config`); `flagdeck serve` runs on it. Files only the evaluator reads (the JWT public key, the TLS
 certificate and key) are checked when loading but reported by `check_server_files`, so a console or an export on a
 machine without them still works."""
 
@@ -14,6 +14,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from evaluator.analytics.config import AnalyticsConfig
 from evaluator.automation.config import AutomationConfig
+from evaluator.events.config import EventsConfig, WebhookConfig
 from evaluator.keys import read_public_key, server_ssl_context
 from gitstore.config import Config, Duration, DurationOrZero, Section, Source, load_config
 from gitstore.errors import ConfigError
@@ -137,6 +138,8 @@ class EvaluatorConfig(Config):
     server: ServerConfig = Field(default_factory=ServerConfig)
     analytics: AnalyticsConfig = Field(default_factory=AnalyticsConfig)
     automation: AutomationConfig = Field(default_factory=AutomationConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)  # change events' state (evaluator/events)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
     _server_problems: list[str] = PrivateAttr(default_factory=list)  # see check_server_files
 
     def check_server_files(self) -> None:
@@ -153,6 +156,9 @@ class EvaluatorConfig(Config):
         jwt = auth.get("jwt") if isinstance(auth, dict) else None
         if isinstance(jwt, dict) and isinstance(jwt.get("public_key_file"), str):
             jwt["public_key_file"] = source.path(jwt["public_key_file"])
+        events = raw.get("events")
+        if isinstance(events, dict) and isinstance(events.get("state_dir"), str):
+            events["state_dir"] = source.path(events["state_dir"])
         server = raw.get("server")
         tls = server.get("tls") if isinstance(server, dict) else None
         for field in ("cert_file", "key_file"):
@@ -173,6 +179,14 @@ class EvaluatorConfig(Config):
         for env in (jwt.environments or []) if jwt else []:
             if env != "*" and env not in config.environments:
                 raise ConfigError(f"{source.at('authentication', 'jwt', 'environments')}: unknown environment {env!r}")
+        names: set[str] = set()
+        for at, hook in enumerate(config.webhooks):
+            if hook.name in names:
+                raise ConfigError(f"{source.at('webhooks', at, 'name')}: a second webhook named {hook.name!r}")
+            names.add(hook.name)
+            for env in hook.environments:
+                if env != "*" and env not in config.environments:
+                    raise ConfigError(f"{source.at('webhooks', at, 'environments')}: unknown environment {env!r}")
         problems = config._server_problems  # files only the evaluator needs: reported by check_server_files
         if jwt is not None and jwt.public_key_file is not None:
             try:

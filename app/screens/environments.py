@@ -85,6 +85,8 @@ class EnvironmentsScreen(BaseScreen):
                 tooltip="Propose the highlighted branch environment's changes for its base (title, description)"),
         Binding("v", "proposals", "Proposals",
                 tooltip="The change proposals of the highlighted environment (of its base, for a branch)"),
+        Binding("W", "webhooks", "Webhooks",
+                tooltip="Webhook deliveries: where each webhook stands, and what was sent, is retrying or failed"),
         BACK,
     ]
 
@@ -263,6 +265,11 @@ class EnvironmentsScreen(BaseScreen):
         if item is not None:
             env = item[0]
             self.app.push_screen(ProposalsScreen(env.base or env.name))
+
+    def action_webhooks(self) -> None:
+        from app.screens.deliveries import DeliveriesScreen
+
+        self.app.push_screen(DeliveriesScreen())
 
     def action_propose(self) -> None:
         env = self.highlighted_branch("Propose", ": a proposal is made from a branch environment (b branches it, "

@@ -14,6 +14,7 @@ from yarl import URL
 from evaluator.analytics.counting import AnalyticsCounter
 from evaluator.analytics.store import database_path
 from evaluator.config import EvaluatorConfig
+from evaluator.events.deliver import Deliveries
 from evaluator.server import (
     branch_envs,
     routes_client,
@@ -35,6 +36,7 @@ from gitstore.protocols import StoreReader
 RELOADER = web.AppKey("flagdeck_reloader", Reloader)
 ANALYTICS = web.AppKey("flagdeck_analytics", AnalyticsCounter)
 REMOTES = web.AppKey("flagdeck_remotes", RemoteStates)
+WEBHOOKS = web.AppKey("flagdeck_webhooks", Deliveries)
 ENV_PREFIX = "/environments/{" + URL_ENV + "}"
 
 
@@ -59,6 +61,7 @@ def create_app(store: StoreReader, config: EvaluatorConfig, max_body: int = DEFA
     app[CONTEXT] = ctx
     app[RELOADER] = Reloader(store, registry, ctx.metrics)
     app[REMOTES] = remotes
+    app[WEBHOOKS] = Deliveries(store, config.webhooks, list(config.environments), config.events)  # change events
     app[branch_envs.ENVIRONMENTS] = branch_envs.EnvironmentSet(store, registry, app[RELOADER], remotes,
                                                                ctx.metrics.git_branches.set)
     for prefix in ("", ENV_PREFIX):
@@ -147,9 +150,11 @@ async def _start(app: web.Application) -> None:
     await app[branch_envs.ENVIRONMENTS].start()
     if ANALYTICS in app:
         await app[ANALYTICS].start()
+    await app[WEBHOOKS].start()
 
 
 async def _stop(app: web.Application) -> None:
+    await app[WEBHOOKS].stop()
     await app[branch_envs.ENVIRONMENTS].stop()
     app[CONTEXT].registry.close()
     await app[REMOTES].stop()
