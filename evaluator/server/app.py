@@ -12,11 +12,13 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from evaluator.analytics.counting import AnalyticsCounter
+from evaluator.analytics.reader import open_reader
 from evaluator.analytics.store import database_path
 from evaluator.config import EvaluatorConfig
 from evaluator.events.deliver import Deliveries
 from evaluator.server import (
     branch_envs,
+    routes_analytics,
     routes_client,
     routes_evaluate,
     routes_meta,
@@ -70,6 +72,8 @@ def create_app(store: StoreReader, config: EvaluatorConfig, max_body: int = DEFA
         routes_stream.add_routes(app.router, prefix)
         routes_ofrep.add_routes(app.router, prefix, ctx)
     routes_meta.add_routes(app.router)
+    app[routes_analytics.READER] = open_reader(config)
+    routes_analytics.add_routes(app.router)
     branch_envs.add_routes(app.router)
     _routing_fallbacks(app.router, ctx.headers, cors)
     if cors and ctx.cors_origins:
