@@ -10,6 +10,9 @@ p99 < 5 ms at 32 connections.
 
 Every run also loads the same evaluator started with `--no-hot-lane` ("lane off": aiohttp's request and response
 objects for every request) and prints its CPU per request and ratio, so the hot lane's share is visible.
+Every run also loads the evaluator with `analytics: {enabled: false}` ("analytics off"), while "ours" counts every
+evaluation into its SQLite store, flushing every second (the default is 10 s: this overstates the cost), and prints
+analytics on/off for req/s and CPU per request (issue 16: counting may cost at most 5 %).
 `--against DIR` also runs an evaluator from another source tree (e.g. `git archive <rev> evaluator gitstore | tar
 -x -C DIR`) in the same alternating runs and prints its CPU per request: a before/after on the same load.
 """
@@ -70,7 +73,10 @@ def make_repository(directory: Path) -> Path:
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "bench flags"]):
         subprocess.run(["git", *args], cwd=repo, env=GIT_ENV, check=True)
     config = directory / "flagdeck.yaml"
-    config.write_text(f"storage:\n  flags: {{path: {repo}}}\nenvironments:\n  production: {{storage: flags}}\n")
+    text = f"storage:\n  flags: {{path: {repo}}}\nenvironments:\n  production: {{storage: flags}}\n"
+    config.write_text(text + "analytics: {buffer: {flush_period: 1s}}\n")
+    (directory / "analytics-off").mkdir()
+    (directory / "analytics-off" / "flagdeck.yaml").write_text(text + "analytics: {enabled: false}\n")
     return config
 
 
@@ -190,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         servers: dict[str, tuple[subprocess.Popen[str], str]] = {"ours": start_evaluator(config)}
         servers["bare"] = start_bare(free_port())
         servers["lane off"] = start_evaluator(config, None, "--no-hot-lane")
+        servers["analytics off"] = start_evaluator(directory / "analytics-off" / "flagdeck.yaml")
         if args.against:
             servers["before"] = start_evaluator(config, args.against)
         try:
@@ -263,6 +270,10 @@ def report(servers: dict[str, tuple[subprocess.Popen[str], str]], args: argparse
               f"{med['ours']['p50']:>8.2f}{med['ours']['p99']:>8.2f}{med['bare']['p99']:>9.2f}"
               f"{med['lane off']['cpu_us']:>12.1f}{med['bare']['cpu_us'] / med['lane off']['cpu_us']:>6.2f}{gain}"
               f"  {verdict}")
+        off = med["analytics off"]
+        print(f"{'':<14}analytics on/off: req/s {med['ours']['rps']:.0f}/{off['rps']:.0f} = "
+              f"{med['ours']['rps'] / off['rps']:.3f}, CPU per request {off['cpu_us']:.1f}/{med['ours']['cpu_us']:.1f}"
+              f" us = {off['cpu_us'] / med['ours']['cpu_us']:.3f} (>= 0.95)")
     shutil.rmtree(directory, ignore_errors=True)
 
 
