@@ -26,6 +26,7 @@ from gitstore.format.validation_rules import (
     percentage_problem,
 )
 from gitstore.model.documents import VERSIONS, FlagType, MatchType, SegmentOperator
+from gitstore.model.lifecycle import lifecycle_problems
 
 __all__ = ["Finding", "Path", "check_documents", "path_text", "validate_tree"]
 _FLAG_TYPES = tuple(t.value for t in FlagType)
@@ -202,6 +203,8 @@ class Checker:
                     if value is None:
                         self.error(path + ("metadata", str(key)), "metadata values must not be null")
                 self.json_value(metadata, path + ("metadata",))
+                for name, message in lifecycle_problems(metadata):  # Flagdeck's lifecycle fields
+                    self.error(path + ("metadata", name), message)
         defaults = []
         for i, variant in enumerate(self.seq(flag, "variants", path)):
             vpath = path + ("variants", i)
