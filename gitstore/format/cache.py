@@ -61,7 +61,8 @@ def fingerprint() -> str:
         digest = hashlib.sha1(MAGIC)
         # and what parses and decodes: another YAML parser (or orjson, or Python) may read a file differently
         digest.update(f"yaml-rs {yaml_rs.__version__} orjson {orjson.__version__} {sys.version}\0".encode())
-        for path in sorted([*here.glob("*.py"), here.parent / "model" / "documents.py", here.parent / "errors.py"]):
+        model = here.parent / "model"  # the documents, and the lifecycle rules the validator applies
+        for path in sorted([*here.glob("*.py"), model / "documents.py", model / "lifecycle.py", here.parent / "errors.py"]):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         _fingerprint = digest.hexdigest()
     return _fingerprint
