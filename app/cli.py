@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Serve the Flagdeck console over SSH (public-key authentication; one console per session)."),
     "stats": ("stats",
         "Evaluation counts of an environment's flags over a window: totals, per value served and per reason."),
+    "stale": ("stale",
+        "List the stale flags of an environment; exit 1 when any is stale (a CI gate), 0 when none."),
     "refs": ("refs",
         "Show where each flag key (or only the stale ones) appears in the source tree PATH (respects .gitignore)."),
     # several commands of one module: "module:attribute"
@@ -93,7 +95,7 @@ class LazyGroup(click.Group):
 # Commands that read (or write) once and exit: Python's cyclic garbage collector is off for them. A 100,000-flag
 # snapshot is ~700,000 objects without cycles; each time a pause of the collector ends (`gitstore.gcpause`) the
 # collector would scan all of them again (~1 s of a 100,000-flag export), to free nothing the exit would not.
-ONE_SHOT = frozenset({"validate", "eval", "export", "revert", "doctor", "init", "stats", "refs"})
+ONE_SHOT = frozenset({"validate", "eval", "export", "revert", "doctor", "init", "stats", "stale", "refs"})
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
