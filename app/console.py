@@ -64,6 +64,8 @@ class ConsoleApp(App[None]):
         self.insight = Insight(session)  # conflicts, stale editors, impact sample, recent contexts (issue 6)
         self.live = LiveRefresh(self)  # follows the store's branch moves (app/screens/live.py)
         self._proposals: Any = None
+        self._analytics: Any = None
+        self.analytics_error: str | None = None
 
     @property
     def proposals(self) -> Any:
@@ -73,6 +75,24 @@ class ConsoleApp(App[None]):
 
             self._proposals = Proposals(self.session.store)  # type: ignore[arg-type]
         return self._proposals
+
+    @property
+    def analytics(self) -> Any:
+        """The evaluation counts' reader (`evaluator.analytics.reader.open_reader`) of the store's configuration,
+        made when first asked for; None when the configuration has no analytics (a store opened on gitstore's
+        sections only). Its methods block: call them in workers."""
+        if self._analytics is None:
+            config = self.session.store.config
+            if getattr(config, "analytics", None) is None:
+                return None
+            from evaluator.analytics.reader import open_reader
+
+            self._analytics = open_reader(config)  # type: ignore[arg-type]
+        return self._analytics
+
+    @analytics.setter
+    def analytics(self, reader: Any) -> None:
+        self._analytics = reader
 
     def on_mount(self) -> None:
         self.theme = self.initial_theme

@@ -5,11 +5,21 @@ days of evaluations, so the stale rules (`app/insight/stale.py`) do not judge it
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from gitstore.store import Store
+from gitstore.git.snapshot import Snapshot
 
 Existing = dict[str, frozenset[str]]  # namespace -> the flag keys it held
+
+
+class GitReader(Protocol):
+    """What is read of the Store (`gitstore.store.Store`)."""
+
+    def head(self, env: str) -> str | None: ...
+
+    def snapshot(self, env: str, commit: str | None = None) -> Snapshot: ...
+
+    def run_on(self, env: str, fn: Any, *args: Any) -> Any: ...
 
 
 def _commit_as_of(repo: Any, head: str, cutoff: float) -> str | None:
@@ -23,7 +33,7 @@ def _commit_as_of(repo: Any, head: str, cutoff: float) -> str | None:
     return str(commit.id)
 
 
-def flags_as_of(store: Store, env: str, when: datetime) -> Existing:
+def flags_as_of(store: GitReader, env: str, when: datetime) -> Existing:
     """The flags of every namespace of the environment as its branch held them at `when` (blocks: Git)."""
     head = store.head(env)
     if head is None:
@@ -40,6 +50,6 @@ def flags_as_of(store: Store, env: str, when: datetime) -> Existing:
     return out
 
 
-def young_flags(store: Store, env: str, now: datetime, days: int) -> Existing:
+def young_flags(store: GitReader, env: str, now: datetime, days: int) -> Existing:
     """namespace -> keys held `days` ago: a flag of the namespace now that is NOT in its set is young."""
     return flags_as_of(store, env, now - timedelta(days=days))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evaluator.engine.impact import Entity, Impact, Shift, build_population, impact, load_population
+from evaluator.engine.impact import ABSENT, Entity, Impact, Shift, build_population, impact, load_population
 from gitstore.model.documents import Document
 
 POPULATION_SIZE = 10_000
@@ -63,6 +63,16 @@ class FlagImpact:
 
     def lines(self) -> list[str]:
         return self.impact.lines()
+
+    @property
+    def removed_serving(self) -> str | None:
+        """A removed flag that served one value to every entity: that value (its callers, keeping it in the code,
+        see no change); None otherwise."""
+        shifts = self.impact.shifts
+        if len(shifts) == 1 and shifts[0].after == ABSENT and shifts[0].before != ABSENT and \
+                shifts[0].count == self.impact.total:
+            return shifts[0].before
+        return None
 
 
 def chunked_impact(before: Any, after: Any, flag_key: str, people: Sequence[Entity],

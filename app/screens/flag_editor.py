@@ -1,4 +1,5 @@
-"""Edit one flag: name, description, type, enabled, metadata, variants and default variant, and the ordered rules
+"""Edit one flag: name, description, type, enabled, lifecycle (owner, temporary or permanent, expiry: kept in the
+metadata), the other metadata, variants and default variant, and the ordered rules
 (variant flags) or rollouts (boolean flags). `escape` keeps the edit as pending; nothing is committed here."""
 
 from __future__ import annotations
@@ -26,8 +27,13 @@ from app.widgets.list_editor import ListEditor
 from app.widgets.state_box import StateBox
 from gitstore.model.changes import Kind
 from gitstore.model.documents import Flag, FlagType, Rollout, Rule, SegmentOperator, Variant
+from gitstore.model.lifecycle import Kind as LifecycleKind
+from gitstore.model.lifecycle import Lifecycle, merged, parse_expires, without_lifecycle
 
 NO_DEFAULT = "(none)"
+NOT_SAID = "-"
+LIFECYCLE_CHOICES = [("not said", NOT_SAID), ("temporary: to be removed", "temporary"),
+                     ("permanent: kept", "permanent")]
 
 
 def segments_text(keys: tuple[str, ...], operator: SegmentOperator) -> str:
@@ -93,9 +99,15 @@ class FlagEditorScreen(ResourceEditorScreen):
                                        value=f.type, allow_blank=False, id="flag-type"))
             yield field("State", StateBox("on (enabled)", "off (disabled)", f.enabled, id="flag-enabled"))
             yield Static("", id="served-note", classes="warning-text", markup=False)
-            yield Label("Metadata (JSON object, empty for none)", classes="section-title")
-            yield TextArea(json.dumps(f.metadata, indent=1) if f.metadata else "", id="flag-metadata",
-                           soft_wrap=True)
+            life = Lifecycle.of(f)
+            yield field("Owner", Input(life.owner or "", placeholder="a person or team", id="flag-owner"))
+            yield field("Lifecycle", Select(LIFECYCLE_CHOICES, value=life.kind.value if life.kind else NOT_SAID,
+                                            allow_blank=False, id="flag-lifecycle"))
+            yield field("Expires", Input(life.expires.isoformat() if life.expires else "", placeholder="YYYY-MM-DD "
+                                         "(a temporary flag is stale after it)", id="flag-expires"))
+            others = without_lifecycle(f.metadata)
+            yield Label("Other metadata (JSON object, empty for none)", classes="section-title")
+            yield TextArea(json.dumps(others, indent=1) if others else "", id="flag-metadata", soft_wrap=True)
             yield Label("Variants (in the list: a add, ⏎ edit, x remove)", id="variants-label",
                         classes="section-title")
             yield ListEditor("Key", "Name", "Attachment", id="variants")
@@ -247,7 +259,8 @@ class FlagEditorScreen(ResourceEditorScreen):
         if not name:
             raise ValueError("name must not be empty")
         kind = self.query_one("#flag-type", Select).value
-        metadata = parse_metadata(self.query_one("#flag-metadata", TextArea).text)
+        metadata = merged(self.flag.metadata, parse_metadata(self.query_one("#flag-metadata", TextArea).text),
+                          self.lifecycle())
         variants = tuple(v.model_copy(update={"default": v.key == self.default}) for v in self.variants)
         return self.flag.model_copy(update={
             "name": name,
@@ -259,6 +272,17 @@ class FlagEditorScreen(ResourceEditorScreen):
             "rules": tuple(self.rules),
             "rollouts": tuple(self.rollouts) if kind == FlagType.BOOLEAN else (),
         })
+
+    def lifecycle(self) -> Lifecycle:
+        """The lifecycle fields; a ValueError naming the field when one is invalid."""
+        owner = self.query_one("#flag-owner", Input).value.strip() or None
+        kind = self.query_one("#flag-lifecycle", Select).value
+        expires = self.query_one("#flag-expires", Input).value.strip()
+        try:
+            date = parse_expires(expires) if expires else None
+        except ValueError as exc:
+            raise ValueError(f"expires: {exc}") from None
+        return Lifecycle(owner=owner, kind=LifecycleKind(str(kind)) if kind != NOT_SAID else None, expires=date)
 
     def action_evaluate(self) -> None:
         from app.screens.evaluate import EvaluateScreen

@@ -12,20 +12,20 @@ from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from app.insight.served import may_differ
-from app.screens.base import BaseScreen
+from app.screens.flags_lifecycle import LIFECYCLE_BINDINGS, FlagCounts
 from app.screens.modals.choose import ChooseModal
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.promote import PromoteModal
 from app.screens.modals.prompt import Field, PromptModal, key_check, non_empty
 from app.screens.proposal import is_protected
 from app.session import PromotionPreview, relative_time
-from app.widgets.flag_table import COLUMNS, FlagRow, FlagTable
+from app.widgets.flag_table import FlagRow, FlagTable
 from app.widgets.key_footer import KeyFooter
 from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import Document, Flag, FlagType
 
 
-class FlagsScreen(BaseScreen):
+class FlagsScreen(FlagCounts):
     SCREEN_TITLE = "Flag list"
     BINDINGS = [
         Binding("enter", "open", "Open",
@@ -55,23 +55,25 @@ class FlagsScreen(BaseScreen):
         Binding("down", "to_list", "To the list", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False,
                 tooltip="Show every flag again"),
+        *LIFECYCLE_BINDINGS,
     ]
 
     def compose(self) -> ComposeResult:
         yield self.context_bar()
         yield Static("", id="problems", classes="problems")
-        yield Input(placeholder="filter flags by key or name", id="filter")
+        yield Input(placeholder="filter flags by key or name; owner:NAME lifecycle:temporary is:stale", id="filter")
         yield FlagTable(id="flags")
         yield Static("loading…", id="flags-status", classes="status-line")
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self.trend_cache = {}
         self.query_one("#filter", Input).display = False
         self.query_one("#problems", Static).display = False
         self.query_one(FlagTable).focus()
         self.reload()
 
-    WRITES = frozenset({"toggle_flag", "new", "duplicate", "delete"})
+    WRITES = frozenset({"toggle_flag", "new", "duplicate", "delete", "cleanup"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Read-only roles do not see the editing keys (the context line says read-only); pressing them does
@@ -88,6 +90,7 @@ class FlagsScreen(BaseScreen):
     def _loaded(self, _: object = None) -> None:
         self.show_rows()
         self.call_after_refresh(self._load_changes)  # after the list is on screen: it competes for the GIL
+        self.call_after_refresh(self.load_counts)
 
     def _load_changes(self) -> None:
         self.run_git(self.session.load_last_changes, None, None, 50, then=lambda _: self.show_rows(), group="history",
@@ -107,7 +110,7 @@ class FlagsScreen(BaseScreen):
         return FlagRow(flag.key, flag.name, "boolean" if boolean else "variant", flag.enabled,
                        len(flag.rollouts) if boolean else len(flag.rules),
                        relative_time(changed.get(f"flag:{flag.key}"), now), flag.key in pending,
-                       "" if state in ("on", "off") else state)
+                       "" if state in ("on", "off") else state, *self.counted(flag))
 
     def show_rows(self) -> None:
         s = self.session
@@ -143,6 +146,8 @@ class FlagsScreen(BaseScreen):
         snap = self.session.snapshot()
         commit = f"  │  at {snap.commit[:8]}" if snap and snap.commit else ""
         text = f"{table.row_count:,} of {table.total:,} flags  │  sorted by {table.sort_column}"
+        if self.counts_note:
+            text += f"  │  {self.counts_note}"
         self.query_one("#flags-status", Static).update(text + commit)
 
     # ----- filter and sort ----------------------------------------------------------------------------------
@@ -181,8 +186,9 @@ class FlagsScreen(BaseScreen):
 
     def action_sort(self) -> None:
         table = self.query_one(FlagTable)
-        attrs = [attr for _, attr, _ in COLUMNS]
-        table.sort_by(attrs[(attrs.index(table.sort_column) + 1) % len(attrs)])
+        attrs = [attr for _, attr, _ in table.columns]
+        at = attrs.index(table.sort_column) if table.sort_column in attrs else -1
+        table.sort_by(attrs[(at + 1) % len(attrs)])
         self.update_status()
 
     # ----- actions on the selected flag ---------------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""A virtualised flag table: renders only the visible lines, so 10,000 flags filter and scroll instantly."""
+"""A virtualised flag table: renders only the visible lines, so 10,000 flags filter and scroll instantly.
+
+The filter is text to find in a flag's key or name, with words that select by lifecycle: `owner:NAME`
+(`owner:none`), `lifecycle:temporary|permanent|none`, `is:stale`, `is:unknown` (`match_terms`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.segment import Segment
@@ -15,6 +18,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from app.insight.usage import compact
+
 
 @dataclass(frozen=True)
 class FlagRow:
@@ -26,6 +31,17 @@ class FlagRow:
     changed: str = ""  # "3m ago"
     pending: bool = False
     state: str = ""  # what is served, in words ("off (all get true)"); "" -> on/off
+    owner: str = ""  # lifecycle metadata (gitstore.model.lifecycle)
+    life: str = ""  # "temporary" | "permanent" | ""
+    stale: str = ""  # a temporary flag's verdict: "stale" | "unknown" | "active" ("" before the counts are read)
+    evals: int = -1  # evaluations in the last 24 hours (-1: not known)
+    trend: str = ""  # their sparkline (computed for the rows in view only)
+
+    @property
+    def life_text(self) -> str:
+        if self.stale == "stale":
+            return "STALE"
+        return {"temporary": "temp?" if self.stale == "unknown" else "temp", "permanent": "perm"}.get(self.life, "")
 
     @property
     def state_text(self) -> str:
@@ -36,6 +52,8 @@ class FlagRow:
         return f"{self.key}\n{self.name}".lower()
 
 
+TREND_WIDTH = 18  # the evaluations column: a count, and from WIDE columns on, a 24-hour sparkline
+WIDE = 110
 # column title, sort attribute, fixed width (None: shares the rest; 0: as wide as its widest value)
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("Key", "key", None),
@@ -44,7 +62,10 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("State", "state_text", 0),
     ("Rules", "rules", 5),
     ("Changed", "changed", 10),
+    ("Life", "life_text", 5),
+    ("Evals 24h", "evals", TREND_WIDTH),
 )
+BASE_COLUMNS = 6  # the columns always shown; Life and Evals only when some flag has a lifecycle, and counts are read
 STATE_WIDTH = (5, 20)  # the State column: at least "State", at most this
 MARKER = 2  # before the key: "* " on a pending row, else "> " on the cursor's
 
@@ -96,6 +117,7 @@ class FlagTable(ScrollView, can_focus=True):
         self._visible: list[int] = []
         self._filter = ""
         self._state_width = STATE_WIDTH[0]
+        self.columns = COLUMNS[:BASE_COLUMNS]
         self.sort_column = "key"
         self.sort_reverse = False
 
@@ -121,6 +143,7 @@ class FlagTable(ScrollView, can_focus=True):
         self._rows = sorted(rows, key=self._sort_key, reverse=self.sort_reverse)
         self._search = [row.search_text for row in self._rows]
         self._state_width = max([STATE_WIDTH[0], *(len(r.state) for r in rows if r.state)])
+        self.columns = columns_for(self._rows)
         self._refilter(keep)
 
     def replace_row(self, row: FlagRow) -> bool:
@@ -140,19 +163,53 @@ class FlagTable(ScrollView, can_focus=True):
             self._filter = text.lower()
             self._refilter(self.current_key)
 
+    @property
+    def filter_text(self) -> str:
+        return self._filter
+
+    def visible_rows(self) -> list[FlagRow]:
+        """The rows in view now (what the screen computes sparklines for)."""
+        top = int(self.scroll_y)
+        page = max(1, self.size.height - 1)
+        return [self._rows[i] for i in self._visible[top:top + page]]
+
+    def patch_rows(self, changes: dict[str, dict[str, Any]]) -> None:
+        """Set fields of some rows (key -> field -> value: their sparklines arrived) in place; sorted again only
+        when a patched field is the sort column."""
+        if not changes:
+            return
+        for i, row in enumerate(self._rows):
+            change = changes.get(row.key)
+            if change is not None:
+                self._rows[i] = replace(row, **change)
+        if any(self.sort_column in change for change in changes.values()):
+            self.set_rows(self._rows)
+        else:
+            self.refresh()
+
     def sort_by(self, column: str) -> None:
         """Sort by a column; sorting by the same column again reverses the order."""
         self.sort_reverse = not self.sort_reverse if column == self.sort_column else False
         self.sort_column = column
         self.set_rows(self._rows)
 
+    def _evals_text(self, row: FlagRow) -> str:
+        if row.evals < 0:
+            return "–"
+        count = compact(row.evals)
+        return f"{count:>5} {row.trend}" if self.size.width >= WIDE else count
+
     def _sort_key(self, row: FlagRow) -> tuple[Any, str]:
         value = getattr(row, self.sort_column)
         return (value.lower() if isinstance(value, str) else value, row.key)
 
     def _refilter(self, keep: str | None) -> None:
-        text = self._filter
-        self._visible = [i for i, s in enumerate(self._search) if text in s] if text else list(range(len(self._rows)))
+        text, terms = split_filter(self._filter)
+        rows = self._rows
+        if terms:
+            self._visible = [i for i, s in enumerate(self._search) if text in s and match_terms(rows[i], terms)]
+        else:
+            self._visible = [i for i, s in enumerate(self._search) if text in s] if text else list(range(len(rows)))
         self.virtual_size = Size(self.size.width, len(self._visible) + 1)
         index = 0
         if keep is not None:
@@ -208,15 +265,19 @@ class FlagTable(ScrollView, can_focus=True):
     def _widths(self) -> list[int]:
         width = max(self.size.width, 20)
         state = min(self._state_width, STATE_WIDTH[1])
-        fixed = sum(w or 0 for _, _, w in COLUMNS) + state + len(COLUMNS) + MARKER  # a space after each column
+        trend = TREND_WIDTH if width >= WIDE else 5  # narrow: the count only
+        columns = self.columns
+        fixed = sum(w or 0 for _, _, w in columns) + state + len(columns) + MARKER  # a space after each column
+        if any(attr == "evals" for _, attr, _ in columns):
+            fixed -= TREND_WIDTH - trend
         flexible = max(10, width - fixed)
         key_width = max(6, flexible * 11 // 20)
-        return [key_width if attr == "key" else flexible - key_width if w is None else w or state
-                for _, attr, w in COLUMNS]
+        return [key_width if attr == "key" else flexible - key_width if w is None else trend if attr == "evals"
+                else w or state for _, attr, w in columns]
 
     def _column_at(self, x: int) -> str | None:
         x -= MARKER
-        for (_, attr, _), width in zip(COLUMNS, self._widths(), strict=True):
+        for (_, attr, _), width in zip(self.columns, self._widths(), strict=True):
             if x < width + 1:
                 return attr
             x -= width + 1
@@ -230,13 +291,17 @@ class FlagTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             arrow = " v" if self.sort_reverse else " ^"
-            titles = [title + (arrow if attr == self.sort_column else "") for title, attr, _ in COLUMNS]
+            narrow = self.size.width < WIDE
+            titles = [("24h" if narrow and attr == "evals" else title) + (arrow if attr == self.sort_column else "")
+                      for title, attr, _ in self.columns]
             return self._cells(titles, base + self.get_component_rich_style("flag-table--header"), " " * MARKER)
         line = y - 1 + int(self.scroll_y)
         if line >= len(self._visible):
             return Strip.blank(self.size.width, base)
         row = self._rows[self._visible[line]]
         values = [row.key, row.name, row.kind, row.state_text, str(row.rules), row.changed]
+        if len(self.columns) > len(values):  # the lifecycle columns, when shown
+            values += [row.life_text, self._evals_text(row)][:len(self.columns) - len(values)]
         style = base
         if line == self.cursor:
             style = base + self.get_component_rich_style("flag-table--cursor")
@@ -249,3 +314,38 @@ class FlagTable(ScrollView, can_focus=True):
 
 def _fit(text: str, width: int) -> str:
     return text.ljust(width) if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def columns_for(rows: list[FlagRow]) -> tuple[tuple[str, str, int | None], ...]:
+    """The base columns, then Life when any flag has a lifecycle, then Evals when the counts are read (both when
+    counts are read: the stale statuses come with them)."""
+    counted = any(r.evals >= 0 for r in rows)
+    if counted:
+        return COLUMNS
+    return COLUMNS[:BASE_COLUMNS + 1] if any(r.life for r in rows) else COLUMNS[:BASE_COLUMNS]
+
+
+FILTER_WORDS = ("owner:", "lifecycle:", "is:")
+
+
+def split_filter(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The filter's text to find (the words that are not terms, joined by one space) and its terms."""
+    words, terms = [], []
+    for word in text.split(" "):
+        prefix = next((p for p in FILTER_WORDS if word.startswith(p)), None)
+        if prefix is None:
+            words.append(word)
+        else:
+            terms.append((prefix[:-1], word[len(prefix):]))
+    return " ".join(words).strip(), terms
+
+
+def match_terms(row: FlagRow, terms: list[tuple[str, str]]) -> bool:
+    for name, value in terms:
+        if name == "owner" and value and row.owner.lower().replace(" ", "_") != ("" if value == "none" else value):
+            return False
+        if name == "lifecycle" and value and row.life != ("" if value == "none" else value):
+            return False
+        if name == "is" and value and row.stale != value:
+            return False
+    return True

@@ -21,6 +21,11 @@ def render_impacts(impacts: list[FlagImpact], population: int, skipped: int = 0)
         text.append("no flag is affected by these edits\n")
     for item in impacts:
         text.append(f"{item.namespace}/{item.flag_key}: ", "bold")
+        kept = item.removed_serving
+        if kept is not None:  # a stale flag's cleanup: the code keeps that value
+            text.append(f"no change for its callers' values: removed, it served {kept!r} to every entity "
+                        f"(keep {kept!r} in the code)\n")
+            continue
         text.append(f"{item.impact.share * 100:.1f}% change\n" if item.impact.changed else "no change\n")
         for line in item.lines() if item.impact.changed else ():
             text.append(f"  {line}\n")

@@ -69,6 +69,8 @@ class Lifecycle(BaseModel):
     def of(cls, flag: Any) -> Lifecycle:
         """The lifecycle of a flag (anything with a `metadata` mapping); fields with bad values read as absent."""
         metadata = getattr(flag, "metadata", None) or {}
+        if OWNER not in metadata and LIFECYCLE not in metadata and EXPIRES not in metadata:
+            return NONE  # most flags: no model built (the console reads 100,000 of them)
         bad = {name for name, _ in lifecycle_problems(metadata)}
         owner = metadata.get(OWNER) if OWNER not in bad else None
         kind = metadata.get(LIFECYCLE) if LIFECYCLE not in bad else None
@@ -88,3 +90,26 @@ class Lifecycle(BaseModel):
             else:
                 out[name] = value
         return out or None
+
+
+NONE = Lifecycle()
+
+
+def without_lifecycle(metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The metadata's other keys (what the console's JSON box shows beside the lifecycle fields)."""
+    return {k: v for k, v in (metadata or {}).items() if k not in FIELDS}
+
+
+def merged(original: dict[str, Any] | None, others: dict[str, Any] | None, lifecycle: Lifecycle
+           ) -> dict[str, Any] | None:
+    """A flag's new metadata from an edit of its other keys (`others`) and of its lifecycle: every key keeps its
+    place in `original` (so the file's diff is the edit only), new keys come last; None when empty."""
+    others = others or {}
+    out: dict[str, Any] = {}
+    for key, value in (original or {}).items():
+        if key in FIELDS:
+            out[key] = value  # its place; its value is set below
+        elif key in others:
+            out[key] = others[key]
+    out.update((k, v) for k, v in others.items() if k not in out and k not in FIELDS)
+    return lifecycle.metadata(out)

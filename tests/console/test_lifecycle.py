@@ -1,0 +1,167 @@
+"""Pilot tests of the console's lifecycle (issue 16): the evaluations column and stale statuses from real counts
+(written through the evaluator's AnalyticsWriter), the owner / lifecycle / stale filters, editing the lifecycle in
+the flag editor, and the cleanup of stale flags through the review (a real commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Select, SelectionList
+
+from app.screens.flag_editor import FlagEditorScreen
+from app.screens.modals.choose import ChooseModal
+from app.screens.modals.cleanup import CleanupModal
+from app.screens.review import ReviewScreen
+from app.widgets.flag_table import FlagTable
+from app.widgets.impact_panel import ImpactPanel
+from tests.lifecycle.helpers import NOW, busy_counts, make_env, write_counts
+
+from .helpers import TESS, head_commit, settle
+
+
+@pytest.fixture
+def lifecycle_config(tmp_path: Path) -> Path:
+    config = make_env(tmp_path / "flags")
+    write_counts(config, busy_counts(), {"production": NOW - timedelta(days=30),
+                                         "staging": NOW - timedelta(days=30)})
+    return config
+
+
+@pytest.fixture
+def lifecycle_app(lifecycle_config: Path) -> Iterator[Any]:
+    """A console on the lifecycle environment, the clock at NOW, reading the counts as `flagdeck console` does
+    (the reader the configuration names)."""
+    from app.console import ConsoleApp
+    from app.session import Session
+    from app.settings import load_flagdeck_config
+    from gitstore.results import Author
+    from gitstore.store import Store
+
+    store = Store(load_flagdeck_config(lifecycle_config), identity=Author(*TESS))
+    session = Session(store, env="production", namespace="default", author=TESS, clock=lambda: NOW)
+    yield ConsoleApp(session, theme="textual-dark", cursor_blink=False)
+    store.close()
+
+
+def shown(app: Any) -> dict[str, tuple[str, int]]:
+    table = app.screen.query_one(FlagTable)
+    rows = {row.key: row for row in table._rows}
+    return {key: (rows[key].life_text, rows[key].evals) for key in table.visible_keys()}
+
+
+async def test_counts_stale_statuses_and_filters(lifecycle_app: Any) -> None:
+    app = lifecycle_app
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert shown(app) == {"busy": ("temp", 10), "expired": ("STALE", 10), "forever": ("perm", 0),
+                              "old-unused": ("STALE", 0), "one-value": ("STALE", 50), "untagged": ("", 0),
+                              "young": ("temp", 0)}
+        table = app.screen.query_one(FlagTable)
+        assert {r.key: r.trend for r in table.visible_rows()}["one-value"].strip() == "█"  # one bucket, 1 h ago
+        assert "counts: sqlite · 3 stale" in str(app.screen.query_one("#flags-status").render())
+        await pilot.press("S")
+        await settle(pilot)
+        assert list(shown(app)) == ["expired", "old-unused", "one-value"]
+        assert app.screen.query_one("#filter", Input).value == "is:stale"
+        await pilot.press("o")  # owner: team-growth, with the stale filter still on
+        await settle(pilot)
+        assert isinstance(app.screen, ChooseModal)
+        await pilot.press("down", "down", "down", "enter")  # every owner, team-checkout, team-core, team-growth
+        await settle(pilot)
+        assert list(shown(app)) == ["old-unused"]
+        await pilot.press("S")  # stale off: every flag of team-growth
+        await settle(pilot)
+        assert list(shown(app)) == ["busy", "old-unused"]
+        await pilot.press("l")
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")  # permanent
+        await settle(pilot)
+        assert app.screen.query_one("#filter", Input).value == "owner:team-growth lifecycle:permanent"
+        assert list(shown(app)) == []
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(shown(app)) == 7
+
+
+async def test_editing_the_lifecycle_commits_it_in_the_metadata(lifecycle_app: Any, lifecycle_config: Path) -> None:
+    app = lifecycle_app
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        app.screen.query_one(FlagTable).move_to("untagged")
+        await pilot.press("enter")
+        await settle(pilot)
+        editor = app.screen
+        assert isinstance(editor, FlagEditorScreen)
+        editor.query_one("#flag-owner", Input).value = "team-search"
+        editor.query_one("#flag-lifecycle", Select).value = "temporary"
+        editor.query_one("#flag-expires", Input).value = "2026-02-30"
+        await pilot.press("escape")  # refused: the date is not one
+        await settle(pilot)
+        assert app.screen is editor
+        assert "expires: must be a date YYYY-MM-DD, not '2026-02-30'" in str(editor.query_one("#flag-error").render())
+        editor.query_one("#flag-expires", Input).value = "2026-06-30"
+        await pilot.press("escape", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+    text = (head_commit(lifecycle_config).tree / "production" / "default" / "features.yaml").data.decode()
+    block = text.split("- key: untagged")[1]
+    assert "metadata:\n      owner: team-search\n      lifecycle: temporary\n      expires: '2026-06-30'" in block \
+        or 'metadata:\n      owner: team-search\n      lifecycle: temporary\n      expires: "2026-06-30"' in block, block
+
+
+async def test_cleanup_removes_chosen_stale_flags_in_one_reviewed_commit(lifecycle_app: Any,
+                                                                         lifecycle_config: Path) -> None:
+    app = lifecycle_app
+    before = head_commit(lifecycle_config).id
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("C")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, CleanupModal)
+        choices = modal.query_one(SelectionList)
+        assert list(choices.selected) == ["expired", "old-unused", "one-value"]
+        choices.deselect("expired")  # keep this one
+        await pilot.press("enter")
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, ReviewScreen)
+        panel = review.query_one(ImpactPanel)
+        impact = str(panel.render())
+        assert "default/one-value: no change for its callers' values: removed, it served 'true' to every entity" \
+            in impact, impact
+        await pilot.press("enter")
+        await settle(pilot)
+    commit = head_commit(lifecycle_config)
+    assert commit.parents[0].id == before
+    text = (commit.tree / "production" / "default" / "features.yaml").data.decode()
+    assert "key: old-unused" not in text and "key: one-value" not in text and "key: expired" in text
+
+
+async def test_analytics_panel_every_environment(lifecycle_app: Any) -> None:
+    from app.screens.flag_analytics import FlagAnalyticsScreen
+
+    app = lifecycle_app
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        app.screen.query_one(FlagTable).move_to("busy")
+        await pilot.press("a")
+        await settle(pilot)
+        panel = app.screen
+        assert isinstance(panel, FlagAnalyticsScreen)
+        production, staging = (str(panel.query_one(f"#env-{i}").render()) for i in (0, 1))
+        assert production.startswith("production\n1h 10  24h 10  7d 40  30d 150\n")
+        assert "10 evaluations, the last at 2026-03-01 11:00 UTC" in production
+        assert "by value served\n  blue  ██████████████     7  70.0%\n  green ██████" in production
+        assert "by reason\n  MATCH_EVALUATION_REASON   ██████████████     7  70.0%" in production
+        assert staging.startswith("staging\n1h 0  24h 0  7d 0  30d 0\n") and "no evaluation" in staging
+        assert "client-side SDK evaluations are not counted" in str(panel.query_one("#analytics-title").render())
+        await pilot.press("4")
+        await settle(pilot)
+        assert "150 evaluations" in str(panel.query_one("#env-0").render())
