@@ -27,8 +27,11 @@ from app.widgets.list_editor import ListEditor
 from app.widgets.state_box import StateBox
 from gitstore.model.changes import Kind
 from gitstore.model.documents import Flag, FlagType, Rollout, Rule, SegmentOperator, Variant
+from gitstore.model.lifecycle import FIELDS as LIFECYCLE_FIELDS
 from gitstore.model.lifecycle import Kind as LifecycleKind
-from gitstore.model.lifecycle import Lifecycle, merged, parse_expires, without_lifecycle
+from gitstore.model.lifecycle import Lifecycle, lifecycle_problems, merged, parse_expires, without_lifecycle
+
+LIFECYCLE_ATTRS = {"owner": "owner", "lifecycle": "kind", "expires": "expires"}  # metadata key -> Lifecycle field
 
 NO_DEFAULT = "(none)"
 NOT_SAID = "-"
@@ -259,8 +262,7 @@ class FlagEditorScreen(ResourceEditorScreen):
         if not name:
             raise ValueError("name must not be empty")
         kind = self.query_one("#flag-type", Select).value
-        metadata = merged(self.flag.metadata, parse_metadata(self.query_one("#flag-metadata", TextArea).text),
-                          self.lifecycle())
+        metadata = self.metadata()
         variants = tuple(v.model_copy(update={"default": v.key == self.default}) for v in self.variants)
         return self.flag.model_copy(update={
             "name": name,
@@ -272,6 +274,20 @@ class FlagEditorScreen(ResourceEditorScreen):
             "rules": tuple(self.rules),
             "rollouts": tuple(self.rollouts) if kind == FlagType.BOOLEAN else (),
         })
+
+    def metadata(self) -> dict[str, Any] | None:
+        """The lifecycle fields merged into the other metadata. A lifecycle key typed in the JSON box counts when
+        its field was left as it was (the field wins otherwise); a bad value is a ValueError naming it."""
+        others = parse_metadata(self.query_one("#flag-metadata", TextArea).text) or {}
+        typed = {k: others[k] for k in LIFECYCLE_FIELDS if k in others}
+        for name, message in lifecycle_problems(typed):
+            raise ValueError(f"metadata: {name}: {message}")
+        fields, before = self.lifecycle(), Lifecycle.of(self.flag)
+        out = merged(self.flag.metadata, others, fields)
+        for name, value in typed.items():
+            if getattr(fields, LIFECYCLE_ATTRS[name]) == getattr(before, LIFECYCLE_ATTRS[name]):
+                out = {**(out or {}), name: value}  # in its place when it had one
+        return out
 
     def lifecycle(self) -> Lifecycle:
         """The lifecycle fields; a ValueError naming the field when one is invalid."""
