@@ -1,4 +1,5 @@
-"""flagdeck.yaml as the app reads it: every section. The app owns `ssh` (the defaults of `flagdeck ssh-server`); the
+"""flagdeck.yaml as the app reads it: every section. The app owns `ssh` (the defaults of `flagdeck ssh-server`) and
+`lifecycle` (the stale rules' days); the
 rest is the evaluator's `EvaluatorConfig` (gitstore's storage, environments and identity; the evaluator's server and
 authentication). The app's commands load the file with `load_flagdeck_config`, so a mistake in any section is a
 `FILE:LINE: key: message` error whichever command reads it first."""
@@ -35,12 +36,19 @@ class SshConfig(Section):
     idle_timeout: DurationOrZero = 1800.0  # 0: never
 
 
+class LifecycleConfig(Section):
+    """The stale rules' settings (`flagdeck stale`, `flagdeck refs --stale`, the console; `--days` wins)."""
+
+    stale_days: int = Field(default=14, ge=1, strict=True)  # N: no evaluation, or one value, for N days
+
+
 class FlagdeckConfig(EvaluatorConfig):
     """Every section of flagdeck.yaml; no section is passed over."""
 
     PASSED_OVER: ClassVar[frozenset[str]] = frozenset()
 
     ssh: SshConfig = Field(default_factory=SshConfig)
+    lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)
 
     @classmethod
     def prepare(cls, raw: dict[str, Any], source: Source) -> None:

@@ -132,7 +132,7 @@ class ServerConfig(Section):
 class EvaluatorConfig(Config):
     """flagdeck.yaml as the evaluator reads it: gitstore's sections, `server` and `authentication`."""
 
-    PASSED_OVER: ClassVar[frozenset[str]] = frozenset({"ssh"})  # the app's
+    PASSED_OVER: ClassVar[frozenset[str]] = frozenset({"ssh", "lifecycle"})  # the app's
 
     authentication: AuthenticationConfig = Field(default_factory=AuthenticationConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)

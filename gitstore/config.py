@@ -177,7 +177,7 @@ class Config(Section):
     overriding `prepare` and `checked`, calling these first, and narrowing `PASSED_OVER`)."""
 
     PASSED_OVER: ClassVar[frozenset[str]] = frozenset({"server", "authentication", "analytics", "ssh",
-                                                     "automation", "events", "webhooks"})
+                                                     "automation", "events", "webhooks", "lifecycle"})
     """Top-level sections this model does not validate: owned by the evaluator and the app."""
 
     path: Path | None = None

@@ -21,8 +21,9 @@ def parse_now(text: str | None) -> datetime:
 
 
 def days_option(f: Any) -> Any:
-    return click.option("--days", type=click.IntRange(min=1), default=DEFAULT_DAYS, show_default=True,
-                        help="N: stale after N days without an evaluation or serving one value.")(f)
+    return click.option("--days", type=click.IntRange(min=1), default=None,
+                        help=f"N: stale after N days without an evaluation or serving one value (default: "
+                             f"lifecycle.stale_days in flagdeck.yaml, else {DEFAULT_DAYS}).")(f)
 
 
 def now_option(f: Any) -> Any:

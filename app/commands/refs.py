@@ -43,7 +43,7 @@ def _flags(config: Path | None, env: str | None, namespace: str | None) -> dict[
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: each flag with its references.")
 @now_option
 def command(path: Path, config_path: Path | None, env: str | None, namespace: str | None, only_stale: bool,
-            days: int, as_json: bool, now_text: str | None) -> None:
+            days: int | None, as_json: bool, now_text: str | None) -> None:
     """Show where each flag key (or only the stale ones) appears in the source tree PATH (respects .gitignore)."""
     from app.insight.refs import RefsError, find_refs
     from gitstore.errors import FlagdeckError

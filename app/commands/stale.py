@@ -42,19 +42,23 @@ class Scan:
         return sorted((j for j in self.judged if j.verdict.status == "unknown"), key=lambda j: (j.namespace, j.flag.key))
 
 
-def scan(config: Path | None, env: str | None, namespace: str | None, days: int, now: datetime) -> Scan:
-    """Judge every flag of the environment (or one namespace) at its branch tip. Raises FlagdeckError."""
+def scan(config: Path | None, env: str | None, namespace: str | None, days: int | None, now: datetime) -> Scan:
+    """Judge every flag of the environment (or one namespace) at its branch tip, over `days` (None: the
+    configuration's `lifecycle.stale_days`). Raises FlagdeckError."""
     from app.commands.access import open_cli_store
     from app.commands.offline import warn_if_offline
     from app.insight.ages import young_flags
     from app.insight.stale_scan import judge, window_for
+    from app.settings import FlagdeckConfig
     from evaluator.analytics.reader import open_reader
-    from evaluator.config import EvaluatorConfig
     from gitstore.errors import NotFoundError
 
     store = open_cli_store(config)
     try:
         env = env or store.config.default_environment
+        config_read = store.config
+        assert isinstance(config_read, FlagdeckConfig)  # open_cli_store reads every section
+        days = days or config_read.lifecycle.stale_days
         snapshot = store.snapshot(env)
         warn_if_offline(store, env)
         if namespace is not None and namespace not in snapshot.namespaces:
@@ -64,8 +68,6 @@ def scan(config: Path | None, env: str | None, namespace: str | None, days: int,
         existing = young_flags(store, env, now, days)
     finally:
         store.close()
-    config_read = store.config
-    assert isinstance(config_read, EvaluatorConfig)  # open_cli_store reads every section
     reader = open_reader(config_read)
     try:
         window = window_for(reader, env, now, days)
@@ -127,7 +129,7 @@ def print_table(result: Scan) -> None:
 @days_option
 @click.option("--json", "as_json_output", is_flag=True, help="One JSON object: the stale and the unknown flags.")
 @now_option
-def command(config_path: Path | None, env: str | None, namespace: str | None, days: int, as_json_output: bool,
+def command(config_path: Path | None, env: str | None, namespace: str | None, days: int | None, as_json_output: bool,
             now_text: str | None) -> None:
     """List the stale flags of an environment; exit 1 when any is stale (a CI gate), 0 when none."""
     from gitstore.errors import FlagdeckError

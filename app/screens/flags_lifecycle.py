@@ -43,7 +43,12 @@ def lifecycle_fields(flag: Flag) -> tuple[str, str]:
 class FlagCounts(BaseScreen):
     """What FlagsScreen adds for lifecycle and counts (a base class: its keys are FlagsScreen's)."""
 
-    stale_days = DEFAULT_DAYS
+    @property
+    def stale_days(self) -> int:
+        """`lifecycle.stale_days` of the configuration (flagdeck.yaml), else 14."""
+        life = getattr(self.session.store.config, "lifecycle", None)
+        return life.stale_days if life is not None else DEFAULT_DAYS
+
     counts: ListCounts | None = None
     trend_cache: dict[str, str]
     counts_note = ""

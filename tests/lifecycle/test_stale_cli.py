@@ -86,3 +86,15 @@ def test_refs_of_the_stale_flags_only(tmp_path: Path) -> None:
     assert done.stdout == 'app.py:1: one-value: if on("one-value"):\n'
     assert "1 reference(s) to 1 of 3 stale flag(s) in 1 file(s)" in done.stderr
     assert "not referenced: expired, old-unused" in done.stderr
+
+
+def test_days_from_flagdeck_yaml_and_a_bad_value(tmp_path: Path) -> None:
+    config = make_env(tmp_path)
+    write_counts(config, busy_counts(), {"production": NOW - timedelta(days=30)})
+    config.write_text(config.read_text() + "lifecycle:\n  stale_days: 25\n")
+    report = json.loads(stale(config, "--env", "production", "--json").stdout)
+    assert report["days"] == 25 and [s["flag"] for s in report["stale"]] == ["expired", "old-unused", "one-value"]
+    assert json.loads(stale(config, "--env", "production", "--json", "--days", "14").stdout)["days"] == 14
+    config.write_text(config.read_text().replace("stale_days: 25", "stale_days: 0"))
+    bad = stale(config, "--env", "production")
+    assert bad.returncode == 2 and "flagdeck.yaml:" in bad.stderr and "lifecycle.stale_days" in bad.stderr, bad.stderr
