@@ -67,8 +67,10 @@ def make(root: Path) -> Path:
     writer.started(["production"], (NOW - timedelta(days=30)).timestamp())
     for day in range(0, 30, 2):
         at = NOW - timedelta(days=day, hours=3)
-        writer.add((at, "production", "default", f"flag-{i * 5}", "true", "DEFAULT_EVALUATION_REASON", 3)
-                   for i in range(COUNTED))
+        writer.add((at, "production", "default", f"flag-{i * 5}", "true" if i % 3 else "false",
+                    "DEFAULT_EVALUATION_REASON", 3) for i in range(COUNTED))
+        writer.add((at, "production", "default", f"flag-{i * 5}", "true", "DEFAULT_EVALUATION_REASON", 1)
+                   for i in range(0, COUNTED, 3))  # a third of them serve both values
     writer.close()
     return config
 

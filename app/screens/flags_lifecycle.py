@@ -4,6 +4,8 @@ filters, the analytics panel key and the cleanup of stale flags. Every count is 
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
 from textual.binding import Binding
 from textual.widgets import Input
@@ -12,6 +14,7 @@ from app.insight.stale import DEFAULT_DAYS
 from app.insight.usage import NOT_COUNTED, ListCounts, list_counts, trends
 from app.screens.base import BaseScreen
 from app.widgets.flag_table import FlagTable, split_filter
+from gitstore.errors import FlagdeckError
 from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import Flag
 from gitstore.model.lifecycle import KINDS, LIFECYCLE, OWNER
@@ -38,6 +41,14 @@ def lifecycle_fields(flag: Flag) -> tuple[str, str]:
         return "", ""
     owner, life = meta.get(OWNER), meta.get(LIFECYCLE)
     return (owner.strip() if isinstance(owner, str) else "", life if life in KINDS else "")
+
+
+def counts_or_why(*args: Any) -> ListCounts | str:
+    """`list_counts`, or why the counts cannot be read (a corrupt or locked store, Prometheus unreachable)."""
+    try:
+        return list_counts(*args)
+    except FlagdeckError as exc:
+        return str(exc)
 
 
 class FlagCounts(BaseScreen):
@@ -73,12 +84,16 @@ class FlagCounts(BaseScreen):
             return
         if self.counts is not None and (self.counts.environment, self.counts.namespace) != (s.env, s.namespace):
             self.counts = None
-        self.run_git(list_counts, reader, s.store, s.env, s.namespace, s.document(), s.clock(), self.stale_days,
+        self.run_git(counts_or_why, reader, s.store, s.env, s.namespace, s.document(), s.clock(), self.stale_days,
                      then=self.counts_loaded, what="Could not read the evaluation counts", group="counts",
                      exclusive=True)
 
-    def counts_loaded(self, counts: ListCounts) -> None:
+    def counts_loaded(self, counts: ListCounts | str) -> None:
         s = self.session
+        if isinstance(counts, str):  # said on the status line: a dialog on every reload would be in the way
+            self.counts, self.counts_note = None, f"counts unavailable: {counts}"
+            self.update_status()
+            return
         if (counts.environment, counts.namespace) != (s.env, s.namespace):
             return  # another namespace opened meanwhile
         self.counts, self.trend_cache = counts, {}

@@ -171,3 +171,19 @@ async def test_analytics_panel_every_environment(lifecycle_app: Any) -> None:
         await pilot.press("4")
         await settle(pilot)
         assert "150 evaluations" in str(panel.query_one("#env-0").render())
+
+
+async def test_unreadable_counts_are_said_on_the_status_line_not_in_a_dialog(lifecycle_app: Any,
+                                                                               lifecycle_config: Path) -> None:
+    from app.screens.flags import FlagsScreen
+    from app.settings import load_flagdeck_config
+    from evaluator.analytics.store import database_path
+
+    database_path(load_flagdeck_config(lifecycle_config)).write_bytes(b"not a database" * 100)
+    app = lifecycle_app
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, FlagsScreen)  # no error dialog over the list (it came back on every reload)
+        status = str(app.screen.query_one("#flags-status").render())
+        assert "counts unavailable: " in status and "analytics.sqlite3" in status, status
+        assert len(shown(app)) == 7
