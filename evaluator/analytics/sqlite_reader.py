@@ -1,4 +1,6 @@
-"""The SQLite store's reader (store.py's file): AnalyticsReader over the per-minute buckets."""
+"""The SQLite store's reader (store.py's file): AnalyticsReader over its buckets. A window reads whole hours from
+`hours` and its partial hours at either end from `counts` (minutes); `last_seen` reads `latest`; a flag's series
+reads its minutes (indexed by flag)."""
 
 from __future__ import annotations
 
@@ -38,21 +40,50 @@ class SqliteReader:
 
     def usage(self, environment: str, since: datetime, until: datetime | None = None,
               namespace: str | None = None, flag: str | None = None) -> dict[tuple[str, str], FlagUsage]:
-        sql, params = _window(environment, since, until, namespace, flag)
-        rows = self._query("SELECT namespace, flag, value, reason, sum(count), max(minute) FROM counts WHERE "
-                           f"{sql} GROUP BY namespace, flag, value, reason", params)
+        start = epoch_minute(utc(since))
+        end = utc(until).timestamp() if until is not None else None
+        parts, params = [], []
+        for table, column, low, high in _spans(start, end):
+            where, values = _where(environment, column, low, high, namespace, flag)
+            parts.append(f"SELECT namespace, flag, value, reason, count FROM {table} WHERE {where}")
+            params += values
+        rows = self._query("SELECT namespace, flag, value, reason, sum(count) FROM (" + " UNION ALL ".join(parts)
+                           + ") GROUP BY namespace, flag, value, reason", tuple(params))
         tally = Tally()
-        for ns, key, value, reason, count, last in rows:
-            tally.add(ns, key, value, reason, count, last)
-        return tally.result()
+        for ns, key, value, reason, count in rows:
+            tally.add(ns, key, value, reason, count, None)
+        found = tally.result()
+        if not found:
+            return found
+        last = self._latest(environment, namespace)
+        for key, usage in found.items():
+            seen = last.get(key)
+            if seen is None or (end is not None and seen >= end):
+                seen = self._last_before(environment, key, start, end)
+            found[key] = usage.model_copy(update={"last_seen": from_epoch(seen) if seen is not None else None})
+        return found
+
+    def _latest(self, environment: str, namespace: str | None) -> dict[tuple[str, str], int]:
+        sql, params = "SELECT namespace, flag, minute FROM latest WHERE environment = ?", [environment]
+        if namespace is not None:
+            sql += " AND namespace = ?"
+            params.append(namespace)
+        return {(ns, key): minute for ns, key, minute in self._query(sql, tuple(params))}
+
+    def _last_before(self, environment: str, key: tuple[str, str], start: int, end: float | None) -> int | None:
+        """The last minute with an evaluation of `key` in [start, end) (one step down the flag's index)."""
+        found = self._query("SELECT max(minute) FROM counts WHERE environment = ? AND namespace = ? AND flag = ? "
+                            "AND minute >= ? AND minute < ?",
+                            (environment, *key, start, end if end is not None else float("inf")))
+        return found[0][0] if found and found[0][0] is not None else None
 
     def series(self, environment: str, namespace: str, flag: str, since: datetime, step: timedelta,
                until: datetime | None = None) -> list[tuple[datetime, int]]:
         since = utc(since)
         end = utc(until) if until is not None else datetime.now(UTC)
         count = steps(since, step, end)
-        sql, params = _window(environment, since, end, namespace, flag)
-        rows = self._query(f"SELECT minute, sum(count) FROM counts WHERE {sql} GROUP BY minute", params)
+        sql, params = _where(environment, "minute", epoch_minute(since), end.timestamp(), namespace, flag)
+        rows = self._query(f"SELECT minute, sum(count) FROM counts WHERE {sql} GROUP BY minute", tuple(params))
         values = [0] * count
         start, width = since.timestamp(), step.total_seconds()
         for minute, total in rows:
@@ -61,26 +92,33 @@ class SqliteReader:
         return [(since + step * i, values[i]) for i in range(count)]
 
     def last_seen(self, environment: str, namespace: str | None = None) -> dict[tuple[str, str], datetime]:
-        sql, params = "environment = ?", [environment]
-        if namespace is not None:
-            sql += " AND namespace = ?"
-            params.append(namespace)
-        rows = self._query(f"SELECT namespace, flag, max(minute) FROM counts WHERE {sql} AND count > 0 "
-                           "GROUP BY namespace, flag", tuple(params))
-        return {(ns, key): from_epoch(last) for ns, key, last in rows}
+        return {key: from_epoch(minute) for key, minute in self._latest(environment, namespace).items()}
 
 
-def _window(environment: str, since: datetime, until: datetime | None, namespace: str | None,
-            flag: str | None) -> tuple[str, tuple[Any, ...]]:
-    """The WHERE clause of buckets of `environment` overlapping [since, until)."""
-    sql, params = "environment = ? AND minute >= ?", [environment, epoch_minute(utc(since))]
-    if until is not None:
-        sql += " AND minute < ?"
-        params.append(utc(until).timestamp())
+def _spans(start: int, end: float | None) -> list[tuple[str, str, float, float | None]]:
+    """(table, time column, from, to) covering [start, end): whole hours from `hours`, the rest from minutes."""
+    first_hour = -(-start // 3600) * 3600
+    last_hour = None if end is None else end - end % 3600
+    if last_hour is not None and last_hour <= first_hour:
+        return [("counts", "minute", start, end)]
+    spans: list[tuple[str, str, float, float | None]] = [("hours", "hour", first_hour, last_hour)]
+    if start < first_hour:
+        spans.append(("counts", "minute", start, first_hour))
+    if end is not None and last_hour is not None and last_hour < end:
+        spans.append(("counts", "minute", last_hour, end))
+    return spans
+
+
+def _where(environment: str, column: str, low: float, high: float | None, namespace: str | None,
+           flag: str | None) -> tuple[str, list[Any]]:
+    sql, params = f"environment = ? AND {column} >= ?", [environment, low]
+    if high is not None:
+        sql += f" AND {column} < ?"
+        params.append(high)
     if namespace is not None:
         sql += " AND namespace = ?"
         params.append(namespace)
     if flag is not None:
         sql += " AND flag = ?"
         params.append(flag)
-    return sql, tuple(params)
+    return sql, params

@@ -1,6 +1,10 @@
 """The embedded analytics store: one SQLite file (WAL) of per-minute evaluation counts, shared by every worker and
 evaluator process that names it.
 
+Three tables of counts, written together in one transaction: `counts` (minute buckets), `hours` (the same summed
+by hour, so a window of days reads hours and only its two partial hours from minutes) and `latest` (each flag's last
+minute with an evaluation, so `last_seen` reads one row per flag).
+
 Rows are additive: `AnalyticsWriter.add` upserts `count = count + new`, so several processes flushing their own
 deltas into one file sum up, whatever the order. `coverage` keeps, per environment, since when counts are kept (the
 first start of counting or the oldest bucket written, moved forward by retention). Times are stored as UTC epoch
@@ -31,9 +35,24 @@ CREATE TABLE IF NOT EXISTS counts (
     value TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (environment, minute, namespace, flag, value, reason)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS counts_by_flag ON counts (environment, namespace, flag, minute);
+CREATE TABLE IF NOT EXISTS hours (
+    environment TEXT NOT NULL, hour INTEGER NOT NULL, namespace TEXT NOT NULL, flag TEXT NOT NULL,
+    value TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (environment, hour, namespace, flag, value, reason)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS latest (
+    environment TEXT NOT NULL, namespace TEXT NOT NULL, flag TEXT NOT NULL, minute INTEGER NOT NULL,
+    PRIMARY KEY (environment, namespace, flag)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS coverage (environment TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;
 """
-UPSERT = ("INSERT INTO counts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count")
+BACKFILL = """
+BEGIN;
+INSERT INTO hours SELECT environment, minute - minute % 3600, namespace, flag, value, reason, sum(count) FROM counts
+    GROUP BY environment, minute - minute % 3600, namespace, flag, value, reason;
+INSERT INTO latest SELECT environment, namespace, flag, max(minute) FROM counts GROUP BY environment, namespace, flag;
+COMMIT;
+"""
+UPSERT = "INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count"
+LATEST = "INSERT INTO latest VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET minute = max(minute, excluded.minute)"
 COVER = "INSERT INTO coverage VALUES (?, ?) ON CONFLICT DO UPDATE SET since = min(since, excluded.since)"
 
 # (minute start as UTC epoch seconds, environment, namespace, flag, value, reason)
@@ -80,7 +99,10 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
         if create:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
+            tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             connection.executescript(SCHEMA)
+            if "counts" in tables and "hours" not in tables:  # a store from before the hourly roll-up
+                connection.executescript(BACKFILL)
         else:
             connection.execute("PRAGMA query_only=1")
             connection.execute("SELECT count(*) FROM sqlite_master").fetchall()  # is it a database at all
@@ -116,13 +138,24 @@ class AnalyticsWriter:
         if not counts:
             return
         since: dict[str, int] = {}
-        for minute, env, *_ in counts:
+        hours: dict[Key, int] = {}
+        latest: dict[tuple[str, str, str], int] = {}
+        for (minute, env, ns, flag, value, reason), count in counts.items():
+            if not count:
+                continue
             since[env] = min(since.get(env, minute), minute)
-        rows = [(env, minute, ns, flag, value, reason, count)
-                for (minute, env, ns, flag, value, reason), count in counts.items() if count]
+            hour = (minute - minute % 3600, env, ns, flag, value, reason)
+            hours[hour] = hours.get(hour, 0) + count
+            latest[(env, ns, flag)] = max(latest.get((env, ns, flag), minute), minute)
+        minutes = [(env, minute, ns, flag, value, reason, count)
+                   for (minute, env, ns, flag, value, reason), count in counts.items() if count]
+        hourly = [(env, hour, ns, flag, value, reason, count)
+                  for (hour, env, ns, flag, value, reason), count in hours.items()]
 
         def run(c: sqlite3.Connection) -> None:
-            c.executemany(UPSERT, rows)
+            c.executemany(UPSERT.format("counts"), minutes)
+            c.executemany(UPSERT.format("hours"), hourly)
+            c.executemany(LATEST, [(env, ns, flag, minute) for (env, ns, flag), minute in latest.items()])
             c.executemany(COVER, since.items())
 
         self._transaction(run)
@@ -141,6 +174,8 @@ class AnalyticsWriter:
 
         def run(c: sqlite3.Connection) -> int:
             deleted = c.execute("DELETE FROM counts WHERE minute < ?", (cutoff,)).rowcount
+            c.execute("DELETE FROM hours WHERE hour + 3600 <= ?", (cutoff,))  # wholly before the cutoff
+            c.execute("DELETE FROM latest WHERE minute < ?", (cutoff,))
             c.execute("UPDATE coverage SET since = ? WHERE since < ?", (cutoff, cutoff))
             return deleted
 

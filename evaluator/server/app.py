@@ -83,6 +83,7 @@ def create_app(store: StoreReader, config: EvaluatorConfig, max_body: int = DEFA
                                           lambda: list(registry.states))
     app.on_startup.append(_start)
     app.on_shutdown.append(_stop)
+    app.on_cleanup.append(_stop_counting)
     return app
 
 
@@ -157,6 +158,11 @@ async def _start(app: web.Application) -> None:
     await app[WEBHOOKS].start()
 
 
+async def _stop_counting(app: web.Application) -> None:
+    if ANALYTICS in app:
+        await app[ANALYTICS].stop()  # once connections are closed: the last requests' counts are written
+
+
 async def _stop(app: web.Application) -> None:
     await app[WEBHOOKS].stop()
     await app[branch_envs.ENVIRONMENTS].stop()
@@ -164,5 +170,3 @@ async def _stop(app: web.Application) -> None:
     await app[REMOTES].stop()
     await app[RELOADER].stop()
     await app[CONTEXT].auth.stop()
-    if ANALYTICS in app:
-        await app[ANALYTICS].stop()  # after the last request: its counts are written

@@ -36,3 +36,21 @@ def test_two_workers_and_two_processes_add_up(config_path: Path, reader: Analyti
         assert workers.stop() == 0 and other.stop() == 0  # SIGTERM: each worker flushes what it has left
     assert total(reader, "bool-rollout-on") == 85
     assert total(reader, "bool-rollout") == 5
+
+
+def test_flagdeck_serve_counts_with_no_analytics_settings(tmp_path: Path, flag_repo) -> None:  # noqa: ANN001
+    """What `make run` does: `flagdeck serve` on a flagdeck.yaml without an `analytics:` section counts into
+    `.flagdeck-state/analytics.sqlite3` next to it (the last counts written when it stops)."""
+    from evaluator.analytics.sqlite_reader import SqliteReader
+    from tests.server.harness import write_config
+
+    (tmp_path / "plain").mkdir()
+    config = write_config(tmp_path / "plain", flag_repo.path)
+    assert "\nanalytics:" not in config.read_text()
+    server = ServerProcess(config, command=("-m", "app.cli", "serve"))
+    try:
+        evaluate(server.url, 3)
+    finally:
+        assert server.stop() == 0
+    reader = SqliteReader(tmp_path / "plain" / ".flagdeck-state" / "analytics.sqlite3")
+    assert total(reader, "bool-rollout-on") == 3
