@@ -60,6 +60,8 @@ def change_set_lines(found: ChangeSet) -> list[str]:
     for change in found.changes:
         lines += resource_lines(change)
     lines += [f"  ! invalid: {p}" for p in found.problems]
+    if not found.changes and not found.problems:  # e.g. a schedule's record: files Flipt does not read
+        lines.append("  (no flag, segment or namespace changed)")
     return lines
 
 

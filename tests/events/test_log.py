@@ -64,10 +64,14 @@ def test_log_shows_every_change_with_who_when_before_after_and_trailers(tmp_path
     hand = hand_commit(repo, tmp_path / "clone", ("percentage: 10", "percentage: 25"), "checkout to 25%\n\n"
                        "Schedule: ramp-7\nOn-behalf-of: carol")
     gone = raw_commit(repo, {"staging/default/features.yaml": None}, "staging file removed by pygit2")
+    records = raw_commit(repo, {"production/.flagdeck/schedules.yaml": b"schedules: []\n"}, "schedule S-1\n\n"
+                         "Schedule: S-1")  # a file Flipt does not read: a commit, but no resource changed
 
     done = flagdeck("log", "--config", str(config), "--env", "production")
     assert done.returncode == 0, done.stderr
-    blocks = done.stdout.strip().split("\n\n")
+    records_block, *blocks = done.stdout.strip().split("\n\n")
+    assert records_block.splitlines()[1:] == ["    Schedule: S-1", "  (no flag, segment or namespace changed)"]
+    assert records_block.startswith(records[:8])
     assert [b.split()[0] for b in blocks[:3]] == [hand[:8], glass[:8], made[:8]]  # newest first; pygit2's: staging
     assert blocks[0].splitlines() == [
         blocks[0].splitlines()[0], "    Schedule: ramp-7 · On-behalf-of: carol",
@@ -93,9 +97,9 @@ def test_log_shows_every_change_with_who_when_before_after_and_trailers(tmp_path
 
     # --since a commit, --since a time, --namespace, staging's own log
     since = json.loads(flagdeck("log", "--config", str(config), "--since", made, "--json").stdout)
-    assert [c["commit"] for c in since] == [hand, glass]
+    assert [c["commit"] for c in since] == [records, hand, glass]
     recent = json.loads(flagdeck("log", "--config", str(config), "--since", "1h", "--json", "--limit", "2").stdout)
-    assert [c["commit"] for c in recent] == [hand, glass]
+    assert [c["commit"] for c in recent] == [records, hand]
     assert flagdeck("log", "--config", str(config), "-n", "nope").stdout.startswith("no changes in production")
     staging = json.loads(flagdeck("log", "--config", str(config), "--env", "staging", "--json").stdout)
     assert staging[0]["commit"] == gone and staging[0]["author_email"] == "alice@example.com"
