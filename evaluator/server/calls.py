@@ -40,12 +40,15 @@ Answer = tuple[int, bytes, str | None]  # status, JSON body (empty for 304), ETa
 
 class Pending(Exception):  # noqa: N818 - not an error: an answer not ready yet
     """Raised by a handler whose answer needs what is still being built (a namespace prepared after start-up,
-    prepared.py). The hot lane leaves such a request to the ordinary path (its body put back), which runs `wait`
-    in a thread (the event loop serving others meanwhile), then calls the handler again."""
+    prepared.py), or is long to compute. The hot lane leaves such a request to the ordinary path (its body put
+    back), which runs `wait` in a thread (the event loop serving others meanwhile), then calls the handler again;
+    or, given `answer` instead, awaits it: an answer computed on the loop in slices (the OFREP bulk call of
+    thousands of flags), others served between them."""
 
-    def __init__(self, wait: Callable[[], object]):
+    def __init__(self, wait: Callable[[], object] = lambda: None,
+                 answer: Callable[[], Awaitable[Answer]] | None = None):
         super().__init__("the answer is being prepared")
-        self.wait = wait
+        self.wait, self.answer = wait, answer
 CallHandler = Callable[[Call], Answer]
 Renderer = Callable[[ApiError, str | None], bytes]  # error -> body, given the call's key
 
@@ -92,6 +95,9 @@ def call_route(handler: CallHandler, max_body: int, headers: Mapping[str, str], 
                     status, body, etag = handler(call)
                     break
                 except Pending as pending:
+                    if pending.answer is not None:
+                        status, body, etag = await pending.answer()
+                        break
                     await asyncio.to_thread(pending.wait)
         if status == 304:
             response = web.Response(status=304, headers=common)

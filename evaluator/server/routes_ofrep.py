@@ -9,10 +9,12 @@ namespace fails listing it: `namespace "<ns>" not found`, no key.
 
 The bulk call without `flags` on a big namespace still being prepared after start-up (prepared.py) waits for its
 bulk keys off the event loop (`Pending`), as a client snapshot does: building them compiles every flag, seconds at
-100,000 flags, which on the loop would hold up every other request (issue 18)."""
+100,000 flags, which on the loop would hold up every other request (issue 18). A bulk call of more than `SLICE`
+flags is evaluated in slices, the loop answering other requests between them (0.8 s of 66,000 flags at once)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Any
 
@@ -28,6 +30,8 @@ from evaluator.server.errors import OFREP_CODES, ApiError, Code, go_quote, inval
 from evaluator.server.parsing import json_object, parse_ofrep
 from evaluator.server.results import ofrep_json
 from evaluator.server.state import EnvState, ServedNamespace
+
+SLICE = 1000  # flags a bulk call evaluates between two turns of the event loop (~15 ms on an idle core)
 
 
 def _namespace(call: Call, ctx: ServerContext) -> tuple[EnvState, str, ServedNamespace | None]:
@@ -94,6 +98,13 @@ def _single(ctx: ServerContext) -> CallHandler:
     return handler
 
 
+def _bulk_answer(call: Call, env: EnvState, namespace: str, results: list[dict[str, Any]]) -> Answer:
+    flags = orjson.dumps(results)
+    streams = orjson.dumps([{"type": "sse",
+                             "endpoint": {"requestUri": f"/ofrep/v1/_stream/{env.name}/{namespace}/events"}}])
+    return _answer(call, env, namespace, flags, b'{"flags":' + flags + b',"eventStreams":' + streams + b"}")
+
+
 def _bulk(ctx: ServerContext) -> CallHandler:
     on_bug = ctx.metrics.server_errors.inc
 
@@ -109,14 +120,26 @@ def _bulk(ctx: ServerContext) -> CallHandler:
                 keys = list(ns.bulk_keys)
             else:  # Flipt lists the namespace's flags first, which fails
                 raise not_found(f"namespace {go_quote(namespace)} not found")
-            flags = orjson.dumps([_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys])
+            if len(keys) > SLICE:  # thousands of flags: evaluated in slices, other requests answered between
+                raise Pending(answer=lambda: _sliced(call, env, namespace, ns, keys, body.entity_id, body.context))
+            results = [_evaluate(ctx, env, ns, key, body.entity_id, body.context) for key in keys]
         except Pending:
             raise
         except Exception as exc:
             return failure(exc, call, on_bug, _render)
-        streams = orjson.dumps([{"type": "sse",
-                                 "endpoint": {"requestUri": f"/ofrep/v1/_stream/{env.name}/{namespace}/events"}}])
-        return _answer(call, env, namespace, flags, b'{"flags":' + flags + b',"eventStreams":' + streams + b"}")
+        return _bulk_answer(call, env, namespace, results)
+
+    async def _sliced(call: Call, env: EnvState, namespace: str, ns: ServedNamespace | None, keys: list[str],
+                      entity: str, context: dict[str, str]) -> Answer:
+        results: list[dict[str, Any]] = []
+        try:
+            for start in range(0, len(keys), SLICE):
+                if start:
+                    await asyncio.sleep(0)
+                results += [_evaluate(ctx, env, ns, key, entity, context) for key in keys[start:start + SLICE]]
+        except Exception as exc:
+            return failure(exc, call, on_bug, _render)
+        return _bulk_answer(call, env, namespace, results)
 
     return handler
 

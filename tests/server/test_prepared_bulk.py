@@ -105,5 +105,23 @@ def test_a_cheap_request_is_answered_promptly_while_a_bulk_call_waits_for_a_real
         assert next(f for f in flags if f["key"] == "flag-00011") == cheap.json()
         # generous bound: before the fix the cheap call waited for the preparation, seconds
         assert cheap_seconds < 1.0 and cheap_seconds < bulk_seconds, (cheap_seconds, bulk_seconds)
+
+        # prepared now: a bulk call of its ~27,000 flags is evaluated in slices, cheap calls answered between them
+        # (before, the whole bulk ran at once on the event loop and the first cheap call waited for all of it)
+        assert wait_until(lambda: _health(server.url)["prepared"], timeout=30, what="prepared")
+        with ThreadPoolExecutor(1) as pool, httpx.Client(timeout=60) as client:
+            bulk = pool.submit(timed_bulk)
+            time.sleep(0.02)  # the bulk call is in
+            cheap_times = []
+            while not bulk.done():
+                started = time.perf_counter()
+                answer = client.post(server.url + "/ofrep/v1/evaluate/flags/flag-00011", headers=OFREP,
+                                     json={"context": {"targetingKey": "u1", "plan": "pro"}})
+                assert answer.status_code == 200
+                cheap_times.append(time.perf_counter() - started)
+            bulk_seconds, answer = bulk.result(60)
+        assert answer.status_code == 200 and len(answer.json()["flags"]) == len(flags)
+        assert answer.json()["flags"] == flags  # the same answer, slice by slice
+        assert len(cheap_times) >= 2 and max(cheap_times) < bulk_seconds / 2, (cheap_times, bulk_seconds)
     finally:
         assert server.stop() == 0
