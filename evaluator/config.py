@@ -200,6 +200,11 @@ class EvaluatorConfig(Config):
             except ValueError as exc:
                 field, message = str(exc).split(": ", 1)
                 problems.append(f"{source.at('server', 'tls', field)}: {message}")
+        for at, hook in enumerate(config.webhooks):  # a webhook's secret from the serving machine's environment
+            try:
+                hook.signing_key()
+            except ValueError as exc:
+                problems.append(f"{source.at('webhooks', at, 'secret_env')}: {exc}")
         return config
 
 

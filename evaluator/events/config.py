@@ -67,7 +67,7 @@ class WebhookConfig(Section):
         if self.secret_env is not None:
             value = os.environ.get(self.secret_env)
             if not value:
-                raise ValueError(f"webhook {self.name}: the environment variable {self.secret_env} is not set")
+                raise ValueError(f"the environment variable {self.secret_env} is not set (webhook {self.name})")
             return value.encode()
         return self.secret.encode() if self.secret is not None else None
 

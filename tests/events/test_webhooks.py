@@ -187,3 +187,17 @@ def test_event_ids_are_stable_per_commit_and_environment() -> None:
     assert event_id("production", "a" * 40) == event_id("production", "a" * 40)
     assert event_id("production", "a" * 40) != event_id("staging", "a" * 40)
     assert event_id("production", "a" * 40) == hashlib.sha256(b"production\0" + b"a" * 40).hexdigest()[:32]
+
+
+def test_serve_refuses_to_start_without_a_webhook_secret_it_names(tmp_path: Path) -> None:
+    repo = FlagRepo(tmp_path / "repo")
+    repo.commit({FILE: features(1)})
+    path = write_config(tmp_path, repo.path, environments=ENVS, extra=(
+        "webhooks:\n  - name: audit\n    url: http://127.0.0.1:9/hook\n    secret_env: FLAGDECK_TEST_UNSET_SECRET\n"))
+    env = {k: v for k, v in os.environ.items() if k != "FLAGDECK_TEST_UNSET_SECRET"}
+    done = subprocess.run([sys.executable, "-m", "evaluator", "--config", str(path), "--port", "0"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 1
+    assert (f"{path}:12: webhooks.0.secret_env: the environment variable FLAGDECK_TEST_UNSET_SECRET is not set "
+            "(webhook audit)") in done.stderr + done.stdout
+    assert flagdeck("webhooks", "--config", str(path)).returncode == 0  # the CLI reads it on any machine
