@@ -52,6 +52,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "List scheduled changes by time: pending ones (--all: with what ran, was skipped, failed or was cancelled)."),
     "unschedule": ("schedule:unschedule",
         "Cancel a pending scheduled change (its record stays, cancelled)."),
+    "ramp": ("ramp:group",
+        "Progressive rollouts: start, pause, resume, abort a ramp, and its status."),
     "propose": ("proposal:propose",
         "Propose merging a branch environment into its environment; prints the proposal's id."),
     "proposals": ("proposal:listing",

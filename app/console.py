@@ -49,6 +49,8 @@ class ConsoleApp(App[None]):
                 tooltip="The environment's namespaces: open, create, rename, delete"),
         Binding("E", "environments", "Environments", show=False,
                 tooltip="Every environment: open one, fetch, push, sync state"),
+        Binding("T", "timeline", "Timeline", show=False,
+                tooltip="The environment's scheduled changes and ramps: cancel, pause, resume, abort"),
         Binding("ctrl+t", "next_theme", "Theme", show=False,
                 tooltip="Switch to the next colour theme"),
     ]
@@ -172,6 +174,12 @@ class ConsoleApp(App[None]):
         from app.screens.environments import EnvironmentsScreen
 
         self.push_screen(EnvironmentsScreen())
+
+    def action_timeline(self) -> None:
+        from app.screens.timeline import TimelineScreen
+
+        info = self.session.infos.get(self.session.env)
+        self.push_screen(TimelineScreen(info.base if info is not None and info.base else self.session.env))
 
     def action_next_theme(self) -> None:
         self.theme = THEMES[(THEMES.index(self.theme) + 1) % len(THEMES)] if self.theme in THEMES else THEMES[0]

@@ -202,7 +202,8 @@ def restored(ramp: Ramp, flag: Flag) -> Flag:
 def _control(store: Store, env: str, ramp_id: str, action: Literal["pause", "resume", "abort"],
              author: Author | None, now: datetime | None) -> tuple[Ramp, CommitResult]:
     now = now or utcnow()
-    who = user_text(author or store.identity)
+    acting = author or store.identity
+    who = acting.name if acting is not None else "unknown"
     done: list[Ramp] = []
     allowed = {"pause": (RampState.RUNNING,), "resume": (RampState.PAUSED,),
                "abort": (RampState.RUNNING, RampState.PAUSED)}[action]
