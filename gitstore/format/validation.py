@@ -203,8 +203,10 @@ class Checker:
                     if value is None:
                         self.error(path + ("metadata", str(key)), "metadata values must not be null")
                 self.json_value(metadata, path + ("metadata",))
-                for name, message in lifecycle_problems(metadata):  # Flagdeck's lifecycle fields
-                    self.error(path + ("metadata", name), message)
+                # Flagdeck's lifecycle fields: warnings, as Flipt accepts any metadata and a Flipt repository
+                # whose `lifecycle:` means something else must still be served (the console's editor refuses them)
+                for name, message in lifecycle_problems(metadata):
+                    self.warn(path + ("metadata", name), message)
         defaults = []
         for i, variant in enumerate(self.seq(flag, "variants", path)):
             vpath = path + ("variants", i)

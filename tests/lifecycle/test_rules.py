@@ -108,9 +108,12 @@ flags:
 """
 
 
-def test_bad_lifecycle_values_are_errors_with_file_line_and_field() -> None:
+def test_bad_lifecycle_values_are_warnings_with_file_line_and_field() -> None:
+    """Warnings, not errors: Flipt accepts any metadata, so the file is still served (and Lifecycle.of reads the
+    bad values as absent)."""
     result = load_document(FILE, "default/features.yaml")
-    assert result.document is None
+    assert result.document is not None
+    assert {p.severity for p in result.problems} == {"warning"}
     assert [(p.line, p.path, p.message) for p in result.problems] == [
         (7, "flags[0].metadata.owner", "must be a non-empty string (a person or team), not ''"),
         (8, "flags[0].metadata.lifecycle", "must be one of temporary, permanent, not 'temprary'"),
