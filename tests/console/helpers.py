@@ -33,6 +33,20 @@ async def settle(pilot: Any) -> None:
         # return_exceptions: a failed worker still listed must not end the wait for the others (it raced)
         await asyncio.gather(*(worker.wait() for worker in pilot.app.workers), return_exceptions=True)
     await pilot.pause()
+    await tables_sized(pilot)
+
+
+async def tables_sized(pilot: Any, limit: float = 5.0) -> None:
+    """Wait (at most `limit` seconds) until every DataTable on the screen has sized its columns to the rows added:
+    Textual does that only on the table's next Idle event, which a loaded machine can deliver after the snapshot is
+    taken (seen: the history snapshot with its columns still at their labels' width)."""
+    from textual.widgets import DataTable
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline and any(table._require_update_dimensions
+                                         for table in pilot.app.screen.query(DataTable)):
+        await pilot.pause(0.02)
 
 
 def head_commit(config: Path) -> pygit2.Commit:
