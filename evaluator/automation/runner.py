@@ -44,6 +44,7 @@ class AutomationRunner:
         self.now = now
         self._store = store
         self._task: asyncio.Task[None] | None = None
+        self._round: asyncio.Future[Round] | None = None  # the round in flight (a thread using the store)
         self._failing: dict[str, str] = {}  # environment -> the error its last round failed with
 
     @property
@@ -95,18 +96,25 @@ class AutomationRunner:
 
     async def _loop(self) -> None:
         while True:
+            # shielded: cancelling the loop must not abandon a round whose thread still uses the store
+            self._round = asyncio.ensure_future(asyncio.to_thread(self.tick))
             try:
-                await asyncio.to_thread(self.tick)
+                await asyncio.shield(self._round)
             except Exception:
                 log.exception("scheduler round failed")
             await asyncio.sleep(self.settings.poll_interval)
 
     async def stop(self) -> None:
+        """Stop the loop, wait for a round in flight (its thread still uses the store), then close the store."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._round is not None:
+            with contextlib.suppress(Exception):
+                await self._round  # its own failures were logged by the loop, or are the shutdown's
+            self._round = None
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
             self._store = None
