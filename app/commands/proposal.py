@@ -17,47 +17,27 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from app.commands.writing import config_option, json_option, open_as, refusals, user_option
+
 if TYPE_CHECKING:
     from gitstore.proposals.service import Plan, Proposals, Status
     from gitstore.results import Author
 
 STATES = ("open", "approved", "merged", "closed")
-config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="flagdeck.yaml (default: $FLAGDECK_CONFIG, ./flagdeck.yaml, then ./.flagdeck/flagdeck.yaml).")
-user_option = click.option("--user", "user", default=None,
-                           help='Acting user "NAME <EMAIL>" (default: $FLAGDECK_USER, else Git\'s identity).')
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
 @contextmanager
 def proposals(config_path: Path | None, user: str | None) -> Iterator[tuple[Proposals, Author | None]]:
     """The proposals of the configured store, opened as the acting user; a refusal exits 1 with one line."""
-    from app.commands.access import open_cli_store
-    from app.session import resolve_author
-    from gitstore.errors import FlagdeckError
     from gitstore.proposals.service import Proposals
-    from gitstore.results import Author
 
+    store, author = open_as(config_path, user)
     try:
-        identity = resolve_author(user)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    author = Author(*identity) if identity else None
-    try:
-        store = open_cli_store(config_path, author)
-    except (FlagdeckError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        found = Proposals(store)
-        yield found, author
-        for env, state in found.unpushed():
-            click.echo(f"warning: {state.ahead} proposal record change(s) of {env}'s repository not pushed yet "
-                       f"({state.last_error or 'remote unreachable'}); pushed by the next change or listing",
-                       err=True)
-    except FlagdeckError as exc:
-        click.echo(f"refused: {' '.join(str(exc).split())}", err=True)
-        raise SystemExit(1) from None
+        with refusals():
+            found = Proposals(store)
+            yield found, author
+            for env, state in found.unpushed():
+                click.echo(f"warning: {state.ahead} proposal record change(s) of {env}'s repository not pushed yet "
+                           f"({state.last_error or 'remote unreachable'}); pushed by the next change or listing",
+                           err=True)
     finally:
         store.close()
 

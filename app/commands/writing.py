@@ -29,10 +29,9 @@ glass_option = click.option("--break-glass", "reason", default=None, metavar="RE
                             help="Admins: write to a protected environment without a proposal; REASON is recorded.")
 
 
-@contextlib.contextmanager
-def writing(config_path: Path | None, user: str | None, env: str | None = None,
-            reason: str | None = None) -> Iterator[tuple[Store, str, Author | None]]:
-    """(store, environment, author) for one write; any refusal exits 1 with one line on standard error."""
+def open_as(config_path: Path | None, user: str | None) -> tuple[Store, Author | None]:
+    """The configured store opened as the acting user; a bad `--user` is a usage error, a store that cannot be
+    opened a one-line error (both before anything is written)."""
     from app.commands.access import open_cli_store
     from app.session import resolve_author
     from gitstore.errors import FlagdeckError
@@ -44,16 +43,33 @@ def writing(config_path: Path | None, user: str | None, env: str | None = None,
         raise click.UsageError(str(exc)) from None
     author = Author(*identity) if identity else None
     try:
-        store = open_cli_store(config_path, author)
+        return open_cli_store(config_path, author), author
     except (FlagdeckError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    """A refusal (role, protection, conflict, not found, invalid) exits 1 with one line on standard error."""
+    from gitstore.errors import FlagdeckError
+
     try:
-        name = env or store.config.default_environment
-        with store.break_glass(name, reason) if reason is not None else contextlib.nullcontext():
-            yield store, name, author
+        yield
     except FlagdeckError as exc:
         click.echo(f"refused: {' '.join(str(exc).split())}", err=True)
         raise SystemExit(1) from None
+
+
+@contextlib.contextmanager
+def writing(config_path: Path | None, user: str | None, env: str | None = None,
+            reason: str | None = None) -> Iterator[tuple[Store, str, Author | None]]:
+    """(store, environment, author) for one write; any refusal exits 1 with one line on standard error."""
+    store, author = open_as(config_path, user)
+    try:
+        with refusals():
+            name = env or store.config.default_environment
+            with store.break_glass(name, reason) if reason is not None else contextlib.nullcontext():
+                yield store, name, author
     finally:
         store.close()
 
