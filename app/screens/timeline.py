@@ -57,7 +57,7 @@ def when_text(when: datetime | None, now: datetime) -> str:
 def read(store: Any, env: str) -> list[Row]:
     from gitstore.automation import ramps, schedules
 
-    return rows_of([s for _, s in schedules.listing(store, env)], [r for _, r in ramps.listing(store, env)])
+    return rows_of([s for _, s in schedules.listing(store, env)], [r for _, r in ramps.RAMPS.every(store, env)])
 
 
 class TimelineScreen(BaseScreen):

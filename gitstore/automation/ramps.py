@@ -178,21 +178,6 @@ def start(store: Store, env: str, namespace: str, flag: str, percentages: list[f
     return made[0], result
 
 
-def find(store: Store, ramp_id: str, env: str | None = None) -> tuple[str, Ramp]:
-    envs = [env] if env else list(store.config.environments)
-    found = [(e, r) for e in envs for r in RAMPS.read(store, e).items if r.id == ramp_id]
-    if not found:
-        raise NotFoundError(f"no ramp {ramp_id}" + (f" in {env!r}" if env else ""))
-    if len(found) > 1:
-        raise ConflictError(f"{ramp_id} is a ramp of {', '.join(e for e, _ in found)}: say which with --env")
-    return found[0]
-
-
-def listing(store: Store, env: str | None = None) -> list[tuple[str, Ramp]]:
-    envs = [env] if env else list(store.config.environments)
-    return [(e, r) for e in envs for r in RAMPS.read(store, e).items]
-
-
 def restored(ramp: Ramp, flag: Flag) -> Flag:
     """The flag with the ramped part put back as it was before the ramp."""
     field = "rollouts" if ramp.kind == "threshold" else "rules"

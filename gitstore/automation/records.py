@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import pygit2
 
-from gitstore.errors import ConflictError, Problem, ValidationError
+from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
 from gitstore.git.objects import blob_bytes, commit_at
 from gitstore.git.repo import blob_at
 from gitstore.proposals import protection
@@ -71,6 +71,20 @@ class RecordFile(Generic[R]):
             return Loaded(env, snap.commit, (), tuple(problems))
         return Loaded(env, snap.commit, tuple(getattr(found, self.field)))
 
+    def every(self, store: Store, env: str | None = None) -> list[tuple[str, R]]:
+        """(environment, record) of one environment, or of every configured one."""
+        return [(e, r) for e in environments(store, env) for r in self.read(store, e).items]
+
+    def find(self, store: Store, record_id: str, env: str | None = None) -> tuple[str, R]:
+        """(environment, record) of an id; `NotFoundError`, or `ConflictError` when several environments have it."""
+        found = [(e, r) for e, r in self.every(store, env) if r.id == record_id]  # type: ignore[attr-defined]
+        noun = self.field.removesuffix("s")
+        if not found:
+            raise NotFoundError(f"no {noun} {record_id}" + (f" in {env!r}" if env else ""))
+        if len(found) > 1:
+            raise ConflictError(f"{record_id} is a {noun} of {', '.join(e for e, _ in found)}: say which with --env")
+        return found[0]
+
     def data(self, items: tuple[R, ...]) -> bytes:
         header = (f"# Written by Flagdeck ({self.field}); Flipt does not read this directory. Change it with the "
                   "flagdeck commands or the console.\n").encode()
@@ -102,6 +116,11 @@ class RecordFile(Generic[R]):
                 if exc.resource != self.full_path(store, env) or attempt == ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
+
+
+def environments(store: Store, env: str | None = None) -> list[str]:
+    """`env`, or every configured environment."""
+    return [env] if env else list(store.config.environments)
 
 
 def admitted(store: Store, env: str) -> contextlib.AbstractContextManager[object]:

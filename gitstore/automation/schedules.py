@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from gitstore.automation.patch import FlagPatch, PatchError
-from gitstore.automation.records import SCHEDULER, Loaded, RecordFile, admitted, age, user_text, utcnow
+from gitstore.automation.records import (
+    SCHEDULER,
+    Loaded,
+    RecordFile,
+    admitted,
+    age,
+    environments,
+    user_text,
+    utcnow,
+)
 from gitstore.automation.writes import patched
 from gitstore.errors import ConflictError, FlagdeckError, NotFoundError, ValidationError
 from gitstore.proposals.records import Record
@@ -100,21 +109,10 @@ def schedule(store: Store, env: str, namespace: str, flag: str, patch: FlagPatch
     return made[0], result
 
 
-def find(store: Store, schedule_id: str, env: str | None = None) -> tuple[str, Schedule]:
-    """(environment, schedule) of an id; `NotFoundError`, or `ConflictError` when several environments have it."""
-    envs = [env] if env else list(store.config.environments)
-    found = [(e, s) for e in envs for s in SCHEDULES.read(store, e).items if s.id == schedule_id]
-    if not found:
-        raise NotFoundError(f"no schedule {schedule_id}" + (f" in {env!r}" if env else ""))
-    if len(found) > 1:
-        raise ConflictError(f"{schedule_id} is a schedule of {', '.join(e for e, _ in found)}: say which with --env")
-    return found[0]
-
-
 def cancel(store: Store, schedule_id: str, env: str | None = None, author: Author | None = None,
            now: datetime | None = None) -> tuple[str, Schedule, CommitResult]:
     """Cancel a pending schedule (one commit; its record stays, cancelled)."""
-    env, _ = find(store, schedule_id, env)
+    env, _ = SCHEDULES.find(store, schedule_id, env)
     done: list[Schedule] = []
 
     def edit(loaded: Loaded[Schedule]) -> tuple[tuple[Schedule, ...], str, list[Change]]:
@@ -135,14 +133,11 @@ def cancel(store: Store, schedule_id: str, env: str | None = None, author: Autho
 
 def listing(store: Store, env: str | None = None) -> list[tuple[str, Schedule]]:
     """Every schedule of the environment (or of every configured environment), by time."""
-    envs = [env] if env else list(store.config.environments)
-    found = [(e, s) for e in envs for s in SCHEDULES.read(store, e).items]
-    return sorted(found, key=lambda pair: (pair[1].at, pair[0], pair[1].id))
+    return sorted(SCHEDULES.every(store, env), key=lambda pair: (pair[1].at, pair[0], pair[1].id))
 
 
 def problems(store: Store, env: str | None = None) -> list[str]:
-    envs = [env] if env else list(store.config.environments)
-    return [str(p) for e in envs for p in SCHEDULES.read(store, e).problems]
+    return [str(p) for e in environments(store, env) for p in SCHEDULES.read(store, e).problems]
 
 
 def run_due(store: Store, env: str, now: datetime, late_after: float, default_missed: Missed = "run") -> list[Outcome]:
