@@ -16,7 +16,7 @@ from evaluator.analytics.config import AnalyticsConfig
 from evaluator.automation.config import AutomationConfig
 from evaluator.events.config import EventsConfig, WebhookConfig
 from evaluator.keys import read_public_key, server_ssl_context
-from gitstore.config import Config, Duration, DurationOrZero, Section, Source, load_config
+from gitstore.config import Config, Duration, DurationOrZero, HttpUrl, Section, Source, load_config
 from gitstore.errors import ConfigError
 
 
@@ -43,25 +43,13 @@ class JwtConfig(Section):
     `namespaces` scope every valid JWT as a token's are scoped (None = all)."""
 
     public_key_file: Path | None = None
-    jwks_url: str | None = None
+    jwks_url: HttpUrl | None = None
     issuer: str | None = None
     subject: str | None = None
     audiences: list[Annotated[str, Field(min_length=1)]] | None = None
     environments: list[str] | None = None
     namespaces: list[str] | None = None
     refresh_interval: Duration = 300.0
-
-    @field_validator("jwks_url")
-    @classmethod
-    def _jwks_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http or https URL")
-        return value.strip()
 
     @model_validator(mode="after")
     def _one_source(self) -> JwtConfig:

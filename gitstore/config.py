@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from gitstore.errors import ConfigError
@@ -60,6 +60,19 @@ def parse_duration_or_zero(value: Any) -> float:
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 DurationOrZero = Annotated[float, BeforeValidator(parse_duration_or_zero)]
+
+
+def http_url(value: str) -> str:
+    """An http or https URL with a host, without surrounding blanks (else a ValueError saying so)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http or https URL")
+    return value.strip()
+
+
+HttpUrl = Annotated[str, AfterValidator(http_url)]
 
 
 class Section(BaseModel):

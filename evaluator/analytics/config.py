@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from gitstore.config import Duration, Section, parse_duration
+from gitstore.config import Duration, HttpUrl, Section, parse_duration
 
 STATE_DIR = ".flagdeck-state"  # next to flagdeck.yaml
 DB_NAME = "analytics.sqlite3"
@@ -45,19 +45,9 @@ class BufferConfig(Section):
 
 
 class PrometheusConfig(Section):
-    url: str
+    url: HttpUrl
     headers: dict[str, str] = Field(default_factory=dict)
     timeout: Duration = 10.0
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http or https URL")
-        return value.strip().rstrip("/")
 
 
 class AnalyticsConfig(Section):

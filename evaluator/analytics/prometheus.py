@@ -60,7 +60,7 @@ class PrometheusReader:
         self.retention = retention
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
-        url = f"{self.config.url}{path}"
+        url = f"{self.config.url.rstrip('/')}{path}"
         data = urllib.parse.urlencode(params).encode()
         request = urllib.request.Request(url, data=data, headers={
             "Content-Type": "application/x-www-form-urlencoded", **self.config.headers})

@@ -20,11 +20,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from gitstore.config import Duration, Section
+from gitstore.config import Duration, HttpUrl, Section
 
 DEFAULT_STATE = Path.home() / ".flagdeck" / "events"
 
@@ -40,21 +39,13 @@ class RetryConfig(Section):
 
 class WebhookConfig(Section):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    url: str
+    url: HttpUrl
     secret: str | None = None
     secret_env: str | None = None
     environments: list[str] = Field(default_factory=lambda: ["*"])
     format: Literal["cloudevents", "slack"] = "cloudevents"
     timeout: Duration = 10.0
     retry: RetryConfig = Field(default_factory=RetryConfig)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{value!r} is not an http or https URL")
-        return value.strip()
 
     @model_validator(mode="after")
     def _one_secret(self) -> WebhookConfig:
