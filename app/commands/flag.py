@@ -10,15 +10,13 @@ import click
 
 from app.commands.writing import (
     bool_choice,
-    config_option,
     env_option,
-    glass_option,
-    json_option,
     namespace_option,
     parse_bool,
     parse_rollouts,
     report,
-    user_option,
+    stacked,
+    writer_options,
     writing,
 )
 
@@ -29,6 +27,7 @@ rollout_option = click.option("--rollout", "rollouts", multiple=True, metavar="V
 rule_option = click.option("--rule", "rule", type=click.IntRange(1), default=None, metavar="N",
                            help="Which rule --rollout sets (default: the flag's only rule).")
 enabled_option = click.option("--enabled", "enabled", type=bool_choice, default=None, help="Turn the flag on or off.")
+patch_options = stacked(enabled_option, threshold_option, rollout_option, rule_option)  # what `set` and `schedule` change
 
 
 def patch_of(enabled: str | None, threshold: float | None, rollouts: tuple[str, ...], rule: int | None):  # noqa: ANN201
@@ -51,14 +50,8 @@ def group() -> None:
 @click.argument("key")
 @env_option
 @namespace_option
-@enabled_option
-@threshold_option
-@rollout_option
-@rule_option
-@user_option
-@glass_option
-@json_option
-@config_option
+@patch_options
+@writer_options
 def set_(key: str, env: str | None, namespace: str, enabled: str | None, threshold: float | None,
          rollouts: tuple[str, ...], rule: int | None, user: str | None, reason: str | None, as_json: bool,
          config_path: Path | None) -> None:
@@ -81,10 +74,7 @@ def set_(key: str, env: str | None, namespace: str, enabled: str | None, thresho
 @click.option("--boolean/--variant", "boolean", default=True, show_default=True, help="The flag's type.")
 @click.option("--variants", "variants", default="", metavar="KEY,KEY", help="Variant flags: the variants' keys.")
 @enabled_option
-@user_option
-@glass_option
-@json_option
-@config_option
+@writer_options
 def create(key: str, env: str | None, namespace: str, name: str | None, description: str | None, boolean: bool,
            variants: str, enabled: str | None, user: str | None, reason: str | None, as_json: bool,
            config_path: Path | None) -> None:
@@ -109,10 +99,7 @@ def create(key: str, env: str | None, namespace: str, name: str | None, descript
 @click.argument("key")
 @env_option
 @namespace_option
-@user_option
-@glass_option
-@json_option
-@config_option
+@writer_options
 def delete(key: str, env: str | None, namespace: str, user: str | None, reason: str | None, as_json: bool,
            config_path: Path | None) -> None:
     """Delete a flag, as one commit."""

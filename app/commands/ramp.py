@@ -4,7 +4,6 @@ refused (one line), 2 usage."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from pathlib import Path
@@ -15,11 +14,11 @@ import click
 from app.commands.writing import (
     config_option,
     env_option,
-    glass_option,
+    glass,
     json_option,
     namespace_option,
     report,
-    user_option,
+    writer_options,
     writing,
 )
 
@@ -88,10 +87,7 @@ def group() -> None:
               help="Guard (repeatable): a GET must answer 2xx before each step.")
 @env_option
 @namespace_option
-@user_option
-@glass_option
-@json_option
-@config_option
+@writer_options
 def start(key: str, steps: str, every: str, variant: str | None, rule: int | None, prometheus: str | None,
           queries: tuple[str, ...], checks: tuple[str, ...], env: str | None, namespace: str, user: str | None,
           reason: str | None, as_json: bool, config_path: Path | None) -> None:
@@ -110,17 +106,14 @@ def start(key: str, steps: str, every: str, variant: str | None, rule: int | Non
 def _control(action: str, doc: str) -> click.Command:
     @click.argument("ramp_id", metavar="ID")
     @env_option
-    @user_option
-    @glass_option
-    @json_option
-    @config_option
+    @writer_options
     def command(ramp_id: str, env: str | None, user: str | None, reason: str | None, as_json: bool,
                 config_path: Path | None) -> None:
         from gitstore.automation import ramps
 
         with writing(config_path, user, None, None) as (store, _, author):
-            target, _ = ramps.find(store, ramp_id, env)
-            with store.break_glass(target, reason) if reason is not None else contextlib.nullcontext():
+            target, _ = ramps.RAMPS.find(store, ramp_id, env)
+            with glass(store, target, reason):
                 made, result = getattr(ramps, action)(store, target, ramp_id, author)
             report(store, target, result, f"{made.id} {made.state.value}: {made.note}", as_json, id=made.id,
                    state=made.state.value)
@@ -144,7 +137,7 @@ def status(ramp_id: str | None, env: str | None, as_json: bool, config_path: Pat
     from gitstore.automation import ramps
 
     with writing(config_path, None) as (store, _, _):
-        found = [ramps.find(store, ramp_id, env)] if ramp_id else ramps.listing(store, env)
+        found = [ramps.RAMPS.find(store, ramp_id, env)] if ramp_id else ramps.RAMPS.every(store, env)
         if as_json:
             click.echo(json.dumps([ramp_json(e, r) for e, r in found], indent=2))
             return

@@ -5,11 +5,11 @@ Exit status: 0 a commit was made, 1 no commit was made (the reason is printed), 
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import click
 
+from app.commands.writing import glass
 from gitstore.errors import FlagdeckError
 
 
@@ -45,7 +45,7 @@ def command(commit: str, config_path: Path | None, env: str | None, namespace: s
         raise click.ClickException(str(exc)) from None
     try:
         env = env or store.config.default_environment
-        with store.break_glass(env, reason) if reason is not None else contextlib.nullcontext():
+        with glass(store, env, reason):
             if restore:
                 result = store.restore(env, namespace, commit, flag=flag)
                 click.echo(f"restored {what} in {env} to {commit}: committed {result.commit[:8]}")

@@ -4,7 +4,6 @@ serve` (`gitstore.automation.schedules`). Exit status: 0 done, 1 refused (one li
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -13,15 +12,15 @@ from typing import Literal, cast
 
 import click
 
-from app.commands.flag import enabled_option, patch_of, rollout_option, rule_option, threshold_option
+from app.commands.flag import patch_of, patch_options
 from app.commands.writing import (
     config_option,
     env_option,
-    glass_option,
+    glass,
     json_option,
     namespace_option,
     report,
-    user_option,
+    writer_options,
     writing,
 )
 
@@ -54,14 +53,8 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
                    "else run].")
 @env_option
 @namespace_option
-@enabled_option
-@threshold_option
-@rollout_option
-@rule_option
-@user_option
-@glass_option
-@json_option
-@config_option
+@patch_options
+@writer_options
 def schedule(key: str, at: str, missed: str | None, env: str | None, namespace: str, enabled: str | None,
              threshold: float | None, rollouts: tuple[str, ...], rule: int | None, user: str | None,
              reason: str | None, as_json: bool, config_path: Path | None) -> None:
@@ -113,17 +106,14 @@ def listing(env: str | None, show_all: bool, as_json: bool, config_path: Path | 
 @click.command("unschedule")
 @click.argument("schedule_id", metavar="ID")
 @env_option
-@user_option
-@glass_option
-@json_option
-@config_option
+@writer_options
 def unschedule(schedule_id: str, env: str | None, user: str | None, reason: str | None, as_json: bool,
                config_path: Path | None) -> None:
     """Cancel a pending scheduled change (its record stays, cancelled)."""
     from gitstore.automation import schedules
 
     with writing(config_path, user, None, None) as (store, _, author):
-        target, _ = schedules.find(store, schedule_id, env)
-        with store.break_glass(target, reason) if reason is not None else contextlib.nullcontext():
+        target, _ = schedules.SCHEDULES.find(store, schedule_id, env)
+        with glass(store, target, reason):
             name, item, result = schedules.cancel(store, schedule_id, target, author)
         report(store, name, result, f"cancelled {item.id}: {item.what()}", as_json, id=item.id)

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 if TYPE_CHECKING:
     from gitstore.results import Author, CommitResult
     from gitstore.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -27,6 +29,24 @@ namespace_option = click.option("-n", "--namespace", "namespace", default="defau
                                 help="Namespace.")
 glass_option = click.option("--break-glass", "reason", default=None, metavar="REASON",
                             help="Admins: write to a protected environment without a proposal; REASON is recorded.")
+
+
+def stacked(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator applying click options in the order written (the first is listed first in --help)."""
+    def apply(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return apply
+
+
+writer_options = stacked(user_option, glass_option, json_option, config_option)  # what every writing command takes
+
+
+def glass(store: Store, env: str, reason: str | None) -> contextlib.AbstractContextManager[object]:
+    """`--break-glass REASON`: the store's break glass for `env` (admins, protected environments), else nothing."""
+    return store.break_glass(env, reason) if reason is not None else contextlib.nullcontext()
 
 
 def open_as(config_path: Path | None, user: str | None) -> tuple[Store, Author | None]:
@@ -68,7 +88,7 @@ def writing(config_path: Path | None, user: str | None, env: str | None = None,
     try:
         with refusals():
             name = env or store.config.default_environment
-            with store.break_glass(name, reason) if reason is not None else contextlib.nullcontext():
+            with glass(store, name, reason):
                 yield store, name, author
     finally:
         store.close()
