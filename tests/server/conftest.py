@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,3 +62,21 @@ def make_server(tmp_path: Path, flag_repo: FlagRepo) -> Iterator[Callable[..., S
 @pytest.fixture
 def server(make_server: Callable[..., ServerThread]) -> ServerThread:
     return make_server()
+
+
+@pytest.fixture
+def held_preparation(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Every served namespace counts as big, and its background preparation (client snapshot, bulk keys) is held
+    until the test sets the event returned: what a request meets while a big environment is still being prepared."""
+    from evaluator.server import prepared
+
+    release = threading.Event()
+    build = prepared.build
+
+    def held(*args: object) -> prepared.Built:
+        assert release.wait(20)
+        return build(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(prepared, "LATER_BYTES", 0)
+    monkeypatch.setattr(prepared, "build", held)
+    return release

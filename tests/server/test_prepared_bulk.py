@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from evaluator.server import prepared
 from tests.documents.test_lazy_documents import TEXT
 from tests.server.harness import FlagRepo, ServerProcess, ServerThread, wait_until, write_config
 from tests.server.test_server_prepared import big_namespace
@@ -28,16 +27,8 @@ def _health(url: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("hot_lane", [True, False], ids=["hot lane", "ordinary path"])
 def test_a_bulk_call_while_preparing_waits_and_the_server_answers_others_meanwhile(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hot_lane: bool) -> None:
-    release = threading.Event()
-    build = prepared.build
-
-    def held(*args: object) -> prepared.Built:  # the background preparation, held until the test lets it go
-        assert release.wait(20)
-        return build(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(prepared, "LATER_BYTES", 0)
-    monkeypatch.setattr(prepared, "build", held)
+        tmp_path: Path, held_preparation: threading.Event, hot_lane: bool) -> None:
+    release = held_preparation
     repo = FlagRepo(tmp_path / "repo")
     repo.commit({"prod/default/features.yaml": TEXT})
     server = ServerThread(write_config(tmp_path, repo.path, environments=PROD), hot_lane=hot_lane)

@@ -135,20 +135,12 @@ def _prepared(url: str) -> dict[str, object] | None:
 
 @pytest.mark.parametrize("hot_lane", [True, False], ids=["hot lane", "ordinary path"])
 def test_a_snapshot_asked_while_preparing_waits_and_the_server_answers_others_meanwhile(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hot_lane: bool) -> None:
+        tmp_path: Path, held_preparation: threading.Event, hot_lane: bool) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from tests.server.harness import ServerThread
 
-    release = threading.Event()
-    build = prepared.build
-
-    def held(*args: object) -> prepared.Built:  # the background preparation, held until the test lets it go
-        assert release.wait(20)
-        return build(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(prepared, "LATER_BYTES", 0)
-    monkeypatch.setattr(prepared, "build", held)
+    release = held_preparation
     repo = FlagRepo(tmp_path / "repo")
     repo.commit({"prod/default/features.yaml": TEXT})
     config = write_config(tmp_path, repo.path, environments="  production: {storage: flags, directory: prod}\n")
