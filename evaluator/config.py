@@ -175,6 +175,10 @@ class EvaluatorConfig(Config):
             for env in hook.environments:
                 if env != "*" and env not in config.environments:
                     raise ConfigError(f"{source.at('webhooks', at, 'environments')}: unknown environment {env!r}")
+        for email, scopes in (config.automation.roles or {}).items():
+            for env in scopes:
+                if env != "*" and env not in config.environments:
+                    raise ConfigError(f"{source.at('automation', 'roles', email)}: unknown environment {env!r}")
         problems = config._server_problems  # files only the evaluator needs: reported by check_server_files
         if jwt is not None and jwt.public_key_file is not None:
             try:

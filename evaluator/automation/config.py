@@ -6,13 +6,23 @@ automation:
   poll_interval: 10s   # how often it looks for due schedules and ramp steps
   late_after: 5m       # a schedule found due later than this after its time was missed (the server was down)
   missed: run          # what a missed schedule without its own `missed:` does: run (late) or skip
-```"""
+  roles:               # who may still make a schedule's change or a ramp's step when it runs, by email
+    alice@example.com: {"*": editor}
+    bob@example.com: {staging: editor, production: viewer}
+```
+`roles` is read again from flagdeck.yaml at each round (evaluator/automation/roles.py): a user removed or demoted
+since they scheduled makes their pending schedules and ramp steps fail, visibly, instead of committing. Without
+`roles` the scheduler does not check (as a local user without FLAGDECK_ROLES is admin everywhere)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field, field_validator
+
 from gitstore.config import Duration, Section
+
+Role = Literal["viewer", "editor", "admin"]
 
 
 class AutomationConfig(Section):
@@ -20,3 +30,12 @@ class AutomationConfig(Section):
     poll_interval: Duration = 10.0
     late_after: Duration = 300.0
     missed: Literal["run", "skip"] = "run"
+    roles: dict[str, dict[str, Role]] | None = Field(default=None)
+
+    @field_validator("roles")
+    @classmethod
+    def _emails(cls, value: dict[str, dict[str, Role]] | None) -> dict[str, dict[str, Role]] | None:
+        for email in value or {}:
+            if "@" not in email or any(c in email for c in " <>"):
+                raise ValueError(f"{email!r} is not an email address (roles are keyed by the user's email)")
+        return value

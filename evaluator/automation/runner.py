@@ -2,13 +2,16 @@
 configured environment (`gitstore.automation.schedules.run_due`) and the due ramp steps, their guards
 evaluated first (`evaluator.automation.guards`, `gitstore.automation.ramps.advance`). It writes through a Store
 of its own (not the evaluator's mirror: its commits are pushed when there is a remote), as `SCHEDULER`, off the
-event loop. Every replica may run it: the store's compare-and-swap makes each change land once. `now` is
+event loop. Every replica may run it: the store's compare-and-swap makes each change land once. Each change is
+made on behalf of the user who scheduled it, whose role is checked again when it runs (`roles`: flagdeck.yaml's
+`automation.roles` as the file says now); a user removed or demoted makes it fail, visibly, in its own commit. `now` is
 injectable, so tests control the clock; `tick()` runs one round synchronously."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,9 +19,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from evaluator.automation import guards
+from evaluator.automation.roles import RoleDirectory
 from gitstore.automation import ramps
 from gitstore.automation.records import SCHEDULER, utcnow
-from gitstore.automation.schedules import Outcome, run_due
+from gitstore.automation.schedules import Outcome, Schedule, run_due
 from gitstore.errors import ConflictError, FlagdeckError
 
 if TYPE_CHECKING:
@@ -46,6 +50,7 @@ class AutomationRunner:
         self._task: asyncio.Task[None] | None = None
         self._round: asyncio.Future[Round] | None = None  # the round in flight (a thread using the store)
         self._failing: dict[str, str] = {}  # environment -> the error its last round failed with
+        self.roles = RoleDirectory(config.path, self.settings.roles)  # who may still commit, read each round
 
     @property
     def store(self) -> Store:
@@ -60,13 +65,16 @@ class AutomationRunner:
         that fails (a broken records file, a full disk) is logged and stops no other."""
         done = Round([], [])
         now = self.now()
+        self.roles.refresh()
         for env in self.config.environments:
             try:
-                done.schedules.extend(run_due(self.store, env, now, self.settings.late_after, self.settings.missed))
+                done.schedules.extend(run_due(self.store, env, now, self.settings.late_after, self.settings.missed,
+                                              functools.partial(self._schedule_refusal, env)))
                 for ramp in ramps.due(self.store, env, now):
-                    verdict = guards.check(ramp.guards) if ramp.guards else ramps.Verdict(True, "")
+                    denied = self.roles.refusal(ramp.by, env, f"step {ramp.step + 1} of ramp {ramp.id}")
+                    verdict = ramps.Verdict(True, "") if denied or not ramp.guards else guards.check(ramp.guards)
                     try:
-                        moved = ramps.advance(self.store, env, ramp.id, ramp.step, now, verdict)
+                        moved = ramps.advance(self.store, env, ramp.id, ramp.step, now, verdict, denied)
                     except ConflictError as exc:
                         log.info("ramp %s of %s: %s; another replica got there first", ramp.id, env, exc)
                         continue
@@ -78,6 +86,9 @@ class AutomationRunner:
                 if self._failing.pop(env, None) is not None:
                     log.warning("scheduler: environment %s recovered", env)
         return done
+
+    def _schedule_refusal(self, env: str, item: Schedule) -> str | None:
+        return self.roles.refusal(item.by, env, f"schedule {item.id} ({item.what()})")
 
     def _failed(self, env: str, exc: Exception) -> None:
         """Log an environment's failure once until it recovers (a round runs every poll interval): one line for

@@ -7,7 +7,7 @@ body signed (`X-Flagdeck-Signature`) and keyed (`Idempotency-Key`: the event id)
 timeout, any status but 2xx) is retried after `retry.initial` seconds, doubled each time up to `retry.max`; with
 `retry.attempts` > 0 the event is given up (logged `failed`) after that many attempts and the next one goes out.
 A commit that changed no flag, segment or namespace (only files Flipt does not read, such as schedule records) is
-no event.
+no event, unless the scheduler made it (`ChangeSet.is_event`: a schedule failed or skipped, a ramp paused).
 The cursor moves past an event only once it is sent (or given up), so a restart resends at most the one event in
 flight when the process died, with the same key. On stop an attempt in flight is finished, never cut off."""
 
@@ -103,7 +103,7 @@ class Deliveries:
                 return
             tip, found = await asyncio.to_thread(self.store.pending_changes, env, since, BATCH)
             for changes in found:
-                if (changes.changes or changes.problems) and not await self._deliver(hook, changes):
+                if changes.is_event and not await self._deliver(hook, changes):
                     return  # stopping: the cursor stays before this event
                 since = changes.commit
                 await asyncio.to_thread(cursor.write, since)

@@ -250,9 +250,12 @@ def due(store: Store, env: str, now: datetime) -> list[Ramp]:
             if r.state is RampState.RUNNING and r.next_at is not None and r.next_at <= now]
 
 
-def advance(store: Store, env: str, ramp_id: str, step: int, now: datetime, verdict: Verdict) -> Ramp | None:
+def advance(store: Store, env: str, ramp_id: str, step: int, now: datetime, verdict: Verdict,
+            denied: str | None = None) -> Ramp | None:
     """Act on the guards' verdict for step `step` (0-based) of a due ramp: take the step, revert, or pause; one
-    commit. None when the ramp is no longer at that step and due (another replica acted first, a user paused)."""
+    commit. None when the ramp is no longer at that step and due (another replica acted first, a user paused).
+    `denied`: why the ramp's user may not take the step now (their role, checked when it runs): the ramp fails
+    with that reason and the flag is left as it is."""
     loaded = RAMPS.read(store, env)
     ramp = next((r for r in loaded.items if r.id == ramp_id), None)
     if ramp is None or ramp.state is not RampState.RUNNING or ramp.step != step or ramp.next_at is None \
@@ -260,7 +263,10 @@ def advance(store: Store, env: str, ramp_id: str, step: int, now: datetime, verd
         return None
     changes: list[Change] = []
     update: dict[str, object]
-    if verdict.ok is False:
+    if denied:
+        update = {"state": RampState.FAILED, "next_at": None,
+                  "note": f"step {step + 1} refused when due: {denied}; flag left as it is ({ramp.current()})"}
+    elif verdict.ok is False:
         changes = _revert_changes(store, env, ramp)
         update = {"state": RampState.REVERTED, "next_at": None,
                   "note": f"guard breached before step {step + 1}: {verdict.detail}; flag put back as before the ramp"}

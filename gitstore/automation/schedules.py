@@ -13,6 +13,7 @@ more than `late_after` after its time was missed (the scheduler was down): it ru
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -140,9 +141,11 @@ def problems(store: Store, env: str | None = None) -> list[str]:
     return [str(p) for e in environments(store, env) for p in SCHEDULES.read(store, e).problems]
 
 
-def run_due(store: Store, env: str, now: datetime, late_after: float, default_missed: Missed = "run") -> list[Outcome]:
+def run_due(store: Store, env: str, now: datetime, late_after: float, default_missed: Missed = "run",
+            refusal: Callable[[Schedule], str | None] | None = None) -> list[Outcome]:
     """Carry out every schedule of `env` due at `now`, one commit each (see the module docstring); a schedule
-    another replica carried out first is left to it."""
+    another replica carried out first is left to it. `refusal(schedule)`: why its user may not make the change
+    now (their role checked when it runs: the schedule is then marked failed with that reason), None if they may."""
     outcomes: list[Outcome] = []
     handled: set[str] = set()
     while True:
@@ -153,7 +156,8 @@ def run_due(store: Store, env: str, now: datetime, late_after: float, default_mi
         item = min(due, key=lambda s: (s.at, s.id))
         handled.add(item.id)
         try:
-            outcome = carry_out(store, loaded, item, now, late_after, item.missed or default_missed)
+            denied = refusal(item) if refusal is not None else None
+            outcome = carry_out(store, loaded, item, now, late_after, item.missed or default_missed, denied)
         except ConflictError as exc:
             log.info("schedule %s of %s: %s; another replica got there first, or will next time", item.id, env, exc)
             continue
@@ -162,7 +166,7 @@ def run_due(store: Store, env: str, now: datetime, late_after: float, default_mi
 
 
 def carry_out(store: Store, loaded: Loaded[Schedule], item: Schedule, now: datetime, late_after: float,
-             missed: Missed) -> Outcome:
+             missed: Missed, denied: str | None = None) -> Outcome:
     env = loaded.env
     late = (now - item.at).total_seconds()
     late_note = f"missed by {age(late)} (missed: {missed})" if late > late_after else ""
@@ -170,6 +174,8 @@ def carry_out(store: Store, loaded: Loaded[Schedule], item: Schedule, now: datet
     changes: list[Change] = []
     if late_note and missed == "skip":
         state, note = ScheduleState.SKIPPED, f"skipped: {late_note}"
+    elif denied:
+        state, note = ScheduleState.FAILED, f"failed: refused when it ran: {denied}"
     else:
         try:
             change = patched(store.snapshot(env), env, item.namespace, item.flag, item.set)

@@ -58,6 +58,17 @@ class ChangeSet(BaseModel, frozen=True):
     def subject(self) -> str:
         return self.message.split("\n", 1)[0]
 
+    @property
+    def automated(self) -> bool:
+        """A scheduler's or a ramp's commit (`Schedule:` or `Ramp:` trailer): an event even when it changed no
+        resource (a schedule failed or skipped, a ramp paused or refused: what an on-call engineer must hear of)."""
+        return self.trailer("Schedule") is not None or self.trailer("Ramp") is not None
+
+    @property
+    def is_event(self) -> bool:
+        """Whether webhooks get it: it changed a flag, segment or namespace, left a file invalid, or is automated."""
+        return bool(self.changes or self.problems) or self.automated
+
     def trailer(self, key: str) -> str | None:
         return next((v for k, v in self.trailers if k.lower() == key.lower()), None)
 
