@@ -23,7 +23,7 @@ from evaluator.automation.roles import RoleDirectory
 from gitstore.automation import ramps
 from gitstore.automation.records import SCHEDULER, utcnow
 from gitstore.automation.schedules import Outcome, Schedule, run_due
-from gitstore.errors import ConflictError, FlagdeckError
+from gitstore.errors import ConflictError, FlagdeckError, SyncError
 
 if TYPE_CHECKING:
     from evaluator.config import EvaluatorConfig
@@ -66,8 +66,10 @@ class AutomationRunner:
         done = Round([], [])
         now = self.now()
         self.roles.refresh()
+        synced: set[str] = set()
         for env in self.config.environments:
             try:
+                self._sync(env, synced)
                 done.schedules.extend(run_due(self.store, env, now, self.settings.late_after, self.settings.missed,
                                               functools.partial(self._schedule_refusal, env)))
                 for ramp in ramps.due(self.store, env, now):
@@ -86,6 +88,25 @@ class AutomationRunner:
                 if self._failing.pop(env, None) is not None:
                     log.warning("scheduler: environment %s recovered", env)
         return done
+
+    def _sync(self, env: str, synced: set[str]) -> None:
+        """Bring the environment's clone in step with its remote before reading its records (once per storage and
+        round): push what this replica committed while the remote was unreachable, else fetch. A change another
+        replica carried out first is then dropped (the same tree) or parked (`refs/flagdeck/conflicts/`), never
+        pushed twice, and the records read next are the remote's. Unreachable: the round goes on with the clone."""
+        storage_name = self.config.environment(env).storage
+        if storage_name in synced or self.config.storage[storage_name].remote is None:
+            return
+        synced.add(storage_name)
+        try:
+            if self.store.sync_state(env).ahead:
+                self.store.push(env)
+            else:
+                self.store.fetch(env)
+        except SyncError as exc:
+            log.info("scheduler: %s: remote not reached (%s); going on with the local clone", env, exc)
+        except ConflictError as exc:
+            log.warning("scheduler: %s: %s", env, " ".join(str(exc).split()))
 
     def _schedule_refusal(self, env: str, item: Schedule) -> str | None:
         return self.roles.refusal(item.by, env, f"schedule {item.id} ({item.what()})")
