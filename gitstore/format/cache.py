@@ -30,7 +30,7 @@ import orjson
 import yaml_rs
 
 from gitstore.errors import Problem
-from gitstore.format.limits import MAX_FILE_BYTES
+from gitstore.format.limits import JSON_OPTIONS, MAX_FILE_BYTES
 from gitstore.format.loader import LoadResult, load_document, result_from_data
 
 MAGIC = b"flagdeck parse cache 1\n"
@@ -40,7 +40,6 @@ MAX_ENTRY = 4 * MAX_FILE_BYTES
 STALE_TEMP = 3600.0  # seconds: a temporary file this old was left by a writer that died
 ENV = "FLAGDECK_PARSE_CACHE"
 _HEADER = struct.Struct(">I")
-_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 _fingerprint: str | None = None
 
 
@@ -102,9 +101,11 @@ def save(directory: Path, blob: str, filename: str, data: bytes, result: LoadRes
     be written is no cache. The directory is not kept in bounds here: `evict` once after a batch of saves (the
     store does after each snapshot), not after each (it lists the directory)."""
     docs = b""
-    if result.valid:
+    if result.namespaces is not None:
         try:  # only data JSON gives back exactly (no NaN, infinity, big integer, non-text key or date)
-            docs = orjson.dumps(result.data, option=_STRICT)  # raises for a big integer, a key that is not text, a date
+            # the loader's limit check made it (limits.checked_json), else: raises for a big integer, a key that
+            # is not text, a date
+            docs = result.namespaces.take_json() or orjson.dumps(result.data, option=JSON_OPTIONS)
             # NaN and infinities are written as null: without a null, nothing was (checking the way back costs
             # half a second of a 100,000-flag file, and the limits refused every other kind of value)
             if b"null" in docs and orjson.loads(docs) != result.data:

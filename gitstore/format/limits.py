@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import orjson
+
 Path = tuple[str | int, ...]
 Beyond = tuple[int, Path, str]  # (document index, path, message)
 
@@ -100,6 +102,47 @@ def check_data(docs: list[Any]) -> list[Beyond]:
         if len(findings) >= MAX_FINDINGS:
             break
     return findings[:MAX_FINDINGS]
+
+
+# What the parse cache writes (gitstore.format.cache): orjson refuses, for these options, exactly the values
+# `check_data` refuses by type (keys that are not strings, integers beyond Go's, sets, dates, subclasses).
+JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+_BLOCK = MAX_STRING_CHARS // 2  # a string longer than MAX_STRING_CHARS bytes covers one whole aligned block
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_CURLY_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+_QUOTED = re.compile(rb'"[^"]*"')
+
+
+def checked_json(docs: list[Any]) -> bytes | None:
+    """The documents as JSON (`JSON_OPTIONS`) when they are certainly within the limits, so `check_data` would
+    find nothing; None when `check_data` must look. The same answer as the walk at a fraction of its cost on a
+    big file (a 100,000-flag file: ~0.4 s instead of ~0.9-1.6 s), and the bytes are what the parse cache keeps.
+    Only 'clean' is ever decided here: anything doubtful (a string that might be long, orjson refusing a value)
+    goes to the walk, which words the finding."""
+    try:
+        raw = orjson.dumps(docs, option=JSON_OPTIONS)
+    except (TypeError, ValueError):  # a refused type, key or integer; orjson's own depth limit (255)
+        return None
+    plain = raw
+    if b"\\\\" in plain:  # escaped backslashes and quotes, as two bytes that are neither (lengths unchanged)
+        plain = plain.replace(b"\\\\", b"__")
+    if b'\\"' in plain:
+        plain = plain.replace(b'\\"', b"__")
+    # string length: each character is at least one byte of JSON, and a string of more than MAX_STRING_CHARS
+    # bytes would hold a whole aligned block of _BLOCK bytes without a quote
+    if len(plain) > MAX_STRING_CHARS and any(
+            plain.find(b'"', start, start + _BLOCK) < 0 for start in range(0, len(plain) - _BLOCK + 1, _BLOCK)):
+        return None
+    # depth: only quotes and brackets kept; strings dropped (empty ones at C speed, the rare ones holding a
+    # bracket by pattern), then each round removes the innermost pairs; the list of documents is one level more
+    shape = plain.translate(_CURLY_AS_SQUARE, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in shape:
+        shape = _QUOTED.sub(b"", shape)
+    for _ in range(MAX_DEPTH + 1):
+        if not shape:
+            return raw
+        shape = shape.replace(b"[]", b"")
+    return raw if not shape else None
 
 
 def _walk(value: Any, doc: int, path: Path, depth: int, out: list[Beyond]) -> None:

@@ -13,7 +13,7 @@ import orjson
 from pydantic import BaseModel
 
 from gitstore.errors import Problem
-from gitstore.format.limits import check_data, size_problem
+from gitstore.format.limits import check_data, checked_json, size_problem
 from gitstore.format.lines import attach_lines
 from gitstore.format.serialize import document_to_data, flag_to_data, segment_to_data
 from gitstore.format.validation import check_documents, document_version, namespace_claims, namespace_key
@@ -56,9 +56,10 @@ class Documents(Mapping[str, Document]):
     is being built) never waits for a whole build."""
 
     def __init__(self, keys: Iterable[str], data: list[Any] | Callable[[], list[Any]] | None,
-                 built: Mapping[str, Document] | None = None):
+                 built: Mapping[str, Document] | None = None, json: bytes | None = None):
         self._keys = tuple(keys)
         self._data = data
+        self._json = json  # the plain documents as JSON, made by the limit check, until the parse cache takes it
         self._groups: dict[str, list[dict[str, Any]]] | None = None
         self._built: dict[str, Document] = dict(built or {})
         self._lock = threading.Lock()  # the plain data
@@ -80,6 +81,13 @@ class Documents(Mapping[str, Document]):
         saves them right after loading)."""
         with self._lock:
             return self._plain()
+
+    def take_json(self) -> bytes | None:
+        """The checked plain documents as JSON (`gitstore.format.limits.JSON_OPTIONS`) when loading made it, once:
+        what a parse cache writes without serialising the data again."""
+        with self._lock:
+            found, self._json = self._json, None
+            return found
 
     def _plain(self) -> list[Any] | None:
         if callable(self._data):
@@ -195,24 +203,26 @@ class LoadResult:
         return [p for p in self.problems if p.severity != "error"]
 
 
-def load_document(data: bytes | str, filename: str, namespace: str | None = None, extended: bool = False
-                  ) -> LoadResult:
+def load_document(data: bytes | str, filename: str, namespace: str | None = None, extended: bool = False,
+                  keep_json: bool = False) -> LoadResult:
     """Parse, validate and build the namespace document of one feature file. `namespace` picks which namespace of
     a multi-namespace stream is `document` (default: the one named like the file's directory, else the first).
-    `extended` adds Flipt's optional extended rules (every flag needs a description)."""
+    `extended` adds Flipt's optional extended rules (every flag needs a description). `keep_json`: keep the
+    documents' JSON for a parse cache to write (`Documents.take_json`)."""
     with gc_paused():
-        return _load(data, filename, namespace, extended)
+        return _load(data, filename, namespace, extended, keep_json)
 
 
-def _load(data: bytes | str, filename: str, namespace: str | None, extended: bool) -> LoadResult:
+def _load(data: bytes | str, filename: str, namespace: str | None, extended: bool, keep_json: bool) -> LoadResult:
     try:
-        return _load_checked(data, filename, namespace, extended)
+        return _load_checked(data, filename, namespace, extended, keep_json)
     except Exception as exc:  # noqa: BLE001 - a file must never take more than its own namespace down
         return LoadResult([Problem(filename, 1, "", f"cannot load the file: {type(exc).__name__}: "
                                          f"{str(exc)[:200]}")])
 
 
-def _load_checked(data: bytes | str, filename: str, namespace: str | None, extended: bool) -> LoadResult:
+def _load_checked(data: bytes | str, filename: str, namespace: str | None, extended: bool, keep_json: bool
+                  ) -> LoadResult:
     too_big = size_problem(len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass")))
     if too_big:
         return LoadResult([Problem(filename, 1, "", too_big)])
@@ -221,7 +231,8 @@ def _load_checked(data: bytes | str, filename: str, namespace: str | None, exten
         docs = parse_documents(text, filename)
     except ParseError as exc:
         return LoadResult([Problem(filename, exc.line, "", exc.message)])
-    beyond = check_data(docs)
+    raw = checked_json(docs)  # the fast answer when nothing is beyond the limits; else the walk words it
+    beyond = check_data(docs) if raw is None else []
     if beyond:
         return LoadResult(attach_lines(text, filename, [Finding(*item) for item in beyond]))
     claims = namespace_claims(docs)
@@ -237,16 +248,18 @@ def _load_checked(data: bytes | str, filename: str, namespace: str | None, exten
     problems = attach_lines(text, filename, findings) if findings else []
     if any(p.severity == "error" for p in problems):
         return LoadResult(problems, claims)
-    return result_from_data(docs, filename, problems, claims, namespace)
+    return result_from_data(docs, filename, problems, claims, namespace, raw if keep_json else None)
 
 
 def result_from_data(docs: list[Any] | Callable[[], list[Any]], filename: str, problems: list[Problem],
-                     claims: dict[str, int], namespace: str | None = None) -> LoadResult:
+                     claims: dict[str, int], namespace: str | None = None, json: bytes | None = None
+                     ) -> LoadResult:
     """The result of a valid file from its checked plain data (or a function giving it) and its warnings, as
     `load_document` returns it (a parse cache hit, without parsing or checking the file again). The documents
-    are built when asked for (`Documents`). `claims`: the file's namespaces, in the order of its documents."""
+    are built when asked for (`Documents`). `claims`: the file's namespaces, in the order of its documents;
+    `json`: the documents as JSON, when the caller has it (`Documents.take_json`)."""
     chosen = _chosen(claims, _namespace_directory(filename), namespace)
-    return LoadResult(problems, claims, Documents(claims, docs), chosen)
+    return LoadResult(problems, claims, Documents(claims, docs, json=json), chosen)
 
 
 def _groups(docs: list[Any]) -> dict[str, list[dict[str, Any]]]:

@@ -240,8 +240,9 @@ def blob_size(repo: pygit2.Repository, oid: pygit2.Oid) -> int:
 def parse_file(data: bytes, filename: str, extended: bool = False, disk: tuple[Path, str] | None = None
                ) -> ParsedFile:
     """`disk`: (cache directory, blob id) to keep what was found in the parse cache on disk."""
-    result = load_document(data, filename, extended=extended)  # bytes that are not UTF-8 have a line; never raises
-    if disk is not None and not extended:
+    saved = disk is not None and not extended
+    result = load_document(data, filename, extended=extended, keep_json=saved)  # never raises
+    if disk is not None and saved:
         disk_cache.save(*disk, filename, data, result)
     return _parsed(data, result)
 
