@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitstore.format.validation_fast import FlagShapes
 from gitstore.format.validation_refs import check_references
 from gitstore.format.validation_rules import (
     KEY_RULE,
@@ -55,6 +56,8 @@ SEGMENT_FIELDS: dict[str, str | None] = {
 CONSTRAINT_FIELDS: dict[str, str | None] = {
     "type": None, "property": None, "operator": None, "value": None, "description": None,
 }
+_SHAPES = FlagShapes(VERSIONS, FLAG_FIELDS, VARIANT_FIELDS, RULE_FIELDS, DISTRIBUTION_FIELDS, _FLAG_TYPES)
+FAST_PATH = True  # ordinary flags through `validation_fast` (the same findings; off to compare in tests)
 
 
 def document_version(doc: Any) -> str:
@@ -167,8 +170,10 @@ class Checker:
         self.version = document_version(doc)
         self.obj(doc, (), DOCUMENT_FIELDS)
         self.namespace(doc)
+        clean = _SHAPES.clean if FAST_PATH else None
         for i, flag in enumerate(self.seq(doc, "flags", ())):
-            self.flag(flag, ("flags", i))
+            if clean is None or not clean(flag, self.version, self.extended):
+                self.flag(flag, ("flags", i))
         for i, segment in enumerate(self.seq(doc, "segments", ())):
             self.segment(segment, ("segments", i))
 

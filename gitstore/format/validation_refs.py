@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gitstore.format.validation_fast import clean_references
 from gitstore.format.validation_rules import Finding, Path, path_text
+
+FAST_PATH = True  # ordinary flags through `validation_fast.clean_references` (the same findings)
 
 
 def _items(doc: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -47,6 +50,7 @@ def check_references(parts: list[tuple[int, dict[str, Any]]]) -> list[Finding]:
             else:
                 segments[key] = (doc_index, ("segments", i))
     flags: dict[str, Path] = {}
+    clean = clean_references if FAST_PATH else None
     for doc_index, doc in parts:
         for i, flag in _items(doc, "flags"):
             path: Path = ("flags", i)
@@ -57,7 +61,8 @@ def check_references(parts: list[tuple[int, dict[str, Any]]]) -> list[Finding]:
                                             f"duplicate flag key {key!r} (first at {path_text(flags[key])})"))
                 else:
                     flags[key] = path
-            findings.extend(_check_flag(doc_index, flag, path, segments))
+            if clean is None or not clean(flag, segments):
+                findings.extend(_check_flag(doc_index, flag, path, segments))
     return findings
 
 
