@@ -112,6 +112,34 @@ class FlagsScreen(FlagCounts):
                        relative_time(changed.get(f"flag:{flag.key}"), now), flag.key in pending,
                        "" if state in ("on", "off") else state, *self.counted(flag))
 
+    def rows(self, flags: tuple[Flag, ...], changed: dict[str, datetime], pending: set[str], now: datetime,
+             doc: Document | None) -> list[FlagRow]:
+        """`[self.row(flag, ...) for flag in flags]`, the same rows built in one loop (100,000 flags: the console's
+        first screen): a variant flag is never evaluated (`may_differ`), so it skips the served lookup, and each
+        change time is put in words once."""
+        served_get, counted, unknown = self.console.insight.served.get, self.counted, self.unknown_served
+        when: dict[datetime, str] = {}
+        out: list[FlagRow] = []
+        for flag in flags:
+            boolean = flag.type is FlagType.BOOLEAN
+            state = ""
+            if boolean:
+                known, answer = served_get(doc, flag)
+                state = answer.words(flag.enabled, short=True) if answer else ""
+                if not known:
+                    unknown.append(flag)
+                if state in ("on", "off"):
+                    state = ""
+            then = changed.get(f"flag:{flag.key}") if changed else None
+            if then is None:
+                ago = ""
+            else:
+                ago = when.get(then) or when.setdefault(then, relative_time(then, now))
+            out.append(FlagRow(flag.key, flag.name, "boolean" if boolean else "variant", flag.enabled,
+                               len(flag.rollouts) if boolean else len(flag.rules), ago, flag.key in pending, state,
+                               *counted(flag)))
+        return out
+
     def show_rows(self) -> None:
         s = self.session
         doc = s.document()
@@ -120,7 +148,7 @@ class FlagsScreen(FlagCounts):
                    and p.change.namespace == s.namespace}
         now = s.clock()
         self.unknown_served: list[Flag] = []
-        rows = [self.row(f, changed, pending, now, doc) for f in (doc.flags if doc else ())]
+        rows = self.rows(doc.flags if doc else (), changed, pending, now, doc)
         if self.unknown_served:  # evaluate those flags in a worker, then show the rows again
             flags, served = self.unknown_served, self.console.insight.served
             self.run_git(lambda: [served.compute(doc, f) for f in flags], then=lambda _: self.show_rows(),

@@ -64,7 +64,7 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
                 if f.severity == "error"]
     segment_keys = {s.key for s in doc.segments}
     removed = removed_segments - segment_keys
-    flag_dups = _duplicates([f.key for f in doc.flags]) & changed_flags
+    flag_dups = _duplicates([doc.flags[i].key for i in places])  # a changed key said twice is at two places
     for i, flag in (enumerate(doc.flags) if removed else ((i, doc.flags[i]) for i in places)):
         changed = flag.key in changed_flags
         if flag.key in flag_dups:
