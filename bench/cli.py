@@ -146,9 +146,10 @@ def commit_one_flag(config: Path, runs: int) -> tuple[list[float], list[float]]:
     ref = branch_ref("main")
     with Store(load_config(config)) as store:
         store.snapshot("production")
-        for n in range(runs):
-            flag = store.snapshot("production").document("default").flag("flag-1")
-            change = Change("default", Kind.FLAG, "flag-1", flag.model_copy(update={"enabled": n % 2 == 0}))
+        for n in range(runs):  # another flag each time: a new blob to hash, compress and write, as Git alone does
+            key = f"flag-{n + 1}"
+            flag = store.snapshot("production").document("default").flag(key)
+            change = Change("default", Kind.FLAG, key, flag.model_copy(update={"enabled": not flag.enabled}))
             base = store.head("production")
             store_times.append(timed(lambda: store.commit("production", [change], author, based_on=base)))  # noqa: B023
 
