@@ -32,7 +32,8 @@ class Row:
 
 def rows_of(schedules: list[Any], ramps: list[Any]) -> list[Row]:
     """Schedules at their time, ramps at their next step (else when they started), oldest first."""
-    found = [Row(s.id, s.at, "schedule", s.state.value, f"{s.namespace}/{s.flag}", s.set.describe(),
+    found = [Row(s.id, s.at, "schedule", s.state.value, s.target(),
+                 s.set.describe() if s.set is not None else s.what(),
                  s.note or f"by {person(s.by)}", s) for s in schedules]
     found += [Row(r.id, r.next_at or r.created, "ramp", r.state.value, f"{r.namespace}/{r.flag}",
                   f"{r.what().split(': ', 1)[1]}{' of ' + r.variant if r.variant else ''}, {r.current()}",
