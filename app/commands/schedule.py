@@ -5,8 +5,7 @@ serve` (`gitstore.automation.schedules`). Exit status: 0 done, 1 refused (one li
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, cast
 
@@ -24,24 +23,15 @@ from app.commands.writing import (
     writing,
 )
 
-_RELATIVE = re.compile(r"^\+\s*(\d+)\s*([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
 
 def parse_time(text: str, now: datetime | None = None) -> datetime:
     """An ISO 8601 time with a timezone (`2026-12-24T18:00:00Z`), or `+30m`, `+2h`, `+1d` from now."""
-    relative = _RELATIVE.match(text.strip())
-    if relative:
-        return (now or datetime.now(UTC)).replace(microsecond=0) + timedelta(
-            seconds=int(relative.group(1)) * _UNITS[relative.group(2)])
+    from app.when import parse_when
+
     try:
-        found = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: expected e.g. 2026-12-24T18:00:00Z or +2h", param_hint="--at") from None
-    if found.tzinfo is None:
-        raise click.BadParameter(f"{text!r} has no timezone: add Z (UTC) or an offset such as +01:00",
-                                 param_hint="--at")
-    return found.astimezone(UTC)
+        return parse_when(text, now or datetime.now(UTC))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--at") from None
 
 
 @click.command("schedule")

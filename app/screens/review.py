@@ -2,7 +2,9 @@
 included), the impact preview, an editable message (Flipt's form by default); discard one or all. `enter` commits,
 from the list and from the message box alike (ctrl+j starts a new line of the message). In a protected environment
 `enter` proposes the edits instead, and `B` lets an admin break glass: a reason, then a direct commit carrying a
-`Break-glass:` trailer and an audit record (anyone else is refused in one line)."""
+`Break-glass:` trailer and an audit record (anyone else is refused in one line). `S` schedules the edits instead of
+committing them: a time in UTC (`app.screens.modals.schedule`), then one commit of the schedule's record; at that
+time the scheduler commits them, each resource checked again (`gitstore.automation.changeset`)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.insight.file_diff import FileDiff
+from app.scheduling import change_set, schedule_pending
 from app.screens.base import BaseScreen
 from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.conflict import ConflictModal
@@ -29,7 +32,7 @@ from app.widgets.impact_panel import ImpactPanel
 from app.widgets.key_footer import KeyFooter
 from app.widgets.text_box import TextBox
 from gitstore import roles as access
-from gitstore.errors import ConflictError
+from gitstore.errors import ConflictError, FlagdeckError
 from gitstore.results import CommitResult
 
 
@@ -50,6 +53,9 @@ class ReviewScreen(BaseScreen):
         # (a plain binding moved the focus only after the keys behind it had gone to the list, where d discards)
         Binding("m", "edit_message", "Message", priority=True,
                 tooltip="Edit the commit message (typing replaces the proposed one; an arrow key keeps it)"),
+        Binding("S", "schedule", "Schedule",
+                tooltip="Schedule these edits for a time (UTC) instead of committing them now; the scheduler of "
+                        "flagdeck serve commits them then"),
         Binding("B", "break_glass", "Break glass",
                 tooltip="Admins, protected environment: commit directly without a proposal (asks for a reason, "
                         "recorded in the commit's Break-glass trailer and an audit record)"),
@@ -81,9 +87,9 @@ class ReviewScreen(BaseScreen):
         self.query_one("#pending", OptionList).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("commit", "discard", "discard_all", "edit_message") and not self.session.can_edit():
+        if action in ("commit", "discard", "discard_all", "edit_message", "schedule") and not self.session.can_edit():
             return False
-        if action == "commit" and not self.session.pending_for():
+        if action in ("commit", "schedule") and not self.session.pending_for():
             return None
         if action == "break_glass":  # on a protected environment only; an editor is told it is for admins
             return is_protected(self.session) and bool(self.session.pending_for())
@@ -254,6 +260,43 @@ class ReviewScreen(BaseScreen):
         self.app.push_screen(PromptModal(f"Break glass: commit directly to protected {env}", [
             Field("reason", "Reason (recorded in the commit and the audit log)", "", check=non_empty,
                   placeholder="e.g. incident 42, nobody to approve")]), answered)
+
+    def action_schedule(self) -> None:
+        """Ask for a time (UTC), then record the pending edits as a schedule (one commit)."""
+        from app.screens.modals.schedule import ScheduleModal
+
+        status = self.query_one("#review-status", Static)
+        if self.console.insight.open_conflicts():
+            status.update("✗ conflict(s) to resolve first: select an edit marked CONFLICT and press x")
+            return
+        message = self.query_one("#commit-message", TextBox).text.strip()
+        if message == self.session.proposed_message():
+            message = ""  # Flipt's form, written when it runs (the scheduler's own subject then)
+        try:
+            what = [c.describe() for c in change_set(self.session)]
+        except FlagdeckError as exc:
+            status.update(f"✗ {exc}")
+            return
+        insight = self.console.insight
+
+        def answered(values: dict[str, Any] | None) -> None:
+            if not values:
+                return
+            status.update("scheduling…")
+            self.run_git(schedule_pending, self.session, values["at"], values["missed"], message,
+                         then=self.scheduled, what="Could not schedule the edits", on_error=lambda _: self.fill(),
+                         group="write")
+
+        self.app.push_screen(ScheduleModal(self.session.env, what, self.session.clock,
+                                           (insight.impact_jobs(), insight.sample, insight.population_size),
+                                           protected=is_protected(self.session)), answered)
+
+    def scheduled(self, result: tuple[Any, CommitResult]) -> None:
+        made, commit = result
+        self.notify_commit(f"Scheduled {made.id} for {made.at.strftime('%Y-%m-%d %H:%M')} UTC: "
+                           f"committed {commit.commit[:8]}", commit)
+        self.app.pop_screen()
+        self.console.environment_changed()
 
     def propose(self, values: dict[str, str], message: str) -> None:
         self.query_one("#review-status", Static).update("proposing…")
