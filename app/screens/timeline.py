@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
@@ -81,6 +82,7 @@ class TimelineScreen(BaseScreen):
         yield self.context_bar()
         yield Static("", id="timeline-title", classes="section-title", markup=False)
         yield DataTable(id="timeline", cursor_type="row")
+        yield Static("", id="timeline-detail", markup=False)
         yield Static("", id="timeline-status", classes="status-line", markup=False)
         yield KeyFooter()
 
@@ -112,9 +114,20 @@ class TimelineScreen(BaseScreen):
         self.query_one("#timeline-title", Static).update(
             f"Timeline of {self.env} — {pending} active of {len(rows)} schedules and ramps")
         self.query_one("#timeline-status", Static).update(
-            "" if rows else f"Nothing scheduled in {self.env}. Schedule a change: flagdeck schedule KEY --at TIME "
-            "...; ramp one: flagdeck ramp start KEY --steps 5,25,50,100 --every 2h")
+            "" if rows else f"Nothing scheduled in {self.env}. Schedule a change: S in the review (ctrl+s), or "
+            "flagdeck schedule KEY --at TIME ...; ramp one: flagdeck ramp start KEY --steps 5,25,50,100 --every 2h")
+        self.show_detail()
         self.update_context()
+
+    @on(DataTable.RowHighlighted, "#timeline")
+    def show_detail(self) -> None:
+        """A change set's every change, one a line, under the table (its column shows as much as fits)."""
+        row = self.selected()
+        changes = getattr(row.record, "changes", ()) if row is not None else ()
+        detail = self.query_one("#timeline-detail", Static)
+        detail.display = bool(changes)
+        detail.update("\n".join([f"{row.key} will, at its time:" if row else "",
+                                 *(f"  • {c.describe()}" for c in changes)]) if changes else "")
 
     def selected(self) -> Row | None:
         row = self.query_one(DataTable).cursor_row

@@ -22,6 +22,7 @@ from gitstore.model.changes import Change, Kind
 
 from .helpers import NOW, head_commit, open_store, settle
 
+
 async def stage_and_review(app: Any, pilot: Any) -> None:
     """Turn maintenance-mode on and new-checkout off (space), rename a segment (staged as its editor does), then
     the review (ctrl+s)."""
@@ -80,6 +81,9 @@ async def test_schedule_instead_of_commit_then_the_runner_commits_at_its_time(co
         assert (row.key, row.state, row.flag) == ("S-1", "pending", "default/maintenance-mode +2")
         assert row.what == ("update flag default/maintenance-mode (enabled); update flag default/new-checkout "
                             "(enabled); update segment default/beta-testers (name)")
+        assert str(app.screen.query_one("#timeline-detail").render()).splitlines() == [
+            "S-1 will, at its time:", "  • update flag default/maintenance-mode (enabled)",
+            "  • update flag default/new-checkout (enabled)", "  • update segment default/beta-testers (name)"]
     # one commit, of the record only: the flags are as they were
     scheduled = head_commit(config_path)
     assert [p.id for p in scheduled.parents] == [before]
