@@ -22,12 +22,27 @@ def change_set(session: Session) -> tuple[ScheduledChange, ...]:
 
 
 def schedule_pending(session: Session, at: datetime, missed: Missed | None, message: str) -> tuple[Any, Any]:
-    """(schedule, commit result); the pending edits are dropped once scheduled (they stay if it fails)."""
-    from gitstore.automation import schedules
+    """(schedule, commit result); in a protected environment (schedule, proposal status): the schedule is proposed
+    (`gitstore.automation.proposed`), and merging the approved proposal adds it. The pending edits are dropped
+    once scheduled or proposed (they stay if it fails)."""
+    from gitstore.automation import proposed, schedules
+    from gitstore.proposals.protection import protected
 
     store: Any = session.store  # the console's StoreEditor is a Store
-    made, result = schedules.schedule_changes(store, session.env, change_set(session), at, message, missed,
-                                              session.author_obj(), now=session.clock())
+    env, author, changes = session.env, session.author_obj(), change_set(session)
+
+    def write(target: str, as_proposed: bool) -> tuple[Any, Any]:
+        return schedules.schedule_changes(store, target, changes, at, message, missed, author, now=session.clock(),
+                                          proposed=as_proposed)
+
+    if protected(store.config, env):
+        first = changes[0] if changes else None
+        stem = proposed.stem_of("schedule", first.namespace, first.key) if first else "schedule"
+        (made, _), outcome = proposed.open_proposal(store, env, stem, author, lambda branch: write(branch, True),
+                                                    proposed.title_of("schedule", env))
+        session.environments()  # the new branch
+    else:
+        made, outcome = write(env, False)
     session.discard_all()
-    session.seen[session.env] = session.load()  # one's own commit is no news
-    return made, result
+    session.seen[env] = session.load()  # one's own commit is no news
+    return made, outcome

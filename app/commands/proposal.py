@@ -107,6 +107,7 @@ def show(proposal_id: str, as_json: bool, config_path: Path | None) -> None:
         if as_json:
             out = status_json(status)
             out["changes"] = [change_json(c) for c in plan.changes] if plan else None
+            out["records"] = plan.records if plan else None
             out["target_tip"] = plan.target_tip if plan else None
             out["merge_base"] = plan.base if plan else None
             out["mergeable"] = bool(plan and not plan.conflicts and len(status.approvals) >= status.required)
@@ -220,7 +221,9 @@ def describe(status: Status, plan: Plan | None, why: str) -> Iterator[str]:
             yield f"  {mark}{data['action']} {data['kind']} {data['resource']}" + (
                 f": {change.name} was changed in {record.environment} as well" if change.conflict else "")
             yield from (f"      {line}" for line in _fields(data["target"], data["proposed"]))
-        if not plan.changes:
+        for line in plan.records:
+            yield f"  adds {line}"
+        if not plan.changes and not plan.records:
             yield "  (none)"
     elif why:
         yield f"Changes: cannot be shown: {why}"

@@ -13,6 +13,7 @@ import click
 
 from app.commands.writing import (
     config_option,
+    direct_or_proposed,
     env_option,
     glass,
     json_option,
@@ -96,7 +97,12 @@ def start(key: str, steps: str, every: str, variant: str | None, rule: int | Non
 
     percentages, seconds, guards = parse_steps(steps), parse_every(every), parse_guards(prometheus, queries, checks)
     with writing(config_path, user, env, reason) as (store, name, author):
-        made, result = ramps.start(store, name, namespace, key, percentages, seconds, guards, variant, rule, author)
+        made, result = direct_or_proposed(
+            store, name, reason, "ramp", namespace, key, author,
+            lambda target, proposed: ramps.start(store, target, namespace, key, percentages, seconds, guards,
+                                                 variant, rule, author, proposed=proposed), as_json)
+        if result is None:
+            return
         if as_json:
             click.echo(json.dumps(ramp_json(name, made) | {"commit": result.commit}, indent=2))
         else:

@@ -14,6 +14,7 @@ import click
 from app.commands.flag import patch_of, patch_options
 from app.commands.writing import (
     config_option,
+    direct_or_proposed,
     env_option,
     glass,
     json_option,
@@ -54,8 +55,13 @@ def schedule(key: str, at: str, missed: str | None, env: str | None, namespace: 
     patch = patch_of(enabled, threshold, rollouts, rule)
     when = parse_time(at)
     with writing(config_path, user, env, reason) as (store, name, author):
-        made, result = schedules.schedule(store, name, namespace, key, patch, when,
-                                          cast(Literal["run", "skip"] | None, missed), author)
+        made, result = direct_or_proposed(
+            store, name, reason, "schedule", namespace, key, author,
+            lambda target, proposed: schedules.schedule(store, target, namespace, key, patch, when,
+                                                        cast(Literal["run", "skip"] | None, missed), author,
+                                                        proposed=proposed), as_json)
+        if result is None:
+            return
         if as_json:
             click.echo(json.dumps({"environment": name, **made.model_dump(mode="json"), "commit": result.commit},
                                   indent=2))

@@ -94,6 +94,30 @@ def writing(config_path: Path | None, user: str | None, env: str | None = None,
         store.close()
 
 
+def direct_or_proposed(store: Store, env: str, reason: str | None, kind: str, namespace: str, key: str,
+                       author: Author | None, write: Callable[[str, bool], tuple[Any, CommitResult]],
+                       as_json: bool = False) -> tuple[Any, CommitResult | None]:
+    """A schedule or a ramp (`write(environment, proposed)` records it): written to `env`, or, in a protected
+    environment without `--break-glass`, proposed (`gitstore.automation.proposed`: a branch holding the record, and
+    a proposal whose merge adds it), said on standard output; (record, commit), or (record, None) when proposed."""
+    from gitstore.proposals.protection import protected
+
+    if reason is not None or not protected(store.config, env):
+        return write(env, False)
+    from gitstore.automation import proposed
+
+    (made, _), status = proposed.open_proposal(store, env, proposed.stem_of(kind, namespace, key), author,
+                                               lambda branch: write(branch, True), proposed.title_of(kind, env))
+    if as_json:
+        click.echo(json.dumps({"environment": env, "proposal": status.id, "branch": status.proposal.branch,
+                               kind: made.model_dump(mode="json")}, indent=2))
+    else:
+        click.echo(f"{env} is protected: opened proposal {status.id} (branch {status.proposal.branch}); once "
+                   f"approved and merged it adds {kind} {made.id}: {made.what()}"
+                   + (f" at {made.at.isoformat()}" if hasattr(made, "at") else ""))
+    return made, None
+
+
 def report(store: Store, env: str, result: CommitResult, what: str, as_json: bool, **extra: Any) -> None:
     """Say what was committed (or that nothing changed), and warn when the commit waits to be pushed."""
     if as_json:

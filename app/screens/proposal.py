@@ -150,6 +150,8 @@ class ProposalScreen(BaseScreen):
             head.append(f" · merged as {p.merged_commit[:8]} by {person(p.merged_by or '')}")
         if p.description:
             head.append(f"\n{p.description}")
+        for line in view.plan.records if view.plan is not None else ():  # schedules and ramps it adds
+            head.append(f"\nMerging adds {line}", "bold")
         self.query_one("#proposal-head", Static).update(head)
         menu = self.query_one("#changes", OptionList)
         highlighted = menu.highlighted

@@ -291,8 +291,11 @@ class ReviewScreen(BaseScreen):
                                            (insight.impact_jobs(), insight.sample, insight.population_size),
                                            protected=is_protected(self.session)), answered)
 
-    def scheduled(self, result: tuple[Any, CommitResult]) -> None:
+    def scheduled(self, result: tuple[Any, Any]) -> None:
         made, commit = result
+        if not isinstance(commit, CommitResult):  # a protected environment: proposed
+            self.proposed(commit)
+            return
         self.notify_commit(f"Scheduled {made.id} for {made.at.strftime('%Y-%m-%d %H:%M')} UTC: "
                            f"committed {commit.commit[:8]}", commit)
         self.app.pop_screen()

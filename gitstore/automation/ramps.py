@@ -35,6 +35,7 @@ COMPARISONS = ("<", "<=", ">", ">=")
 
 
 class RampState(StrEnum):
+    PROPOSED = "proposed"  # on a proposal's branch: its merge into a protected environment starts it
     RUNNING = "running"
     PAUSED = "paused"
     COMPLETED = "completed"
@@ -155,27 +156,35 @@ def plan(flag: Flag, percentages: list[float], variant: str | None, rule: int | 
 
 def start(store: Store, env: str, namespace: str, flag: str, percentages: list[float], every: float,
           guards: tuple[Guard, ...] = (), variant: str | None = None, rule: int | None = None,
-          author: Author | None = None, now: datetime | None = None) -> tuple[Ramp, CommitResult]:
-    """Record a running ramp (one commit); its first step is taken at the scheduler's next round, guards first."""
+          author: Author | None = None, now: datetime | None = None,
+          proposed: bool = False) -> tuple[Ramp, CommitResult]:
+    """Record a running ramp (one commit); its first step is taken at the scheduler's next round, guards first.
+    `proposed`: recorded as such on a proposal's branch (`gitstore.automation.proposed`)."""
     now = now or utcnow()
     made: list[Ramp] = []
 
     def edit(loaded: Loaded[Ramp]) -> tuple[tuple[Ramp, ...], str, list[Change]]:
         current = flag_of(store.snapshot(env), env, namespace, flag)
-        busy = [r.id for r in loaded.items if r.namespace == namespace and r.flag == flag
-                and r.state in (RampState.RUNNING, RampState.PAUSED)]
-        if busy:
-            raise ConflictError(f"{namespace}/{flag} already has ramp {busy[0]} in {env!r} (abort it first)",
-                                resource=f"{namespace}/{flag}")
+        check_free(loaded.items, env, namespace, flag)
         kind, steps = plan(current, percentages, variant, rule, f"{env} {namespace}/{flag}")
+        state, said = (RampState.PROPOSED, "proposed") if proposed else (RampState.RUNNING, "started")
         ramp = Ramp(id=RAMPS.next_id(loaded.items), namespace=namespace, flag=flag, kind=kind, variant=variant,
                     steps=steps, every=every, guards=guards, by=user_text(author or store.identity), created=now,
-                    before=current, next_at=now, events=(Event(at=now, text="started"),))
+                    before=current, next_at=now, state=state, events=(Event(at=now, text=said),))
         made[:] = [ramp]
         return (*loaded.items, ramp), f"ramp {ramp.id}: {ramp.what()}", []
 
     result = RAMPS.change(store, env, edit, author)
     return made[0], result
+
+
+def check_free(ramps: tuple[Ramp, ...], env: str, namespace: str, flag: str) -> None:
+    """`ConflictError` when the flag already has a running or paused ramp."""
+    busy = [r.id for r in ramps if r.namespace == namespace and r.flag == flag
+            and r.state in (RampState.RUNNING, RampState.PAUSED)]
+    if busy:
+        raise ConflictError(f"{namespace}/{flag} already has ramp {busy[0]} in {env!r} (abort it first)",
+                            resource=f"{namespace}/{flag}")
 
 
 def restored(ramp: Ramp, flag: Flag) -> Flag:

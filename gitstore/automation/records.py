@@ -56,8 +56,29 @@ class RecordFile(Generic[R]):
         self.path, self.holder, self.field, self.prefix = path, holder, field, prefix
 
     def full_path(self, store: Store, env: str) -> str:
-        directory = store.config.environment(env).directory.strip("/")
+        """The file's path in the repository; a branch environment's is its base's (the same directory)."""
+        found = store.config.environments.get(env)
+        if found is not None:
+            directory = found.directory
+        else:
+            info = next((e for e in store.environments() if env in (e.name, f"{e.base}/{e.name}")), None)
+            if info is None:
+                store.config.environment(env)  # ConfigError naming the configured ones
+            directory = info.directory if info is not None else ""
+        directory = (directory or "").strip("/")
         return f"{directory}/{self.path}" if directory else self.path
+
+    def read_at(self, store: Store, env: str, commit: str) -> tuple[R, ...]:
+        """The records as of a commit of the environment's repository (none when the file is absent);
+        `ValidationError` (file, line, field) when it cannot be read."""
+        path = self.full_path(store, env)
+        data = store.run_on(env, _read_blob, commit, path)
+        if data is None:
+            return ()
+        found, problems = load(self.holder, path, data)
+        if found is None:
+            raise ValidationError(list(problems))
+        return tuple(getattr(found, self.field))
 
     def read(self, store: Store, env: str) -> Loaded[R]:
         """The records at the branch tip (reading needs viewer)."""

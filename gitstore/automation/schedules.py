@@ -52,6 +52,7 @@ Missed = Literal["run", "skip"]
 
 
 class ScheduleState(StrEnum):
+    PROPOSED = "proposed"  # on a proposal's branch: its merge into a protected environment makes it pending
     PENDING = "pending"
     DONE = "done"
     SKIPPED = "skipped"
@@ -111,21 +112,23 @@ class Outcome:
 
 
 def schedule(store: Store, env: str, namespace: str, flag: str, patch: FlagPatch, at: datetime,
-             missed: Missed | None = None, author: Author | None = None,
-             now: datetime | None = None) -> tuple[Schedule, CommitResult]:
-    """Record a schedule (one commit); refused now when the change does not apply to the flag as it is."""
+             missed: Missed | None = None, author: Author | None = None, now: datetime | None = None,
+             proposed: bool = False) -> tuple[Schedule, CommitResult]:
+    """Record a schedule (one commit); refused now when the change does not apply to the flag as it is.
+    `proposed`: recorded as such on a proposal's branch (`gitstore.automation.proposed`)."""
     if patch.empty():
         raise ValidationError([])
 
     def check() -> None:
         patched(store.snapshot(env), env, namespace, flag, patch)  # applies now (PatchError, NotFoundError)
 
-    return _record(store, env, at, author, now, check, dict(namespace=namespace, flag=flag, set=patch, missed=missed))
+    return _record(store, env, at, author, now, check, dict(namespace=namespace, flag=flag, set=patch, missed=missed),
+                   proposed)
 
 
 def schedule_changes(store: Store, env: str, changes: tuple[ScheduledChange, ...], at: datetime,
                      message: str = "", missed: Missed | None = None, author: Author | None = None,
-                     now: datetime | None = None) -> tuple[Schedule, CommitResult]:
+                     now: datetime | None = None, proposed: bool = False) -> tuple[Schedule, CommitResult]:
     """Record a schedule of a change set (one commit): each change's `before` must be the resource as it is now
     (a change staged on an older state is refused with the resource named: review it again)."""
     if not changes:
@@ -137,7 +140,7 @@ def schedule_changes(store: Store, env: str, changes: tuple[ScheduledChange, ...
     first = changes[0]
     return _record(store, env, at, author, now, check, dict(namespace=first.namespace, flag=first.key,
                                                              changes=changes, message=message.strip(),
-                                                             missed=missed))
+                                                             missed=missed), proposed)
 
 
 def replay_checked(store: Store, env: str, changes: tuple[ScheduledChange, ...], strict: bool = False) -> list[Change]:
@@ -155,7 +158,7 @@ def replay_checked(store: Store, env: str, changes: tuple[ScheduledChange, ...],
 
 
 def _record(store: Store, env: str, at: datetime, author: Author | None, now: datetime | None,
-            check: Callable[[], None], fields: dict[str, Any]) -> tuple[Schedule, CommitResult]:
+            check: Callable[[], None], fields: dict[str, Any], proposed: bool) -> tuple[Schedule, CommitResult]:
     check_time(at, now)
     now = now or utcnow()
     who = user_text(author or store.identity)
@@ -163,7 +166,8 @@ def _record(store: Store, env: str, at: datetime, author: Author | None, now: da
 
     def edit(loaded: Loaded[Schedule]) -> tuple[tuple[Schedule, ...], str, list[Change]]:
         check()
-        made[:] = [Schedule(id=SCHEDULES.next_id(loaded.items), at=at, by=who, created=now, **fields)]
+        state = ScheduleState.PROPOSED if proposed else ScheduleState.PENDING
+        made[:] = [Schedule(id=SCHEDULES.next_id(loaded.items), at=at, by=who, created=now, state=state, **fields)]
         return (*loaded.items, made[0]), f"schedule {made[0].id}: {made[0].what()} at {at.isoformat()}", []
 
     result = SCHEDULES.change(store, env, edit, author)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pygit2
 
@@ -102,6 +102,8 @@ class Plan:
     target_tip: str
     base: str
     changes: list[ResourceChange] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)
+    """The schedules and ramps merging adds to the target (`gitstore.automation.proposed`), one line each."""
 
     @property
     def conflicts(self) -> list[ResourceChange]:
@@ -219,6 +221,10 @@ class Proposals:
         return self.propose(dst_env, name, f"Promote {what} from {src_env}",
                             f"Promotes {what} from {src_env} at commit {self._head(src_env)}.", author)
 
+    def free_branch(self, env: str, stem: str) -> str:
+        """`stem`, or `stem-2`, `stem-3`…: a branch name of `env` not taken yet."""
+        return self._free_branch(env, stem)
+
     def _free_branch(self, env: str, stem: str) -> str:
         taken = {e.name.rpartition("/")[2] for e in self.store.environments()}
         return next(name for name in (stem if i == 1 else f"{stem}-{i}" for i in range(1, 1000))
@@ -293,17 +299,20 @@ class Proposals:
             raise ConflictError(f"{proposal_id} conflicts with {env}: {names} changed on both since "
                                 f"{plan.base[:8]}", resource=first.change.resource)
         changes = [c.change for c in plan.changes if c.target != c.change.value]
-        if not changes:
+        carried = self._carried(record, plan)  # the schedules and ramps it adds
+        if not changes and not carried.files:
             raise Refused(f"{proposal_id}: {env} already holds every change of branch {record.branch!r}: nothing "
                           "to merge (close it)")
         self.store.require(env, access.action_of(changes), "merging")
         created = {c.change.resource for c in plan.changes if c.target is None and c.change.value is not None}
         trailers = (("Proposal", proposal_id), *(("Approved-by", a.user) for a in status.approvals))
+        subject = commit_message(changes, created) if changes else "; ".join(carried.lines)
+        adds = "".join(f"\nAdds {line}." for line in carried.lines) if changes else ""
         message = protection.with_trailers(
-            f"{commit_message(changes, created)}\n\nMerges proposal {proposal_id} ({record.title}) from branch "
-            f"{record.branch} at {tip}.", trailers)
+            f"{subject}\n\nMerges proposal {proposal_id} ({record.title}) from branch {record.branch} at {tip}.{adds}",
+            trailers)
         with protection.admitted(protection.Admission(env)):
-            result = self.store.commit(env, changes, user, plan.target_tip, message)
+            result = self.store.commit(env, changes, user, plan.target_tip, message, files=carried.files or None)
         me = user_text(user or self._me(env))
         merged = self._update(target, proposal_id, lambda p: p.model_copy(update={
             "state": State.MERGED, "merged_commit": result.commit, "merged_by": me, "tip": tip}),
@@ -392,7 +401,15 @@ class Proposals:
                 value = resource_value(current, change.kind, change.key)
                 clash = conflicting_change(before, current, [change]) is not None
                 changes.append(ResourceChange(change, value, clash))
-        return Plan(branch_tip, target_tip, base, changes)
+        plan = Plan(branch_tip, target_tip, base, changes)
+        plan.records.extend(self._carried(record, plan).lines)
+        return plan
+
+    def _carried(self, record: Proposal, plan: Plan) -> Any:
+        """The schedules and ramps the branch adds (`gitstore.automation.proposed.carried`)."""
+        from gitstore.automation.proposed import carried
+
+        return carried(self.store, record.environment, plan.base, plan.branch_tip, plan.target_tip, record.id)
 
     def _head(self, env: str) -> str:
         found = self.store.head(env)

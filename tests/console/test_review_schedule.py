@@ -126,3 +126,45 @@ def test_snapshot_schedule_modal(snap_compare, make_app: Any) -> None:  # noqa: 
     assert snap_compare(make_app(), run_before=run_before, terminal_size=(110, 44))
 
 NOW_ = NOW + timedelta(0)  # the frozen clock the snapshot's "in 2h" is measured from
+
+
+async def test_in_a_protected_environment_s_proposes_the_schedule(tmp_path: Path) -> None:
+    """Alice (editor) schedules a toggle in protected production: a proposal opens (the branch holds the schedule
+    as proposed, production nothing); Bob (admin) approves, merging adds the schedule, pending."""
+    from app.console import ConsoleApp
+    from app.screens.proposal import ProposalScreen
+    from app.session import Session
+    from gitstore.proposals.service import Proposals
+
+    from .test_proposals import ALICE, BOB, ROLES, head_text, protected_seed, review_a_toggle
+    from .test_proposals import open_store as open_as
+
+    config = protected_seed(tmp_path / "flags")
+    store = open_as(config, ALICE, ROLES)
+    session = Session(store, env="production", namespace="default", author=(ALICE.name, ALICE.email), roles=ROLES,
+                      clock=lambda: NOW)
+    try:
+        app = ConsoleApp(session, theme="textual-dark", cursor_blink=False)
+        async with app.run_test(size=(110, 36)) as pilot:
+            await review_a_toggle(pilot)
+            await pilot.press("S")
+            await settle(pilot)
+            assert isinstance(app.screen, ScheduleModal)
+            assert "production is protected: this opens a proposal" in str(app.screen.query_one("#schedule-what")
+                                                                               .render())
+            await type_time(pilot, "+2h")
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, ProposalScreen) and not app.session.pending
+            assert "Merging adds schedule S-1: update flag default/new-checkout (enabled)" in head_text(app)
+    finally:
+        store.close()
+    with open_as(config, BOB) as admin:
+        assert SCHEDULES.read(admin, "production").items == ()
+        (proposed,) = SCHEDULES.read(admin, "production/schedule-default-new-checkout").items
+        assert proposed.state is ScheduleState.PROPOSED
+        proposals = Proposals(admin)
+        proposals.approve("P-1", BOB)
+        proposals.merge("P-1", BOB)
+        (record,) = SCHEDULES.read(admin, "production").items
+        assert (record.state, record.at) == (ScheduleState.PENDING, NOW.replace(microsecond=0) + timedelta(hours=2))
