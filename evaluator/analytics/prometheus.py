@@ -3,10 +3,13 @@
 Each evaluator exports Flipt's `flipt_evaluations_results_total` (labels `flipt_environment`, `flipt_namespace`,
 `flipt_flag`, `flipt_value`, `flipt_reason`, ...) on `/metrics`. Rather than PromQL's `increase()` (which
 extrapolates, and misses a series' first scrape: a flag first evaluated 5 times between two scrapes would count
-0), the reader asks `query_range` for the raw counters of each scraped series at fixed points (at most
-`MAX_POINTS` a series) and adds up their rises itself: a series absent at the window's start starts from 0, a drop
-is a restarted evaluator (its new value counts). Counts are exact to the step; evaluations after the last scrape
-are not in Prometheus yet (one scrape interval behind)."""
+0), the reader asks `query_range` for each scraped series' last raw counter value in every step (at most
+`MAX_POINTS` steps, `last_over_time(...[step])` at each step's end) and adds up their rises itself: a series absent
+at the window's start starts from 0, a drop is a restarted evaluator (its new value counts). Each step's last
+sample, not the value at an instant: a stopped or replaced evaluator's series ends with a staleness marker, and an
+instant read after it would miss everything it counted since the previous point (a replica that lived less than one
+step would vanish). Counts are exact to the step; evaluations after the last scrape are not in Prometheus yet (one
+scrape interval behind)."""
 
 from __future__ import annotations
 
@@ -36,6 +39,11 @@ def _matcher(environment: str, namespace: str | None = None, flag: str | None = 
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def last_in_step(selector: str, step: float) -> str:
+    """Each series' last sample in the step ending at each point (whole milliseconds, as PromQL durations are)."""
+    return f"last_over_time({selector}[{math.ceil(step * 1000)}ms])"
 
 
 def rises(points: list[tuple[float, float]], start: float, step: float) -> Iterator[tuple[float, float]]:
@@ -85,7 +93,7 @@ class PrometheusReader:
 
     def _points(self, selector: str, start: float, end: float, step: float) -> list[tuple[dict[str, str],
                                                                                        list[tuple[float, float]]]]:
-        series = self._range(f"{METRIC}{{{selector}}}", start, end, step)
+        series = self._range(last_in_step(f"{METRIC}{{{selector}}}", step), start, end, step)
         return [(s["metric"], [(float(t), float(v)) for t, v in s["values"]]) for s in series]
 
     def coverage_since(self, environment: str) -> datetime | None:
@@ -93,7 +101,8 @@ class PrometheusReader:
         start = now - self.retention
         step = max(MIN_STEP, self.retention / MAX_POINTS)
         selector = _matcher(environment)
-        found = self._range(f"count({PRESENCE}{{{selector}}} or {METRIC}{{{selector}}})", start, now, step)
+        found = self._range(f"count({last_in_step(f'{PRESENCE}{{{selector}}}', step)} or "
+                            f"{last_in_step(f'{METRIC}{{{selector}}}', step)})", start, now, step)
         moments = [float(t) for s in found for t, _ in s["values"]]
         return from_epoch(math.floor(min(moments) / 60) * 60) if moments else None
 

@@ -1,5 +1,5 @@
-"""Fixtures: the flag repository of tests/server (namespace ns1 in production and staging) and evaluators on it
-that flush their counts every 0.2 s."""
+"""Fixtures: the flag repository of tests/server (namespace ns1 in production and staging), evaluators on it that
+flush their counts every 0.2 s, and a real Prometheus scraping given evaluators (tests/automation/prometheus.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from evaluator.analytics.reader import AnalyticsReader, open_reader
 from evaluator.config import load_evaluator_config
+from tests.automation.prometheus import PROMETHEUS, Prometheus
 from tests.server.conftest import initial_files
 from tests.server.harness import FlagRepo, ServerThread, write_config
 
@@ -45,3 +46,19 @@ def make_server(config_path: Path) -> Iterator[Callable[..., ServerThread]]:
 @pytest.fixture
 def reader(config_path: Path) -> AnalyticsReader:
     return open_reader(load_evaluator_config(config_path))
+
+
+@pytest.fixture
+def prometheus_for(tmp_path: Path) -> Iterator[Callable[[list[str]], str]]:
+    """`prometheus_for(["127.0.0.1:PORT", ...])`: a real Prometheus scraping those every second; its URL."""
+    if not Path(PROMETHEUS).exists():
+        pytest.skip("prometheus is installed by .ci/run")
+    started: list[Prometheus] = []
+
+    def start(targets: list[str]) -> str:
+        started.append(Prometheus(tmp_path / "prometheus", targets=targets))
+        return started[-1].url
+
+    yield start
+    for prometheus in started:
+        prometheus.close()

@@ -5,10 +5,6 @@ configuration scraping every second, an ephemeral port, its TSDB in tmp_path); `
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,48 +14,12 @@ import pytest
 from evaluator.analytics.prometheus import PrometheusReader
 from evaluator.analytics.reader import open_reader
 from evaluator.config import load_evaluator_config
+from tests.automation.prometheus import PROMETHEUS, free_port
 from tests.server.harness import FlagRepo, ServerProcess, wait_until, write_config
 
 from .test_stats import stats
 
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 pytestmark = pytest.mark.skipif(not Path(PROMETHEUS).exists(), reason="prometheus is installed by .ci/run")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def prometheus_for(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(targets: list[str]) -> str:
-        port = free_port()
-        config = tmp_path / "prometheus.yml"
-        config.write_text("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-                          "scrape_configs:\n  - job_name: flagdeck\n    scrape_interval: 1s\n"
-                          f"    static_configs: [{{targets: {json.dumps(targets)}}}]\n")
-        log = (tmp_path / "prometheus.log").open("wb")
-        started.append(subprocess.Popen([PROMETHEUS, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}",
-                                         f"--storage.tsdb.path={tmp_path / 'tsdb'}"], stdout=log, stderr=log))
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _get(url + "/-/ready") == 200, timeout=30, what="prometheus ready")
-        return url
-
-    yield start
-    for proc in started:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _get(url: str) -> int:
-    try:
-        return httpx.get(url, timeout=2).status_code
-    except httpx.HTTPError:
-        return 0
 
 
 def _up(url: str) -> int:

@@ -1,5 +1,6 @@
-"""A real Prometheus (`/usr/bin/prometheus`) for the ramp tests: a temporary configuration scraping a tiny HTTP
-endpoint whose metric value the test sets, a 1-second scrape interval, an ephemeral port, its TSDB in tmp."""
+"""A real Prometheus (`/usr/bin/prometheus`) for the ramp and analytics tests: a temporary configuration scraping a
+tiny HTTP endpoint whose metric value the test sets (or any `targets`, e.g. evaluators), a 1-second scrape interval,
+an ephemeral port, its TSDB in tmp."""
 
 from __future__ import annotations
 
@@ -54,11 +55,13 @@ def free_port() -> int:
 
 
 class Prometheus:
-    def __init__(self, tmp: Path, target_port: int):
+    def __init__(self, tmp: Path, target_port: int | None = None, targets: list[str] | None = None):
+        """Scrapes 127.0.0.1:`target_port`, or each of `targets` (host:port)."""
         tmp.mkdir(parents=True, exist_ok=True)
         config = tmp / "prometheus.yml"
+        scraped = targets if targets is not None else [f"127.0.0.1:{target_port}"]
         config.write_text("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
-                          f"  - job_name: flagdeck-test\n    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n")
+                          f"  - job_name: flagdeck-test\n    static_configs:\n      - targets: {json.dumps(scraped)}\n")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (tmp / "prometheus.log").open("w")
