@@ -40,6 +40,7 @@ class LifecycleConfig(Section):
     """The stale rules' settings (`flagdeck stale`, `flagdeck refs --stale`, the console; `--days` wins)."""
 
     stale_days: int = Field(default=14, ge=1, strict=True)  # N: no evaluation, or one value, for N days
+    max_uncovered: DurationOrZero = 3600.0  # time in the N days nobody was counting that still lets counts judge
 
 
 class FlagdeckConfig(EvaluatorConfig):

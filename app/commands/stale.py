@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from app.commands.lifecycle_options import days_option, now_option, parse_now
+from app.insight.stale import span_text
 
 if TYPE_CHECKING:
     from app.insight.stale import Window
@@ -59,6 +60,7 @@ def scan(config: Path | None, env: str | None, namespace: str | None, days: int 
         config_read = store.config
         assert isinstance(config_read, FlagdeckConfig)  # open_cli_store reads every section
         days = days or config_read.lifecycle.stale_days
+        tolerance = timedelta(seconds=config_read.lifecycle.max_uncovered)
         snapshot = store.snapshot(env)
         warn_if_offline(store, env)
         if namespace is not None and namespace not in snapshot.namespaces:
@@ -70,7 +72,7 @@ def scan(config: Path | None, env: str | None, namespace: str | None, days: int 
         store.close()
     reader = open_reader(config_read)
     try:
-        window = window_for(reader, env, now, days)
+        window = window_for(reader, env, now, days, tolerance)
         judged = judge(docs, reader, env, window, existing, namespace)
     finally:
         close = getattr(reader, "close", None)
@@ -97,6 +99,8 @@ def as_json(result: Scan) -> dict[str, Any]:
     w = result.window
     return {"environment": result.environment, "now": _time(w.now), "days": w.days, "source": result.source,
             "coverageSince": _time(w.coverage_since), "note": CLIENT_NOTE,
+            "uncovered": [{"from": _time(a), "to": _time(b)} for a, b in w.gaps],
+            "uncoveredSeconds": w.uncovered.total_seconds(), "maxUncoveredSeconds": w.tolerance.total_seconds(),
             "stale": [item(j) for j in result.stale()], "unknown": [item(j) for j in result.unknown()]}
 
 
@@ -113,6 +117,10 @@ def print_table(result: Scan) -> None:
     w = result.window
     click.echo(f"{result.environment}: {len(stale)} stale of {temporary} temporary flag(s) "
                f"(rules over {w.days} days; counts from {result.source}; {CLIENT_NOTE})", err=True)
+    if w.gaps:
+        verdict = "too much to judge by counts" if not w.covered else "tolerated"
+        click.echo(f"coverage: {w.gaps_text()}; {verdict} (lifecycle.max_uncovered: {span_text(w.tolerance)})",
+                   err=True)
     unknown = result.unknown()
     if unknown:
         names = ", ".join(f"{j.namespace}/{j.flag.key}" for j in unknown[:10])

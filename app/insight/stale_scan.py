@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from app.insight.ages import Existing
-from app.insight.stale import Usage, Verdict, Window, verdict
+from app.insight.stale import DEFAULT_TOLERANCE, Usage, Verdict, Window, verdict
 from gitstore.model.documents import Document, Flag
 from gitstore.model.lifecycle import Lifecycle
 
@@ -28,6 +28,9 @@ class CountsReader(Protocol):
 
     def last_seen(self, environment: str, namespace: str | None = None) -> Mapping[tuple[str, str], datetime]: ...
 
+    def gaps(self, environment: str, since: datetime, until: datetime | None = None
+             ) -> list[tuple[datetime, datetime]]: ...
+
 
 @dataclass(frozen=True)
 class Judged:
@@ -38,8 +41,11 @@ class Judged:
     usage: Usage | None
 
 
-def window_for(reader: CountsReader, env: str, now: datetime, days: int) -> Window:
-    return Window(now, days, reader.coverage_since(env))
+def window_for(reader: CountsReader, env: str, now: datetime, days: int,
+               tolerance: timedelta = DEFAULT_TOLERANCE) -> Window:
+    """What the counts of `env` cover in the `days` before `now`: since when they are kept, and the gaps."""
+    window = Window(now, days, reader.coverage_since(env), tolerance=tolerance)
+    return Window(now, days, window.coverage_since, tuple(reader.gaps(env, window.since, now)), tolerance)
 
 
 def judge(docs: Iterable[tuple[str, Document]], reader: CountsReader, env: str, window: Window,

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from app.insight.ages import GitReader, young_flags
-from app.insight.stale import DEFAULT_DAYS, Status, Usage, Window
-from app.insight.stale_scan import CountsReader, Judged, judge
+from app.insight.stale import DEFAULT_DAYS, DEFAULT_TOLERANCE, Status, Usage, Window
+from app.insight.stale_scan import CountsReader, Judged, judge, window_for
 from gitstore.model.documents import Document
 from gitstore.model.lifecycle import Kind, Lifecycle
 
@@ -62,6 +62,7 @@ class ListCounts:
     source: str
     totals: dict[str, int]
     judged: dict[str, Judged] = field(default_factory=dict)
+    window: Window | None = None  # what the counts cover over the stale rules' N days (None: not asked)
 
     def status(self, key: str) -> str:
         found = self.judged.get(key)
@@ -72,16 +73,17 @@ class ListCounts:
 
 
 def list_counts(reader: CountsReader, store: GitReader, env: str, namespace: str, doc: Document | None,
-                now: datetime, days: int = DEFAULT_DAYS) -> ListCounts:
+                now: datetime, days: int = DEFAULT_DAYS, tolerance: timedelta = DEFAULT_TOLERANCE) -> ListCounts:
     totals = {key: usage.total for (_, key), usage in reader.usage(env, now - DAY, now, namespace).items()}
     judged: dict[str, Judged] = {}
     temporary = doc is not None and any(Lifecycle.of(f).kind is Kind.TEMPORARY for f in doc.flags)
+    window: Window | None = None
     if doc is not None and temporary:  # only then the ages from Git (at 100,000 flags: the old version parsed)
-        window = Window(now, days, reader.coverage_since(env))
+        window = window_for(reader, env, now, days, tolerance)
         existing = young_flags(store, env, now, days)
         judged = {j.flag.key: j for j in judge([(namespace, doc)], reader, env, window, existing, namespace)
                   if j.lifecycle.kind is Kind.TEMPORARY}
-    return ListCounts(env, namespace, reader.source, totals, judged)
+    return ListCounts(env, namespace, reader.source, totals, judged, window)
 
 
 def trends(reader: SeriesReader, env: str, namespace: str, keys: Iterable[str], now: datetime) -> dict[str, str]:
@@ -99,6 +101,7 @@ class EnvUsage:
     usage: dict[str, ValueUsage | None]
     series: dict[str, list[int]]
     coverage_since: datetime | None
+    gaps: tuple[tuple[datetime, datetime], ...] = ()  # spans of the longest window in which nobody was counting
 
 
 def flag_usage(reader: SeriesReader, envs: Sequence[str], namespace: str, key: str, now: datetime
@@ -112,5 +115,6 @@ def flag_usage(reader: SeriesReader, envs: Sequence[str], namespace: str, key: s
             usage[name] = found.get((namespace, key))  # type: ignore[assignment]
             points = reader.series(env, namespace, key, now - width, width / CHART_STEPS, now)
             series[name] = [n for _, n in points]
-        out.append(EnvUsage(env, usage, series, reader.coverage_since(env)))
+        gaps = tuple(reader.gaps(env, now - WINDOWS[-1][1], now))
+        out.append(EnvUsage(env, usage, series, reader.coverage_since(env), gaps))
     return out

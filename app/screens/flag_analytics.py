@@ -4,7 +4,7 @@ Counts are the evaluator's server-side counts (client-side SDK evaluations are n
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Static
 
+from app.insight.stale import span_text
 from app.insight.usage import NOT_COUNTED, WINDOWS, EnvUsage, compact, flag_usage, sparkline
 from app.screens.base import BACK, BaseScreen
 from app.widgets.key_footer import KeyFooter
@@ -45,6 +46,12 @@ def render_env(found: EnvUsage, window: str, now: datetime) -> Text:
         text.append("nothing counted in this environment yet\n", "italic")
     elif since > now - width:
         text.append(f"counts only since {since:%Y-%m-%d %H:%M} UTC\n", "italic")
+    gaps = [(max(a, now - width), b) for a, b in found.gaps if b > now - width]
+    if gaps:
+        off = sum((b - a for a, b in gaps), timedelta(0))
+        a, b = max(gaps, key=lambda g: g[1] - g[0])
+        text.append(f"counting was off for {span_text(off)} in this window (longest {a:%Y-%m-%d %H:%M} to "
+                    f"{b:%Y-%m-%d %H:%M} UTC): evaluations then are not counted\n", "italic")
     usage = found.usage[window]
     text.append(f"last {window}: ", "bold")
     text.append(f"{sparkline(found.series[window])}\n")

@@ -4,13 +4,14 @@ filters, the analytics panel key and the cleanup of stale flags. Every count is 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from textual import on
 from textual.binding import Binding
 from textual.widgets import Input
 
-from app.insight.stale import DEFAULT_DAYS
+from app.insight.stale import DEFAULT_DAYS, DEFAULT_TOLERANCE, span_text
 from app.insight.usage import NOT_COUNTED, ListCounts, list_counts, trends
 from app.screens.base import BaseScreen
 from app.widgets.flag_table import FlagTable, split_filter
@@ -63,6 +64,12 @@ class FlagCounts(BaseScreen):
         life = getattr(self.session.store.config, "lifecycle", None)
         return life.stale_days if life is not None else DEFAULT_DAYS
 
+    @property
+    def max_uncovered(self) -> timedelta:
+        """`lifecycle.max_uncovered`: how long nobody may have counted in the N days for the counts to judge."""
+        life = getattr(self.session.store.config, "lifecycle", None)
+        return timedelta(seconds=life.max_uncovered) if life is not None else DEFAULT_TOLERANCE
+
     counts: ListCounts | None = None
     trend_cache: dict[str, str]
     counts_note = ""
@@ -93,7 +100,7 @@ class FlagCounts(BaseScreen):
         if self.counts is not None and (self.counts.environment, self.counts.namespace) != (s.env, s.namespace):
             self.counts = None
         self.run_git(counts_or_why, reader, s.store, s.env, s.namespace, s.document(), s.clock(), self.stale_days,
-                     then=self.counts_loaded, what="Could not read the evaluation counts", group="counts",
+                     self.max_uncovered, then=self.counts_loaded, what="Could not read the evaluation counts", group="counts",
                      exclusive=True)
 
     def counts_loaded(self, counts: ListCounts | str) -> None:
@@ -107,6 +114,9 @@ class FlagCounts(BaseScreen):
         self.counts, self.trend_cache = counts, {}
         stale = len(counts.stale())
         self.counts_note = f"counts: {counts.source}" + (f" · {stale} stale" if stale else "")
+        window = counts.window
+        if window is not None and window.gaps:
+            self.counts_note += f" · counting off {span_text(window.uncovered)} in {window.days}d"
         self.show_rows()
         self.load_trends()
 

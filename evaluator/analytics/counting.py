@@ -7,7 +7,9 @@ this minute's counts by (environment, namespace, flag, value, reason). A single 
 transaction (`AnalyticsWriter`, additive upserts), so `--workers N` (each its own Metrics, its own deltas) and
 several evaluator processes on one file add up. A write that fails (a locked or corrupt file, a full disk) is
 logged once, keeps its counts for the next flush (up to `MAX_UNWRITTEN` buckets, the oldest dropped first and
-counted), and never affects an evaluation. Buckets older than `retention` are deleted at start and hourly."""
+counted), and never affects an evaluation. Buckets older than `retention` are deleted at start and hourly.
+Each minute in which it was counting is marked in the store's `uptime` (with the counts, or alone once a minute
+when nothing was evaluated), so the readers can tell the minutes nobody was counting (`gaps`)."""
 
 from __future__ import annotations
 
@@ -72,6 +74,8 @@ class AnalyticsCounter:
         self.environments = environments
         self.clock = clock
         self.unwritten: dict[Key, int] = {}
+        self.on: set[int] = set()  # minutes counted whose `uptime` mark is not written yet
+        self.marked = -1  # the last minute added to `on`
         self._error: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -86,7 +90,11 @@ class AnalyticsCounter:
         metrics.analytics = self  # metrics.git_updated collects before dropping a series (forget_pruned after)
 
     def collect_now(self) -> None:
-        self.collector.collect(epoch_minute(self.clock() - 0.001))
+        minute = epoch_minute(self.clock() - 0.001)
+        self.collector.collect(minute)
+        if minute != self.marked:
+            self.on.add(minute)
+            self.marked = minute
 
     def forget_pruned(self) -> None:
         self.collector.forget_pruned()
@@ -127,10 +135,13 @@ class AnalyticsCounter:
             for key, count in taken.items():
                 self.unwritten[key] = self.unwritten.get(key, 0) + count
             taken, self.unwritten = self.unwritten, {}
-        if not taken:
+        on, self.on = self.on, set()
+        if not taken and not on:
             return
-        if not await self._write(lambda: self.writer.add_keyed(taken)):
+        envs = list(self.environments())
+        if not await self._write(lambda: self.writer.add_keyed(taken, {env: on for env in envs})):
             self._keep(taken)
+            self.on |= on
         self.backlog.set(len(self.unwritten))
 
     def _open(self) -> None:

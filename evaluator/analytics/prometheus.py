@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from evaluator.analytics.config import PrometheusConfig
-from evaluator.analytics.reader import FlagUsage, Tally, from_epoch, steps, utc
+from evaluator.analytics.reader import SETTLING, FlagUsage, Gap, Tally, from_epoch, runs, steps, utc
 from evaluator.analytics.store import AnalyticsError
 
 METRIC = "flipt_evaluations_results_total"
@@ -96,15 +96,33 @@ class PrometheusReader:
         series = self._range(last_in_step(f"{METRIC}{{{selector}}}", step), start, end, step)
         return [(s["metric"], [(float(t), float(v)) for t, v in s["values"]]) for s in series]
 
+    def _present(self, environment: str, start: float, end: float, step: float) -> list[float]:
+        """The points (every `step` from `start`) at which some scraped evaluator served `environment`."""
+        selector = _matcher(environment)
+        found = self._range(f"count({last_in_step(f'{PRESENCE}{{{selector}}}', step)} or "
+                            f"{last_in_step(f'{METRIC}{{{selector}}}', step)})", start, end, step)
+        return sorted(float(t) for s in found for t, _ in s["values"])
+
     def coverage_since(self, environment: str) -> datetime | None:
         now = datetime.now(UTC).timestamp()
         start = now - self.retention
-        step = max(MIN_STEP, self.retention / MAX_POINTS)
-        selector = _matcher(environment)
-        found = self._range(f"count({last_in_step(f'{PRESENCE}{{{selector}}}', step)} or "
-                            f"{last_in_step(f'{METRIC}{{{selector}}}', step)})", start, now, step)
-        moments = [float(t) for s in found for t, _ in s["values"]]
+        moments = self._present(environment, start, now, max(MIN_STEP, self.retention / MAX_POINTS))
         return from_epoch(math.floor(min(moments) / 60) * 60) if moments else None
+
+    def gaps(self, environment: str, since: datetime, until: datetime | None = None) -> list[Gap]:
+        """The steps of [since, until) after the first one present in which Prometheus scraped no evaluator serving
+        the environment (`up` alone would not say which environments a target serves), to the step (at least a
+        minute); the last `SETTLING` seconds are not judged."""
+        start = utc(since).timestamp()
+        end = (utc(until) if until is not None else datetime.now(UTC)).timestamp() - SETTLING
+        if end <= start:
+            return []
+        start, step = round(start, 3), round(max(60.0, (end - start) / MAX_POINTS), 3)  # as sent
+        present = {round((t - start) / step) for t in self._present(environment, start, end, step)}
+        if not present:
+            return []
+        last = int((end - start) // step)
+        return runs((start + (i - 1) * step for i in range(min(present) + 1, last + 1) if i not in present), step)
 
     def usage(self, environment: str, since: datetime, until: datetime | None = None,
               namespace: str | None = None, flag: str | None = None) -> dict[tuple[str, str], FlagUsage]:

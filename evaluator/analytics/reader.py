@@ -5,6 +5,7 @@ evaluator's `/evaluate/v1/*` and OFREP); client-side SDKs evaluate without telli
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     from evaluator.config import EvaluatorConfig
 
 NOT_COUNTED = "client-side SDK evaluations are not counted"
+SETTLING = 120.0  # seconds before `until` not judged by `gaps`: their counts and marks may not be flushed yet
+Gap = tuple[datetime, datetime]  # [from, to): nobody was counting the environment
 
 
 class FlagUsage(BaseModel, frozen=True):
@@ -37,6 +40,8 @@ class AnalyticsReader(Protocol):
                until: datetime | None = None) -> list[tuple[datetime, int]]: ...
 
     def last_seen(self, environment: str, namespace: str | None = None) -> dict[tuple[str, str], datetime]: ...
+
+    def gaps(self, environment: str, since: datetime, until: datetime | None = None) -> list[Gap]: ...
 
 
 def open_reader(config: EvaluatorConfig) -> AnalyticsReader:
@@ -95,3 +100,14 @@ class Tally:
                                                      by_reason=by_reason,
                                                      last_seen=from_epoch(max(seen)) if seen else None)
         return usage
+
+
+def runs(missing: Iterable[float], width: float) -> list[Gap]:
+    """Spans of `width`-second steps (their starts, ascending) merged where they touch: [(from, to), ...]."""
+    out: list[list[float]] = []
+    for start in missing:
+        if out and start <= out[-1][1]:
+            out[-1][1] = start + width
+        else:
+            out.append([start, start + width])
+    return [(from_epoch(a), from_epoch(b)) for a, b in out]

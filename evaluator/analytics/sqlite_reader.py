@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from evaluator.analytics.reader import FlagUsage, Tally, from_epoch, steps, utc
-from evaluator.analytics.store import connect, epoch_minute, problem
+from evaluator.analytics.reader import SETTLING, FlagUsage, Gap, Tally, from_epoch, runs, steps, utc
+from evaluator.analytics.store import connect, epoch_minute, problem, span_minutes
 
 
 class SqliteReader:
@@ -37,6 +37,24 @@ class SqliteReader:
     def coverage_since(self, environment: str) -> datetime | None:
         rows = self._query("SELECT since FROM coverage WHERE environment = ?", (environment,))
         return from_epoch(rows[0][0]) if rows else None
+
+    def gaps(self, environment: str, since: datetime, until: datetime | None = None) -> list[Gap]:
+        """The spans in [since, until) after counting began (`coverage_since`) in which no evaluator marked the
+        environment as counted (`uptime`), to the minute; the last `SETTLING` seconds are not judged."""
+        covered = self.coverage_since(environment)
+        if covered is None:
+            return []
+        start = max(utc(since).timestamp(), covered.timestamp())
+        end = (utc(until) if until is not None else datetime.now(UTC)).timestamp() - SETTLING
+        if end <= start:
+            return []
+        first = epoch_minute(start)
+        rows = self._query("SELECT hour, mask FROM uptime WHERE environment = ? AND hour >= ? AND hour < ?",
+                           (environment, first - first % 3600, end))
+        masks = dict(rows)
+        missing = (m for m in span_minutes(start, end)
+                   if not masks.get(m - m % 3600, 0) >> ((m % 3600) // 60) & 1)
+        return runs(missing, 60)
 
     def usage(self, environment: str, since: datetime, until: datetime | None = None,
               namespace: str | None = None, flag: str | None = None) -> dict[tuple[str, str], FlagUsage]:

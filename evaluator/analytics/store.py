@@ -7,8 +7,10 @@ minute with an evaluation, so `last_seen` reads one row per flag).
 
 Rows are additive: `AnalyticsWriter.add` upserts `count = count + new`, so several processes flushing their own
 deltas into one file sum up, whatever the order. `coverage` keeps, per environment, since when counts are kept (the
-first start of counting or the oldest bucket written, moved forward by retention). Times are stored as UTC epoch
-seconds of the minute's start.
+first start of counting or the oldest bucket written, moved forward by retention). `uptime` records when counting
+was on: per environment and hour, a mask of the minutes (bit m: minute m of the hour) in which some evaluator was
+counting, OR-ed in by every process at each flush, so the readers can tell "not evaluated" from "nobody was
+counting" (`gaps`). Times are stored as UTC epoch seconds of the minute's start.
 
 A file that cannot be opened, is not a database, or stays locked for `BUSY_TIMEOUT` seconds raises AnalyticsError
 naming the file and what to do; the evaluator logs it and goes on serving (counting.py)."""
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +46,9 @@ CREATE TABLE IF NOT EXISTS latest (
     environment TEXT NOT NULL, namespace TEXT NOT NULL, flag TEXT NOT NULL, minute INTEGER NOT NULL,
     PRIMARY KEY (environment, namespace, flag)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS coverage (environment TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uptime (
+    environment TEXT NOT NULL, hour INTEGER NOT NULL, mask INTEGER NOT NULL,
+    PRIMARY KEY (environment, hour)) WITHOUT ROWID;
 """
 BACKFILL = """
 BEGIN;
@@ -54,6 +60,7 @@ COMMIT;
 UPSERT = "INSERT INTO {} VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count"
 LATEST = "INSERT INTO latest VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET minute = max(minute, excluded.minute)"
 COVER = "INSERT INTO coverage VALUES (?, ?) ON CONFLICT DO UPDATE SET since = min(since, excluded.since)"
+MARK = "INSERT INTO uptime VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET mask = mask | excluded.mask"
 
 # (minute start as UTC epoch seconds, environment, namespace, flag, value, reason)
 Key = tuple[int, str, str, str, str, str]
@@ -74,6 +81,20 @@ def epoch_minute(moment: datetime | float) -> int:
             raise ValueError(f"{moment!r}: analytics times are timezone-aware (UTC)")
         moment = moment.timestamp()
     return int(moment // 60) * 60
+
+
+def hour_masks(minutes: Iterable[int]) -> dict[int, int]:
+    """Minutes (epoch seconds of their start) as {hour start: mask of its minutes} (bit m: minute m)."""
+    masks: dict[int, int] = {}
+    for minute in minutes:
+        hour = minute - minute % 3600
+        masks[hour] = masks.get(hour, 0) | (1 << ((minute - hour) // 60))
+    return masks
+
+
+def span_minutes(start: float, end: float) -> range:
+    """The minutes (epoch seconds) from the one holding `start` up to, not including, the one holding `end`."""
+    return range(epoch_minute(start), epoch_minute(end), 60)
 
 
 def problem(path: Path, exc: BaseException) -> AnalyticsError:
@@ -103,6 +124,8 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
             connection.executescript(SCHEMA)
             if "counts" in tables and "hours" not in tables:  # a store from before the hourly roll-up
                 connection.executescript(BACKFILL)
+            if "coverage" in tables and "uptime" not in tables:  # from before uptime: covered since, as it said
+                mark_covered_until(connection, time.time())
         else:
             connection.execute("PRAGMA query_only=1")
             connection.execute("SELECT count(*) FROM sqlite_master").fetchall()  # is it a database at all
@@ -110,6 +133,16 @@ def connect(path: Path, create: bool) -> sqlite3.Connection:
         connection.close()
         raise problem(path, exc) from None
     return connection
+
+
+def mark_covered_until(connection: sqlite3.Connection, now: float) -> None:
+    """A store written before `uptime` existed: its environments read as counted from their `coverage.since` to
+    `now` (what the readers assumed then), in one transaction."""
+    rows = [(env, hour, mask) for env, since in connection.execute("SELECT environment, since FROM coverage")
+            for hour, mask in hour_masks(span_minutes(since, now + 60)).items()]
+    connection.execute("BEGIN IMMEDIATE")
+    connection.executemany(MARK, rows)
+    connection.execute("COMMIT")
 
 
 class AnalyticsWriter:
@@ -133,9 +166,12 @@ class AnalyticsWriter:
             keyed[key] = keyed.get(key, 0) + count
         self.add_keyed(keyed)
 
-    def add_keyed(self, counts: Mapping[Key, int]) -> None:
-        """Add counts by `Key` (minutes as epoch seconds), in one transaction."""
-        if not counts:
+    def add_keyed(self, counts: Mapping[Key, int], on: Mapping[str, Iterable[int]] | None = None) -> None:
+        """Add counts by `Key` (minutes as epoch seconds), and mark counting as on in the minutes `on` gives per
+        environment, in one transaction."""
+        marks = [(env, hour, mask) for env, minutes in (on or {}).items()
+                 for hour, mask in hour_masks(minutes).items()]
+        if not counts and not marks:
             return
         since: dict[str, int] = {}
         hours: dict[Key, int] = {}
@@ -157,14 +193,27 @@ class AnalyticsWriter:
             c.executemany(UPSERT.format("hours"), hourly)
             c.executemany(LATEST, [(env, ns, flag, minute) for (env, ns, flag), minute in latest.items()])
             c.executemany(COVER, since.items())
+            c.executemany(MARK, marks)
 
         self._transaction(run)
 
     def started(self, environments: Iterable[str], now: float) -> None:
-        """Counting of `environments` starts at `now` (epoch seconds): their coverage begins then, unless earlier."""
+        """Counting of `environments` starts at `now` (epoch seconds): their coverage begins then, unless earlier,
+        and counting is on in that minute."""
         minute = epoch_minute(now)
-        rows = [(env, minute) for env in environments]
-        self._transaction(lambda c: c.executemany(COVER, rows) and None)
+        envs = list(environments)
+        rows = [(env, minute) for env in envs]
+        marks = [(env, hour, mask) for env in envs for hour, mask in hour_masks([minute]).items()]
+
+        def run(c: sqlite3.Connection) -> None:
+            c.executemany(COVER, rows)
+            c.executemany(MARK, marks)
+
+        self._transaction(run)
+
+    def counting_on(self, environment: str, start: float, end: float) -> None:
+        """Mark counting as on for `environment` from `start` to `end` (epoch seconds; whole minutes)."""
+        self.add_keyed({}, {environment: span_minutes(start, end)})
 
     def prune(self, now: float) -> int:
         """Delete the buckets older than the retention before `now` (epoch seconds); returns how many."""
@@ -176,6 +225,7 @@ class AnalyticsWriter:
             deleted = c.execute("DELETE FROM counts WHERE minute < ?", (cutoff,)).rowcount
             c.execute("DELETE FROM hours WHERE hour + 3600 <= ?", (cutoff,))  # wholly before the cutoff
             c.execute("DELETE FROM latest WHERE minute < ?", (cutoff,))
+            c.execute("DELETE FROM uptime WHERE hour + 3600 <= ?", (cutoff,))
             c.execute("UPDATE coverage SET since = ? WHERE since < ?", (cutoff, cutoff))
             return deleted
 

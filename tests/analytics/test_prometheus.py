@@ -71,6 +71,7 @@ def test_two_evaluators_aggregated_by_prometheus(tmp_path: Path, flag_repo: Flag
         covered = reader.coverage_since("production")
         assert covered is not None and covered <= now
         assert reader.usage("staging", started) == {}
+        assert reader.gaps("production", now - timedelta(hours=1)) == []  # scraped since they started
 
         out = stats(reading, "--env", "production", "--since", "1h", "--json")
         assert out.returncode == 0, out.stderr

@@ -4,7 +4,7 @@ the flag editor, and the cleanup of stale flags through the review (a real commi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,19 +32,30 @@ def lifecycle_config(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def lifecycle_app(lifecycle_config: Path) -> Iterator[Any]:
-    """A console on the lifecycle environment, the clock at NOW, reading the counts as `flagdeck console` does
-    (the reader the configuration names)."""
+def console_for() -> Iterator[Callable[[Path], Any]]:
+    """`console_for(config)`: a console on its production environment, the clock at NOW, reading the counts as
+    `flagdeck console` does (the reader the configuration names)."""
     from app.console import ConsoleApp
     from app.session import Session
     from app.settings import load_flagdeck_config
     from gitstore.results import Author
     from gitstore.store import Store
 
-    store = Store(load_flagdeck_config(lifecycle_config), identity=Author(*TESS))
-    session = Session(store, env="production", namespace="default", author=TESS, clock=lambda: NOW)
-    yield ConsoleApp(session, theme="textual-dark", cursor_blink=False)
-    store.close()
+    stores: list[Store] = []
+
+    def make(config: Path) -> ConsoleApp:
+        stores.append(Store(load_flagdeck_config(config), identity=Author(*TESS)))
+        session = Session(stores[-1], env="production", namespace="default", author=TESS, clock=lambda: NOW)
+        return ConsoleApp(session, theme="textual-dark", cursor_blink=False)
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+@pytest.fixture
+def lifecycle_app(lifecycle_config: Path, console_for: Callable[[Path], Any]) -> Any:
+    return console_for(lifecycle_config)
 
 
 def shown(app: Any) -> dict[str, tuple[str, int]]:
@@ -187,3 +198,25 @@ async def test_unreadable_counts_are_said_on_the_status_line_not_in_a_dialog(lif
         status = str(app.screen.query_one("#flags-status").render())
         assert "counts unavailable: " in status and "analytics.sqlite3" in status, status
         assert len(shown(app)) == 7
+
+
+async def test_days_nobody_counted_are_said_in_the_list_and_the_panel(tmp_path: Path, console_for: Any) -> None:
+    config = make_env(tmp_path / "flags")
+    envs = ("production", "staging")
+    write_counts(config, [r for r in busy_counts() if r[0] < NOW - timedelta(days=5)],
+                 dict.fromkeys(envs, NOW - timedelta(days=30)), until=NOW - timedelta(days=5))
+    write_counts(config, [], dict.fromkeys(envs, NOW - timedelta(days=3)))  # an evaluator down for 2 days
+    app = console_for(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert {key: life for key, (life, _) in shown(app).items()} == {
+            "busy": "temp?", "expired": "STALE", "forever": "perm", "old-unused": "temp?", "one-value": "temp?",
+            "untagged": "", "young": "temp"}
+        status = str(app.screen.query_one("#flags-status").render())
+        assert "counts: sqlite · 1 stale · counting off 2d in 14d" in status, status
+        app.screen.query_one(FlagTable).move_to("busy")
+        await pilot.press("a", "3")  # the 7-day window
+        await settle(pilot)
+        text = str(app.screen.query_one("#env-0").render())
+        assert "counting was off for 2d in this window (longest 2026-02-24 12:00 to 2026-02-26 12:00 UTC): " \
+               "evaluations then are not counted" in text, text

@@ -54,9 +54,9 @@ def make_env(root: Path, now: datetime = NOW) -> Path:
 
 
 def write_counts(config: Path, rows: Iterable[tuple[datetime, str, str, str, str, int]],
-                 started: dict[str, datetime]) -> None:
+                 started: dict[str, datetime], until: datetime = NOW) -> None:
     """(minute, environment, flag, value, reason, count) rows of namespace default, and since when each
-    environment has been counted."""
+    environment has been counted (without a gap until `until`)."""
     from app.settings import load_flagdeck_config
     from evaluator.analytics.store import AnalyticsWriter
 
@@ -64,6 +64,7 @@ def write_counts(config: Path, rows: Iterable[tuple[datetime, str, str, str, str
     try:
         for env, since in started.items():
             writer.started([env], since.timestamp())
+            writer.counting_on(env, since.timestamp(), until.timestamp())
         writer.add((minute, env, "default", key, value, reason, count) for minute, env, key, value, reason, count in rows)
     finally:
         writer.close()
