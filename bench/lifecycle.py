@@ -65,6 +65,7 @@ def make(root: Path) -> Path:
     config = root / "flagdeck.yaml"
     writer = AnalyticsWriter.for_config(load_flagdeck_config(config))
     writer.started(["production"], (NOW - timedelta(days=30)).timestamp())
+    writer.counting_on("production", (NOW - timedelta(days=30)).timestamp(), NOW.timestamp())  # no gap
     for day in range(0, 30, 2):
         at = NOW - timedelta(days=day, hours=3)
         writer.add((at, "production", "default", f"flag-{i * 5}", "true" if i % 3 else "false",
