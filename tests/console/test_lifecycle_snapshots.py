@@ -12,7 +12,7 @@ import pytest
 from app.widgets.flag_table import FlagTable
 
 from .helpers import settle
-from .test_lifecycle import lifecycle_app, lifecycle_config  # noqa: F401  (the fixtures)
+from .test_lifecycle import console_for, lifecycle_app, lifecycle_config  # noqa: F401  (the fixtures)
 
 Steps = Callable[[Any], Awaitable[None]]
 
