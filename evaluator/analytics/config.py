@@ -3,7 +3,9 @@
     analytics:
       enabled: true                 # count server-side evaluations (default: on)
       state_dir: .flagdeck-state    # the SQLite store's directory, relative to flagdeck.yaml (this is the default)
-      retention: 30d                # minute buckets older than this are deleted
+      retention: 30d                # counts (hourly roll-up) older than this are deleted
+      minute_retention: 48h         # minute buckets older than this are deleted (the hours stay): windows
+                                    # reaching further back are exact to the hour
       buffer: {flush_period: 10s}   # how often counts are written (Flipt's `analytics.buffer.flush_period`)
       prometheus:                   # set: the reader queries Prometheus instead of the SQLite store
         url: http://prometheus:9090
@@ -54,10 +56,11 @@ class AnalyticsConfig(Section):
     enabled: bool = True
     state_dir: Path | None = None  # None: `.flagdeck-state` next to flagdeck.yaml
     retention: Window = 30 * 86400.0
+    minute_retention: Window = 48 * 3600.0
     buffer: BufferConfig = Field(default_factory=BufferConfig)
     prometheus: PrometheusConfig | None = None
 
-    @field_validator("retention")
+    @field_validator("retention", "minute_retention")
     @classmethod
     def _retention(cls, value: float) -> float:
         if value < 3600:

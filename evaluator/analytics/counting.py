@@ -69,7 +69,7 @@ class AnalyticsCounter:
     def __init__(self, metrics: Any, config: AnalyticsConfig, path: Path, environments: Callable[[], Iterable[str]],
                  clock: Callable[[], float] = time.time):
         self.collector = Collector(metrics.results.counts)
-        self.writer = AnalyticsWriter(path, config.retention)
+        self.writer = AnalyticsWriter(path, config.retention, config.minute_retention)
         self.period = config.buffer.flush_period
         self.environments = environments
         self.clock = clock

@@ -1,6 +1,7 @@
 """The SQLite store's reader (store.py's file): AnalyticsReader over its buckets. A window reads whole hours from
 `hours` and its partial hours at either end from `counts` (minutes); `last_seen` reads `latest`; a flag's series
-reads its minutes (indexed by flag)."""
+reads its minutes (indexed by flag). Before the minutes kept (`kept`, `analytics.minute_retention`) it reads hours
+only: a window's partial hour there counts whole, a series' points there are whole hours."""
 
 from __future__ import annotations
 
@@ -56,10 +57,19 @@ class SqliteReader:
                    if not masks.get(m - m % 3600, 0) >> ((m % 3600) // 60) & 1)
         return runs(missing, 60)
 
+    def _minutes_from(self) -> int | None:
+        """The first whole hour still held in minutes (None: every minute written is kept)."""
+        rows = self._query("SELECT since FROM kept WHERE what = 'minutes'", ())
+        return -(-rows[0][0] // 3600) * 3600 if rows else None
+
     def usage(self, environment: str, since: datetime, until: datetime | None = None,
               namespace: str | None = None, flag: str | None = None) -> dict[tuple[str, str], FlagUsage]:
         start = epoch_minute(utc(since))
         end = utc(until).timestamp() if until is not None else None
+        held = self._minutes_from()
+        if held is not None:  # an edge before the minutes kept: its whole hour
+            start = start if start >= held else start - start % 3600
+            end = end if end is None or end >= held else -(-end // 3600) * 3600
         parts, params = [], []
         for table, column, low, high in _spans(start, end):
             where, values = _where(environment, column, low, high, namespace, flag)
@@ -90,9 +100,12 @@ class SqliteReader:
 
     def _last_before(self, environment: str, key: tuple[str, str], start: int, end: float | None) -> int | None:
         """The last minute with an evaluation of `key` in [start, end) (one step down the flag's index)."""
+        params = (environment, *key, start, end if end is not None else float("inf"))
         found = self._query("SELECT max(minute) FROM counts WHERE environment = ? AND namespace = ? AND flag = ? "
-                            "AND minute >= ? AND minute < ?",
-                            (environment, *key, start, end if end is not None else float("inf")))
+                            "AND minute >= ? AND minute < ?", params)
+        if not found or found[0][0] is None:  # before the minutes kept: the hour
+            found = self._query("SELECT max(hour) FROM hours WHERE environment = ? AND namespace = ? AND flag = ? "
+                                "AND hour >= ? AND hour < ?", params)
         return found[0][0] if found and found[0][0] is not None else None
 
     def series(self, environment: str, namespace: str, flag: str, since: datetime, step: timedelta,
@@ -100,8 +113,13 @@ class SqliteReader:
         since = utc(since)
         end = utc(until) if until is not None else datetime.now(UTC)
         count = steps(since, step, end)
-        sql, params = _where(environment, "minute", epoch_minute(since), end.timestamp(), namespace, flag)
+        first, held = epoch_minute(since), self._minutes_from()
+        sql, params = _where(environment, "minute", max(first, held or 0), end.timestamp(), namespace, flag)
         rows = self._query(f"SELECT minute, sum(count) FROM counts WHERE {sql} GROUP BY minute", tuple(params))
+        if held is not None and first < held:  # before the minutes kept: hours
+            sql, params = _where(environment, "hour", first - first % 3600, min(held, end.timestamp()), namespace,
+                                 flag)
+            rows += self._query(f"SELECT hour, sum(count) FROM hours WHERE {sql} GROUP BY hour", tuple(params))
         values = [0] * count
         start, width = since.timestamp(), step.total_seconds()
         for minute, total in rows:

@@ -12,6 +12,11 @@ was on: per environment and hour, a mask of the minutes (bit m: minute m of the 
 counting, OR-ed in by every process at each flush, so the readers can tell "not evaluated" from "nobody was
 counting" (`gaps`). Times are stored as UTC epoch seconds of the minute's start.
 
+Minute buckets are kept for `minute_retention` (48 h by default), the hourly roll-up, `latest` and `uptime` for
+`retention` (30 days): about 265 bytes a minute row, so keeping minutes for the whole retention would be ~1.1 GB at
+100 flags evaluated every minute for 30 days (`bench/analytics_store.py`). `kept` says since when minutes are kept
+(set by `prune`), so the readers read hours before it.
+
 A file that cannot be opened, is not a database, or stays locked for `BUSY_TIMEOUT` seconds raises AnalyticsError
 naming the file and what to do; the evaluator logs it and goes on serving (counting.py)."""
 
@@ -46,6 +51,7 @@ CREATE TABLE IF NOT EXISTS latest (
     environment TEXT NOT NULL, namespace TEXT NOT NULL, flag TEXT NOT NULL, minute INTEGER NOT NULL,
     PRIMARY KEY (environment, namespace, flag)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS coverage (environment TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kept (what TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS uptime (
     environment TEXT NOT NULL, hour INTEGER NOT NULL, mask INTEGER NOT NULL,
     PRIMARY KEY (environment, hour)) WITHOUT ROWID;
@@ -148,15 +154,16 @@ def mark_covered_until(connection: sqlite3.Connection, now: float) -> None:
 class AnalyticsWriter:
     """Adds counts to the store at `path` (created on first use). Thread-safe; every call blocks (SQLite)."""
 
-    def __init__(self, path: Path, retention: float | None = None):
+    def __init__(self, path: Path, retention: float | None = None, minute_retention: float | None = None):
         self.path = Path(path)
         self.retention = retention  # seconds of counts `prune` keeps (None: all)
+        self.minute_retention = minute_retention  # seconds of minute buckets it keeps (None: as `retention`)
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
 
     @classmethod
     def for_config(cls, config: EvaluatorConfig) -> AnalyticsWriter:
-        return cls(database_path(config), config.analytics.retention)
+        return cls(database_path(config), config.analytics.retention, config.analytics.minute_retention)
 
     def add(self, rows: Iterable[tuple[datetime, str, str, str, str, str, int]]) -> None:
         """Add (minute, environment, namespace, flag, value, reason, count) rows; counts of one key add up."""
@@ -216,13 +223,17 @@ class AnalyticsWriter:
         self.add_keyed({}, {environment: span_minutes(start, end)})
 
     def prune(self, now: float) -> int:
-        """Delete the buckets older than the retention before `now` (epoch seconds); returns how many."""
+        """Delete the buckets older than the retentions before `now` (epoch seconds); returns how many minute
+        buckets."""
         if self.retention is None:
             return 0
         cutoff = epoch_minute(now - self.retention)
+        minutes = epoch_minute(now - min(self.minute_retention or self.retention, self.retention))
 
         def run(c: sqlite3.Connection) -> int:
-            deleted = c.execute("DELETE FROM counts WHERE minute < ?", (cutoff,)).rowcount
+            deleted = c.execute("DELETE FROM counts WHERE minute < ?", (minutes,)).rowcount
+            c.execute("INSERT INTO kept VALUES ('minutes', ?) ON CONFLICT DO UPDATE SET since = "
+                      "max(since, excluded.since)", (minutes,))
             c.execute("DELETE FROM hours WHERE hour + 3600 <= ?", (cutoff,))  # wholly before the cutoff
             c.execute("DELETE FROM latest WHERE minute < ?", (cutoff,))
             c.execute("DELETE FROM uptime WHERE hour + 3600 <= ?", (cutoff,))

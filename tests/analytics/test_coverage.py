@@ -16,6 +16,16 @@ from evaluator.analytics.store import AnalyticsWriter
 from evaluator.server.metrics import Metrics
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+OLD_SCHEMA = """  -- the store's tables before `uptime` and `kept`
+        CREATE TABLE counts (environment TEXT NOT NULL, minute INTEGER NOT NULL, namespace TEXT NOT NULL,
+            flag TEXT NOT NULL, value TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+            PRIMARY KEY (environment, minute, namespace, flag, value, reason)) WITHOUT ROWID;
+        CREATE TABLE hours (environment TEXT NOT NULL, hour INTEGER NOT NULL, namespace TEXT NOT NULL,
+            flag TEXT NOT NULL, value TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+            PRIMARY KEY (environment, hour, namespace, flag, value, reason)) WITHOUT ROWID;
+        CREATE TABLE latest (environment TEXT NOT NULL, namespace TEXT NOT NULL, flag TEXT NOT NULL,
+            minute INTEGER NOT NULL, PRIMARY KEY (environment, namespace, flag)) WITHOUT ROWID;
+        CREATE TABLE coverage (environment TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;"""
 LATER = timedelta(seconds=SETTLING)  # `gaps` leaves the last SETTLING seconds before `until` unjudged
 
 
@@ -77,16 +87,7 @@ def test_gaps_to_the_minute_and_pruned_with_the_counts(tmp_path: Path) -> None:
 def test_a_store_from_before_the_marks_reads_as_counted_since_its_start(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     old = sqlite3.connect(path)  # the schema as it was: no uptime table
-    old.executescript("""
-        CREATE TABLE counts (environment TEXT NOT NULL, minute INTEGER NOT NULL, namespace TEXT NOT NULL,
-            flag TEXT NOT NULL, value TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
-            PRIMARY KEY (environment, minute, namespace, flag, value, reason)) WITHOUT ROWID;
-        CREATE TABLE hours (environment TEXT NOT NULL, hour INTEGER NOT NULL, namespace TEXT NOT NULL,
-            flag TEXT NOT NULL, value TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
-            PRIMARY KEY (environment, hour, namespace, flag, value, reason)) WITHOUT ROWID;
-        CREATE TABLE latest (environment TEXT NOT NULL, namespace TEXT NOT NULL, flag TEXT NOT NULL,
-            minute INTEGER NOT NULL, PRIMARY KEY (environment, namespace, flag)) WITHOUT ROWID;
-        CREATE TABLE coverage (environment TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;""")
+    old.executescript(OLD_SCHEMA)
     since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=3)
     old.execute("INSERT INTO coverage VALUES ('production', ?)", (int(since.timestamp()),))
     old.commit()
