@@ -39,9 +39,18 @@ def _shares(counts: dict[str, int], total: int) -> str:
     return ", ".join(f"{key or '(none)'} {count} ({count * 100 // total}%)" for key, count in ordered)
 
 
+def _failed(usage: FlagUsage) -> str:
+    """'; failed 3 (NOT_FOUND_ERROR_EVALUATION_REASON 3)', or '' when none failed."""
+    errors = usage.errors
+    if not errors:
+        return ""
+    reasons = ", ".join(f"{r} {n}" for r, n in sorted(errors.items(), key=lambda item: (-item[1], item[0])))
+    return f"{'; ' if usage.total else ''}failed {sum(errors.values())} ({reasons})"
+
+
 def usage_json(usage: FlagUsage) -> dict[str, Any]:
     return {"namespace": usage.namespace, "flag": usage.flag, "total": usage.total, "by_value": usage.by_value,
-            "by_reason": usage.by_reason,
+            "by_reason": usage.by_reason, "failed": sum(usage.errors.values()), "failed_by_reason": usage.errors,
             "last_seen": usage.last_seen.isoformat() if usage.last_seen is not None else None}
 
 
@@ -98,15 +107,22 @@ def command(flag: str | None, env: str, namespace: str | None, since: str, as_js
         return
     if flag is not None or len(rows) == 1:
         for usage in rows:
-            click.echo(f"{usage.namespace}/{usage.flag}: {usage.total} evaluations, last {_when(usage.last_seen)}")
+            failed = sum(usage.errors.values())
+            click.echo(f"{usage.namespace}/{usage.flag}: {usage.total} evaluations, last {_when(usage.last_seen)}"
+                       + (f"; {failed} failed" if failed else ""))
             for title, counts in (("value", usage.by_value), ("reason", usage.by_reason)):
                 for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
                     click.echo(f"  {title} {key or '(none)':<32} {count:>10}  {count * 100 / usage.total:5.1f}%")
+            for key, count in sorted(usage.errors.items(), key=lambda item: (-item[1], item[0])):
+                click.echo(f"  failed {key:<31} {count:>10}")
         return
     table = [("NAMESPACE", "FLAG", "TOTAL", "LAST SEEN", "VALUES")]
-    table += [(u.namespace, u.flag, str(u.total), _when(u.last_seen), _shares(u.by_value, u.total)) for u in rows]
+    table += [(u.namespace, u.flag, str(u.total), _when(u.last_seen), _shares(u.by_value, u.total) + _failed(u))
+              for u in rows]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     for row in table:
         cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2].rjust(widths[2]), row[3].ljust(widths[3])]
         click.echo("  ".join([*cells, row[4]]))
-    click.echo(f"total: {sum(u.total for u in rows)} evaluations of {len(rows)} flag{'s' if len(rows) > 1 else ''}")
+    failed = sum(sum(u.errors.values()) for u in rows)
+    click.echo(f"total: {sum(u.total for u in rows)} evaluations of {len(rows)} flag{'s' if len(rows) > 1 else ''}"
+               + (f"; {failed} failed evaluations (not in the totals)" if failed else ""))

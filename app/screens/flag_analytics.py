@@ -63,6 +63,10 @@ def render_env(found: EnvUsage, window: str, now: datetime) -> Text:
     text.append(f", the last at {last:%Y-%m-%d %H:%M} UTC\n" if last else "\n")
     text.append_text(bars("by value served", dict(usage.by_value), usage.total))
     text.append_text(bars("by reason", dict(usage.by_reason), usage.total))
+    errors = dict(getattr(usage, "errors", {}) or {})
+    if errors:  # failed evaluations (not found, wrong type): counted apart from those served
+        failed = sum(errors.values())
+        text.append_text(bars(f"failed evaluations ({failed:,}, not in the counts above)", errors, failed))
     return text
 
 

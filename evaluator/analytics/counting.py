@@ -25,6 +25,7 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 
 from evaluator.analytics.config import AnalyticsConfig
+from evaluator.analytics.reader import ERROR_VALUE
 from evaluator.analytics.store import AnalyticsError, AnalyticsWriter, Key, epoch_minute
 
 log = logging.getLogger("flagdeck.analytics")
@@ -33,30 +34,43 @@ PRUNE_EVERY = 3600.0
 
 
 class Collector:
-    """Per-minute deltas of a growing dict of totals keyed by Flipt's result labels (metrics.RESULT_LABELS:
-    environment, namespace, flag, type, match, reason, segments, value)."""
+    """Per-minute deltas of growing dicts of totals: `totals` keyed by Flipt's result labels
+    (metrics.RESULT_LABELS: environment, namespace, flag, type, match, reason, segments, value), and `failed` by
+    metrics.FAILED_LABELS (environment, namespace, flag, error reason), whose rows carry the value `ERROR_VALUE`."""
 
-    def __init__(self, totals: dict[tuple[str, ...], int]):
+    def __init__(self, totals: dict[tuple[str, ...], int], failed: dict[tuple[str, ...], int] | None = None):
         self.totals = totals
+        self.failed = failed if failed is not None else {}
         self.seen: dict[tuple[str, ...], int] = {}
+        self.seen_failed: dict[tuple[str, ...], int] = {}
         self.pending: dict[Key, int] = {}
 
     def collect(self, minute: int) -> None:
         """Move what was counted since the last call into `pending`, in the bucket of `minute` (epoch seconds)."""
-        seen, pending = self.seen, self.pending
-        for labels, total in list(self.totals.items()):
+        self._diff(self.totals, self.seen, minute, lambda labels: (labels[7], labels[5]))
+        self._diff(self.failed, self.seen_failed, minute, lambda labels: (ERROR_VALUE, labels[3]))
+
+    def _diff(self, totals: dict[tuple[str, ...], int], seen: dict[tuple[str, ...], int], minute: int,
+              value_reason: Callable[[tuple[str, ...]], tuple[str, str]]) -> None:
+        pending = self.pending
+        for labels, total in list(totals.items()):
             before = seen.get(labels, 0)
             if total != before:
                 seen[labels] = total
-                key = (minute, labels[0], labels[1], labels[2], labels[7], labels[5])
+                key = (minute, labels[0], labels[1], labels[2], *value_reason(labels))
                 pending[key] = pending.get(key, 0) + (total - before if total > before else total)
-        if len(seen) > len(self.totals):
-            self.forget_pruned()
+        if len(seen) > len(totals):
+            self._forget(totals, seen)
 
     def forget_pruned(self) -> None:
         """Forget the totals of series that were dropped (metrics_labels.prune): one served again starts at 0."""
-        for labels in [labels for labels in self.seen if labels not in self.totals]:
-            del self.seen[labels]
+        self._forget(self.totals, self.seen)
+        self._forget(self.failed, self.seen_failed)
+
+    @staticmethod
+    def _forget(totals: dict[tuple[str, ...], int], seen: dict[tuple[str, ...], int]) -> None:
+        for labels in [labels for labels in seen if labels not in totals]:
+            del seen[labels]
 
     def take(self) -> dict[Key, int]:
         pending, self.pending = self.pending, {}
@@ -68,7 +82,7 @@ class AnalyticsCounter:
 
     def __init__(self, metrics: Any, config: AnalyticsConfig, path: Path, environments: Callable[[], Iterable[str]],
                  clock: Callable[[], float] = time.time):
-        self.collector = Collector(metrics.results.counts)
+        self.collector = Collector(metrics.results.counts, metrics.failed.counts)
         self.writer = AnalyticsWriter(path, config.retention, config.minute_retention)
         self.period = config.buffer.flush_period
         self.environments = environments

@@ -23,10 +23,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from evaluator.analytics.config import PrometheusConfig
-from evaluator.analytics.reader import SETTLING, FlagUsage, Gap, Tally, from_epoch, runs, steps, utc
+from evaluator.analytics.reader import (
+    ERROR_VALUE,
+    SETTLING,
+    FlagUsage,
+    Gap,
+    Tally,
+    from_epoch,
+    runs,
+    steps,
+    utc,
+)
 from evaluator.analytics.store import AnalyticsError
 
 METRIC = "flipt_evaluations_results_total"
+FAILED = "flagdeck_evaluations_failed_total"  # failed evaluations by flag and Flipt's error reason
 PRESENCE = "flipt_git_updates_total"  # an evaluator serving the environment is scraped (counting is on)
 MAX_POINTS = 1000
 MIN_STEP = 1.0
@@ -91,9 +102,9 @@ class PrometheusReader:
         result: list[dict[str, Any]] = data["result"]
         return result
 
-    def _points(self, selector: str, start: float, end: float, step: float) -> list[tuple[dict[str, str],
-                                                                                       list[tuple[float, float]]]]:
-        series = self._range(last_in_step(f"{METRIC}{{{selector}}}", step), start, end, step)
+    def _points(self, selector: str, start: float, end: float, step: float, metric: str = METRIC
+                ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        series = self._range(last_in_step(f"{metric}{{{selector}}}", step), start, end, step)
         return [(s["metric"], [(float(t), float(v)) for t, v in s["values"]]) for s in series]
 
     def _present(self, environment: str, start: float, end: float, step: float) -> list[float]:
@@ -130,11 +141,13 @@ class PrometheusReader:
         end = (utc(until) if until is not None else datetime.now(UTC)).timestamp()
         step = max(MIN_STEP, (end - start) / MAX_POINTS)
         tally = Tally()
-        for labels, points in self._points(_matcher(environment, namespace, flag), start, end, step):
-            for moment, rise in rises(points, start, step):
-                tally.add(labels.get("flipt_namespace", ""), labels.get("flipt_flag", ""),
-                          labels.get("flipt_value", ""), labels.get("flipt_reason", ""), round(rise),
-                          math.floor(moment / 60) * 60)
+        selector = _matcher(environment, namespace, flag)
+        for metric, failed in ((METRIC, False), (FAILED, True)):
+            for labels, points in self._points(selector, start, end, step, metric):
+                value = ERROR_VALUE if failed else labels.get("flipt_value", "")
+                for moment, rise in rises(points, start, step):
+                    tally.add(labels.get("flipt_namespace", ""), labels.get("flipt_flag", ""), value,
+                              labels.get("flipt_reason", ""), round(rise), math.floor(moment / 60) * 60)
         return tally.result()
 
     def series(self, environment: str, namespace: str, flag: str, since: datetime, step: timedelta,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from evaluator.config import EvaluatorConfig
 
 NOT_COUNTED = "client-side SDK evaluations are not counted"
+ERROR_VALUE = "(error)"  # the value of a failed evaluation's row (its reason: Flipt's error reason)
 SETTLING = 120.0  # seconds before `until` not judged by `gaps`: their counts and marks may not be flushed yet
 Gap = tuple[datetime, datetime]  # [from, to): nobody was counting the environment
 
@@ -26,6 +27,7 @@ class FlagUsage(BaseModel, frozen=True):
     by_value: dict[str, int]  # value served ("true"/"false", a variant key, "" when no variant matched) -> count
     by_reason: dict[str, int]  # Flipt's reason name (MATCH_EVALUATION_REASON, DEFAULT_..., ...) -> count
     last_seen: datetime | None  # start (UTC) of the last minute bucket with an evaluation, in the window
+    errors: dict[str, int] = {}  # failed evaluations (not in `total`) by Flipt's error reason (NOT_FOUND_..., ...)
 
 
 class AnalyticsReader(Protocol):
@@ -77,14 +79,18 @@ def steps(since: datetime, step: timedelta, until: datetime) -> int:
 
 
 class Tally:
-    """Adds up (namespace, flag, value, reason, count, bucket start) rows into FlagUsage."""
+    """Adds up (namespace, flag, value, reason, count, bucket start) rows into FlagUsage; a row whose value is
+    `ERROR_VALUE` counts failed evaluations by error reason."""
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, str], tuple[dict[str, int], dict[str, int], list[float]]] = {}
+        self.rows: dict[tuple[str, str], tuple[dict[str, int], dict[str, int], list[float], dict[str, int]]] = {}
 
     def add(self, namespace: str, flag: str, value: str, reason: str, count: int, last: float | None) -> None:
-        by_value, by_reason, seen = self.rows.setdefault((namespace, flag), ({}, {}, []))
+        by_value, by_reason, seen, errors = self.rows.setdefault((namespace, flag), ({}, {}, [], {}))
         if count <= 0:
+            return
+        if value == ERROR_VALUE:
+            errors[reason] = errors.get(reason, 0) + count
             return
         by_value[value] = by_value.get(value, 0) + count
         by_reason[reason] = by_reason.get(reason, 0) + count
@@ -93,12 +99,12 @@ class Tally:
 
     def result(self) -> dict[tuple[str, str], FlagUsage]:
         usage = {}
-        for (namespace, flag), (by_value, by_reason, seen) in self.rows.items():
+        for (namespace, flag), (by_value, by_reason, seen, errors) in self.rows.items():
             total = sum(by_value.values())
-            if total:
+            if total or errors:
                 usage[(namespace, flag)] = FlagUsage(namespace=namespace, flag=flag, total=total, by_value=by_value,
                                                      by_reason=by_reason,
-                                                     last_seen=from_epoch(max(seen)) if seen else None)
+                                                     last_seen=from_epoch(max(seen)) if seen else None, errors=errors)
         return usage
 
 

@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from evaluator.analytics.reader import ERROR_VALUE
 from gitstore.errors import FlagdeckError
 
 if TYPE_CHECKING:
@@ -189,7 +190,8 @@ class AnalyticsWriter:
             since[env] = min(since.get(env, minute), minute)
             hour = (minute - minute % 3600, env, ns, flag, value, reason)
             hours[hour] = hours.get(hour, 0) + count
-            latest[(env, ns, flag)] = max(latest.get((env, ns, flag), minute), minute)
+            if value != ERROR_VALUE:  # a failed evaluation is not a last evaluation
+                latest[(env, ns, flag)] = max(latest.get((env, ns, flag), minute), minute)
         minutes = [(env, minute, ns, flag, value, reason, count)
                    for (minute, env, ns, flag, value, reason), count in counts.items() if count]
         hourly = [(env, hour, ns, flag, value, reason, count)

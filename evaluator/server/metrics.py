@@ -19,6 +19,8 @@ _go_float: Callable[[float], str] = floatToGoString  # untyped in prometheus_cli
 
 MS_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
 EVAL_LABELS = ("flipt_environment", "flipt_namespace", "flipt_flag")
+FAILED_LABELS = (*EVAL_LABELS, "flipt_reason")
+NOT_FOUND_REASON, ERROR_REASON = "NOT_FOUND_ERROR_EVALUATION_REASON", "UNKNOWN_ERROR_EVALUATION_REASON"  # Flipt's
 RESULT_LABELS = (*EVAL_LABELS, "flipt_flag_type", "flipt_match", "flipt_reason", "flipt_segments", "flipt_value")
 NS_LABELS = ("flipt_environment", "flipt_namespace")
 
@@ -101,8 +103,9 @@ class Metrics:
         self.shared = shared  # set when several workers serve one port: a scrape counts them all
         r = self.registry = CollectorRegistry(auto_describe=True)
         self.results = HotCounter("flipt_evaluations_results", "Evaluation results", RESULT_LABELS, r)
-        # failed evaluations by (environment, namespace, flag); exported only through the two metrics below
-        self.failed = HotCounter("flagdeck_evaluations_failed", "", EVAL_LABELS, CollectorRegistry())
+        # failed evaluations by (environment, namespace, flag, Flipt's error reason); also in the requests below
+        self.failed = HotCounter("flagdeck_evaluations_failed", "Failed evaluations by flag and error reason",
+                                 FAILED_LABELS, r)
         self.requests = RequestCounter("flipt_evaluations_requests", "Evaluation requests", self.results,
                                        self.failed, r)
         self.errors = Counter("flipt_evaluations_errors", "Evaluation errors", registry=r)
@@ -155,8 +158,10 @@ class Metrics:
 
     def evaluation_failed(self, env: str, ns: str, flag: str, known: Container[str]) -> None:
         """Count a failed evaluation of `flag` in served namespace `ns`, whose flag keys are `known`: a key it does
-        not have is counted as UNKNOWN (metrics_labels), so no request can add a series."""
-        self.failed.inc((env, ns, flag_label(flag, known)))
+        not have is counted as UNKNOWN (metrics_labels), so no request can add a series; by Flipt's error reason
+        (not found for a key it does not have, else unknown: a wrong type)."""
+        label = flag_label(flag, known)
+        self.failed.inc((env, ns, label, NOT_FOUND_REASON if label == UNKNOWN else ERROR_REASON))
         self.errors.inc()
 
     def git_updated(self, env: str, state: Any, seconds: float) -> None:

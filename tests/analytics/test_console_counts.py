@@ -5,9 +5,11 @@ summed, with Prometheus named as the source. Counts are compared exactly, with w
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +184,43 @@ async def test_console_reads_two_evaluators_summed_by_prometheus(tmp_path: Path,
         by_value = first["bool-rollout-on"][0] + second["bool-rollout-on"][0]
         assert "18 evaluations, the last at " in text, text
         assert panel_counts(text, "by value served") == dict(by_value), text
+
+
+async def test_failed_evaluations_are_counted_per_flag_and_reason(make_server, reader: AnalyticsReader,  # noqa: ANN001
+                                                                  config_path: Path, console_on) -> None:  # noqa: ANN001
+    from .test_stats import stats
+
+    server = make_server()
+    for flag, path, times in (("nope", "/evaluate/v1/boolean", 3), ("variant-seg", "/evaluate/v1/boolean", 2),
+                              ("variant-seg", "/evaluate/v1/variant", 4)):
+        for i in range(times):
+            answer = server.post(path, {"namespaceKey": "ns1", "flagKey": flag, "entityId": f"u{i}",
+                                        "context": {"plan": "pro"}})
+            assert (answer.status_code == 200) == (path.endswith("variant") and flag != "nope"), answer.text
+    assert server.post("/ofrep/v1/evaluate/flags/gone", {"context": {"targetingKey": "a"}},
+                       headers={"X-Flipt-Namespace": "ns1"}).status_code == 404
+    not_found, wrong = "NOT_FOUND_ERROR_EVALUATION_REASON", "UNKNOWN_ERROR_EVALUATION_REASON"
+    wait_until(lambda: {k: (u.total, u.errors) for k, u in reader.usage(
+        "production", datetime.now(UTC) - timedelta(hours=1)).items()} == {
+        ("ns1", "(unknown)"): (0, {not_found: 4}), ("ns1", "variant-seg"): (4, {wrong: 2})}, timeout=15,
+        what="the failed evaluations counted")
+    usage = reader.usage("production", datetime.now(UTC) - timedelta(hours=1), flag="variant-seg")
+    assert usage[("ns1", "variant-seg")].by_reason == {"MATCH_EVALUATION_REASON": 4}  # the failed apart
+
+    report = json.loads(stats(config_path, "--env", "production", "--json").stdout)
+    assert {f["flag"]: (f["total"], f["failed"], f["failed_by_reason"]) for f in report["flags"]} == {
+        "(unknown)": (0, 4, {not_found: 4}), "variant-seg": (4, 2, {wrong: 2})}
+    text = stats(config_path, "--env", "production").stdout
+    assert "failed 4 (NOT_FOUND_ERROR_EVALUATION_REASON 4)" in text
+    assert "; failed 2 (UNKNOWN_ERROR_EVALUATION_REASON 2)" in text
+    assert text.splitlines()[-1] == "total: 4 evaluations of 2 flags; 6 failed evaluations (not in the totals)"
+    one = stats(config_path, "--env", "production", "variant-seg").stdout
+    assert "ns1/variant-seg: 4 evaluations, last " in one and "; 2 failed" in one
+    assert "  failed UNKNOWN_ERROR_EVALUATION_REASON" in one
+
+    app = console_on(config_path)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await settle(pilot)
+        _, panel = await open_panel(app, pilot, "variant-seg")
+        assert "4 evaluations, the last at " in panel
+        assert "failed evaluations (2, not in the counts above)\n  UNKNOWN_ERROR_EVALUATION_REASON" in panel, panel
