@@ -14,6 +14,7 @@ from textual.widgets import Input
 from app.insight.stale import DEFAULT_DAYS, DEFAULT_TOLERANCE, span_text
 from app.insight.usage import NOT_COUNTED, ListCounts, list_counts, trends
 from app.screens.base import BaseScreen
+from app.screens.segments import segment_users
 from app.widgets.flag_table import FlagTable, split_filter
 from gitstore.errors import FlagdeckError
 from gitstore.model.changes import Change, Kind
@@ -209,14 +210,22 @@ class FlagCounts(BaseScreen):
             self.notify(f"No stale flag in {counts.namespace} (over {self.stale_days} days).", markup=False)
             return
         note = f"Stale over {self.stale_days} days; counts from {counts.source} ({NOT_COUNTED})."
-        self.app.push_screen(CleanupModal(counts.namespace, stale, note), self.remove_stale)
+        keys = {j.flag.key for j in stale}
+        doc = self.session.document()
+        only = {seg: users for seg, users in (segment_users(doc) if doc else {}).items() if set(users) <= keys}
+        self.app.push_screen(CleanupModal(counts.namespace, stale, note, only), self.remove_stale)
 
     def remove_stale(self, keys: list[str] | None) -> None:
+        from app.screens.modals.cleanup import SEGMENT
+
         if not keys:
             return
         s = self.session
         for key in keys:
-            s.stage(Change(s.namespace, Kind.FLAG, key, None))
+            if key.startswith(SEGMENT):
+                s.stage(Change(s.namespace, Kind.SEGMENT, key.removeprefix(SEGMENT), None))
+            else:
+                s.stage(Change(s.namespace, Kind.FLAG, key, None))
         self.show_rows()
         self.update_context()
         self.console.action_review()

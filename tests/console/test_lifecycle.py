@@ -220,3 +220,55 @@ async def test_days_nobody_counted_are_said_in_the_list_and_the_panel(tmp_path: 
         text = str(app.screen.query_one("#env-0").render())
         assert "counting was off for 2d in this window (longest 2026-02-24 12:00 to 2026-02-26 12:00 UTC): " \
                "evaluations then are not counted" in text, text
+
+
+SEGMENTS = "".join(f"""  - key: {key}
+    name: {key.capitalize()}
+    match_type: ALL_MATCH_TYPE
+    constraints:
+      - {{type: STRING_COMPARISON_TYPE, property: plan, operator: eq, value: {key}}}
+""" for key in ("beta", "shared"))
+
+
+def ruled(text: str, *segments: str) -> str:
+    return text + "    rules:\n" + "".join(f"      - segment: {s}\n        distributions: [{{variant: blue, "
+                                             "rollout: 100}]\n" for s in segments)
+
+
+async def test_cleanup_offers_the_segments_only_removed_flags_use(tmp_path: Path, console_for: Any) -> None:
+    from tests.console.helpers import ADA, commit_files
+    from tests.lifecycle.helpers import OLD_FLAGS, features, flag
+
+    config = make_env(tmp_path / "flags")
+    flags = [f for f in OLD_FLAGS if "key: expired" not in f and "key: busy" not in f]
+    flags += [ruled(flag("expired", "temporary", "team-checkout", "2026-02-01", boolean=False), "beta", "shared"),
+              ruled(flag("busy", "temporary", "team-growth", boolean=False), "shared")]
+    body = (features(flags).decode() + "segments:\n" + SEGMENTS).encode()
+    commit_files(config.parent / "repo", {"production/default/features.yaml": body}, ADA, "segments",
+                 NOW - timedelta(days=39))
+    write_counts(config, busy_counts(), {"production": NOW - timedelta(days=30)})
+    before = head_commit(config).id
+    app = console_for(config)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("C")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, CleanupModal)
+        choices = modal.query_one(SelectionList)
+        assert list(choices.selected) == ["expired", "old-unused", "one-value"]  # the segment: opt-in
+        assert [str(choices.get_option_at_index(i).prompt) for i in range(choices.option_count)][-1] == \
+            "segment beta: used only by expired (also remove?)"  # shared: busy uses it too, not offered
+        choices.select("segment:beta")
+        choices.deselect("one-value")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+    commit = head_commit(config)
+    assert commit.parents[0].id == before  # one commit
+    text = (commit.tree / "production" / "default" / "features.yaml").data.decode()
+    assert "key: expired" not in text and "key: old-unused" not in text and "key: one-value" in text
+    assert "key: beta" not in text and "key: shared" in text
+
