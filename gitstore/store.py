@@ -414,6 +414,14 @@ class Store:
         ref, directory = branch_ref(place.storage.branch), place.env.directory
         return self._run(env, walk.recent, env, ref, directory, self.cache, limit, since, after, namespace, flag)
 
+    def change_set(self, env: str, commit: str) -> ChangeSet:
+        """What one commit (any revision) changed in the environment, against its first parent."""
+        self.require(env, access.Action.READ, "reading history")
+        place = self._place(env)
+        from gitstore.events import walk
+
+        return self._run(env, walk.one, env, commit, place.env.directory, self.cache)
+
     def pending_changes(self, env: str, since: str, limit: int = 20) -> tuple[str, list[ChangeSet]]:
         """(the branch tip, the change sets of the first `limit` commits after `since`, oldest first): what a
         change-event delivery sends next (`gitstore.events.walk.pending`)."""

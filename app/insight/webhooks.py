@@ -56,4 +56,6 @@ def delivery_detail(delivery: Delivery) -> str:
     detail = delivery.error or (f"HTTP {delivery.http_status}" if delivery.http_status else "")
     if delivery.next_attempt is not None:
         detail += f" (next {delivery.next_attempt.strftime('%H:%M:%S')})"
+    if delivery.resent_by is not None:
+        detail += f" (resent by {delivery.resent_by.split(' <')[0]})"
     return detail.strip()

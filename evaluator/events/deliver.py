@@ -39,6 +39,30 @@ def environments_of(hook: WebhookConfig, configured: list[str]) -> list[str]:
     return configured if "*" in hook.environments else [e for e in configured if e in hook.environments]
 
 
+def request_of(hook: WebhookConfig, changes: ChangeSet) -> tuple[str, bytes, dict[str, str]]:
+    """(idempotency key, body, headers) of the event in the webhook's format, signed: the same bytes and key
+    however often, and by whichever replica, it is sent."""
+    body, content_type = body_of(changes, hook.format)
+    key = event_id(changes.environment, changes.commit)
+    headers = {"Content-Type": content_type, KEY_HEADER: key, "X-Flagdeck-Event": key}
+    secret = hook.signing_key()
+    if secret is not None:
+        headers[SIGNATURE_HEADER] = signature(secret, body)
+    return key, body, headers
+
+
+async def post(session: aiohttp.ClientSession, hook: WebhookConfig, body: bytes,
+               headers: dict[str, str]) -> tuple[int | None, str | None]:
+    """One attempt: (HTTP status, None when 2xx else the error); (None, error) when no answer came."""
+    try:
+        timeout = aiohttp.ClientTimeout(total=hook.timeout)
+        async with session.post(hook.url, data=body, headers=headers, timeout=timeout) as answer:
+            await answer.read()
+            return answer.status, None if answer.status < 300 else f"HTTP {answer.status}"
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 class Deliveries:
     """The delivery tasks of every webhook (none when there is no webhook)."""
 
@@ -115,17 +139,12 @@ class Deliveries:
 
     async def _deliver(self, hook: WebhookConfig, changes: ChangeSet) -> bool:
         """Send one event until it is sent or given up (True), or stopping (False)."""
-        body, content_type = body_of(changes, hook.format)
-        key = event_id(changes.environment, changes.commit)
-        headers = {"Content-Type": content_type, KEY_HEADER: key, "X-Flagdeck-Event": key}
-        secret = hook.signing_key()
-        if secret is not None:
-            headers[SIGNATURE_HEADER] = signature(secret, body)
+        key, body, headers = request_of(hook, changes)
         delay, attempt = hook.retry.initial, 0
         assert self._session is not None
         while True:
             attempt += 1
-            status, error = await self._post(hook, body, headers)
+            status, error = await post(self._session, hook, body, headers)
             if status is not None and 200 <= status < 300:
                 await self._record(hook, changes, key, "sent", attempt, status, None)
                 return True
@@ -136,16 +155,6 @@ class Deliveries:
             if not await self._pause(delay):
                 return False
             delay = min(delay * 2, hook.retry.max)
-
-    async def _post(self, hook: WebhookConfig, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
-        assert self._session is not None
-        try:
-            timeout = aiohttp.ClientTimeout(total=hook.timeout)
-            async with self._session.post(hook.url, data=body, headers=headers, timeout=timeout) as answer:
-                await answer.read()
-                return answer.status, None if answer.status < 300 else f"HTTP {answer.status}"
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
     async def _record(self, hook: WebhookConfig, changes: ChangeSet, key: str, status: Status, attempt: int,
                       http_status: int | None, error: str | None, retry_in: float | None = None) -> None:

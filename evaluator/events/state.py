@@ -42,6 +42,7 @@ class Delivery(BaseModel, frozen=True):
     http_status: int | None = None
     error: str | None = None
     next_attempt: datetime | None = None  # when retrying
+    resent_by: str | None = None  # a resend (`flagdeck webhooks resend`, the console): who asked for it
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -124,6 +125,14 @@ class DeliveryLog:
             _write_atomically(self.path, b"".join(kept))
         finally:
             os.close(fd)
+
+    def given_up(self, webhook: str, environment: str) -> list[Delivery]:
+        """The events of the webhook in the environment whose latest record is `failed` (given up, and not sent
+        by a resend since), oldest first: each one's latest record."""
+        latest: dict[str, Delivery] = {}
+        for record in reversed(self.recent(LOG_KEEP * 2, webhook, environment)):  # in the order first seen
+            latest[record.event] = record
+        return [d for d in latest.values() if d.status == "failed"]
 
     def recent(self, limit: int = 100, webhook: str | None = None, environment: str | None = None) -> list[Delivery]:
         """The last `limit` records (of one webhook, one environment), newest first; unreadable lines skipped."""

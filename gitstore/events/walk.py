@@ -97,6 +97,11 @@ def change_set(repo: pygit2.Repository, env: str, commit: pygit2.Commit, directo
                      trailers=trailers(commit.message), changes=tuple(changes), problems=tuple(problems))
 
 
+def one(repo: pygit2.Repository, env: str, commit: str, directory: str, cache: ParseCache) -> ChangeSet:
+    """The change set of one commit (any revision) against its first parent."""
+    return change_set(repo, env, commit_of(repo, commit), directory, _Snapshots(repo, env, directory, cache))
+
+
 def pending(repo: pygit2.Repository, env: str, ref: str, directory: str, cache: ParseCache, since: str,
             limit: int) -> tuple[str, list[ChangeSet]]:
     """(the branch tip, oldest first the change sets of the first `limit` commits after `since` that changed the
