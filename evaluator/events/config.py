@@ -9,6 +9,7 @@ webhooks:
     url: https://hooks.example.com/flagdeck
     secret_env: FLAGDECK_AUDIT_SECRET   # or `secret: ...` (HMAC-SHA256 of each body)
     environments: [production]          # default: every environment
+    branches: false                     # true: their branch environments' changes too (as `production/NAME`)
     format: cloudevents                 # or slack
     timeout: 10s
     retry: {initial: 1s, max: 5m, attempts: 0}   # attempts 0: until it is delivered
@@ -43,6 +44,7 @@ class WebhookConfig(Section):
     secret: str | None = None
     secret_env: str | None = None
     environments: list[str] = Field(default_factory=lambda: ["*"])
+    branches: bool = False  # also the events of these environments' branch environments (`ENV/NAME`)
     format: Literal["cloudevents", "slack"] = "cloudevents"
     timeout: Duration = 10.0
     retry: RetryConfig = Field(default_factory=RetryConfig)

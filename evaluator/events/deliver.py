@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -24,7 +26,9 @@ import aiohttp
 from evaluator.events.cloudevents import KEY_HEADER, SIGNATURE_HEADER, body_of, event_id, signature
 from evaluator.events.config import EventsConfig, WebhookConfig
 from evaluator.events.state import Cursor, Delivery, DeliveryLog, Status
+from gitstore.errors import FlagdeckError
 from gitstore.events.model import ChangeSet
+from gitstore.results import BranchInfo
 
 log = logging.getLogger("flagdeck.events")
 BATCH = 20  # change sets read at once
@@ -33,6 +37,12 @@ BATCH = 20  # change sets read at once
 class ChangeReader(Protocol):
     def head(self, env: str) -> str | None: ...
     def pending_changes(self, env: str, since: str, limit: int = 20) -> tuple[str, list[ChangeSet]]: ...
+    def branches(self, env: str) -> list[BranchInfo]: ...
+
+
+def branch_key(env: str, branch: BranchInfo) -> str:
+    """A branch environment's name in its events and cursors: `ENV/NAME` (its store key may be `NAME` alone)."""
+    return branch.key if branch.key.startswith(f"{env}/") else f"{env}/{branch.key}"
 
 
 def environments_of(hook: WebhookConfig, configured: list[str]) -> list[str]:
@@ -71,6 +81,8 @@ class Deliveries:
         self.store, self.events = store, events
         self.log = DeliveryLog(events.state_dir)
         self._pairs = [(hook, env) for hook in webhooks for env in environments_of(hook, environments)]
+        self._branching = [(hook, env) for hook, env in self._pairs if hook.branches]
+        self._branch_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}  # (webhook, ENV/NAME) -> its task
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
@@ -81,12 +93,40 @@ class Deliveries:
         self._session = aiohttp.ClientSession(headers={"User-Agent": "flagdeck-webhooks"})
         self._tasks = [asyncio.create_task(self._run(hook, env), name=f"webhook {hook.name} {env}")
                        for hook, env in self._pairs]
+        if self._branching:
+            self._tasks.append(asyncio.create_task(self._follow_branches(), name="webhook branches"))
+
+    async def _follow_branches(self) -> None:
+        """Every poll interval: a delivery task for each branch environment of an environment whose webhook has
+        `branches: true`, started when the branch appears (its cursor at the branch's fork from its base), ended
+        when it is gone (deleted, merged and removed)."""
+        while not self._stopping.is_set():
+            wanted: dict[tuple[str, str], tuple[WebhookConfig, str | None]] = {}
+            for hook, env in self._branching:
+                try:
+                    found = await asyncio.to_thread(self.store.branches, env)
+                except Exception:  # noqa: BLE001 - logged; the known branches go on
+                    log.exception("webhook %s: cannot list the branch environments of %s", hook.name, env)
+                    wanted.update({k: (hook, None) for k in self._branch_tasks if k[0] == hook.name
+                                   and k[1].startswith(f"{env}/")})
+                    continue
+                wanted.update({(hook.name, branch_key(env, b)): (hook, b.merge_base) for b in found})
+            for pair, (hook, fork) in wanted.items():
+                if pair not in self._branch_tasks:
+                    self._branch_tasks[pair] = task = asyncio.create_task(
+                        self._run(hook, pair[1], fork, functools.partial(self._branch_tasks.__contains__, pair)),
+                        name=f"webhook {hook.name} {pair[1]}")
+                    self._tasks.append(task)
+            for pair in set(self._branch_tasks) - set(wanted):
+                del self._branch_tasks[pair]  # its task sees it is gone and ends
+            if not await self._pause(self.events.poll_interval):
+                break
 
     async def stop(self) -> None:
         self._stopping.set()
         if self._tasks:
             longest = max(hook.timeout for hook, _ in self._pairs) + 2.0
-            _, late = await asyncio.wait(self._tasks, timeout=longest)  # an attempt in flight finishes
+            _, late = await asyncio.wait(list(self._tasks), timeout=longest)  # an attempt in flight finishes
             for task in late:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -99,13 +139,21 @@ class Deliveries:
             await asyncio.wait_for(self._stopping.wait(), seconds)
         return not self._stopping.is_set()
 
-    async def _run(self, hook: WebhookConfig, env: str) -> None:
+    async def _run(self, hook: WebhookConfig, env: str, start: str | None = None,
+                   alive: Callable[[], bool] = lambda: True) -> None:
+        """Deliver `env`'s events to `hook` until stopping (or, a branch environment, until `alive()` is False);
+        `start`: where a first cursor is put (a branch's fork from its base; default the tip)."""
         cursor = Cursor(self.events.state_dir, hook.name, env)
         try:
-            while not self._stopping.is_set():
+            while not self._stopping.is_set() and alive():
                 try:
                     if await asyncio.to_thread(cursor.try_lock):
-                        await self._step(hook, env, cursor)
+                        await self._step(hook, env, cursor, start)
+                except FlagdeckError as exc:  # a branch deleted meanwhile: its task ends at the next look
+                    if start is None:
+                        log.exception("webhook %s, environment %s: cannot deliver", hook.name, env)
+                    else:
+                        log.info("webhook %s, branch environment %s: %s", hook.name, env, exc)
                 except Exception:  # noqa: BLE001 - a storage or disk error: logged, tried again next time
                     log.exception("webhook %s, environment %s: cannot deliver", hook.name, env)
                 if not await self._pause(self.events.poll_interval):
@@ -113,14 +161,16 @@ class Deliveries:
         finally:
             cursor.unlock()
 
-    async def _step(self, hook: WebhookConfig, env: str, cursor: Cursor) -> None:
+    async def _step(self, hook: WebhookConfig, env: str, cursor: Cursor, start: str | None = None) -> None:
         """Send what came after the cursor, in order, until caught up or stopping."""
         since = await asyncio.to_thread(cursor.read)
-        if since is None:  # first meeting: start at the tip
-            head = await asyncio.to_thread(self.store.head, env)
-            if head is not None:
-                await asyncio.to_thread(cursor.write, head)
-            return
+        if since is None:  # first meeting: start at the tip (a branch: where it left its base)
+            since = start or await asyncio.to_thread(self.store.head, env)
+            if since is None:
+                return
+            await asyncio.to_thread(cursor.write, since)
+            if start is None:
+                return
         while not self._stopping.is_set():
             head = await asyncio.to_thread(self.store.head, env)
             if head is None or head == since:

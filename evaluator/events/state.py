@@ -4,6 +4,8 @@
   written atomically (temporary file, fsync, rename) after each delivery, so a restart neither loses nor repeats
   an event. The first time a webhook meets an environment its cursor is the branch tip: events start with the
   next commit (`flagdeck log` shows what came before).
+  A branch environment's (`ENV/NAME`, when its webhook has `branches: true`) is `ENV%2FNAME.cursor`, and starts
+  where the branch left its base (so the branch's own commits are events from the first).
 - `webhooks/<name>/<env>.lock`: held (flock) by the one process delivering that webhook's events of that
   environment — several workers, or several `flagdeck serve` replicas sharing the directory, take turns, so each
   event goes out once; replicas with separate directories each deliver it, with the same idempotency key.
@@ -19,6 +21,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 import orjson
 from pydantic import BaseModel
@@ -64,8 +67,9 @@ class Cursor:
 
     def __init__(self, state_dir: Path, webhook: str, environment: str):
         self.directory = state_dir / "webhooks" / webhook
-        self.path = self.directory / f"{environment}.cursor"
-        self._lock_path = self.directory / f"{environment}.lock"
+        name = quote(environment, safe="")  # a branch environment, `production/fix`: `production%2Ffix`
+        self.path = self.directory / f"{name}.cursor"
+        self._lock_path = self.directory / f"{name}.lock"
         self._lock: int | None = None
 
     def read(self) -> str | None:
