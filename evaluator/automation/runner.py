@@ -4,7 +4,9 @@ evaluated first (`evaluator.automation.guards`, `gitstore.automation.ramps.advan
 of its own (not the evaluator's mirror: its commits are pushed when there is a remote), as `SCHEDULER`, off the
 event loop. Every replica may run it: the store's compare-and-swap makes each change land once. Each change is
 made on behalf of the user who scheduled it, whose role is checked again when it runs (`roles`: flagdeck.yaml's
-`automation.roles` as the file says now); a user removed or demoted makes it fail, visibly, in its own commit. `now` is
+`automation.roles` as the file says now); a user removed or demoted makes it fail, visibly, in its own commit.
+Branch environments (`flipt/ENV/NAME`) are run like any environment, with ENV's roles; a record a branch inherited
+from ENV (there where the branch left it) is ENV's, never carried out on the branch. `now` is
 injectable, so tests control the clock; `tick()` runs one round synchronously."""
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import TYPE_CHECKING
 from evaluator.automation import guards
 from evaluator.automation.roles import RoleDirectory
 from gitstore.automation import ramps
+from gitstore.automation.ramps import RAMPS
 from gitstore.automation.records import SCHEDULER, utcnow
-from gitstore.automation.schedules import Outcome, Schedule, run_due
+from gitstore.automation.schedules import SCHEDULES, Outcome, Schedule, run_due
 from gitstore.errors import ConflictError, FlagdeckError, SyncError
 
 if TYPE_CHECKING:
@@ -68,26 +71,44 @@ class AutomationRunner:
         self.roles.refresh()
         synced: set[str] = set()
         for env in self.config.environments:
+            places: list[tuple[str, str | None]] = [(env, None)]  # (environment key, a branch's fork from env)
             try:
                 self._sync(env, synced)
-                done.schedules.extend(run_due(self.store, env, now, self.settings.late_after, self.settings.missed,
-                                              functools.partial(self._schedule_refusal, env)))
-                for ramp in ramps.due(self.store, env, now):
-                    denied = self.roles.refusal(ramp.by, env, f"step {ramp.step + 1} of ramp {ramp.id}")
-                    verdict = ramps.Verdict(True, "") if denied or not ramp.guards else guards.check(ramp.guards)
-                    try:
-                        moved = ramps.advance(self.store, env, ramp.id, ramp.step, now, verdict, denied)
-                    except ConflictError as exc:
-                        log.info("ramp %s of %s: %s; another replica got there first", ramp.id, env, exc)
-                        continue
-                    if moved is not None:
-                        done.ramps.append(moved)
+                places += [(b.key, b.merge_base) for b in self.store.branches(env)]
             except Exception as exc:
                 self._failed(env, exc)
-            else:
-                if self._failing.pop(env, None) is not None:
-                    log.warning("scheduler: environment %s recovered", env)
+            for key, fork in places:
+                try:
+                    self._carry_out(key, env, fork, now, done)
+                except Exception as exc:
+                    self._failed(key, exc)
+                else:
+                    if self._failing.pop(key, None) is not None:
+                        log.warning("scheduler: environment %s recovered", key)
         return done
+
+    def _carry_out(self, key: str, env: str, fork: str | None, now: datetime, done: Round) -> None:
+        """The due schedules, then the due ramp steps, of environment `key`: `env` itself, or a branch environment
+        of `env` (roles are `env`'s), whose records inherited from `env` (there at `fork`, where the branch left
+        it) are `env`'s to carry out, not the branch's."""
+        schedules_of_base, ramps_of_base = (
+            ({s.id for s in SCHEDULES.read_at(self.store, key, fork)}, {r.id for r in RAMPS.read_at(self.store, key, fork)})
+            if fork is not None and key != env else (set(), set()))
+        done.schedules.extend(run_due(self.store, key, now, self.settings.late_after, self.settings.missed,
+                                      functools.partial(self._schedule_refusal, env),
+                                      lambda item: item.id not in schedules_of_base))
+        for ramp in ramps.due(self.store, key, now):
+            if ramp.id in ramps_of_base:
+                continue
+            denied = self.roles.refusal(ramp.by, env, f"step {ramp.step + 1} of ramp {ramp.id}")
+            verdict = ramps.Verdict(True, "") if denied or not ramp.guards else guards.check(ramp.guards)
+            try:
+                moved = ramps.advance(self.store, key, ramp.id, ramp.step, now, verdict, denied)
+            except ConflictError as exc:
+                log.info("ramp %s of %s: %s; another replica got there first", ramp.id, key, exc)
+                continue
+            if moved is not None:
+                done.ramps.append(moved)
 
     def _sync(self, env: str, synced: set[str]) -> None:
         """Bring the environment's clone in step with its remote before reading its records (once per storage and

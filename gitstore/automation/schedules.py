@@ -215,15 +215,18 @@ def problems(store: Store, env: str | None = None) -> list[str]:
 
 
 def run_due(store: Store, env: str, now: datetime, late_after: float, default_missed: Missed = "run",
-            refusal: Callable[[Schedule], str | None] | None = None) -> list[Outcome]:
+            refusal: Callable[[Schedule], str | None] | None = None,
+            only: Callable[[Schedule], bool] | None = None) -> list[Outcome]:
     """Carry out every schedule of `env` due at `now`, one commit each (see the module docstring); a schedule
     another replica carried out first is left to it. `refusal(schedule)`: why its user may not make the change
-    now (their role checked when it runs: the schedule is then marked failed with that reason), None if they may."""
+    now (their role checked when it runs: the schedule is then marked failed with that reason), None if they may.
+    `only(schedule)`: False leaves it alone (a branch environment's schedules inherited from its base)."""
     outcomes: list[Outcome] = []
     handled: set[str] = set()
     while True:
         loaded = SCHEDULES.read(store, env)
-        due = [s for s in loaded.items if s.state is ScheduleState.PENDING and s.at <= now and s.id not in handled]
+        due = [s for s in loaded.items if s.state is ScheduleState.PENDING and s.at <= now and s.id not in handled
+               and (only is None or only(s))]
         if not due:
             return outcomes
         item = min(due, key=lambda s: (s.at, s.id))
