@@ -11,8 +11,10 @@ p99 < 5 ms at 32 connections.
 Every run also loads the same evaluator started with `--no-hot-lane` ("lane off": aiohttp's request and response
 objects for every request) and prints its CPU per request and ratio, so the hot lane's share is visible.
 Every run also loads the evaluator with `analytics: {enabled: false}` ("analytics off"), while "ours" counts every
-evaluation into its SQLite store, flushing every second (the default is 10 s: this overstates the cost), and prints
-analytics on/off for req/s and CPU per request (issue 16: counting may cost at most 5 %).
+evaluation into its SQLite store, flushing every `--analytics-flush` seconds (10, the default of
+`analytics.buffer.flush_period`; `--analytics-flush 1` overstates the cost tenfold: each flush costs the server some
+CPU whatever the load), and prints analytics on/off for req/s and CPU per request (issue 16: counting may cost at
+most 5 %).
 `--against DIR` also runs an evaluator from another source tree (e.g. `git archive <rev> evaluator gitstore | tar
 -x -C DIR`) in the same alternating runs and prints its CPU per request: a before/after on the same load.
 """
@@ -65,7 +67,7 @@ def bench_namespace(flags: int = 50) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_repository(directory: Path) -> Path:
+def make_repository(directory: Path, flush: float = 10.0) -> Path:
     repo = directory / "flags"
     for name, text in (("ns1/features.yaml", NS1), ("bench/features.yaml", bench_namespace())):
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +76,7 @@ def make_repository(directory: Path) -> Path:
         subprocess.run(["git", *args], cwd=repo, env=GIT_ENV, check=True)
     config = directory / "flagdeck.yaml"
     text = f"storage:\n  flags: {{path: {repo}}}\nenvironments:\n  production: {{storage: flags}}\n"
-    config.write_text(text + "analytics: {buffer: {flush_period: 1s}}\n")
+    config.write_text(text + f"analytics: {{buffer: {{flush_period: {flush:g}s}}}}\n")
     (directory / "analytics-off").mkdir()
     (directory / "analytics-off" / "flagdeck.yaml").write_text(text + "analytics: {enabled: false}\n")
     return config
@@ -186,13 +188,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--against", metavar="DIR", help="another source tree to compare CPU per request with")
     parser.add_argument("--only", metavar="SCENARIO", action="append", help="run only these scenarios")
+    parser.add_argument("--analytics-flush", type=float, default=10.0, metavar="SECONDS",
+                        help="analytics.buffer.flush_period of the counting evaluator (default 10, as shipped)")
     args = parser.parse_args(argv if argv is not None else [])
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install -y wrk")
         return
     with tempfile.TemporaryDirectory(prefix="flagdeck-bench-") as tmp:
         directory = Path(tmp)
-        config = make_repository(directory)
+        config = make_repository(directory, args.analytics_flush)
         servers: dict[str, tuple[subprocess.Popen[str], str]] = {"ours": start_evaluator(config)}
         servers["bare"] = start_bare(free_port())
         servers["lane off"] = start_evaluator(config, None, "--no-hot-lane")
