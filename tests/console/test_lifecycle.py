@@ -227,7 +227,7 @@ SEGMENTS = "".join(f"""  - key: {key}
     match_type: ALL_MATCH_TYPE
     constraints:
       - {{type: STRING_COMPARISON_TYPE, property: plan, operator: eq, value: {key}}}
-""" for key in ("beta", "shared"))
+""" for key in ("beta", "common"))
 
 
 def ruled(text: str, *segments: str) -> str:
@@ -241,8 +241,8 @@ async def test_cleanup_offers_the_segments_only_removed_flags_use(tmp_path: Path
 
     config = make_env(tmp_path / "flags")
     flags = [f for f in OLD_FLAGS if "key: expired" not in f and "key: busy" not in f]
-    flags += [ruled(flag("expired", "temporary", "team-checkout", "2026-02-01", boolean=False), "beta", "shared"),
-              ruled(flag("busy", "temporary", "team-growth", boolean=False), "shared")]
+    flags += [ruled(flag("expired", "temporary", "team-checkout", "2026-02-01", boolean=False), "beta", "common"),
+              ruled(flag("busy", "temporary", "team-growth", boolean=False), "common")]
     body = (features(flags).decode() + "segments:\n" + SEGMENTS).encode()
     commit_files(config.parent / "repo", {"production/default/features.yaml": body}, ADA, "segments",
                  NOW - timedelta(days=39))
@@ -258,7 +258,7 @@ async def test_cleanup_offers_the_segments_only_removed_flags_use(tmp_path: Path
         choices = modal.query_one(SelectionList)
         assert list(choices.selected) == ["expired", "old-unused", "one-value"]  # the segment: opt-in
         assert [str(choices.get_option_at_index(i).prompt) for i in range(choices.option_count)][-1] == \
-            "segment beta: used only by expired (also remove?)"  # shared: busy uses it too, not offered
+            "segment beta: used only by expired (also remove?)"  # common: busy uses it too, not offered
         choices.select("segment:beta")
         choices.deselect("one-value")
         await pilot.press("enter")
@@ -270,5 +270,5 @@ async def test_cleanup_offers_the_segments_only_removed_flags_use(tmp_path: Path
     assert commit.parents[0].id == before  # one commit
     text = (commit.tree / "production" / "default" / "features.yaml").data.decode()
     assert "key: expired" not in text and "key: old-unused" not in text and "key: one-value" in text
-    assert "key: beta" not in text and "key: shared" in text
+    assert "key: beta" not in text and "key: common" in text
 
