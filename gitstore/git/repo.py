@@ -11,13 +11,13 @@ import subprocess
 import tempfile
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pygit2
+from isal import isal_zlib
 from pygit2.enums import FileMode, ObjectType
 
 from gitstore.errors import ConflictError, FlagdeckError, NotFoundError, Problem, ValidationError
@@ -158,10 +158,11 @@ BIG_BLOB = 1 << 20  # bytes: a blob this big is written by `write_blob` itself
 
 
 def write_blob(repo: pygit2.Repository, data: bytes) -> pygit2.Oid:
-    """`repo.create_blob(data)`, a big blob written as Git writes a loose object but compressed at zlib level 1
-    (any level reads the same; `git gc` recompresses when it packs): a 46 MB namespace file (100,000 flags) in
-    0.2 s instead of libgit2's 0.4 s, which is most of a one-flag commit. Written to a temporary file and renamed
-    into place, read-only, as Git does."""
+    """`repo.create_blob(data)`, a big blob written as Git writes a loose object but deflated by ISA-L at its
+    level 1 (a zlib stream like any other: Git and libgit2 read it; `git gc` recompresses when it packs): a 46 MB
+    namespace file (100,000 flags) is deflated in 25 ms, against zlib level 1's 110 ms and libgit2's 0.3 s, to the
+    same size as zlib level 1 (issue 18). Written to a temporary file and renamed into place, read-only, as Git
+    does."""
     objects = Path(repo.path) / "objects"
     if len(data) < BIG_BLOB or not objects.is_dir():
         return repo.create_blob(data)
@@ -174,7 +175,7 @@ def write_blob(repo: pygit2.Repository, data: bytes) -> pygit2.Oid:
         return oid
     folder = objects / name[:2]
     folder.mkdir(exist_ok=True)
-    deflate = zlib.compressobj(1)
+    deflate = isal_zlib.compressobj(1)
     packed = deflate.compress(header) + deflate.compress(data) + deflate.flush()
     fd, temp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
     try:
