@@ -26,11 +26,12 @@ from prometheus_client import Counter, Gauge
 
 from evaluator.analytics.config import AnalyticsConfig
 from evaluator.analytics.reader import ERROR_VALUE
-from evaluator.analytics.store import AnalyticsError, AnalyticsWriter, Key, epoch_minute
+from evaluator.analytics.store import BUSY_TIMEOUT, AnalyticsError, AnalyticsWriter, Key, epoch_minute
 
 log = logging.getLogger("flagdeck.analytics")
 MAX_UNWRITTEN = 200_000  # buckets kept in memory while the store cannot be written
 PRUNE_EVERY = 3600.0
+STOP_WAIT = 2 * BUSY_TIMEOUT + 1  # two writes, each waiting at most for a busy store
 
 
 class Collector:
@@ -92,6 +93,7 @@ class AnalyticsCounter:
         self.marked = -1  # the last minute added to `on`
         self._error: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._pruned_at = 0.0
         registry = metrics.registry
@@ -115,31 +117,37 @@ class AnalyticsCounter:
 
     async def start(self) -> None:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="flagdeck-analytics")
+        self._stopping = asyncio.Event()
         self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
+        """Let the round under way finish (cancelling it would cancel a write still queued for the writer thread,
+        and its counts with it), flush what is left, close the store."""
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self.collect_now()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.flush(), 2 * 5.0 + 1)
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(self._task, STOP_WAIT)
+            self.collect_now()
+            await asyncio.wait_for(self.flush(), STOP_WAIT)
+        except TimeoutError:
+            log.warning("analytics store %s: not written within %.0f s at stop; the last counts are lost",
+                        self.writer.path, STOP_WAIT)
         assert self._executor is not None
-        self._executor.submit(self.writer.close)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.writer.close)
         self._executor.shutdown(wait=True)
         self._task = None
 
     async def _run(self) -> None:
         await self._write(self._open)
-        while True:
+        while not self._stopping.is_set():
             now = self.clock()
             tick = min((now // self.period + 1) * self.period, (now // 60 + 1) * 60)
-            await asyncio.sleep(max(0.0, tick - now))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), max(0.0, tick - now))
             self.collect_now()
             await self.flush()
-            if self.clock() - self._pruned_at >= PRUNE_EVERY:
+            if self.clock() - self._pruned_at >= PRUNE_EVERY and not self._stopping.is_set():
                 await self._write(self._prune)
 
     async def flush(self) -> None:
