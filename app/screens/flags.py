@@ -21,6 +21,7 @@ from app.screens.proposal import is_protected
 from app.session import PromotionPreview, relative_time
 from app.widgets.flag_table import FlagRow, FlagTable
 from app.widgets.key_footer import KeyFooter
+from gitstore.format.loader import build_flag
 from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import Document, Flag, FlagType
 
@@ -85,16 +86,41 @@ class FlagsScreen(FlagCounts):
         self.run_git(self._load, then=self._loaded, what="Could not read the namespace", exclusive=True, group="load")
 
     def _load(self) -> None:
-        self.session.open() if not self.session.env_names else self.session.load()
+        # the documents are built after the list is on screen (`_build`): it is shown from the file's plain data
+        self.session.open(build=False) if not self.session.env_names else self.session.load(build=False)
 
     def _loaded(self, _: object = None) -> None:
         self.show_rows()
-        self.call_after_refresh(self._load_changes)  # after the list is on screen: it competes for the GIL
-        self.call_after_refresh(self.load_counts)
+        self.call_after_refresh(self._load_changes)  # after the list is on screen: they compete for the GIL
+        self.call_after_refresh(self._build)
+
+    def _build(self) -> None:
+        """Build the namespaces' documents in a worker (what opening, toggling or evaluating a flag reads), then
+        show what needs them: boolean flags' served values, the evaluation counts."""
+        self.run_git(self.session.build_documents, then=self._built, what="Could not read the namespace",
+                     group="build", exclusive=True)
+
+    def _built(self, _: object = None) -> None:
+        if self.served_pending:  # rows shown from plain data: their boolean flags that may differ, evaluated now
+            self.show_rows()
+        self.load_counts()
 
     def _load_changes(self) -> None:
-        self.run_git(self.session.load_last_changes, None, None, 50, then=lambda _: self.show_rows(), group="history",
-                     exclusive=True, what="Could not read the history")
+        self.run_git(self.session.load_last_changes, None, None, 50, then=lambda _: self.changes_loaded(),
+                     group="history", exclusive=True, what="Could not read the history")
+
+    def changes_loaded(self) -> None:
+        """Put the change times read from the history into the rows shown (the only field they change)."""
+        s = self.session
+        changed, now = s.last_change.get((s.env, s.namespace), {}), s.clock()
+        when: dict[datetime, str] = {}
+        patch: dict[str, dict[str, Any]] = {}
+        for row in self.query_one(FlagTable).rows:
+            then = changed.get(f"flag:{row.key}")
+            ago = "" if then is None else when.get(then) or when.setdefault(then, relative_time(then, now))
+            if ago != row.changed:
+                patch[row.key] = {"changed": ago}
+        self.query_one(FlagTable).patch_rows(patch)
 
     def row(self, flag: Flag, changed: dict[str, datetime], pending: set[str], now: datetime,
             doc: Document | None = None, compute: bool = False) -> FlagRow:
@@ -112,12 +138,41 @@ class FlagsScreen(FlagCounts):
                        relative_time(changed.get(f"flag:{flag.key}"), now), flag.key in pending,
                        "" if state in ("on", "off") else state, *self.counted(flag))
 
+    def plain_rows(self, flags: list[dict[str, Any]], changed: dict[str, datetime], pending: set[str],
+                   now: datetime) -> tuple[list[FlagRow], bool]:
+        """The rows `rows` builds from the namespace's document, built from its flags' checked plain data
+        (`Session.plain_flags`: the first screen, before the document is built), and whether a boolean flag may
+        serve the value opposite to its switch (its state is left unknown, "", until the document is built and
+        it is evaluated, as `rows` leaves one not evaluated yet). The fields are read as
+        `gitstore.format.loader.build_flag` reads them."""
+        counted, boolean_type = self.counted_fields, FlagType.BOOLEAN.value
+        when: dict[datetime, str] = {}
+        out: list[FlagRow] = []
+        may = False
+        for d in flags:
+            key = d["key"]
+            enabled = bool(d.get("enabled", False))
+            if (d.get("type") or "") == boolean_type:
+                rollouts = d.get("rollouts") or ()
+                kind, count = "boolean", len(rollouts)
+                may = may or (bool(rollouts) and may_differ(build_flag(d)))
+            else:
+                kind, count = "variant", len(d.get("rules") or ())
+            then = changed.get(f"flag:{key}") if changed else None
+            if then is None:
+                ago = ""
+            else:
+                ago = when.get(then) or when.setdefault(then, relative_time(then, now))
+            out.append(FlagRow(key, d["name"], kind, enabled, count, ago, key in pending, "",
+                               *counted(key, d.get("metadata") or None)))
+        return out, may
+
     def rows(self, flags: tuple[Flag, ...], changed: dict[str, datetime], pending: set[str], now: datetime,
              doc: Document | None) -> list[FlagRow]:
         """`[self.row(flag, ...) for flag in flags]`, the same rows built in one loop (100,000 flags: the console's
         first screen): a variant flag is never evaluated (`may_differ`), so it skips the served lookup, and each
         change time is put in words once."""
-        served_get, counted, unknown = self.console.insight.served.get, self.counted, self.unknown_served
+        served_get, counted, unknown = self.console.insight.served.get, self.counted_fields, self.unknown_served
         when: dict[datetime, str] = {}
         out: list[FlagRow] = []
         for flag in flags:
@@ -137,18 +192,23 @@ class FlagsScreen(FlagCounts):
                 ago = when.get(then) or when.setdefault(then, relative_time(then, now))
             out.append(FlagRow(flag.key, flag.name, "boolean" if boolean else "variant", flag.enabled,
                                len(flag.rollouts) if boolean else len(flag.rules), ago, flag.key in pending, state,
-                               *counted(flag)))
+                               *counted(flag.key, flag.metadata)))
         return out
 
     def show_rows(self) -> None:
         s = self.session
-        doc = s.document()
         changed = s.last_change.get((s.env, s.namespace), {})
         pending = {p.change.key for p in s.pending_for() if p.change.kind is Kind.FLAG
                    and p.change.namespace == s.namespace}
         now = s.clock()
         self.unknown_served: list[Flag] = []
-        rows = self.rows(doc.flags if doc else (), changed, pending, now, doc)
+        plain = s.plain_flags()
+        if plain is not None:  # the document is not built yet (`_build`)
+            doc = None
+            rows, self.served_pending = self.plain_rows(plain, changed, pending, now)
+        else:
+            doc = s.document()
+            rows, self.served_pending = self.rows(doc.flags if doc else (), changed, pending, now, doc), False
         if self.unknown_served:  # evaluate those flags in a worker, then show the rows again
             flags, served = self.unknown_served, self.console.insight.served
             self.run_git(lambda: [served.compute(doc, f) for f in flags], then=lambda _: self.show_rows(),
@@ -156,8 +216,9 @@ class FlagsScreen(FlagCounts):
         self.query_one(FlagTable).set_rows(rows)
         problems = s.problems(namespace=s.namespace)
         panel = self.query_one("#problems", Static)
-        panel.display = bool(problems) or doc is None
-        if doc is None and not problems:
+        missing = doc is None and plain is None
+        panel.display = bool(problems) or missing
+        if missing and not problems:
             panel.update(f"Namespace {s.namespace!r} does not exist in environment {s.env!r}.")
         else:
             panel.update("\n".join(f"{'⚠' if p.severity == 'warning' else '✗'} {p}" for p in problems))

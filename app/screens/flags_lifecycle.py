@@ -41,9 +41,11 @@ NOTHING = ("", "", "", -1, "")  # a row's lifecycle and count fields before the 
 
 def lifecycle_fields(flag: Flag) -> tuple[str, str]:
     """(owner, lifecycle) straight from the metadata (cheap: the list reads them for 100,000 flags)."""
-    meta = flag.metadata
-    if not meta:
-        return "", ""
+    return metadata_fields(flag.metadata) if flag.metadata else ("", "")
+
+
+def metadata_fields(meta: dict[str, Any]) -> tuple[str, str]:
+    """`lifecycle_fields` of a flag's metadata (a model's or the file's plain data's)."""
     owner, life = meta.get(OWNER), meta.get(LIFECYCLE)
     return (owner.strip() if isinstance(owner, str) else "", life if life in KINDS else "")
 
@@ -78,18 +80,22 @@ class FlagCounts(BaseScreen):
     def show_rows(self) -> None:  # FlagsScreen's
         raise NotImplementedError
 
+    served_pending = False  # rows shown from plain data: some boolean flag's served state waits for the document
+
     def counted(self, flag: Flag) -> tuple[str, str, str, int, str]:
         """The flag's row fields of lifecycle and counts: owner, lifecycle, stale status, 24-hour total, trend."""
+        return self.counted_fields(flag.key, flag.metadata)
+
+    def counted_fields(self, key: str, metadata: dict[str, Any] | None) -> tuple[str, str, str, int, str]:
+        """`counted` of the flag `key` with this metadata (a model's, or the file's plain data's)."""
         counts = self.counts
-        if not flag.metadata:  # most flags, at 100,000 flags: no lifecycle, so no verdict either
+        if not metadata:  # most flags, at 100,000 flags: no lifecycle, so no verdict either
             if counts is None:
                 return NOTHING
-            key = flag.key
             return "", "", "", counts.totals.get(key, 0), self.trend_cache.get(key, "")
-        owner, life = lifecycle_fields(flag)
+        owner, life = metadata_fields(metadata)
         if counts is None:
             return owner, life, "", -1, ""
-        key = flag.key
         return owner, life, counts.status(key), counts.totals.get(key, 0), self.trend_cache.get(key, "")
 
     # ----- counts ------------------------------------------------------------------------------------------------
