@@ -8,6 +8,7 @@ import gc
 import os
 import re
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -207,23 +208,23 @@ class Session:
         self.refresh_sync(env)
         return snapshot
 
-    def build_documents(self, env: str | None = None) -> None:
-        """CPU (a worker): build every namespace document of the environment's loaded snapshot (a snapshot builds
-        them when first asked for: gitstore.format.loader.Documents), so that the freeze covers them."""
+    def build_documents(self, env: str | None = None, namespace: str | None = None) -> None:
+        """CPU (a worker): build the document of `namespace` (None: of every namespace) of the environment's loaded
+        snapshot (a snapshot builds them when first asked for: gitstore.format.loader.Documents), so that the
+        freeze covers it."""
         snapshot = self.snapshots.get(env or self.env)
         if snapshot is None:
             return
-        if not self.freeze_gc:
-            self._build(snapshot)
-            return
-        with gc_paused():
-            self._build(snapshot)
-            gc.freeze()
+        with gc_paused() if self.freeze_gc else nullcontext():
+            self._build(snapshot, namespace)
+            if self.freeze_gc:
+                gc.freeze()
 
     @staticmethod
-    def _build(snapshot: Any) -> None:
-        for namespace in snapshot.namespaces.values():
-            _ = namespace.document
+    def _build(snapshot: Any, only: str | None = None) -> None:
+        for key, namespace in snapshot.namespaces.items():
+            if only is None or key == only:
+                _ = namespace.document
 
     def load_last_changes(self, env: str | None = None, namespace: str | None = None, limit: int = 200) -> None:
         """Blocking: when each flag and segment last changed, read from the Flipt-form commit messages."""

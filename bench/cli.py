@@ -6,7 +6,8 @@ cold start until /health serves, the console's first screen and a one-flag commi
 Printed side by side with the floor, `git show HEAD:<file> | wc -c` (reading the blob and nothing else); each
 figure is the median of several runs taken in alternation, so a busy machine slows them alike. Commands that read
 the environment run twice per round: `cold` with an empty state directory (no parse cache) and `warm` once the
-cache holds the file. The evaluator's start is timed until /health answers, then until a first evaluation and the
+cache holds the file ("console: open the namespace": from opening the big namespace in a console started on a small
+one to its rows on screen). The evaluator's start is timed until /health answers, then until a first evaluation and the
 namespace's client snapshot, each asked as soon as the previous answered (a big namespace is prepared after
 /health answers: evaluations compile their flag meanwhile, the snapshot waits for it).
 
@@ -128,6 +129,37 @@ def console_first_screen(config: Path, env: dict[str, str]) -> None:
         os.environ.update(saved)
 
 
+def console_enter_namespace(root: Path, flags: int, env: dict[str, str]) -> float:
+    """Seconds from opening the namespace of `flags` flags in a console started on a small namespace (`small`, as
+    one opens it from the namespace list) to the first frame showing its rows; the environment's files are parsed
+    by then (the first screen read them), so this is the list's own cost. The repository is made once."""
+    from bench.console import enter_namespace
+
+    config = root / "flagdeck.yaml"
+    if not config.exists():
+        from gitstore.git.refs import branch_ref
+        from gitstore.git.repo import build_tree, cas_ref, make_commit, open_repository
+        from gitstore.results import Author
+
+        root.mkdir(parents=True)
+        config.write_text(CONFIG)
+        repo = open_repository(root / "repo")
+        repo.set_head(branch_ref("main"))
+        tree = build_tree(repo, None, {FILE: features(flags), "small/features.yaml": SMALL})
+        commit = make_commit(repo, tree, [], Author("Bench", "bench@localhost"), "create namespaces")
+        cas_ref(repo, branch_ref("main"), None, commit, "bench")
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return enter_namespace(config, "small", "default", flags)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+SMALL = b"""version: "1.6"\nnamespace: small\nflags:\n  - {key: one, name: One, type: BOOLEAN_FLAG_TYPE, enabled: true}\n"""
+
+
 def commit_one_flag(config: Path, runs: int) -> tuple[list[float], list[float]]:
     """A one-flag commit through a Store that has the snapshot loaded (as the console and the SSH sessions do),
     side by side with Git alone writing the same bytes (blob, trees, commit, ref swap)."""
@@ -217,6 +249,7 @@ def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path |
             reset()
             add("console first screen", "cold", timed(lambda: console_first_screen(config, env)))
             add("console first screen", "warm", timed(lambda: console_first_screen(config, env)))
+            add("console: open the namespace", "warm", console_enter_namespace(workdir / f"two-{flags}", flags, env))
     store_times, git_times = commit_one_flag(config, max(runs, 5))
     rows["one-flag commit (store warm)"] = {"cold": store_times}
     rows["  Git alone, same bytes"] = {"cold": git_times}

@@ -73,6 +73,68 @@ store.close()
 """
 
 
+# The child for entering a namespace: the console opens on namespace `{first}`; once its list is on screen the
+# namespace `{enter}` is opened as the namespace list opens one (`switch_to`), and the child says ENTERED with the
+# seconds from then to the first frame showing its rows.
+CHILD_ENTER = r"""
+import asyncio, sys, time
+sys.path.insert(0, {root!r})
+from app.console import ConsoleApp
+from app.session import Session
+from app.widgets.flag_table import FlagTable
+from gitstore.config import load_config
+from gitstore.store import Store
+
+async def enter(pilot):
+    frames = []
+    display = pilot.app._display
+
+    def spy(screen, renderable):
+        display(screen, renderable)
+        if renderable is not None:
+            frames.append(time.perf_counter())
+
+    pilot.app._display = spy
+
+    async def shown(count=None):
+        while True:
+            tables = pilot.app.screen.query(FlagTable)
+            if tables and tables.first().total and (count is None or tables.first().total == count):
+                break
+            await pilot.pause(0.002)
+        filled = time.perf_counter()
+        while not frames or frames[-1] < filled:
+            await asyncio.sleep(0.0005)
+        return tables.first().total
+
+    await shown()
+    await pilot.app.workers.wait_for_complete()  # the first namespace settled: its document built
+    started = time.perf_counter()
+    pilot.app.switch_to(namespace={enter!r})
+    count = await shown({count})
+    print(f"ENTERED {{time.perf_counter() - started:.4f}} {{count}}", flush=True)
+    pilot.app.exit()
+
+store = Store(load_config({config!r}))
+app = ConsoleApp(Session(store, env="production", namespace={first!r}, freeze_gc=True))
+app.run(headless=True, size=(100, 30), auto_pilot=enter)
+store.close()
+"""
+
+
+def enter_namespace(config: Path, first: str, enter: str, count: int) -> float:
+    """Seconds from opening namespace `enter` (of `count` flags) in a console started on `first` to the first frame
+    showing its rows (the console process's start is not counted)."""
+    script = CHILD_ENTER.format(root=str(ROOT), config=str(config), first=first, enter=enter, count=count)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    _, err = proc.communicate(timeout=120)
+    if not line.startswith("ENTERED"):
+        raise RuntimeError(f"the console did not show the namespace: {err[-2000:]}")
+    return float(line.split()[1])
+
+
 def big_namespace(count: int) -> str:
     lines = ['version: "1.6"', "namespace: default", "flags:"]
     for i in range(count):

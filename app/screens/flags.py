@@ -95,10 +95,11 @@ class FlagsScreen(FlagCounts):
         self.call_after_refresh(self._build)
 
     def _build(self) -> None:
-        """Build the namespaces' documents in a worker (what opening, toggling or evaluating a flag reads), then
-        show what needs them: boolean flags' served values, the evaluation counts."""
-        self.run_git(self.session.build_documents, then=self._built, what="Could not read the namespace",
-                     group="build", exclusive=True)
+        """Build the namespace's document in a worker (what opening, toggling or evaluating a flag reads; another
+        namespace's when it is opened), then show what needs it: boolean flags' served values, the evaluation
+        counts."""
+        self.run_git(self.session.build_documents, None, self.session.namespace, then=self._built,
+                     what="Could not read the namespace", group="build", exclusive=True)
 
     def _built(self, _: object = None) -> None:
         if self.served_pending:  # rows shown from plain data: their boolean flags that may differ, evaluated now

@@ -129,6 +129,8 @@ def test_plain_flags_only_while_the_document_is_not_built_and_nothing_is_pending
         assert s.plain_flags(namespace="missing") is None
         flag = s.document().flags[0]  # building it ends the plain data's use
         assert s.plain_flags() is None
+        s.build_documents(namespace="default")
+        assert s.snapshot().namespaces["default"].source.built == ("default",)
         s.build_documents()
         assert all(key in ns.source.built for key, ns in s.snapshot().namespaces.items())  # every namespace
     with open_store(config_path) as store:
