@@ -202,6 +202,8 @@ class Session:
                 snapshot = self.store.snapshot(env)
                 if build:
                     self._build(snapshot)
+                else:  # a parse cache hit decodes the plain data when first asked for: here, not on the loop
+                    _plain_flags(snapshot, self.namespace)
                 gc.freeze()
         self.snapshots[env] = snapshot
         self.seen.setdefault(env, snapshot)
@@ -324,15 +326,9 @@ class Session:
         it is pending (the flag list's first screen: 100,000 flags shown without building 700,000 models); None
         otherwise (read `document()`). Never modify them."""
         env, namespace = env or self.env, namespace or self.namespace
-        snap = self.snapshots.get(env)
-        found = snap.namespaces.get(namespace) if snap else None
-        source = found.source if found is not None else None
-        if source is None or namespace not in source or namespace in source.built:
-            return None
         if any(p.change.namespace == namespace for p in self.pending_for(env)):
             return None
-        parts = source.parts(namespace)  # None: built meanwhile
-        return None if parts is None else [flag for part in parts for flag in part.get("flags") or ()]
+        return _plain_flags(self.snapshots.get(env), namespace)
 
     def problems(self, env: str | None = None, namespace: str | None = None) -> list[Any]:
         snap = self.snapshots.get(env or self.env)
@@ -417,6 +413,16 @@ class Session:
         self.pending = [p for p in self.pending if p not in items]
         self.seen[self.env] = self.load()  # one's own commit is no news
         return result
+
+
+def _plain_flags(snapshot: Any, namespace: str) -> list[dict[str, Any]] | None:
+    """The flags of `namespace` in `snapshot` as checked plain data while its document is not built, else None."""
+    found = snapshot.namespaces.get(namespace) if snapshot is not None else None
+    source = found.source if found is not None else None
+    if source is None or namespace not in source or namespace in source.built:
+        return None
+    parts = source.parts(namespace)  # None: built meanwhile
+    return None if parts is None else [flag for part in parts for flag in part.get("flags") or ()]
 
 
 def break_glass_commit(session: Session, reason: str, message: str | None = None) -> CommitResult:

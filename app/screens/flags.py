@@ -26,6 +26,11 @@ from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import Document, Flag, FlagType
 
 
+def change_words(changed: dict[str, datetime], now: datetime) -> dict[str, str]:
+    """Flag key -> when it last changed, in words (`relative_time`), from `Session.last_change`'s entries."""
+    return {key[5:]: relative_time(then, now) for key, then in changed.items() if key.startswith("flag:")}
+
+
 class FlagsScreen(FlagCounts):
     SCREEN_TITLE = "Flag list"
     BINDINGS = [
@@ -114,11 +119,10 @@ class FlagsScreen(FlagCounts):
         """Put the change times read from the history into the rows shown (the only field they change)."""
         s = self.session
         changed, now = s.last_change.get((s.env, s.namespace), {}), s.clock()
-        when: dict[datetime, str] = {}
+        agos = change_words(changed, now)
         patch: dict[str, dict[str, Any]] = {}
         for row in self.query_one(FlagTable).rows:
-            then = changed.get(f"flag:{row.key}")
-            ago = "" if then is None else when.get(then) or when.setdefault(then, relative_time(then, now))
+            ago = agos.get(row.key, "")
             if ago != row.changed:
                 patch[row.key] = {"changed": ago}
         self.query_one(FlagTable).patch_rows(patch)
@@ -147,7 +151,7 @@ class FlagsScreen(FlagCounts):
         it is evaluated, as `rows` leaves one not evaluated yet). The fields are read as
         `gitstore.format.loader.build_flag` reads them."""
         counted, boolean_type = self.counted_fields, FlagType.BOOLEAN.value
-        when: dict[datetime, str] = {}
+        agos = change_words(changed, now)
         out: list[FlagRow] = []
         may = False
         for d in flags:
@@ -159,12 +163,7 @@ class FlagsScreen(FlagCounts):
                 may = may or (bool(rollouts) and may_differ(build_flag(d)))
             else:
                 kind, count = "variant", len(d.get("rules") or ())
-            then = changed.get(f"flag:{key}") if changed else None
-            if then is None:
-                ago = ""
-            else:
-                ago = when.get(then) or when.setdefault(then, relative_time(then, now))
-            out.append(FlagRow(key, d["name"], kind, enabled, count, ago, key in pending, "",
+            out.append(FlagRow(key, d["name"], kind, enabled, count, agos.get(key, ""), key in pending, "",
                                *counted(key, d.get("metadata") or None)))
         return out, may
 
@@ -174,7 +173,7 @@ class FlagsScreen(FlagCounts):
         first screen): a variant flag is never evaluated (`may_differ`), so it skips the served lookup, and each
         change time is put in words once."""
         served_get, counted, unknown = self.console.insight.served.get, self.counted_fields, self.unknown_served
-        when: dict[datetime, str] = {}
+        agos = change_words(changed, now)
         out: list[FlagRow] = []
         for flag in flags:
             boolean = flag.type is FlagType.BOOLEAN
@@ -186,13 +185,9 @@ class FlagsScreen(FlagCounts):
                     unknown.append(flag)
                 if state in ("on", "off"):
                     state = ""
-            then = changed.get(f"flag:{flag.key}") if changed else None
-            if then is None:
-                ago = ""
-            else:
-                ago = when.get(then) or when.setdefault(then, relative_time(then, now))
             out.append(FlagRow(flag.key, flag.name, "boolean" if boolean else "variant", flag.enabled,
-                               len(flag.rollouts) if boolean else len(flag.rules), ago, flag.key in pending, state,
+                               len(flag.rollouts) if boolean else len(flag.rules), agos.get(flag.key, ""),
+                               flag.key in pending, state,
                                *counted(flag.key, flag.metadata)))
         return out
 
