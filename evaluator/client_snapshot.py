@@ -13,11 +13,14 @@ rank, so one commit always gives the same bytes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from evaluator.engine import CompiledNamespace, compile_namespace
+from evaluator.engine.compiler import Compiler, attachment_text
 from evaluator.engine.model import CompiledFlag, CompiledRollout, CompiledSegment
+from gitstore.format.loader import build_flag, build_segment
 from gitstore.gcpause import gc_paused
 from gitstore.model.documents import ComparisonType, Document, FlagType, MatchType, SegmentOperator
 
@@ -25,6 +28,8 @@ MATCH_TYPES = {MatchType.ALL: "ALL_SEGMENT_MATCH_TYPE", MatchType.ANY: "ANY_SEGM
 CONSTRAINT_TYPES = {t: t.value.replace("_COMPARISON_TYPE", "_CONSTRAINT_COMPARISON_TYPE") for t in ComparisonType}
 OPERATORS = {o: o.value for o in SegmentOperator}  # a dict read: Enum.value is a descriptor call
 FLAG_TYPES = {t: t.value for t in FlagType}
+TYPE_NAMES = {t.value: t.value for t in FlagType}  # a flag's `type` as written (checked) -> as the snapshot says it
+OPERATOR_NAMES = {o.value: o.value for o in SegmentOperator}
 SEGMENT_ROLLOUT = "SEGMENT_ROLLOUT_TYPE"
 THRESHOLD_ROLLOUT = "THRESHOLD_ROLLOUT_TYPE"
 
@@ -128,14 +133,103 @@ class _Builder:
             }
         return doc
 
+    def plain_flag(self, d: dict[str, Any], segments: Mapping[str, object]) -> dict[str, Any] | None:
+        """`flag(compiled)` of an ordinary flag straight from its checked plain data (no model, no compile: two
+        thirds of a 100,000-flag snapshot's time); None for any other (rollouts, a segment dropped as malformed or
+        unknown, a distribution naming an unknown variant, or a key that is not as expected): `flag` answers it.
+        `segments`: the namespace compiler's segments by key."""
+        if d.get("rollouts"):
+            return None
+        texts: dict[str, str] = {}
+        default_key = ""
+        for v in d.get("variants") or ():
+            texts[v["key"]] = attachment_text(v.get("attachment"))
+            if v.get("default", False):
+                default_key = v["key"]  # the last one wins (Flag.default_variant)
+        key = d["key"]
+        rules = []
+        for i, r in enumerate(d.get("rules") or ()):
+            ref = r["segment"]
+            if isinstance(ref, str):
+                keys: Any = (ref,)
+                operator: str | None = "OR_SEGMENT_OPERATOR"
+            else:
+                keys = ref.get("keys")
+                keys = tuple(keys) if keys is not None else (ref["key"],)
+                operator = OPERATOR_NAMES.get(ref.get("operator") or "OR_SEGMENT_OPERATOR")
+                if operator is None:
+                    return None
+            docs = []
+            for segment_key in dict.fromkeys(keys) if len(keys) > 1 else keys:
+                segment = segments.get(segment_key)
+                if not isinstance(segment, CompiledSegment):
+                    return None
+                docs.append(self.segment(segment))
+            rule_id = _rule_id(self.digest, key, i + 1)
+            dists = []
+            for x in r.get("distributions") or ():
+                variant = x["variant"]
+                text = texts.get(variant)
+                if text is None:
+                    return None
+                dists.append({"ruleId": rule_id, "variantKey": variant, "variantAttachment": text,
+                              "rollout": self.number(float(x["rollout"]))})
+            rules.append({"id": rule_id, "rank": i + 1, "segmentOperator": operator, "segments": docs,
+                          "distributions": dists})
+        kind = TYPE_NAMES.get(d.get("type") or "VARIANT_FLAG_TYPE")
+        if kind is None:
+            return None
+        doc: dict[str, Any] = {
+            "key": key,
+            "name": "",
+            "description": "",
+            "enabled": bool(d.get("enabled", False)),
+            "type": kind,
+            "createdAt": self.built_at,
+            "updatedAt": self.built_at,
+            "rules": rules,
+            "rollouts": [],
+        }
+        if default_key:
+            doc["defaultVariant"] = {"id": f"{key}/{default_key}", "key": default_key,
+                                     "attachment": texts[default_key]}
+        return doc
+
+
+def _when(built_at: datetime | None) -> str:
+    return (built_at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def client_snapshot_from_data(parts: list[dict[str, Any]], digest: str, file: str = "",
+                              built_at: datetime | None = None) -> dict[str, Any]:
+    """`build_client_snapshot` of the namespace whose checked plain documents are `parts` (`Documents.parts`),
+    without building its models or compiling it whole: the same document (`tests/server/test_snapshot_plain.py`
+    holds the two side by side). Ordinary flags are written from their data; any other is built and compiled
+    alone, as the whole compile would (issue 18: a 100,000-flag snapshot in 0.8 s instead of 2.8)."""
+    first = parts[0]
+    ns = first.get("namespace")
+    key = (ns.get("key") if isinstance(ns, dict) else ns) or "default"
+    builder = _Builder(digest, _when(built_at))
+    flags: dict[str, dict[str, Any]] = {}
+    with gc_paused():
+        compiler = Compiler([build_segment(s) for doc in parts for s in doc.get("segments") or ()], file)
+        place = 0
+        for doc in parts:
+            for d in doc.get("flags") or ():
+                found = builder.plain_flag(d, compiler.segments)
+                if found is None:
+                    found = builder.flag(compiler.flag(build_flag(d), place))
+                flags[d["key"]] = found
+                place += 1
+    return {"namespace": {"key": key}, "flags": list(flags.values()), "digest": digest}
+
 
 def build_client_snapshot(
     source: CompiledNamespace | Document, digest: str, built_at: datetime | None = None
 ) -> dict[str, Any]:
     """The `EvaluationNamespaceSnapshot` of one namespace. `built_at` (default now) fills createdAt/updatedAt."""
     compiled = source if isinstance(source, CompiledNamespace) else compile_namespace(source)
-    when = (built_at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    builder = _Builder(digest, when)
+    builder = _Builder(digest, _when(built_at))
     with gc_paused():
         flags = [builder.flag(f) for f in compiled.flags.values()]
     return {"namespace": {"key": compiled.key}, "flags": flags, "digest": digest}

@@ -25,7 +25,7 @@ def _selected(snap: Snapshot, namespace: str | None) -> list[NamespaceSnapshot]:
         chosen = [found]
     else:
         chosen = list(snap.namespaces.values())
-    invalid = [ns for ns in chosen if ns.document is None]
+    invalid = [ns for ns in chosen if not ns.valid]  # (asked without building the documents)
     if invalid:
         from app.commands.validate import exit_with_problems
 
@@ -42,12 +42,25 @@ def render_yaml(chosen: list[NamespaceSnapshot]) -> str:
 
 
 def render_json(chosen: list[NamespaceSnapshot], single: bool) -> bytes:
-    from evaluator.client_snapshot import build_client_snapshot
+    from gitstore.gcpause import gc_paused
 
-    docs: dict[str, Any] = {ns.key: build_client_snapshot(ns.document, ns.digest) for ns in chosen
-                            if ns.document is not None}  # `_selected` refused invalid namespaces
-    body = next(iter(docs.values())) if single else docs
-    return orjson.dumps(body) + b"\n"
+    with gc_paused():  # (the documents are dropped right after: collecting them on the way costs a fifth)
+        docs: dict[str, Any] = {ns.key: snapshot_of(ns) for ns in chosen if ns.valid}  # `_selected` refused the rest
+        body = next(iter(docs.values())) if single else docs
+        return orjson.dumps(body) + b"\n"
+
+
+def snapshot_of(ns: NamespaceSnapshot) -> dict[str, Any]:
+    """The namespace's client snapshot document, from its checked plain data when its models are not built yet
+    (`client_snapshot_from_data`: the same document, four times faster at 100,000 flags), else from its model."""
+    from evaluator.client_snapshot import build_client_snapshot, client_snapshot_from_data
+
+    parts = ns.source.parts(ns.key) if ns.source is not None else None
+    if parts is not None:
+        return client_snapshot_from_data(parts, ns.digest, ns.path)
+    document = ns.document
+    assert document is not None, "a valid namespace has a document"
+    return build_client_snapshot(document, ns.digest)
 
 
 @click.command("export")

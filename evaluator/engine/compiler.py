@@ -67,7 +67,9 @@ def _compile_segment(segment: Segment, position: int) -> CompiledSegment | _Brok
     )
 
 
-class _Compiler:
+class Compiler:
+    """One namespace's compile: its segments compiled once, rules and distributions shared by shape, warnings."""
+
     def __init__(self, segments: Iterable[Segment], file: str):
         self.file = file
         self.warnings: list[Problem] = []
@@ -183,7 +185,7 @@ def compile_namespace(doc: Document, file: str = "", only: str | None = None,
     namespace (`flagdeck eval FLAG`). `places`: each flag's place in the whole namespace when `doc` holds only
     some of its flags (`NamespaceSnapshot.partial`), for the warnings."""
     with gc_paused():
-        compiler = _Compiler(doc.segments, file)
+        compiler = Compiler(doc.segments, file)
         flags = {f.key: compiler.flag(f, places.get(f.key, i) if places else i) for i, f in enumerate(doc.flags)
                  if only is None or f.key == only}
     return CompiledNamespace(key=doc.namespace.key, flags=flags, warnings=compiler.warnings, document=doc)
@@ -199,7 +201,7 @@ class LazyFlags(Mapping[str, CompiledFlag]):
                  file: str = ""):
         self._keys = dict.fromkeys(keys)
         self._flag = flag
-        self._compiler = _Compiler(segments, file)
+        self._compiler = Compiler(segments, file)
         self._compiled: dict[str, CompiledFlag] = {}
 
     def __getitem__(self, key: str) -> CompiledFlag:

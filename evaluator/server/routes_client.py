@@ -35,8 +35,8 @@ def _snapshot(ctx: ServerContext) -> CallHandler:
         if call.headers.get("If-None-Match") == ns.digest:
             counts.inc((env.name, ns.key))
             return 304, b"", ns.digest
-        if not ns.ready:  # being prepared after start-up: wait for it off the event loop
-            raise Pending(ns.prepared.get)
+        if not ns.prepared.body_ready:  # being written after start-up: wait for it off the event loop
+            raise Pending(ns.prepared.snapshot_body)
         counts.inc((env.name, ns.key))
         latency.observe((time.perf_counter() - started) * 1000)
         return 200, ns.snapshot_body, ns.digest

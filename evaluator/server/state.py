@@ -41,8 +41,8 @@ class ServedNamespace:
 
     @property
     def snapshot_body(self) -> bytes:
-        """The client snapshot document (blocks while the namespace is being prepared: see `ready`)."""
-        return self.prepared.get().snapshot_body
+        """The client snapshot document (blocks while it is being written: see `prepared.body_ready`)."""
+        return self.prepared.snapshot_body()
 
     @property
     def stream_line(self) -> bytes:  # b'{"result": <snapshot>}\n'

@@ -66,17 +66,23 @@ def server(make_server: Callable[..., ServerThread]) -> ServerThread:
 
 @pytest.fixture
 def held_preparation(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """Every served namespace counts as big, and its background preparation (client snapshot, bulk keys) is held
-    until the test sets the event returned: what a request meets while a big environment is still being prepared."""
+    """Every served namespace counts as big, and its background preparation (client snapshot written from the
+    plain data, then the build: bulk keys, warnings) is held until the test sets the event returned: what a request
+    meets while a big environment is still being prepared."""
     from evaluator.server import prepared
 
     release = threading.Event()
-    build = prepared.build
+    build, plain = prepared.build, prepared.client_snapshot_from_data
 
     def held(*args: object) -> prepared.Built:
         assert release.wait(20)
         return build(*args)  # type: ignore[arg-type]
 
+    def held_plain(*args: object) -> dict[str, object]:
+        assert release.wait(20)
+        return plain(*args)  # type: ignore[arg-type]
+
     monkeypatch.setattr(prepared, "LATER_BYTES", 0)
     monkeypatch.setattr(prepared, "build", held)
+    monkeypatch.setattr(prepared, "client_snapshot_from_data", held_plain)
     return release
