@@ -236,13 +236,15 @@ def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path |
             if old is not None:
                 add(name, "before", timed(lambda a=args: run(a, root, old)))  # type: ignore[misc]
         for name, args in commands.items():
-            reset()
-            if old is not None:
+            if old is not None:  # cold too: both trees' loaders may have the same fingerprint, so share entries
+                reset()
                 add(name, "before", timed(lambda a=args: run(a, root, old)))  # type: ignore[misc]
+            reset()
             add(name, "cold", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
             add(name, "warm", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
-        reset()
         for column, environ in ((("before", old),) if old is not None else ()) + (("cold", env), ("warm", env)):
+            if column != "warm":
+                reset()
             for row, seconds in zip(SERVE_ROWS, serve_start(root, environ), strict=True):  # type: ignore[arg-type]
                 add(row, column, seconds)
         if console:
