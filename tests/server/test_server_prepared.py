@@ -166,3 +166,41 @@ def test_a_snapshot_asked_while_preparing_waits_and_the_server_answers_others_me
     finally:
         release.set()
         server.stop()
+
+
+def test_a_snapshot_is_answered_from_the_plain_data_before_the_rest_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Start-up writes the client snapshot first, from the plain data: a client gets it (the whole build's document)
+    while the compiled namespace, bulk keys and warnings are still being built (/health: prepared false)."""
+    from tests.server.harness import ServerThread
+
+    release = threading.Event()
+    build = prepared.build
+
+    def held(*args: object) -> prepared.Built:
+        assert release.wait(20)
+        return build(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(prepared, "LATER_BYTES", 0)
+    monkeypatch.setattr(prepared, "build", held)
+    repo = FlagRepo(tmp_path / "repo")
+    repo.commit({"prod/default/features.yaml": TEXT})
+    config = write_config(tmp_path, repo.path, environments="  production: {storage: flags, directory: prod}\n")
+    server = ServerThread(config)
+    try:
+        snapshot = server.get("/internal/v1/evaluation/snapshot/namespace/default")
+        assert snapshot.status_code == 200
+        whole = compile_namespace(whole_document(), "prod/default/features.yaml")
+        assert without_times(snapshot.json()) == without_times(build_client_snapshot(whole, snapshot.json()["digest"]))
+        assert snapshot.headers["ETag"] == snapshot.json()["digest"]
+        assert server.get("/internal/v1/evaluation/snapshot/namespace/default", headers={
+            "If-None-Match": snapshot.json()["digest"]}).status_code == 304
+        assert _prepared(server.url) is None  # the rest is still held
+        release.set()
+        found = wait_until(lambda: _prepared(server.url), timeout=10, what="the namespace prepared")
+        assert found["warnings"] == [str(w) for w in whole.warnings]
+        again = server.get("/internal/v1/evaluation/snapshot/namespace/default")
+        assert again.content == snapshot.content  # the body written first is the one kept
+    finally:
+        release.set()
+        server.stop()
