@@ -9,7 +9,7 @@ the environment run twice per round: `cold` with an empty state directory (no pa
 cache holds the file ("console: open the namespace": from opening the big namespace in a console started on a small
 one to its rows on screen). The evaluator's start is timed until /health answers, then until a first evaluation and the
 namespace's client snapshot, each asked as soon as the previous answered (a big namespace is prepared after
-/health answers: evaluations compile their flag meanwhile, the snapshot waits for it).
+/health answers: evaluations compile their flag meanwhile, the snapshot waits for its body, written first).
 
 Run: .venv/bin/python bench/cli.py [--sizes 1000,10000,100000] [--runs N] [--no-console] [--against DIR]
 `make bench` runs 1,000 and 10,000 flags (~3 minutes); 100,000 flags is opt-in (`--sizes 1000,10000,100000` or
