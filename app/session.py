@@ -210,6 +210,19 @@ class Session:
         self.refresh_sync(env)
         return snapshot
 
+    def read_ahead(self) -> None:
+        """Blocking (a thread of its own): read the environment's snapshot while the console starts (its imports
+        and layout run meanwhile: the YAML parser lets go of the GIL), as `load(build=False)` reads it; the
+        store keeps it by commit id, so the flag list's first load finds it read. Errors are left to that load
+        to report."""
+        try:
+            with gc_paused() if self.freeze_gc else nullcontext():
+                _plain_flags(self.store.snapshot(self.env), self.namespace)
+                if self.freeze_gc:
+                    gc.freeze()
+        except Exception:  # noqa: BLE001, S110 - the first load reads it again and shows the error
+            pass
+
     def build_documents(self, env: str | None = None, namespace: str | None = None) -> None:
         """CPU (a worker): build the document of `namespace` (None: of every namespace) of the environment's loaded
         snapshot (a snapshot builds them when first asked for: gitstore.format.loader.Documents), so that the

@@ -36,14 +36,20 @@ environments:
 # The child: started as a fresh process; says READY when the first frame showing the flag list is rendered (not
 # when the process is next idle, as `pilot.pause()` waits for: up to a second more, of the work that follows the
 # first screen, e.g. reading when each flag last changed).
+# It starts as `flagdeck console` does (app/commands/console.py): the store and session first, the environment read
+# ahead in a thread while the console's modules load.
 CHILD = r"""
-import asyncio, sys, time
+import asyncio, sys, threading, time
 sys.path.insert(0, {root!r})
-from app.console import ConsoleApp
 from app.session import Session
-from app.widgets.flag_table import FlagTable
 from gitstore.config import load_config
 from gitstore.store import Store
+
+store = Store(load_config({config!r}))
+session = Session(store, env="production", freeze_gc=True)
+threading.Thread(target=session.read_ahead, daemon=True).start()
+from app.console import ConsoleApp
+from app.widgets.flag_table import FlagTable
 
 async def first_screen(pilot):
     frames = []  # when each frame was rendered (headless: composed, not written to a terminal)
@@ -66,8 +72,7 @@ async def first_screen(pilot):
     print(f"READY {{tables.first().total}}", flush=True)
     pilot.app.exit()
 
-store = Store(load_config({config!r}))
-app = ConsoleApp(Session(store, env="production", freeze_gc=True))
+app = ConsoleApp(session)
 app.run(headless=True, size=(100, 30), auto_pilot=first_screen)
 store.close()
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,7 +94,6 @@ def command(config_path: Path | None, env: str | None, namespace: str | None, us
         store.on_commit = commit_reporter(os.environ)  # run by `flagdeck ssh-server`: tell it which commits are ours
     except (FlagdeckError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    from app.console import ConsoleApp
     from app.insight.places import LastPlace
 
     places = LastPlace(config.path or Path("flagdeck.yaml"))
@@ -104,6 +104,10 @@ def command(config_path: Path | None, env: str | None, namespace: str | None, us
     session = Session(store, env=env, namespace=namespace or last.namespace or "default", author=author, roles=roles,
                       freeze_gc=True, namespace_remembered=namespace is None and last.namespace is not None,
                       remember=places.remember)
+    # the environment is read while the console's modules load (100,000 flags: its parse overlaps them)
+    threading.Thread(target=session.read_ahead, name="flagdeck-read-ahead", daemon=True).start()
+    from app.console import ConsoleApp
+
     try:
         app = ConsoleApp(session, remote=os.environ.get(REMOTE_ENV) == "ssh")
         app.insight.sample = sample

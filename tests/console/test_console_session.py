@@ -133,3 +133,33 @@ def test_a_refused_commit_is_said_in_the_review_diff(session: Session) -> None:
     session.stage(Change("default", Kind.FLAG, "color-theme", broken))
     [diff] = session.file_diffs()
     assert diff.diff == "" and diff.error.startswith("The store would refuse this commit")
+
+
+def test_read_ahead_reads_what_the_first_load_reads_and_leaves_errors_to_it(config_path: Path) -> None:
+    """`flagdeck console` reads the environment in a thread while its modules load (`Session.read_ahead`): the
+    store then has that snapshot, with the namespace's plain data ready and nothing built; an environment it may
+    not read, or one that does not exist, raises nothing there (the first load says so)."""
+    import gc
+
+    store = open_store(config_path)
+    try:
+        s = Session(store, env="production", author=TESS, clock=lambda: NOW, freeze_gc=True)
+        frozen = gc.get_freeze_count()
+        s.read_ahead()
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+        snap = store.snapshot("production")
+        found = snap.namespaces["default"]
+        assert found.source is not None and found.source.built == ()
+        assert s.open(build=False) is snap  # the first load finds it read
+        assert s.plain_flags() is not None
+        Session(store, env="nowhere").read_ahead()
+    finally:
+        store.close()
+    from gitstore.config import load_config
+    from gitstore.store import Store
+
+    roles = {"staging": "viewer"}
+    with Store(load_config(config_path), roles=roles) as viewer:
+        with pytest.raises(Exception, match="production"):
+            viewer.snapshot("production")
+        Session(viewer, env="production", roles=roles).read_ahead()
