@@ -117,13 +117,13 @@ def serve_start(cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
         proc.wait(timeout=60)
 
 
-def console_first_screen(config: Path, env: dict[str, str]) -> None:
+def console_first_screen(config: Path, env: dict[str, str], root: Path = ROOT) -> None:
     from bench.console import first_screen
 
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        first_screen(config)
+        first_screen(config, root)
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -248,6 +248,9 @@ def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path |
             for row, seconds in zip(SERVE_ROWS, serve_start(root, environ), strict=True):  # type: ignore[arg-type]
                 add(row, column, seconds)
         if console:
+            if against is not None:
+                reset()
+                add("console first screen", "before", timed(lambda: console_first_screen(config, env, against)))
             reset()
             add("console first screen", "cold", timed(lambda: console_first_screen(config, env)))
             add("console first screen", "warm", timed(lambda: console_first_screen(config, env)))
@@ -265,7 +268,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-console", action="store_true", help="skip the console's first screen")
     parser.add_argument("--against", type=Path, default=None,
                         help="another source tree (e.g. an export of an older commit): its commands run in the same "
-                             "rounds, in a `before` column (not the console and the commit, run in-process)")
+                             "rounds, in a `before` column (the console's first screen too, cold; not the commit, "
+                             "run in-process)")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     sizes = [int(s) for s in args.sizes.split(",") if s]
     results: dict[int, dict[str, dict[str, float]]] = {}

@@ -47,7 +47,9 @@ from gitstore.store import Store
 
 store = Store(load_config({config!r}))
 session = Session(store, env="production", freeze_gc=True)
-threading.Thread(target=session.read_ahead, daemon=True).start()
+ahead = getattr(session, "read_ahead", None)  # None in an older source tree (bench/cli.py --against)
+if ahead is not None:
+    threading.Thread(target=ahead, daemon=True).start()
 from app.console import ConsoleApp
 from app.widgets.flag_table import FlagTable
 
@@ -170,9 +172,10 @@ def make_repo(root: Path, count: int | None) -> Path:
     return root / "flagdeck.yaml"
 
 
-def first_screen(config: Path) -> tuple[float, str]:
-    """Wall time from starting a fresh Python process to the first rendered flag list."""
-    script = CHILD.format(root=str(ROOT), config=str(config))
+def first_screen(config: Path, root: Path = ROOT) -> tuple[float, str]:
+    """Wall time from starting a fresh Python process to the first rendered flag list (of the console of the
+    source tree `root`)."""
+    script = CHILD.format(root=str(root), config=str(config))
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
