@@ -153,40 +153,45 @@ class TextIndex:
 
     def shifted(self, text: str, edits: list[tuple[int, int, str]]) -> TextIndex | None:
         """The index of `text`, which is this text with `edits` (start, end, replacement) applied, each replacing
-        a non-empty span; None when an edit is not such a replacement or an indexed offset falls inside one."""
+        a non-empty span; None when an edit is not such a replacement, an indexed offset falls inside one, or one
+        begins where a document or a top-level key begins (that key may be re-emitted, or gone). An item start
+        where an edit begins stays when the edit writes something there (the item, patched), and goes when the
+        edit deletes (the item with it); any other offset where a deletion begins makes None."""
         if self.docs is None or any(start >= end for start, end, _ in edits):
             return None
-        spans = sorted((start, end, len(new) - (end - start)) for start, end, new in edits)
-        ends, moved, total = [end for _, end, _ in spans], [0], 0
-        for _, _, delta in spans:
+        spans = sorted((start, end, len(new) - (end - start), not new) for start, end, new in edits)
+        ends, moved, total = [end for _, end, _, _ in spans], [0], 0
+        for _, _, delta, _ in spans:
             total += delta
             moved.append(total)
 
-        def move(offset: int) -> int:
+        def move(offset: int, begins: bool = False) -> int:
+            """`begins`: a document or a key begins at the offset."""
             at = bisect.bisect_right(ends, offset)  # the edits ending at or before the offset
-            if at < len(spans) and spans[at][0] < offset:
+            if at < len(spans) and (spans[at][0] < offset or spans[at][0] == offset and (begins or spans[at][3])):
                 raise _Inside
             return offset + moved[at]
 
         try:
-            docs = [DocIndex(move(d.start), move(d.end), {name: TopKey(k.key, move(k.start), move(k.body),
-                                                                          move(k.end), k.inline)
-                                                          for name, k in d.keys.items()}) for d in self.docs]
+            docs = [DocIndex(move(d.start, True), move(d.end),
+                             {name: TopKey(k.key, move(k.start, True), move(k.body), move(k.end), k.inline)
+                              for name, k in d.keys.items()}) for d in self.docs]
             sequences: dict[tuple[int, str], tuple[int, list[int]] | None] = {}
             for (start, name), found in self.sequences.items():
                 if found is not None:
                     col, starts = found
                     new: list[int] = []
                     done = 0
-                    for (begin, end, _), shift in zip(spans, moved, strict=False):
+                    for (begin, end, _, gone), shift in zip(spans, moved, strict=False):
                         upto = bisect.bisect_right(starts, begin)
                         if upto < len(starts) and starts[upto] < end:
                             raise _Inside
-                        new += [s + shift for s in starts[done:upto]] if shift else starts[done:upto]
+                        keep = upto - 1 if gone and upto > done and starts[upto - 1] == begin else upto
+                        new += [s + shift for s in starts[done:keep]] if shift else starts[done:keep]
                         done = upto
                     new += [s + total for s in starts[done:]]
                     found = (col, new)
-                sequences[(move(start), name)] = found
+                sequences[(move(start, True), name)] = found
         except _Inside:
             return None
         return TextIndex(text, docs, sequences)
