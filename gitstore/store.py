@@ -302,7 +302,8 @@ class Store:
                 for path in edits.clean:  # the files just written are known: the read-back parses none of them
                     data = edits.files[path]
                     if data is not None:
-                        self.cache.put(str(blobs[path]), path, data, edits.texts[path], edits.documents[path])
+                        self.cache.put(str(blobs[path]), path, data, edits.texts[path], edits.documents[path],
+                                       edits.digests.get(path))
                 if restore is None:
                     check_served(repo, current.tree, tree, directory, changes, edits, self.cache)
                 text = protection.with_trailers(message or commit_message(changes, edits.created), trailers)

@@ -9,6 +9,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from typing import Any
 
+from gitstore.edit.places import ATTRS, inherit, places, value_of
 from gitstore.errors import Problem
 from gitstore.format.limits import check_data
 from gitstore.format.loader import build_flag, build_segment
@@ -24,7 +25,31 @@ def written_document(doc: Document, changes: list[Change]) -> Document:
     namespace removes its file, which is the store's job, not the writer's."""
     if any(c.kind is Kind.NAMESPACE and c.value is None for c in changes):
         raise ValueError("deleting a namespace removes its file; that is the store's job")
-    return apply_to_document(doc, [_normalised_change(c) for c in changes])
+    normalised_changes = [_normalised_change(c) for c in changes]
+    return _replaced(doc, normalised_changes) or apply_to_document(doc, normalised_changes)
+
+
+def _replaced(doc: Document, changes: list[Change]) -> Document | None:
+    """`apply_to_document` for changes that each replace an existing flag or segment under its own key (what
+    nearly every commit is), found through `gitstore.edit.places` instead of a walk over every item; the result
+    keeps the index. None for any other change list."""
+    lists: dict[str, list[Any]] = {}
+    for change in changes:
+        value = change.value
+        if not isinstance(value, Flag | Segment) or value.key != change.key:
+            return None
+        attr = "flags" if change.kind is Kind.FLAG else "segments"
+        index = places(doc, attr)
+        n = index.get(change.key) if index is not None else None
+        if n is None:
+            return None
+        lists.setdefault(attr, list(getattr(doc, attr)))[n] = value
+    if not lists:
+        return None
+    new = doc.model_copy(update={attr: tuple(items) for attr, items in lists.items()})
+    for attr in ATTRS:
+        inherit(doc, new, attr)
+    return new
 
 
 def _normalised_change(change: Change) -> Change:
@@ -49,9 +74,13 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
     `base` is the document before the change: problems a changed flag already had there are not held against
     the write."""
     checker = Checker(0, version)
-    # the changed flags' places, found once (100,000 flags are walked once, not twice, when no segment is removed)
-    places = [i for i, flag in enumerate(doc.flags) if flag.key in changed_flags]
-    for i in places:
+    # the changed flags' places, found without a walk over every flag when the document has an index
+    index = places(doc, "flags")
+    if index is not None:
+        changed_at = sorted(index[key] for key in changed_flags if key in index)
+    else:
+        changed_at = [i for i, flag in enumerate(doc.flags) if flag.key in changed_flags]
+    for i in changed_at:
         data = flag_to_data(doc.flags[i], version)
         beyond = _beyond_limits(data, ("flags", i))
         checker.findings.extend(beyond) if beyond else checker.flag(data, ("flags", i))
@@ -64,16 +93,16 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
                 if f.severity == "error"]
     segment_keys = {s.key for s in doc.segments}
     removed = removed_segments - segment_keys
-    flag_dups = _duplicates([doc.flags[i].key for i in places])  # a changed key said twice is at two places
-    for i, flag in (enumerate(doc.flags) if removed else ((i, doc.flags[i]) for i in places)):
+    flag_dups = _duplicates([doc.flags[i].key for i in changed_at])  # a changed key said twice is at two places
+    for i, flag in (enumerate(doc.flags) if removed else ((i, doc.flags[i]) for i in changed_at)):
         changed = flag.key in changed_flags
         if flag.key in flag_dups:
             problems.append(Problem(filename, 0, f"flags[{i}].key", f"duplicate flag key {flag.key!r}"))
         if changed or (removed and _names_any(flag, removed)):
             problems.extend(_flag_references(flag, i, segment_keys, filename))
         if changed:
-            before = base.flag(flag.key) if base is not None else None
-            known = {p.message for p in _strict(before, 0, filename)} if before is not None else set()
+            before = value_of(base, Kind.FLAG, flag.key)
+            known = {p.message for p in _strict(before, 0, filename)} if isinstance(before, Flag) else set()
             problems.extend(p for p in _strict(flag, i, filename) if p.message not in known)
     segment_dups = _duplicates([s.key for s in doc.segments]) & changed_segments
     for i, segment in enumerate(doc.segments):

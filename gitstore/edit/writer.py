@@ -32,6 +32,7 @@ from gitstore.edit.locate import (
     remember,
 )
 from gitstore.edit.patch import FLAG_ORDER, SEGMENT_ORDER, detect_style, patch_item
+from gitstore.edit.places import places, value_of
 from gitstore.errors import Problem, ValidationError
 from gitstore.format.loader import build_flag, build_segment, dump_document, dump_json, load_document
 from gitstore.format.serialize import flag_to_data, namespace_to_data, segment_to_data
@@ -40,7 +41,7 @@ from gitstore.format.yamlemit import CANONICAL, Style, item_lines, mapping_lines
 from gitstore.format.yamlio import is_json, parse_documents
 from gitstore.format.yamlscan import Locator
 from gitstore.gcpause import gc_paused
-from gitstore.model.changes import Change, Kind, resource_value
+from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import Document, Flag, NamespaceInfo, Segment
 
 VERIFY_WHOLE_BELOW = 256_000  # characters: smaller results are re-loaded whole as a final check
@@ -89,7 +90,7 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
         if ns not in result.documents:
             raise ValueError(f"{filename} holds namespace(s) {sorted(result.documents)}, not {ns!r}")
         base, others = result.document, {k: d for k, d in result.documents.items() if k != ns}
-    if all(resource_value(base, c.kind, c.key) == c.value for c in changes):
+    if all(value_of(base, c.kind, c.key) == c.value for c in changes):
         return EditResult(text, base)
     new = written_document(base, changes)
     flags, segments = changed_keys(changes, Kind.FLAG), changed_keys(changes, Kind.SEGMENT)
@@ -152,6 +153,25 @@ def _rewrite(filename: str, new: Document, others: dict[str, Document] | None) -
     return EditResult(text, check.document, rewritten=True)
 
 
+def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """`text` with each (start, end, replacement) applied: in file order, edits at one place in the reverse of
+    their order (as applying them from the end did). One edit that replaces a span found nowhere before it is a
+    `str.replace`, which copies a 46 MB text once into the result; anything else is one join of the pieces (the
+    slices are copied twice)."""
+    if len(edits) == 1:
+        start, end, replacement = edits[0]
+        old = text[start:end]
+        if old and text.find(old, 0, end) == start:
+            return text.replace(old, replacement, 1)
+    pieces: list[str] = []
+    at = 0
+    for _, (start, end, replacement) in sorted(enumerate(edits), key=lambda e: (e[1][0], e[1][1], -e[0])):
+        pieces += (text[at:start], replacement)
+        at = max(at, end)
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
 class _Spans:
     """Item spans (start, end) computed on demand: the end of an item needs a look at its last lines."""
 
@@ -179,21 +199,31 @@ class _Splicer:
         docs = self.index.docs
         if docs is None:
             raise _Fallback("layout")
-        self.doc, self.keys = self._locate(docs)
+        self.doc, self._keys = self._locate(docs)
         self.edits: list[tuple[int, int, str]] = []
 
     def _locate(self, docs: list[DocIndex]) -> tuple[DocIndex, dict[str, list[str]]]:
-        """The document holding the namespace and the keys of its flags and segments, in file order."""
-        if len(docs) == 1:  # the keys are the base's, in the same order
+        """The document holding the namespace and the keys of its flags and segments, in file order (when the
+        file holds one document they are the base's, listed when first asked for: `keys`)."""
+        if len(docs) == 1:
             self.aligned = True
-            return docs[0], {"flags": [f.key for f in self.base.flags],
-                             "segments": [s.key for s in self.base.segments]}
+            return docs[0], {}
         plain = parse_documents(self.text, self.filename)
         mine = [i for i, d in enumerate(plain) if isinstance(d, dict) and namespace_key(d) == self.ns]
         if len(plain) != len(docs) or len(mine) != 1:
             raise _Fallback("one namespace spread over several documents")
         data = plain[mine[0]]
         return docs[mine[0]], {k: [item["key"] for item in data.get(k) or ()] for k in ("flags", "segments")}
+
+    def keys(self, attr: str) -> list[str]:
+        """The keys of the namespace's flags or segments, in file order."""
+        if attr not in self._keys:
+            self._keys[attr] = [item.key for item in getattr(self.base, attr)]
+        return self._keys[attr]
+
+    def count(self, attr: str) -> int:
+        """len(self.keys(attr)), without listing them."""
+        return len(getattr(self.base, attr)) if self.aligned else len(self._keys[attr])
 
     def run(self, changes: list[Change]) -> str:
         for kind, attr, order in ((Kind.FLAG, "flags", FLAG_ORDER), (Kind.SEGMENT, "segments", SEGMENT_ORDER)):
@@ -202,14 +232,7 @@ class _Splicer:
                 self._sequence(attr, order, mine)
         if any(c.kind is Kind.NAMESPACE for c in changes) and self.new.namespace != self.base.namespace:
             self._namespace()
-        pieces: list[str] = []  # one join: a 46 MB text is copied once, not twice per edit
-        at = 0
-        # in file order; edits at one place in the reverse of their order, as applying them from the end did
-        for _, (start, end, replacement) in sorted(enumerate(self.edits), key=lambda e: (e[1][0], e[1][1], -e[0])):
-            pieces += (self.text[at:start], replacement)
-            at = max(at, end)
-        pieces.append(self.text[at:])
-        out = "".join(pieces)
+        out = splice(self.text, self.edits)
         following = self.index.shifted(out, self.edits)  # the next commit's base, indexed without a scan
         if following is not None:
             remember(following)
@@ -217,7 +240,6 @@ class _Splicer:
 
     # -- one top-level sequence -----------------------------------------------------------------------------------
     def _sequence(self, attr: str, order: tuple[str, ...], changes: list[Change]) -> None:
-        keys = self.keys[attr]
         new_items = getattr(self.new, attr)
         top = self.doc.keys.get(attr)
         found = self.index.items(top) if top is not None else (-1, [])
@@ -226,13 +248,14 @@ class _Splicer:
                 raise _Fallback("flow style")
             found = (-1, [])
         dash_col, starts = found
-        if len(starts) != len(keys):
+        if len(starts) != self.count(attr):
             raise _Fallback("item count")
         limit = top.end if top is not None else self.doc.end
         spans = _Spans(self.text, starts, limit, dash_col)
         default_style = Style(CANONICAL.indent, dash_col if dash_col >= 0 else CANONICAL.seq_indent)
         if self._in_place(attr, order, changes, spans, dash_col, default_style):
             return
+        keys = self.keys(attr)
         old_items = {item.key: item for item in getattr(self.base, attr)}
         new_by_key: dict[str, Flag | Segment] = {item.key: item for item in new_items}
         renamed = {c.key: c.value for c in changes if isinstance(c.value, Flag | Segment) and c.value.key != c.key}
@@ -272,19 +295,26 @@ class _Splicer:
         """Changes that each replace an existing item under its own key (a toggle, an edited rule: what nearly
         every commit is) patch those items where they are, found by position, without walking every item (100,000
         flags: 0.3 s). False when any change adds, deletes or renames, or the keys are not the base's."""
-        keys, old, new = self.keys[attr], getattr(self.base, attr), getattr(self.new, attr)
-        if not self.aligned or len(new) != len(keys) or not all(
+        old, new = getattr(self.base, attr), getattr(self.new, attr)
+        if not self.aligned or len(new) != len(old) or not all(
                 isinstance(c.value, Flag | Segment) and c.value.key == c.key for c in changes):
             return False
-        try:
-            places = sorted({keys.index(c.key) for c in changes})
-        except ValueError:  # not in the file yet: an addition
+        index = places(self.base, attr)  # the base's keys are the file's (aligned)
+        if index is not None:
+            if any(c.key not in index for c in changes):  # not in the file yet: an addition
+                return False
+            at = sorted({index[c.key] for c in changes})
+        else:
+            keys = self.keys(attr)
+            try:
+                at = sorted({keys.index(c.key) for c in changes})
+            except ValueError:
+                return False
+        if any(new[n].key != old[n].key for n in at):
             return False
-        if any(new[n].key != keys[n] for n in places):
-            return False
-        for n in places:
+        for n in at:
             start, end = spans[n]
-            self._check_identity(start, end, dash_col, keys[n], attr)
+            self._check_identity(start, end, dash_col, old[n].key, attr)
             if new[n] != old[n]:
                 self.edits.append((start, end, self._replacement(order, old[n], new[n], start, end, dash_col,
                                                                  default_style)))

@@ -17,6 +17,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,12 +192,13 @@ class ParseCache:
                 self._add((blob_id, filename), found)
         return found
 
-    def put(self, blob_id: str, filename: str, data: bytes, text: str, document: Document) -> None:
+    def put(self, blob_id: str, filename: str, data: bytes, text: str, document: Document,
+            digest: Callable[[], str] | None = None) -> None:
         """Remember a file the store has just written, holding only `document` (the writer verified it), so the
-        next snapshot does not parse it again."""
+        next snapshot does not parse it again. `digest`: gives sha1 hex of `data` (`digest_soon(data).result`)."""
         key = document.namespace.key
-        self._add((blob_id, filename), ParsedFile((), hashlib.sha1(data).hexdigest(), text, len(data),
-                                                  Documents.of({key: document}), {key: 0}, key))
+        self._add((blob_id, filename), ParsedFile((), digest() if digest is not None else file_digest(data), text,
+                                                  len(data), Documents.of({key: document}), {key: 0}, key))
 
     def holders(self, root: pygit2.Tree | None, key: str, compute: Callable[[], Holders]) -> Holders:
         """The namespace -> files map of an environment tree, remembered by tree id (the writer asks at every
@@ -228,6 +230,24 @@ class ParseCache:
                 self._bytes -= old.size
 
 
+def file_digest(data: bytes) -> str:
+    """A file's digest (`NamespaceSnapshot.digest`): sha1 hex of its bytes."""
+    return hashlib.sha1(data).hexdigest()
+
+
+_HASHER = ThreadPoolExecutor(1, thread_name_prefix="flagdeck-digest")
+DIGEST_APART = 1 << 20  # bytes: a file this big is hashed on the digest thread
+
+
+def digest_soon(data: bytes) -> Callable[[], str]:
+    """`file_digest(data)`, for a big file computed on another thread (hashlib lets go of the GIL) while the
+    caller goes on (a 46 MB file: 30 ms, which a commit spends writing its blob meanwhile); call the answer
+    for the digest."""
+    if len(data) < DIGEST_APART:
+        return lambda: file_digest(data)
+    return _HASHER.submit(file_digest, data).result
+
+
 def oversized(filename: str, problem: str) -> ParsedFile:
     """A file refused unread (too big, or unreadable): the problem, on line 1."""
     return ParsedFile((Problem(filename, 1, "", problem),), "", "", 0)
@@ -253,7 +273,7 @@ def _from_disk(directory: Path, blob_id: str, filename: str) -> ParsedFile | Non
 
 
 def _parsed(data: bytes, result: LoadResult) -> ParsedFile:
-    digest = hashlib.sha1(data).hexdigest()
+    digest = file_digest(data)
     text = "" if size_problem(len(data)) else data.decode("utf-8", "replace")  # not kept beyond the limit
     return ParsedFile(tuple(result.problems), digest, text, len(data), result.namespaces, result.claims,
                       result.chosen)

@@ -3,11 +3,12 @@ tree, and the per-resource check that decides whether a change may be re-applied
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import pygit2
 
+from gitstore.edit.places import value_of
 from gitstore.edit.writer import edit_file
 from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
 from gitstore.git.objects import tree_at
@@ -17,6 +18,7 @@ from gitstore.git.snapshot import (
     Holder,
     ParseCache,
     claim_problems,
+    digest_soon,
     file_path,
     namespace_holders,
 )
@@ -90,6 +92,7 @@ class TreeEdits:
     texts: dict[str, str]  # path -> the written text
     created: set[str]  # resources that did not exist before (for Flipt's `create` verb)
     clean: set[str]  # written paths whose previous version had no problems (safe to cache without a parse)
+    digests: dict[str, Callable[[], str]] = field(default_factory=dict)  # path -> its digest (snapshot.digest_soon)
 
 
 def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, changes: list[Change],
@@ -125,15 +128,16 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
             raise ValidationError(list(parsed.problems) or [Problem(found.path, 0, "", "the file is invalid")])
         before = parsed.documents.get(namespace) if parsed is not None else None
         for change in group:
-            if change.value is not None and resource_value(before, change.kind, change.key) is None:
+            if change.value is not None and value_of(before, change.kind, change.key) is None:
                 edits.created.add(change.resource)
         text = parsed.text if parsed is not None else ""
         result = edit_file(text, found.path, group, before)
-        edits.files[found.path] = result.text.encode("utf-8")
+        data = edits.files[found.path] = result.text.encode("utf-8")
         edits.documents[found.path] = result.document
         edits.texts[found.path] = result.text
         if (parsed is None or not parsed.problems) and not found.shares:
             edits.clean.add(found.path)
+            edits.digests[found.path] = digest_soon(data)  # hashed while the blob is written
     return edits
 
 
