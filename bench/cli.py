@@ -12,6 +12,7 @@ namespace's client snapshot, each asked as soon as the previous answered (a big 
 /health answers: evaluations compile their flag meanwhile, the snapshot waits for its body, written first).
 
 Run: .venv/bin/python bench/cli.py [--sizes 1000,10000,100000] [--runs N] [--no-console] [--against DIR]
+     [--commit-only] [--commit-runs N]
 `make bench` runs 1,000 and 10,000 flags (~3 minutes); 100,000 flags is opt-in (`--sizes 1000,10000,100000` or
 BENCH_CLI_SIZES=1000,10000,100000 make bench): generating it takes seconds, but one round of its commands takes
 3-4 minutes on 2 cores, so it runs at most 3 rounds.
@@ -160,46 +161,53 @@ def console_enter_namespace(root: Path, flags: int, env: dict[str, str]) -> floa
 SMALL = b"""version: "1.6"\nnamespace: small\nflags:\n  - {key: one, name: One, type: BOOLEAN_FLAG_TYPE, enabled: true}\n"""
 
 
-def commit_one_flag(config: Path, runs: int) -> tuple[list[float], list[float]]:
+def commit_one_flag(config: Path, runs: int, against: Path | None = None
+                    ) -> tuple[list[float], list[float], list[float]]:
     """A one-flag commit through a Store that has the snapshot loaded (as the console and the SSH sessions do),
-    side by side with Git alone writing the same bytes (blob, trees, commit, ref swap)."""
-    import pygit2
+    side by side with Git alone writing the same bytes (blob, trees, commit, ref swap), each round on another flag
+    (a new blob to hash, compress and write); bench/commit_worker.py runs it in a process of its own. With
+    `against`, that source tree's store does the same on its own copy of the repository, in alternation.
+    Returns (store, Git alone, against) seconds."""
+    workers = [(ROOT, config)]
+    if against is not None:
+        other = config.parent.parent / f"{config.parent.name}-before"
+        shutil.rmtree(other, ignore_errors=True)
+        shutil.copytree(config.parent / "repo", other / "repo")
+        shutil.copy(config, other / "flagdeck.yaml")
+        workers.append((against, other / "flagdeck.yaml"))
+    procs = []
+    times: list[tuple[list[float], list[float]]] = []
+    try:
+        for tree, where in workers:
+            proc = subprocess.Popen([sys.executable, str(BENCH / "commit_worker.py"), str(tree), str(where)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            procs.append(proc)
+            times.append(([], []))
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"bench/commit_worker.py did not start for {tree}")
+        for n in range(runs):
+            order = list(range(len(procs)))
+            for i in order if n % 2 == 0 else order[::-1]:
+                stdin, stdout = procs[i].stdin, procs[i].stdout
+                assert stdin is not None and stdout is not None
+                stdin.write(f"{n + 1}\n")
+                stdin.flush()
+                store_seconds, git_seconds = map(float, stdout.readline().split())
+                times[i][0].append(store_seconds)
+                times[i][1].append(git_seconds)
+    finally:
+        for proc in procs:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            proc.wait(timeout=60)
+    return times[0][0], times[0][1], times[1][0] if against is not None else []
 
-    from gitstore.config import load_config
-    from gitstore.git.refs import branch_ref
-    from gitstore.git.repo import build_tree, cas_ref, make_commit
-    from gitstore.model.changes import Change, Kind
-    from gitstore.store import Author, Store
 
-    author = Author("Bench", "bench@localhost")
-    store_times: list[float] = []
-    git_times: list[float] = []
-    repo = pygit2.Repository(str(config.parent / "repo"))
-    ref = branch_ref("main")
-    with Store(load_config(config)) as store:
-        store.snapshot("production")
-        for n in range(runs):  # another flag each time: a new blob to hash, compress and write, as Git alone does
-            key = f"flag-{n + 1}"
-            flag = store.snapshot("production").document("default").flag(key)
-            change = Change("default", Kind.FLAG, key, flag.model_copy(update={"enabled": not flag.enabled}))
-            base = store.head("production")
-            store_times.append(timed(lambda: store.commit("production", [change], author, based_on=base)))  # noqa: B023
-
-            def git_only(n: int = n) -> None:
-                parent = repo.references[ref].target
-                data = repo[repo[parent].tree[FILE].id].data + f"# {n}\n".encode()
-                tree = build_tree(repo, repo[parent].tree, {FILE: data})
-                cas_ref(repo, ref, parent, make_commit(repo, tree, [parent], author, "git only"), "bench")
-
-            git_times.append(timed(git_only))
-            store.snapshot("production")  # the store follows the outside commit, as it would
-    return store_times, git_times
-
-
-def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path | None = None
-            ) -> dict[str, dict[str, float]]:
+def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path | None = None,
+            commit_only: bool = False, commit_runs: int = 5) -> dict[str, dict[str, float]]:
     """Median seconds per row and column (`cold`: no parse cache; `warm`: a second run, cache filled; `before`:
-    the same command from the source tree `against`, in the same rounds)."""
+    the same command from the source tree `against`, in the same rounds); `commit_only`: the commit rows only."""
     root = workdir / f"flags-{flags}"
     started = time.perf_counter()
     config = make_repo(root, flags)
@@ -228,7 +236,7 @@ def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path |
         rows.setdefault(row, {}).setdefault(column, []).append(seconds)
 
     floor = ["sh", "-c", f"git --git-dir=repo show HEAD:{FILE} | wc -c"]
-    for _ in range(runs):
+    for _ in range(0 if commit_only else runs):
         add("git show | wc -c (floor)", "cold", timed(lambda: run(floor, root, env)))
         for name, args in (("flagdeck --help", [FLAGDECK, "--help"]),
                            ("flagdeck validate --help", [FLAGDECK, "validate", "--help"])):
@@ -255,8 +263,8 @@ def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path |
             add("console first screen", "cold", timed(lambda: console_first_screen(config, env)))
             add("console first screen", "warm", timed(lambda: console_first_screen(config, env)))
             add("console: open the namespace", "warm", console_enter_namespace(workdir / f"two-{flags}", flags, env))
-    store_times, git_times = commit_one_flag(config, max(runs, 5))
-    rows["one-flag commit (store warm)"] = {"cold": store_times}
+    store_times, git_times, before_times = commit_one_flag(config, max(runs, commit_runs), against)
+    rows["one-flag commit (store warm)"] = {"cold": store_times} | ({"before": before_times} if before_times else {})
     rows["  Git alone, same bytes"] = {"cold": git_times}
     return {row: {col: statistics.median(v) for col, v in cols.items()} for row, cols in rows.items()}
 
@@ -268,15 +276,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-console", action="store_true", help="skip the console's first screen")
     parser.add_argument("--against", type=Path, default=None,
                         help="another source tree (e.g. an export of an older commit): its commands run in the same "
-                             "rounds, in a `before` column (the console's first screen too, cold; not the commit, "
-                             "run in-process)")
+                             "rounds, in a `before` column (the console's first screen too, cold; its one-flag "
+                             "commits alternate with this tree's, each store in its own process)")
+    parser.add_argument("--commit-only", action="store_true", help="only the one-flag commit rows")
+    parser.add_argument("--commit-runs", type=int, default=5, help="one-flag commits per side (at least --runs)")
     args = parser.parse_args(argv if argv is not None else sys.argv[1:] if __name__ == "__main__" else [])
     sizes = [int(s) for s in args.sizes.split(",") if s]
     results: dict[int, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         for flags in sizes:
             runs = args.runs if flags < 100_000 else min(args.runs, 3)
-            results[flags] = measure(flags, runs, Path(tmp), not args.no_console, args.against)
+            results[flags] = measure(flags, runs, Path(tmp), not args.no_console, args.against, args.commit_only,
+                                     args.commit_runs)
     print_table(sizes, results)
 
 
@@ -296,12 +307,13 @@ def print_table(sizes: list[int], results: dict[int, dict[str, dict[str, float]]
                 cell = f"{found['before'] * 1000:.0f} -> {cell}"
             cells.append(f"{cell:>26}")
         print(f"{row:<34}" + "".join(cells))
-    floor = {flags: results[flags]["git show | wc -c (floor)"]["cold"] for flags in sizes}
-    print("ratio to the floor (warm where measured): " + "; ".join(
-        f"{flags:,} flags: " + ", ".join(
-            f"{row} {(results[flags][row].get('warm') or results[flags][row]['cold']) / floor[flags]:.0f}x"
-            for row in ("validate", "export", "eval"))
-        for flags in sizes))
+    if all("git show | wc -c (floor)" in results[flags] for flags in sizes):
+        floor = {flags: results[flags]["git show | wc -c (floor)"]["cold"] for flags in sizes}
+        print("ratio to the floor (warm where measured): " + "; ".join(
+            f"{flags:,} flags: " + ", ".join(
+                f"{row} {(results[flags][row].get('warm') or results[flags][row]['cold']) / floor[flags]:.0f}x"
+                for row in ("validate", "export", "eval"))
+            for flags in sizes))
     print(f"(machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
 
 

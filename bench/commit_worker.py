@@ -1,0 +1,58 @@
+"""bench/cli.py's one-flag commit row, run by the source tree given: a Store of that tree, warm on the repository
+given, commits a toggle of flag-N for each line `N` read, then Git alone writes the same bytes plus a line (blob,
+trees, commit, ref swap) and the store follows that commit, as it would; prints both times in seconds. With
+`--against DIR`, bench/cli.py runs one of these for each tree, each on its own copy of the repository, in
+alternation.
+
+Run by bench/cli.py: python bench/commit_worker.py SOURCE_TREE CONFIG
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # bench/gitstore.py shadows gitstore
+sys.path.insert(0, str(Path(sys.argv[1]).resolve()))
+
+import pygit2  # noqa: E402
+
+from gitstore.config import load_config  # noqa: E402
+from gitstore.git.refs import branch_ref  # noqa: E402
+from gitstore.git.repo import build_tree, cas_ref, make_commit  # noqa: E402
+from gitstore.model.changes import Change, Kind  # noqa: E402
+from gitstore.store import Author, Store  # noqa: E402
+
+FILE = "default/features.yaml"
+
+
+def main() -> None:
+    config = Path(sys.argv[2])
+    author = Author("Bench", "bench@localhost")
+    repo = pygit2.Repository(str(config.parent / "repo"))
+    ref = branch_ref("main")
+    with Store(load_config(config)) as store:
+        store.snapshot("production")
+        print("ready", flush=True)
+        for line in sys.stdin:
+            n = int(line)
+            key = f"flag-{n}"
+            flag = store.snapshot("production").document("default").flag(key)
+            change = Change("default", Kind.FLAG, key, flag.model_copy(update={"enabled": not flag.enabled}))
+            base = store.head("production")
+            started = time.perf_counter()
+            store.commit("production", [change], author, based_on=base)
+            committed = time.perf_counter() - started
+            started = time.perf_counter()
+            parent = repo.references[ref].target
+            data = repo[repo[parent].tree[FILE].id].data + f"# {n}\n".encode()
+            tree = build_tree(repo, repo[parent].tree, {FILE: data})
+            cas_ref(repo, ref, parent, make_commit(repo, tree, [parent], author, "git only"), "bench")
+            print(committed, time.perf_counter() - started, flush=True)
+            store.snapshot("production")  # the store follows the outside commit, as it would
+
+
+if __name__ == "__main__":
+    main()
