@@ -162,12 +162,12 @@ SMALL = b"""version: "1.6"\nnamespace: small\nflags:\n  - {key: one, name: One, 
 
 
 def commit_one_flag(config: Path, runs: int, against: Path | None = None
-                    ) -> tuple[list[float], list[float], list[float]]:
+                    ) -> dict[str, dict[str, list[float]]]:
     """A one-flag commit through a Store that has the snapshot loaded (as the console and the SSH sessions do),
-    side by side with Git alone writing the same bytes (blob, trees, commit, ref swap), each round on another flag
-    (a new blob to hash, compress and write); bench/commit_worker.py runs it in a process of its own. With
-    `against`, that source tree's store does the same on its own copy of the repository, in alternation.
-    Returns (store, Git alone, against) seconds."""
+    right after another writer's commit, then the next one in a row, side by side with Git alone writing the same
+    bytes (blob, trees, commit, ref swap), each round on other flags (a new blob to hash, compress and write);
+    bench/commit_worker.py runs them in a process of its own. With `against`, that source tree's store does the
+    same on its own copy of the repository, in alternation (the `before` column). Seconds per row and column."""
     workers = [(ROOT, config)]
     if against is not None:
         other = config.parent.parent / f"{config.parent.name}-before"
@@ -176,13 +176,13 @@ def commit_one_flag(config: Path, runs: int, against: Path | None = None
         shutil.copy(config, other / "flagdeck.yaml")
         workers.append((against, other / "flagdeck.yaml"))
     procs = []
-    times: list[tuple[list[float], list[float]]] = []
+    rows = ("one-flag commit (store warm)", "  the next one in a row", "  Git alone, same bytes")
+    times: dict[str, dict[str, list[float]]] = {row: {} for row in rows}
     try:
         for tree, where in workers:
             proc = subprocess.Popen([sys.executable, str(BENCH / "commit_worker.py"), str(tree), str(where)],
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             procs.append(proc)
-            times.append(([], []))
             assert proc.stdout is not None
             if proc.stdout.readline().strip() != "ready":
                 raise RuntimeError(f"bench/commit_worker.py did not start for {tree}")
@@ -191,17 +191,17 @@ def commit_one_flag(config: Path, runs: int, against: Path | None = None
             for i in order if n % 2 == 0 else order[::-1]:
                 stdin, stdout = procs[i].stdin, procs[i].stdout
                 assert stdin is not None and stdout is not None
-                stdin.write(f"{n + 1}\n")
+                stdin.write(f"{2 * n + 1}\n")
                 stdin.flush()
-                store_seconds, git_seconds = map(float, stdout.readline().split())
-                times[i][0].append(store_seconds)
-                times[i][1].append(git_seconds)
+                for row, seconds in zip(rows, map(float, stdout.readline().split()), strict=True):
+                    if i == 0 or row != rows[-1]:
+                        times[row].setdefault("before" if i else "cold", []).append(seconds)
     finally:
         for proc in procs:
             if proc.stdin is not None:
                 proc.stdin.close()
             proc.wait(timeout=60)
-    return times[0][0], times[0][1], times[1][0] if against is not None else []
+    return times
 
 
 def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path | None = None,
@@ -263,9 +263,7 @@ def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path |
             add("console first screen", "cold", timed(lambda: console_first_screen(config, env)))
             add("console first screen", "warm", timed(lambda: console_first_screen(config, env)))
             add("console: open the namespace", "warm", console_enter_namespace(workdir / f"two-{flags}", flags, env))
-    store_times, git_times, before_times = commit_one_flag(config, max(runs, commit_runs), against)
-    rows["one-flag commit (store warm)"] = {"cold": store_times} | ({"before": before_times} if before_times else {})
-    rows["  Git alone, same bytes"] = {"cold": git_times}
+    rows |= commit_one_flag(config, max(runs, commit_runs), against)
     return {row: {col: statistics.median(v) for col, v in cols.items()} for row, cols in rows.items()}
 
 

@@ -1,6 +1,8 @@
-"""bench/cli.py's one-flag commit row, run by the source tree given: a Store of that tree, warm on the repository
-given, commits a toggle of flag-N for each line `N` read, then Git alone writes the same bytes plus a line (blob,
-trees, commit, ref swap) and the store follows that commit, as it would; prints both times in seconds. With
+"""bench/cli.py's one-flag commit rows, run by the source tree given: a Store of that tree, warm on the repository
+given, commits a toggle of flag-N for each line `N` read (the first commit after the store read a file another
+writer changed: its positions are found anew), then a toggle of flag-(N+1) right after (the next commit in a row:
+the writer kept them), then Git alone writes the same bytes plus a line (blob, trees, commit, ref swap) and the
+store follows that commit, as it would; prints the three times in seconds. With
 `--against DIR`, bench/cli.py runs one of these for each tree, each on its own copy of the repository, in
 alternation.
 
@@ -36,21 +38,23 @@ def main() -> None:
     with Store(load_config(config)) as store:
         store.snapshot("production")
         print("ready", flush=True)
-        for line in sys.stdin:
-            n = int(line)
-            key = f"flag-{n}"
+        def toggle(key: str) -> float:
             flag = store.snapshot("production").document("default").flag(key)
             change = Change("default", Kind.FLAG, key, flag.model_copy(update={"enabled": not flag.enabled}))
             base = store.head("production")
             started = time.perf_counter()
             store.commit("production", [change], author, based_on=base)
-            committed = time.perf_counter() - started
+            return time.perf_counter() - started
+
+        for line in sys.stdin:
+            n = int(line)
+            first, second = toggle(f"flag-{n}"), toggle(f"flag-{n + 1}")
             started = time.perf_counter()
             parent = repo.references[ref].target
             data = repo[repo[parent].tree[FILE].id].data + f"# {n}\n".encode()
             tree = build_tree(repo, repo[parent].tree, {FILE: data})
             cas_ref(repo, ref, parent, make_commit(repo, tree, [parent], author, "git only"), "bench")
-            print(committed, time.perf_counter() - started, flush=True)
+            print(first, second, time.perf_counter() - started, flush=True)
             store.snapshot("production")  # the store follows the outside commit, as it would
 
 

@@ -21,7 +21,7 @@ from isal import isal_zlib
 from pygit2.enums import FileMode, ObjectType
 
 from gitstore.errors import ConflictError, FlagdeckError, NotFoundError, Problem, ValidationError
-from gitstore.git import crash, locks, worktree
+from gitstore.git import background, crash, locks, worktree
 from gitstore.git.objects import tree_at
 from gitstore.git.refs import branch_ref, tip
 from gitstore.results import Author
@@ -161,12 +161,13 @@ def write_blob(repo: pygit2.Repository, data: bytes) -> pygit2.Oid:
     """`repo.create_blob(data)`, a big blob written as Git writes a loose object but deflated by ISA-L at its
     level 1 (a zlib stream like any other: Git and libgit2 read it; `git gc` recompresses when it packs): a 46 MB
     namespace file (100,000 flags) is deflated in 25 ms, against zlib level 1's 110 ms and libgit2's 0.3 s, to the
-    same size as zlib level 1 (issue 18). Written to a temporary file and renamed into place, read-only, as Git
-    does."""
+    same size as zlib level 1 (issue 18), on another thread while this one hashes it (both let go of the GIL).
+    Written to a temporary file and renamed into place, read-only, as Git does."""
     objects = Path(repo.path) / "objects"
     if len(data) < BIG_BLOB or not objects.is_dir():
         return repo.create_blob(data)
     header = b"blob %d\0" % len(data)
+    packed = background.soon("deflate", _deflate, header, data)  # wasted when the object exists: rare
     digest = hashlib.sha1(header)
     digest.update(data)
     name = digest.hexdigest()
@@ -175,12 +176,10 @@ def write_blob(repo: pygit2.Repository, data: bytes) -> pygit2.Oid:
         return oid
     folder = objects / name[:2]
     folder.mkdir(exist_ok=True)
-    deflate = isal_zlib.compressobj(1)
-    packed = deflate.compress(header) + deflate.compress(data) + deflate.flush()
     fd, temp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(packed)
+            out.write(packed.result())
         os.chmod(temp, 0o444)
         os.replace(temp, folder / name[2:])
     except BaseException:
@@ -188,6 +187,11 @@ def write_blob(repo: pygit2.Repository, data: bytes) -> pygit2.Oid:
             os.unlink(temp)
         raise
     return oid
+
+
+def _deflate(header: bytes, data: bytes) -> bytes:
+    deflate = isal_zlib.compressobj(1)
+    return deflate.compress(header) + deflate.compress(data) + deflate.flush()
 
 
 def build_tree(repo: pygit2.Repository, base: pygit2.Tree | None,

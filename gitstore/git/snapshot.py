@@ -17,7 +17,6 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from gitstore.format.yamlscan import Locator
 # Imported here, not lazily on a Git thread: yaml_rs (under the loader) crashes the process when it was first
 # imported by a thread that has since ended (yaml-rs 0.1.6).
 from gitstore.gcpause import gc_paused
+from gitstore.git import background
 from gitstore.git.objects import blob_bytes, tree_at
 from gitstore.model.documents import Document
 
@@ -235,7 +235,6 @@ def file_digest(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-_HASHER = ThreadPoolExecutor(1, thread_name_prefix="flagdeck-digest")
 DIGEST_APART = 1 << 20  # bytes: a file this big is hashed on the digest thread
 
 
@@ -245,7 +244,7 @@ def digest_soon(data: bytes) -> Callable[[], str]:
     for the digest."""
     if len(data) < DIGEST_APART:
         return lambda: file_digest(data)
-    return _HASHER.submit(file_digest, data).result
+    return background.soon("digest", file_digest, data).result
 
 
 def oversized(filename: str, problem: str) -> ParsedFile:
