@@ -32,8 +32,20 @@ async def settle(pilot: Any) -> None:
         await pilot.pause()
         # return_exceptions: a failed worker still listed must not end the wait for the others (it raced)
         await asyncio.gather(*(worker.wait() for worker in pilot.app.workers), return_exceptions=True)
+    await jobs_handled(pilot)
     await pilot.pause()
     await tables_sized(pilot)
+
+
+async def jobs_handled(pilot: Any, limit: float = 5.0) -> None:
+    """Wait (at most `limit` seconds) until the screen has handled every finished Git job (`BaseScreen.run_git`'s
+    `then`, which fills its tables): a finished worker's state message can still be queued on a loaded machine, and
+    rows added after `tables_sized` looked were drawn at their columns' old widths (seen: the history snapshot with
+    "Bob Bu" in a column as wide as its label)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while loop.time() < deadline and any(w.is_finished for w in getattr(pilot.app.screen, "_git_jobs", ())):
+        await pilot.pause(0.01)
 
 
 async def tables_sized(pilot: Any, limit: float = 5.0) -> None:
