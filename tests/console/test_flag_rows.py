@@ -4,8 +4,11 @@ flags, metadata, pending changes and change times."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from app.insight.served import may_differ
 from app.screens.flags import FlagsScreen
@@ -115,6 +118,17 @@ def varied_config(config_path: Path) -> None:
                  "create namespace varied", T0 + timedelta(hours=4))
 
 
+@asynccontextmanager
+async def varied_list(make_app: Any, config_path: Path) -> AsyncIterator[tuple[Any, Any, FlagsScreen]]:
+    """The console open on the `varied` namespace's flag list, settled: (app, pilot, screen)."""
+    varied_config(config_path)
+    app = make_app(namespace="varied")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, FlagsScreen)
+        yield app, pilot, app.screen
+
+
 def test_plain_flags_only_while_the_document_is_not_built_and_nothing_is_pending(config_path: Path) -> None:
     from app.session import Session
 
@@ -148,12 +162,7 @@ async def test_rows_from_plain_data_are_the_rows_of_the_document(make_app, confi
     pending edits and change times; and the boolean flags left unknown are the ones `rows` leaves unknown."""
     from app.insight.served import ServedCache
 
-    varied_config(config_path)
-    app = make_app(namespace="varied")
-    async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, FlagsScreen)
+    async with varied_list(make_app, config_path) as (app, pilot, screen):
         with open_store(config_path) as store:  # a snapshot of its own: its document is not built yet
             found = store.snapshot("production").namespaces["varied"]
             parts = found.source.parts("varied")
@@ -178,12 +187,7 @@ async def test_rows_from_plain_data_are_the_rows_of_the_document(make_app, confi
 async def test_the_list_shown_is_the_list_of_the_built_document(make_app, config_path: Path) -> None:
     """The first screen shows rows from plain data, then builds the document, evaluates its boolean flags and
     reads the change times (patched in): the rows then on screen are the rows the document gives."""
-    varied_config(config_path)
-    app = make_app(namespace="varied")
-    async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, FlagsScreen)
+    async with varied_list(make_app, config_path) as (app, pilot, screen):
         s = app.session
         assert "varied" in s.snapshot().namespaces["varied"].source.built
         assert (s.env, s.namespace) in s.last_change  # the history was read (its commit names no flag yet)
@@ -213,12 +217,7 @@ async def test_first_rows_from_plain_data_then_the_document_fills_what_needs_it(
     """Shown from plain data, the boolean flags that may serve either value have no state yet; once the document
     is built (`_built`) they are evaluated and shown. Change times read later are patched into the rows shown,
     which are then the rows of the whole document."""
-    varied_config(config_path)
-    app = make_app(namespace="varied")
-    async with app.run_test(size=(120, 30)) as pilot:
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, FlagsScreen)
+    async with varied_list(make_app, config_path) as (app, pilot, screen):
         s = app.session
         table = screen.query_one(FlagTable)
         with open_store(config_path) as store:
