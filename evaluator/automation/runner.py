@@ -91,9 +91,7 @@ class AutomationRunner:
         """The due schedules, then the due ramp steps, of environment `key`: `env` itself, or a branch environment
         of `env` (roles are `env`'s), whose records inherited from `env` (there at `fork`, where the branch left
         it) are `env`'s to carry out, not the branch's."""
-        schedules_of_base, ramps_of_base = (
-            ({s.id for s in SCHEDULES.read_at(self.store, key, fork)}, {r.id for r in RAMPS.read_at(self.store, key, fork)})
-            if fork is not None and key != env else (set(), set()))
+        schedules_of_base, ramps_of_base = SCHEDULES.inherited(self.store, key, fork), RAMPS.inherited(self.store, key, fork)
         done.schedules.extend(run_due(self.store, key, now, self.settings.late_after, self.settings.missed,
                                       functools.partial(self._schedule_refusal, env),
                                       lambda item: item.id not in schedules_of_base))

@@ -92,9 +92,19 @@ class RecordFile(Generic[R]):
             return Loaded(env, snap.commit, (), tuple(problems))
         return Loaded(env, snap.commit, tuple(getattr(found, self.field)))
 
+    def inherited(self, store: Store, env: str, fork: str | None) -> set[str]:
+        """The ids a branch environment's file held where the branch left its base (`fork`): records that are the
+        base's to carry out, not the branch's (none for a configured environment: `fork` None)."""
+        return {r.id for r in self.read_at(store, env, fork)} if fork is not None else set()  # type: ignore[attr-defined]
+
     def every(self, store: Store, env: str | None = None) -> list[tuple[str, R]]:
-        """(environment, record) of one environment, or of every configured one."""
-        return [(e, r) for e in environments(store, env) for r in self.read(store, e).items]
+        """(environment, record) of one environment, or of every configured one and its branch environments; a
+        branch environment's records inherited from its base are left out (they are the base's)."""
+        found: list[tuple[str, R]] = []
+        for key, fork in places(store, env):
+            inherited = self.inherited(store, key, fork)
+            found += [(key, r) for r in self.read(store, key).items if r.id not in inherited]  # type: ignore[attr-defined]
+        return found
 
     def find(self, store: Store, record_id: str, env: str | None = None) -> tuple[str, R]:
         """(environment, record) of an id; `NotFoundError`, or `ConflictError` when several environments have it."""
@@ -139,9 +149,17 @@ class RecordFile(Generic[R]):
         raise AssertionError("unreachable")
 
 
-def environments(store: Store, env: str | None = None) -> list[str]:
-    """`env`, or every configured environment."""
-    return [env] if env else list(store.config.environments)
+def places(store: Store, env: str | None = None) -> list[tuple[str, str | None]]:
+    """(environment, fork) of `env`, or of every configured environment, each followed by its branch environments
+    (`gitstore.branches`): `fork` is the base's commit a branch environment left it at, None for a configured one."""
+    if env in store.config.environments:
+        return [(env, None)]
+    found: list[tuple[str, str | None]] = []
+    for base in store.config.environments:
+        if env is None:
+            found.append((base, None))
+        found += [(b.key, b.merge_base) for b in store.branches(base) if env in (None, b.key, f"{base}/{b.key}")]
+    return found if found or env is None else [(env, None)]  # unknown: reading it names the configured ones
 
 
 def admitted(store: Store, env: str) -> contextlib.AbstractContextManager[object]:

@@ -34,7 +34,7 @@ from gitstore.automation.records import (
     RecordFile,
     admitted,
     age,
-    environments,
+    places,
     user_text,
     utcnow,
 )
@@ -211,7 +211,7 @@ def listing(store: Store, env: str | None = None) -> list[tuple[str, Schedule]]:
 
 
 def problems(store: Store, env: str | None = None) -> list[str]:
-    return [str(p) for e in environments(store, env) for p in SCHEDULES.read(store, e).problems]
+    return [str(p) for e, _ in places(store, env) for p in SCHEDULES.read(store, e).problems]
 
 
 def run_due(store: Store, env: str, now: datetime, late_after: float, default_missed: Missed = "run",

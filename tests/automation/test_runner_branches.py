@@ -15,7 +15,7 @@ from gitstore.automation.patch import FlagPatch
 from gitstore.automation.ramps import RAMPS, RampState
 from gitstore.automation.schedules import SCHEDULES, ScheduleState
 
-from .conftest import ALICE, open_store, trailer
+from .conftest import ALICE, flagdeck, open_store, trailer
 from .test_schedules import Clock
 
 T0 = datetime(2026, 12, 24, 9, 0, tzinfo=UTC)
@@ -61,3 +61,23 @@ def test_a_branch_environment_runs_its_own_schedules_and_ramps_not_its_base_s(co
         (entry, *_) = store.changes("fix", limit=2)
         assert entry.author_name == "Flagdeck scheduler" and entry.trailer("Ramp") == "R-1"
         assert trailer(entry.message, "On-behalf-of") == "Alice Example <alice@example.com>"
+
+
+def test_listings_show_a_branch_environment_s_own_records_not_its_base_s(config: Path) -> None:
+    """`flagdeck schedules` and `flagdeck ramps` without --env list branch environments too; what a branch inherited
+    from its base is listed once, under the base (the runner carries it out there, never on the branch)."""
+    with open_store(config) as store:
+        schedules.schedule(store, "production", "default", "maintenance-mode", FlagPatch(enabled=True), AT,
+                           author=ALICE, now=T0)
+        ramps.start(store, "production", "default", "new-checkout", [10, 50], 3600, author=ALICE, now=T0)
+        store.branch("production", "fix", ALICE)
+        schedules.schedule(store, "fix", "default", "new-checkout", FlagPatch(enabled=False), AT, author=ALICE, now=T0)
+        ramps.start(store, "fix", "default", "maintenance-mode", [5, 50], 3600, author=ALICE, now=T0)
+        listed = [(e, s.id) for e, s in schedules.listing(store)]
+        assert listed == [("fix", "S-2"), ("production", "S-1")]
+        assert [(e, s.id) for e, s in schedules.listing(store, "production/fix")] == [("fix", "S-2")]
+        assert [(e, r.id) for e, r in RAMPS.every(store)] == [("production", "R-1"), ("fix", "R-2")]
+        assert SCHEDULES.find(store, "S-2") == ("fix", SCHEDULES.read(store, "fix").items[1])
+    code, out, err = flagdeck(config, "schedules")
+    assert code == 0, err
+    assert [line.split()[:2] for line in out.splitlines()[1:]] == [["S-2", "fix"], ["S-1", "production"]]
