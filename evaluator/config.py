@@ -155,6 +155,9 @@ class EvaluatorConfig(Config):
         analytics = raw.get("analytics")
         if isinstance(analytics, dict) and isinstance(analytics.get("state_dir"), str):
             analytics["state_dir"] = source.path(analytics["state_dir"])
+        automation = raw.get("automation")
+        if isinstance(automation, dict) and isinstance(automation.get("users"), str):
+            automation["users"] = source.path(automation["users"])
 
     def checked(self, source: Source) -> Self:
         config = super().checked(source)
@@ -192,6 +195,14 @@ class EvaluatorConfig(Config):
             except ValueError as exc:
                 field, message = str(exc).split(": ", 1)
                 problems.append(f"{source.at('server', 'tls', field)}: {message}")
+        if config.automation.enabled and config.automation.users is not None:  # the scheduler's roles: readable
+            from gitstore.users import UsersFileError, decode, parse_entries, read_users_file
+
+            try:
+                parse_entries(decode(read_users_file(config.automation.users), config.automation.users),
+                              str(config.automation.users))
+            except UsersFileError as exc:
+                problems.append(f"{source.at('automation', 'users')}: {exc}")
         for at, hook in enumerate(config.webhooks):  # a webhook's secret from the serving machine's environment
             try:
                 hook.signing_key()

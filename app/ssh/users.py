@@ -1,11 +1,5 @@
-"""The SSH users file: which public key belongs to which person, and that person's role per environment.
-
-    users:
-      alice:
-        name: Alice Liddell          # optional, defaults to the entry's key ("alice")
-        email: alice@example.com
-        keys: ["ssh-ed25519 AAAAC3Nza... alice@laptop"]
-        roles: {"*": editor}         # environment name or "*" -> viewer | editor | admin
+"""The SSH users file: which public key belongs to which person, and that person's role per environment (the format
+and its reader: `gitstore/users.py`, which the scheduler reads too).
 
 `UserDirectory` reads the file again for each new connection and every second (the server's revocation check), and
 takes a new version whenever the content changed (a SHA-256 of the bytes: an edit that keeps size and modification
@@ -18,58 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import asyncssh
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
 
-from gitstore.format.yamlio import node_line  # line of a pydantic error's location in a ruamel tree
 from gitstore.roles import ROLES, role_in
+from gitstore.users import UsersFileError, decode, dotted, line_of, parse_entries, read_users_file
 
-Role = Literal["viewer", "editor", "admin"]
-MAX_FILE_BYTES = 1 << 20  # a users file is a few kilobytes; anything this large is a mistake
-LOGIN = r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$"  # also names the person's state directory: no '/', no leading '.'
-
-
-class UsersFileError(Exception):
-    """The users file cannot be used; the message names the file, line and field."""
-
-
-class UserEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = None
-    email: str = Field(min_length=3, pattern=r"^[^\s<>@]+@[^\s<>@]+$")
-    keys: list[str] = Field(min_length=1)
-    roles: dict[str, Role] = Field(min_length=1)
-
-    @field_validator("name")
-    @classmethod
-    def _plain_name(cls, value: str | None) -> str | None:
-        if value is not None and (not value.strip() or any(c in value for c in "<>\n")):
-            raise ValueError("name must be non-empty and contain no '<', '>' or newline")
-        return value
-
-
-class UsersFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    users: dict[str, UserEntry] = Field(default_factory=dict)
-
-    @field_validator("users")
-    @classmethod
-    def _plain_logins(cls, value: dict[str, UserEntry]) -> dict[str, UserEntry]:
-        for login in value:
-            if not re.match(LOGIN, login):
-                raise ValueError(f"user name {login!r} must be letters, digits and . _ @ + - (not first), "
-                                 "at most 128 characters")
-        return value
+__all__ = ["User", "UserDirectory", "UsersFileError", "load_users", "parse_users", "still_allowed"]
 
 
 @dataclass(frozen=True)
@@ -111,41 +62,16 @@ def still_allowed(old: User, new: User | None) -> str | None:
     return None
 
 
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def parse_users(text: str, filename: str) -> dict[bytes, User]:
     """Parse a users file; return public key blob -> User. Raises `UsersFileError` naming file, line and field."""
-    try:
-        data = YAML(typ="rt").load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{filename}:{mark.line + 1}" if mark is not None else filename
-        raise UsersFileError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    if data is None:
-        data = CommentedMap()
-    if not isinstance(data, dict):
-        raise UsersFileError(f"{filename}:1: expected a mapping with a 'users' key")
-    try:
-        parsed = UsersFile.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        raise UsersFileError(
-            f"{filename}:{node_line(data, tuple(loc))}: {_dotted(loc)}: {first['msg']}"
-            + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else "")
-        ) from None
+    data, parsed = parse_entries(text, filename)
     by_key: dict[bytes, User] = {}
     owner: dict[bytes, str] = {}
     for login, entry in parsed.users.items():
         user = User(login=login, name=entry.name or login, email=entry.email, roles=dict(entry.roles))
         for index, line in enumerate(entry.keys):
             loc = ("users", login, "keys", index)
-            where = f"{filename}:{node_line(data, tuple(loc))}: {_dotted(loc)}"
+            where = f"{filename}:{line_of(data, *loc)}: {dotted(loc)}"
             try:
                 key = asyncssh.import_public_key(line.strip())
             except (asyncssh.KeyImportError, ValueError) as exc:
@@ -160,28 +86,13 @@ def parse_users(text: str, filename: str) -> dict[bytes, User]:
     return by_key
 
 
-def read_users_file(path: Path) -> bytes:
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise UsersFileError(f"{path}: cannot read users file: {exc.strerror or exc}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise UsersFileError(f"{path}: users file larger than {MAX_FILE_BYTES} bytes")
-    return data
-
-
 def load_users(path: str | os.PathLike[str]) -> dict[bytes, User]:
     path = Path(path)
     return _parse_bytes(read_users_file(path), path)
 
 
 def _parse_bytes(data: bytes, path: Path) -> dict[bytes, User]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsersFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return parse_users(text, str(path))
+    return parse_users(decode(data, path), str(path))
 
 
 class UserDirectory:

@@ -11,14 +11,17 @@ automation:
     bob@example.com: {staging: editor, production: viewer}
 ```
 `roles` is read again from flagdeck.yaml at each round (evaluator/automation/roles.py): a user removed or demoted
-since they scheduled makes their pending schedules and ramp steps fail, visibly, instead of committing. Without
-`roles` the scheduler does not check (as a local user without FLAGDECK_ROLES is admin everywhere)."""
+since they scheduled makes their pending schedules and ramp steps fail, visibly, instead of committing. Instead of
+`roles`, `users: PATH` (relative to flagdeck.yaml) takes them from a users file in `flagdeck ssh-server`'s format,
+the one its console logs people in with (read again at each round too). Without either the scheduler does not
+check (as a local user without FLAGDECK_ROLES is admin everywhere)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from gitstore.config import Duration, Section
 
@@ -31,6 +34,7 @@ class AutomationConfig(Section):
     late_after: Duration = 300.0
     missed: Literal["run", "skip"] = "run"
     roles: dict[str, dict[str, Role]] | None = Field(default=None)
+    users: Path | None = None  # a users file (gitstore/users.py) to take the roles from instead of `roles`
 
     @field_validator("roles")
     @classmethod
@@ -39,3 +43,9 @@ class AutomationConfig(Section):
             if "@" not in email or any(c in email for c in " <>"):
                 raise ValueError(f"{email!r} is not an email address (roles are keyed by the user's email)")
         return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if self.roles is not None and self.users is not None:
+            raise ValueError("give the roles in automation.roles or a users file in automation.users, not both")
+        return self

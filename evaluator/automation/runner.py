@@ -53,7 +53,7 @@ class AutomationRunner:
         self._task: asyncio.Task[None] | None = None
         self._round: asyncio.Future[Round] | None = None  # the round in flight (a thread using the store)
         self._failing: dict[str, str] = {}  # environment -> the error its last round failed with
-        self.roles = RoleDirectory(config.path, self.settings.roles)  # who may still commit, read each round
+        self.roles = RoleDirectory(config.path, self.settings.roles, self.settings.users)  # who may still commit, read each round
 
     @property
     def store(self) -> Store:
