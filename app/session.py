@@ -449,7 +449,7 @@ def resource_text(kind: Kind, value: Resource | None) -> str:
     """One resource as the YAML it will have in the file (empty when absent)."""
     if value is None:
         return ""
-    from gitstore.format.loader import dump_document
+    from gitstore.format.models import dump_document
 
     if kind is Kind.FLAG:
         text = dump_document(Document(flags=(value,)))

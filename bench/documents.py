@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gitstore.edit.writer import edit_file  # noqa: E402
-from gitstore.format.loader import dump_document, load_document  # noqa: E402
+from gitstore.format.loader import load_document  # noqa: E402
+from gitstore.format.models import dump_document  # noqa: E402
 from gitstore.model.changes import Change, Kind  # noqa: E402
 from tests.documents.synth import namespace_text  # noqa: E402
 

@@ -20,7 +20,7 @@ from typing import Any
 from evaluator.engine import CompiledNamespace, compile_namespace
 from evaluator.engine.compiler import Compiler, attachment_text
 from evaluator.engine.model import CompiledFlag, CompiledRollout, CompiledSegment
-from gitstore.format.loader import build_flag, build_segment
+from gitstore.format.models import build_flag, build_segment
 from gitstore.gcpause import gc_paused
 from gitstore.model.documents import ComparisonType, Document, FlagType, MatchType, SegmentOperator
 

@@ -22,9 +22,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from gitstore.errors import AccessDenied
-from gitstore.model.changes import Change, Kind
+
+if TYPE_CHECKING:  # (the changes import the document models: reading commands ask for roles, never for these)
+    from gitstore.model.changes import Change
 
 ROLES = ("viewer", "editor", "admin")
 NO_ACCESS = "no access"
@@ -102,4 +105,6 @@ def require(roles: Roles, env: str, action: Action | str, who: str = "this user"
 
 def action_of(changes: Iterable[Change]) -> Action:
     """What a commit of `changes` needs: any namespace change (create, rename, delete) is `namespace`."""
+    from gitstore.model.changes import Kind
+
     return Action.NAMESPACE if any(c.kind is Kind.NAMESPACE for c in changes) else Action.COMMIT

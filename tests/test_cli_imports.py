@@ -99,6 +99,32 @@ def test_reading_an_environment_imports_no_writer(tmp_path: Path, args: list[str
     assert seen == {"code": 0, "heavy": expected}, done.stderr
 
 
+# what `flagdeck validate` never needs, on any repository: it checks plain data and builds no document, so neither
+# the pydantic document models nor the code that builds or writes them (issue 18: at 1,000 flags the run was its
+# imports); nor the engine
+NOT_FOR_VALIDATE = READ_ONLY + ("gitstore.model.documents", "gitstore.format.models", "gitstore.model.changes",
+                                "evaluator.engine", "evaluator.client_snapshot")
+
+
+@pytest.mark.parametrize("extended", [False, True], ids=["plain", "extended"])
+def test_validate_imports_no_document_model(tmp_path: Path, extended: bool) -> None:
+    """`flagdeck validate --env` on the demo (every flag shape the demo has: variants, booleans, rollouts, rules
+    with several segments, attachments) and with a file that has errors and warnings: no model module is loaded,
+    and the findings still name file, line and field."""
+    from gitstore.demo import init_demo
+    from tests.documents.test_validate_env import commit_file
+
+    config = init_demo(tmp_path / "demo")
+    bad = b"version: '1.6'\nnamespace: broken\nflags:\n  - key: a\n    name: A\n    type: NOT_A_TYPE\n"
+    commit_file(config.parent / "repo", "staging/broken/features.yaml", bad)
+    args = ["validate", "--config", str(config), "--env", "staging", *(["--extended"] if extended else [])]
+    done = subprocess.run([sys.executable, "-c", PROBE % (NOT_FOR_VALIDATE,), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    seen = json.loads(done.stderr.strip().splitlines()[-1])
+    assert seen == {"code": 1, "heavy": []}, done.stderr
+    assert "staging/broken/features.yaml:6: flags[0].type: " in done.stdout, done.stdout
+
+
 def test_one_shot_commands_are_commands() -> None:
     """The commands run with the cyclic collector off (`app.cli.ONE_SHOT`) exist; the servers and the console,
     which run for days, are not among them."""

@@ -36,7 +36,7 @@ def _selected(snap: Snapshot, namespace: str | None) -> list[NamespaceSnapshot]:
 
 
 def render_yaml(chosen: list[NamespaceSnapshot]) -> str:
-    from gitstore.format.loader import dump_document
+    from gitstore.format.models import dump_document
 
     return "---\n".join(dump_document(ns.document) for ns in chosen if ns.document is not None)
 

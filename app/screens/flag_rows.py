@@ -11,7 +11,7 @@ from app.insight.served import may_differ
 from app.screens.flags_lifecycle import FlagCounts
 from app.session import relative_time
 from app.widgets.flag_table import FlagRow
-from gitstore.format.loader import build_flag
+from gitstore.format.models import build_flag
 from gitstore.model.documents import Document, Flag, FlagType
 
 
@@ -45,7 +45,7 @@ class FlagRows(FlagCounts):
         (`Session.plain_flags`: the first screen, before the document is built), and whether a boolean flag may
         serve the value opposite to its switch (its state is left unknown, "", until the document is built and
         it is evaluated, as `rows` leaves one not evaluated yet). The fields are read as
-        `gitstore.format.loader.build_flag` reads them."""
+        `gitstore.format.models.build_flag` reads them."""
         counted, boolean_type = self.counted_fields, FlagType.BOOLEAN.value
         agos = change_words(changed, now)
         out: list[FlagRow] = []

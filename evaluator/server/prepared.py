@@ -25,7 +25,7 @@ import orjson
 from evaluator.client_snapshot import build_client_snapshot, client_snapshot_from_data
 from evaluator.engine import CompiledNamespace, compile_namespace
 from evaluator.engine.compiler import LazyFlags
-from gitstore.format.loader import build_flag, build_segment
+from gitstore.format.models import build_flag, build_segment
 from gitstore.git.snapshot import NamespaceSnapshot
 from gitstore.model.documents import Document, Flag, FlagType
 

@@ -12,7 +12,7 @@ from typing import Any
 from gitstore.edit.places import ATTRS, inherit, places, value_of
 from gitstore.errors import Problem
 from gitstore.format.limits import check_data
-from gitstore.format.loader import build_flag, build_segment
+from gitstore.format.models import build_flag, build_segment
 from gitstore.format.serialize import flag_to_data, segment_to_data
 from gitstore.format.validation import Checker
 from gitstore.format.validation_rules import Finding, path_text

@@ -34,7 +34,8 @@ from gitstore.edit.locate import (
 from gitstore.edit.patch import FLAG_ORDER, SEGMENT_ORDER, detect_style, patch_item
 from gitstore.edit.places import places, value_of
 from gitstore.errors import Problem, ValidationError
-from gitstore.format.loader import build_flag, build_segment, dump_document, dump_json, load_document
+from gitstore.format.loader import load_document
+from gitstore.format.models import build_flag, build_segment, dump_document, dump_json
 from gitstore.format.serialize import flag_to_data, namespace_to_data, segment_to_data
 from gitstore.format.validation import Checker, namespace_key
 from gitstore.format.yamlemit import CANONICAL, Style, item_lines, mapping_lines

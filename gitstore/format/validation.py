@@ -26,8 +26,8 @@ from gitstore.format.validation_rules import (
     path_text,
     percentage_problem,
 )
-from gitstore.model.documents import VERSIONS, FlagType, MatchType, SegmentOperator
 from gitstore.model.lifecycle import lifecycle_problems
+from gitstore.model.vocabulary import VERSIONS, FlagType, MatchType, SegmentOperator
 
 __all__ = ["Finding", "Path", "check_documents", "path_text", "validate_tree"]
 _FLAG_TYPES = tuple(t.value for t in FlagType)

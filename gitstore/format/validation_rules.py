@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitstore.format.yamlio import go_number
-from gitstore.model.documents import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS, ComparisonType
+from gitstore.model.vocabulary import LIST_OPERATORS, NO_VALUE_OPERATORS, OPERATORS, ComparisonType
 
 Path = tuple[str | int, ...]
 Emit = Callable[[tuple[str | int, ...], str, str], None]  # (path, message, severity)

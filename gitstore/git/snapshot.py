@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import pygit2
 from pygit2.enums import FileMode, ObjectType
@@ -36,7 +37,9 @@ from gitstore.format.yamlscan import Locator
 from gitstore.gcpause import gc_paused
 from gitstore.git import background
 from gitstore.git.objects import blob_bytes, tree_at
-from gitstore.model.documents import Document
+
+if TYPE_CHECKING:  # built when a document is asked for: reading and validating import no model
+    from gitstore.model.documents import Document
 
 FEATURE_FILES = ("features.yaml", "features.yml", "features.json")
 

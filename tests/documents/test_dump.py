@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from gitstore.edit.writer import edit_file
-from gitstore.format.loader import document_to_data, dump_document, dump_json, load_document
+from gitstore.format.loader import load_document
+from gitstore.format.models import document_to_data, dump_document, dump_json
 from gitstore.format.validation_rules import normalise_value
 from gitstore.format.yamlemit import scalar
 from gitstore.format.yamlio import go_number

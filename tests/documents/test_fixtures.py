@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gitstore.format.loader import dump_document, load_document
+from gitstore.format.loader import load_document
+from gitstore.format.models import dump_document
 
 from .synth import FIXTURES
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml_rs
 
-from gitstore.format.loader import dump_document, load_document
+from gitstore.format.loader import load_document
+from gitstore.format.models import dump_document
 
 from .synth import FIXTURES
 

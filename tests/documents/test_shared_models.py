@@ -5,7 +5,8 @@ copying) must never change another."""
 
 from __future__ import annotations
 
-from gitstore.format.loader import build_flag, load_document
+from gitstore.format.loader import load_document
+from gitstore.format.models import build_flag
 from gitstore.model.documents import Document, Variant
 
 TEXT = """\

@@ -10,7 +10,8 @@ import pytest
 
 from gitstore.edit.writer import apply_changes, edit_file
 from gitstore.errors import ValidationError
-from gitstore.format.loader import dump_document, load_document
+from gitstore.format.loader import load_document
+from gitstore.format.models import dump_document
 from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import (
     ComparisonType,

@@ -9,7 +9,8 @@ import pytest
 
 from gitstore.edit.checks import written_document
 from gitstore.edit.writer import edit_file
-from gitstore.format.loader import document_to_data, load_document
+from gitstore.format.loader import load_document
+from gitstore.format.models import document_to_data
 from gitstore.format.yamlemit import Style, item_lines
 from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import (

@@ -17,7 +17,8 @@ import pytest
 
 from evaluator.client_snapshot import _Builder, build_client_snapshot, client_snapshot_from_data
 from evaluator.engine.compiler import Compiler
-from gitstore.format.loader import _groups, build_document, build_segment, load_document
+from gitstore.format.loader import _groups, load_document
+from gitstore.format.models import build_document, build_segment
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

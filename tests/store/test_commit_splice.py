@@ -13,7 +13,8 @@ import pygit2
 from gitstore.config import load_config
 from gitstore.edit.checks import normalised
 from gitstore.edit.writer import VERIFY_WHOLE_BELOW
-from gitstore.format.loader import dump_document, load_document
+from gitstore.format.loader import load_document
+from gitstore.format.models import dump_document
 from gitstore.git.refs import branch_ref
 from gitstore.git.repo import build_tree, cas_ref, make_commit
 from gitstore.model.changes import Change, Kind, apply_to_document
