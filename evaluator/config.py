@@ -15,7 +15,6 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from evaluator.analytics.config import AnalyticsConfig
 from evaluator.automation.config import AutomationConfig
 from evaluator.events.config import EventsConfig, WebhookConfig
-from evaluator.keys import read_public_key, server_ssl_context
 from gitstore.config import Config, Duration, DurationOrZero, HttpUrl, Section, Source, load_config
 from gitstore.errors import ConfigError
 
@@ -184,12 +183,16 @@ class EvaluatorConfig(Config):
                     raise ConfigError(f"{source.at('automation', 'roles', email)}: unknown environment {env!r}")
         problems = config._server_problems  # files only the evaluator needs: reported by check_server_files
         if jwt is not None and jwt.public_key_file is not None:
+            from evaluator.keys import read_public_key  # (ssl, cryptography: only when a key or TLS is set)
+
             try:
                 read_public_key(jwt.public_key_file)
             except ValueError as exc:
                 problems.append(f"{source.at('authentication', 'jwt', 'public_key_file')}: {exc}")
         tls = config.server.tls
         if tls is not None:
+            from evaluator.keys import server_ssl_context
+
             try:
                 server_ssl_context(tls.cert_file, tls.key_file)
             except ValueError as exc:
