@@ -30,8 +30,8 @@ def _options(fn: Callable[..., T]) -> Callable[..., T]:
 @contextmanager
 def _store(config_path: Path | None, user: str | None = None) -> Iterator[Store]:
     """The store, and the errors a branch command turns into its exit status: usage 2, refused 1."""
+    from app.authors import resolve_author
     from app.commands.access import open_cli_store
-    from app.session import resolve_author
     from gitstore.branches import BranchNameError
     from gitstore.errors import ConfigError, FlagdeckError
     from gitstore.results import Author

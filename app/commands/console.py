@@ -66,8 +66,9 @@ def branch_refs(config: Config, key: str) -> bool:
 def command(config_path: Path | None, env: str | None, namespace: str | None, user: str | None,
             sample_path: Path | None) -> None:
     """Manage flags, segments and namespaces in a terminal; every change is reviewed and committed."""
+    from app.authors import resolve_author
     from app.commands.access import env_roles
-    from app.session import Session, resolve_author
+    from app.session import Session
     from app.settings import load_flagdeck_config as load_config
     from gitstore.store import Author, Store
 

@@ -29,8 +29,8 @@ from gitstore.errors import FlagdeckError
 def command(commit: str, config_path: Path | None, env: str | None, namespace: str, flag: str | None,
             restore: bool, user: str | None, reason: str | None) -> None:
     """Revert COMMIT (any revision: id, short id, HEAD~2) in an environment, as a new commit."""
+    from app.authors import resolve_author
     from app.commands.access import open_cli_store
-    from app.session import resolve_author
     from gitstore.model.revert import NothingToRevert
     from gitstore.results import Author
 

@@ -52,8 +52,8 @@ def glass(store: Store, env: str, reason: str | None) -> contextlib.AbstractCont
 def open_as(config_path: Path | None, user: str | None) -> tuple[Store, Author | None]:
     """The configured store opened as the acting user; a bad `--user` is a usage error, a store that cannot be
     opened a one-line error (both before anything is written)."""
+    from app.authors import resolve_author
     from app.commands.access import open_cli_store
-    from app.session import resolve_author
     from gitstore.errors import FlagdeckError
     from gitstore.results import Author
 

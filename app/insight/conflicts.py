@@ -8,7 +8,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.session import Pending, Resource, Session
+from app.session import Session
+from app.session_edits import Pending, Resource
 from gitstore.model.changes import Change, resource_value
 
 

@@ -23,7 +23,7 @@ from app.insight.impact import POPULATION_SIZE, Entity
 from app.insight.moves import BranchMove
 from app.insight.recents import RecentContexts
 from app.insight.served import ServedCache
-from app.session import Pending, Resource
+from app.session_edits import Pending, Resource
 from gitstore.model.changes import Kind, resource_value
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from app.screens.base import BaseScreen
-from app.session import Resource
+from app.session_edits import Resource
 from gitstore.model.changes import Change, Kind
 
 

@@ -25,7 +25,8 @@ from textual.widgets.option_list import Option
 
 from app.screens.base import BACK, BaseScreen
 from app.screens.proposals import approvals_text, person, state_text
-from app.session import relative_time, resource_text
+from app.session import relative_time
+from app.session_edits import resource_text
 from app.widgets.impact_panel import ImpactPanel
 from app.widgets.key_footer import KeyFooter
 from gitstore.errors import AccessDenied, ConflictError, FlagdeckError
@@ -320,7 +321,7 @@ class ProposalScreen(BaseScreen):
         as a merge of the target into it (`gitstore.proposals.resolve`); `escape` leaves everything as it was."""
         from app.insight.conflicts import Conflict
         from app.screens.modals.conflict import ConflictModal
-        from app.session import Pending
+        from app.session_edits import Pending
 
         view = self.view
         if view is None or view.plan is None or not view.plan.conflicts:

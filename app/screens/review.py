@@ -27,7 +27,7 @@ from app.screens.modals.confirm import ConfirmModal
 from app.screens.modals.conflict import ConflictModal
 from app.screens.modals.prompt import Field, PromptModal, non_empty
 from app.screens.proposal import is_protected, propose_dialog, propose_pending
-from app.session import Pending, break_glass_commit
+from app.session_edits import Pending, break_glass_commit
 from app.widgets.impact_panel import ImpactPanel
 from app.widgets.key_footer import KeyFooter
 from app.widgets.text_box import TextBox

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from app.authors import parse_author, resolve_author
 from app.commands.console import command
-from app.session import Session, parse_author, relative_time, resolve_author
+from app.session import Session, relative_time
 from gitstore.model.changes import Change, Kind
 from gitstore.roles import parse_roles
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from app.session import parse_author
+from app.authors import parse_author
 from gitstore.config import load_config
 from gitstore.model.changes import Change, Kind
 from gitstore.store import Author, Store

@@ -11,7 +11,7 @@ from console.helpers import ADA, BOB, NOW, commit_files, head_commit, open_store
 from app.insight.conflicts import Conflict, field_choices, find_conflicts, merged_value
 from app.insight.moves import describe_move
 from app.insight.recents import state_dir
-from app.session import Pending
+from app.session_edits import Pending
 from gitstore.model.changes import Change, Kind
 
 

@@ -15,7 +15,7 @@ from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.insight.conflicts import Conflict, field_choices, merged_value
-from app.session import resource_text
+from app.session_edits import resource_text
 
 
 class ConflictModal(ModalScreen[tuple[str, Any] | None]):
