@@ -48,7 +48,7 @@ class Proposal(Record):
     author: str
     environment: str  # the target
     branch: str  # the branch environment's key
-    state: State = State.OPEN  # as last written; what it is now is `gitstore.proposals.service.Status`
+    state: State = State.OPEN  # as last written; what it is now is `gitstore.proposals.status.Status`
     base: str  # merge base of the branch and the target when proposed
     tip: str  # the branch tip when the record was last written
     approvals: tuple[Approval, ...] = ()
