@@ -13,7 +13,8 @@ ROOT = HERE.parent
 # gitstore package: put the project root there instead.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
-ORDER = ["documents", "engine", "gitstore", "cli", "server", "streams", "soak", "console", "insight", "lifecycle", "ssh"]
+ORDER = ["documents", "engine", "gitstore", "cli", "server", "analytics_store", "streams", "soak", "console", "insight",
+         "lifecycle", "ssh"]
 
 
 def main(argv: list[str]) -> int:
