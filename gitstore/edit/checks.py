@@ -41,7 +41,7 @@ def _replaced(doc: Document, changes: list[Change]) -> Document | None:
         attr = "flags" if change.kind is Kind.FLAG else "segments"
         index = places(doc, attr)
         n = index.get(change.key) if index is not None else None
-        if n is None:
+        if n is None or getattr(doc, attr)[n].key != change.key:  # the latter never: an index is right
             return None
         lists.setdefault(attr, list(getattr(doc, attr)))[n] = value
     if not lists:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 _MARKER = re.compile(r"\n(?:---|\.\.\.)(?=[ \t\r\n]|$)")
 _TOP_KEY = re.compile(r"""^(?P<key>[^\s#\-'"\[{][^\n:]*?|"[^"\n]*"|'[^'\n]*')[ \t]*:(?:[ \t]|$)""", re.MULTILINE)
@@ -58,11 +60,31 @@ def content_end(text: str, start: int, limit: int, col: int = -1) -> int:
     return _line_end(text, start)
 
 
-def index_documents(text: str) -> list[DocIndex] | None:
+@dataclass(frozen=True)
+class Marks:
+    """Where the two whole-text patterns match (the offset of the newline each match begins with): document
+    markers (`_MARKER`) and lines starting at column 0 with content (`_TOP_CONTENT`). Each match depends only on a
+    few characters around it (`WIDTH`), so the marks of an edited text are the old ones outside the edits plus a
+    scan of the edited spans (`TextIndex.moved`)."""
+
+    markers: list[int]
+    tops: list[int]
+
+
+# characters a match at offset x reads: x .. x + width - 1 (a lookahead included)
+_MARKER_WIDTH, _TOP_WIDTH = 5, 2
+
+
+def scan_marks(text: str) -> Marks:
+    return Marks([m.start() for m in _MARKER.finditer(text)], [m.start() for m in _TOP_CONTENT.finditer(text)])
+
+
+def index_documents(text: str, marks: Marks | None = None) -> list[DocIndex] | None:
     """The non-empty documents of the stream with their top-level keys; None if the layout is not plain block
-    style (content on a `---` line, top-level content that is not a `key:` line)."""
+    style (content on a `---` line, top-level content that is not a `key:` line). `marks`: `scan_marks(text)`."""
+    marks = marks or scan_marks(text)
     bounds = [0]
-    markers = [m.start() + 1 for m in _MARKER.finditer(text)]
+    markers = [m + 1 for m in marks.markers]
     if text.startswith(("---", "...")) and text[3:4] in ("", " ", "\t", "\r", "\n"):
         markers.insert(0, 0)
     for at in markers:
@@ -75,7 +97,9 @@ def index_documents(text: str) -> list[DocIndex] | None:
     docs = []
     for i in range(0, len(bounds), 2):
         start, end = bounds[i], bounds[i + 1]
-        starts = [m.start() + 1 for m in _TOP_CONTENT.finditer(text, max(start - 1, 0), end - 1)]
+        # the matches a scan of text[max(start - 1, 0):end - 1] finds: each reads two characters before end - 1
+        tops = marks.tops[bisect.bisect_left(marks.tops, max(start - 1, 0)):bisect.bisect_right(marks.tops, end - 3)]
+        starts = [m + 1 for m in tops]
         if start == 0 and text[:1] not in ("", " ", "\t", "\n", "\r", "#"):
             starts.insert(0, 0)
         starts = [s for s in starts if not text.startswith("%", s)]
@@ -97,21 +121,37 @@ def index_documents(text: str) -> list[DocIndex] | None:
     return docs
 
 
-def sequence_items(text: str, key: TopKey) -> tuple[int, list[int]] | None:
+_FIRST = re.compile(r"^( *)(\S)", re.MULTILINE)
+
+
+def _dash(col: int) -> re.Pattern[str]:
+    return re.compile(rf"\n {{{col}}}-(?=[ \t\r\n])")
+
+
+def scan_dashes(text: str, col: int) -> list[int]:
+    """Start offsets of the `- ` item lines at column `col` (after a newline), in the whole text."""
+    return [m.start() + 1 for m in _dash(col).finditer(text)]
+
+
+def sequence_items(text: str, key: TopKey, dashes: Callable[[int], list[int]] | None = None
+                   ) -> tuple[int, list[int]] | None:
     """(dash column, start offset of each item) of the block sequence under a top-level key; None when the value
-    is not a block sequence (inline `[]`, a mapping, ...). An empty value gives (-1, [])."""
+    is not a block sequence (inline `[]`, a mapping, ...). An empty value gives (-1, []). `dashes`: a function
+    giving `scan_dashes(text, col)` (kept ones), else the text is scanned."""
     if key.inline:
         return None
-    first = re.compile(r"^( *)(\S)", re.MULTILINE).search(text, key.body, key.end)
+    first = _FIRST.search(text, key.body, key.end)
     while first is not None and first.group(2) == "#":
-        first = re.compile(r"^( *)(\S)", re.MULTILINE).search(text, _line_end(text, first.start()), key.end)
+        first = _FIRST.search(text, _line_end(text, first.start()), key.end)
     if first is None:
         return -1, []
     col = len(first.group(1))
     if first.group(2) != "-":
         return None
-    dash = re.compile(rf"\n {{{col}}}-(?=[ \t\r\n])")
-    starts = [m.start() + 1 for m in dash.finditer(text, key.body - 1, key.end)]
+    found = dashes(col) if dashes is not None else scan_dashes(text, col)
+    # the matches of a scan of text[key.body - 1:key.end]: each reads col + 3 characters from its newline, a
+    # lookahead included
+    starts = found[bisect.bisect_left(found, key.body):bisect.bisect_right(found, key.end - col - 2)]
     if not starts or starts[0] != first.start():
         return None
     return col, starts
@@ -135,70 +175,165 @@ def leading_comments(text: str, start: int, floor: int, col: int | None = None) 
 class TextIndex:
     """`index_documents(text)` and the items of its top-level sequences (`items`, each found when first asked
     for), kept for the last texts the writer wrote (`indexed`/`remember`): a commit's text is the next commit's
-    base, and indexing 46 MB (100,000 flags) takes a quarter of a second. The index of a text the writer derives
-    from its base's (`shifted`) is the one these functions would find."""
+    base, and indexing 46 MB (100,000 flags) takes a quarter of a second. What the index holds is derived from
+    where a few patterns match (`Marks`, the dash lines of each column), and each match reads only a few characters:
+    the index of an edited text (`shifted`: the writer's own edits; `follow`: another writer's text, compared with
+    this one) keeps the matches outside the edited spans, moved, and scans only those spans, so it is the index a
+    scan of the whole text finds."""
 
-    def __init__(self, text: str, docs: list[DocIndex] | None = None,
-                 sequences: dict[tuple[int, str], tuple[int, list[int]] | None] | None = None):
+    def __init__(self, text: str, marks: Marks | None = None, dashes: dict[int, list[int]] | None = None,
+                 document: Any = None):
         self.text = text
-        self.docs = index_documents(text) if docs is None and sequences is None else docs
-        self.sequences = sequences if sequences is not None else {}
+        self.marks = marks if marks is not None else scan_marks(text)
+        self.dashes = dashes if dashes is not None else {}
+        self.docs = index_documents(text, self.marks)
+        self.sequences: dict[tuple[int, str], tuple[int, list[int]] | None] = {}
+        self.document = document  # a weakref to the parsed document of `text`, when the writer made both
+        self.origin: tuple[TextIndex, list[tuple[int, int, int]]] | None = None  # `follow`: from what, the spans
 
     def items(self, key: TopKey) -> tuple[int, list[int]] | None:
         """`sequence_items(text, key)`."""
         place = (key.start, key.key)
         if place not in self.sequences:
-            self.sequences[place] = sequence_items(self.text, key)
+            self.sequences[place] = sequence_items(self.text, key, self._dashes)
         return self.sequences[place]
 
-    def shifted(self, text: str, edits: list[tuple[int, int, str]]) -> TextIndex | None:
-        """The index of `text`, which is this text with `edits` (start, end, replacement) applied, each replacing
-        a non-empty span; None when an edit is not such a replacement, an indexed offset falls inside one, or one
-        begins where a document or a top-level key begins (that key may be re-emitted, or gone). An item start
-        where an edit begins stays when the edit writes something there (the item, patched), and goes when the
-        edit deletes (the item with it); any other offset where a deletion begins makes None."""
-        if self.docs is None or any(start >= end for start, end, _ in edits):
+    def _dashes(self, col: int) -> list[int]:
+        if col not in self.dashes:
+            self.dashes[col] = scan_dashes(self.text, col)
+        return self.dashes[col]
+
+    def shifted(self, text: str, edits: list[tuple[int, int, str]]) -> TextIndex:
+        """The index of `text`, which is this text with `edits` (start, end, replacement) applied (`splice`)."""
+        spans: list[list[int]] = []  # [start, end, length in `text`]: edits that touch or overlap are one span
+        for start, end, new in sorted(edits, key=lambda e: (e[0], e[1])):
+            if spans and start <= spans[-1][1]:
+                span = spans[-1]
+                span[2] += len(new) + max(0, start - span[1])  # what `splice` keeps between them, then the new
+                span[1] = max(span[1], end)
+            else:
+                spans.append([start, end, len(new)])
+        moved = [(start, end, length - (end - start)) for start, end, length in spans]
+        if sum(delta for _, _, delta in moved) != len(text) - len(self.text):
+            return self.follow(text)  # not what `splice` makes of these edits: compare the texts instead
+        return self.moved(text, moved)
+
+    def follow(self, text: str, spans: list[tuple[int, int, int]] | None = None) -> TextIndex:
+        """The index of `text`, another version of this text; `spans`: `differing_spans(self.text, text)`."""
+        spans = differing_spans(self.text, text) if spans is None else spans
+        index = self.moved(text, spans)
+        index.origin = (self, spans)
+        return index
+
+    def moved(self, text: str, spans: list[tuple[int, int, int]]) -> TextIndex:
+        """The index of `text`, which is this text with each span (start, end, change of length) replaced; the
+        spans are sorted and do not overlap."""
+        marks = Marks(_moved(self.marks.markers, _MARKER, _MARKER_WIDTH, text, spans),
+                      _moved(self.marks.tops, _TOP_CONTENT, _TOP_WIDTH, text, spans))
+        dashes = {col: _moved(found, _dash(col), col + 3, text, spans, 1) for col, found in self.dashes.items()}
+        return TextIndex(text, marks, dashes)
+
+
+def _moved(old: list[int], pattern: re.Pattern[str], width: int, text: str, spans: list[tuple[int, int, int]],
+           lead: int = 0) -> list[int]:
+    """The offsets where `pattern` matches in `text` (plus `lead`), from `old` (the same in the text before the
+    spans were replaced): a match reads `width` characters from its offset, so one that reads none of a span's
+    characters is found again, moved by the spans before it; around each span the new text is scanned."""
+    out: list[int] = []
+    done, shift = 0, 0  # old offsets below `done` are placed; `shift` = change of length of the spans placed
+    for start, end, delta in spans:
+        keep = bisect.bisect_right(old, start - width + lead, done)  # matches that end before the span
+        out += [m + shift for m in old[done:keep]] if shift else old[done:keep]
+        new_start, new_end = start + shift, end + shift + delta  # the span in `text`
+        lo, hi = max(new_start - width + 1, 0), new_end - 1
+        scan = max(lo, out[-1] - lead + 1 if out else 0)
+        out += [m.start() + lead for m in pattern.finditer(text, scan, min(len(text), hi + width + 1))
+                if m.start() <= hi]
+        shift += delta
+        done = bisect.bisect_left(old, end + lead, keep)
+    out += [m + shift for m in old[done:]] if shift else old[done:]
+    return out
+
+
+SPANS_MAX = 8  # differing spans looked for; the rest of the text is then one span
+
+
+def differing_spans(a: str, b: str) -> list[tuple[int, int, int]]:
+    """Where `b` differs from `a`, as the spans of `a` (start, end, change of length) that, replaced, make `b`; the
+    text between them is the same in both (compared). Found by comparing growing chunks from the start and the end
+    and, between, by finding the text that follows a difference in `b` again in `a` a little further on (46 MB
+    with one flag changed: ~10 ms). Not the fewest or smallest spans: spans that differ."""
+    spans: list[tuple[int, int, int]] = []
+    at_a = at_b = _common(a, b, 0, 0, len(a), len(b))
+    tail = _common_tail(a, b, at_a, at_b)
+    end_a, end_b = len(a) - tail, len(b) - tail
+    while at_a != end_a or at_b != end_b:
+        found = _resync(a, b, at_a, at_b, end_a, end_b) if len(spans) < SPANS_MAX - 1 else None
+        if found is None:
+            spans.append((at_a, end_a, (end_b - at_b) - (end_a - at_a)))
+            break
+        next_a, next_b = found
+        spans.append((at_a, next_a, (next_b - at_b) - (next_a - at_a)))
+        same = _common(a, b, next_a, next_b, end_a, end_b)
+        at_a, at_b = next_a + same, next_b + same
+    return spans
+
+
+def _resync(a: str, b: str, at_a: int, at_b: int, end_a: int, end_b: int) -> tuple[int, int] | None:
+    """Offsets (in a, in b) after a difference at (at_a, at_b) from which the texts are the same again for a
+    while: a piece of `b` a little after the difference, found in `a` near where it would be; None when there is
+    no such piece before the common tail."""
+    for gap in (64, 1024, 16384):
+        piece_at = at_b + gap
+        if piece_at + 64 > end_b:
             return None
-        spans = sorted((start, end, len(new) - (end - start), not new) for start, end, new in edits)
-        ends, moved, total = [end for _, end, _, _ in spans], [0], 0
-        for _, _, delta, _ in spans:
-            total += delta
-            moved.append(total)
-
-        def move(offset: int, begins: bool = False) -> int:
-            """`begins`: a document or a key begins at the offset."""
-            at = bisect.bisect_right(ends, offset)  # the edits ending at or before the offset
-            if at < len(spans) and (spans[at][0] < offset or spans[at][0] == offset and (begins or spans[at][3])):
-                raise _Inside
-            return offset + moved[at]
-
-        try:
-            docs = [DocIndex(move(d.start, True), move(d.end),
-                             {name: TopKey(k.key, move(k.start, True), move(k.body), move(k.end), k.inline)
-                              for name, k in d.keys.items()}) for d in self.docs]
-            sequences: dict[tuple[int, str], tuple[int, list[int]] | None] = {}
-            for (start, name), found in self.sequences.items():
-                if found is not None:
-                    col, starts = found
-                    new: list[int] = []
-                    done = 0
-                    for (begin, end, _, gone), shift in zip(spans, moved, strict=False):
-                        upto = bisect.bisect_right(starts, begin)
-                        if upto < len(starts) and starts[upto] < end:
-                            raise _Inside
-                        keep = upto - 1 if gone and upto > done and starts[upto - 1] == begin else upto
-                        new += [s + shift for s in starts[done:keep]] if shift else starts[done:keep]
-                        done = upto
-                    new += [s + total for s in starts[done:]]
-                    found = (col, new)
-                sequences[(move(start, True), name)] = found
-        except _Inside:
-            return None
-        return TextIndex(text, docs, sequences)
+        piece = b[piece_at:piece_at + 64]
+        found = a.find(piece, at_a, min(end_a, at_a + 4 * gap + 8192))
+        if found >= 0:
+            return found, piece_at
+    return None
 
 
-class _Inside(Exception):
-    """An indexed offset inside an edited span: the index cannot be shifted."""
+def _common_tail(a: str, b: str, at_a: int, at_b: int) -> int:
+    """How many characters `a[at_a:]` and `b[at_b:]` have in common at their end."""
+    n, lo, step = min(len(a) - at_a, len(b) - at_b), 0, 1 << 12
+
+    def same(upto: int) -> bool:
+        return b.endswith(a[len(a) - upto:len(a) - lo], 0, len(b) - lo)
+
+    while lo < n:
+        hi = min(n, lo + step)
+        if not same(hi):
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if same(mid):
+                    lo = mid
+                else:
+                    hi = mid
+            return lo
+        lo, step = hi, min(step * 2, 1 << 20)
+    return n
+
+
+def _common(a: str, b: str, at_a: int, at_b: int, end_a: int, end_b: int) -> int:
+    """How many characters `a[at_a:end_a]` and `b[at_b:end_b]` have in common at their start."""
+    n, lo, step = min(end_a - at_a, end_b - at_b), 0, 1 << 12
+
+    def same(upto: int) -> bool:
+        return b.startswith(a[at_a + lo:at_a + upto], at_b + lo)
+
+    while lo < n:
+        hi = min(n, lo + step)
+        if not same(hi):
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if same(mid):
+                    lo = mid
+                else:
+                    hi = mid
+            return lo
+        lo, step = hi, min(step * 2, 1 << 20)
+    return n
 
 
 # The last indexes, newest last, each found by its text (the very object, else an equal text: never a stale one).
@@ -216,18 +351,42 @@ class _Kept(list[TextIndex]):
 
 _KEPT = _Kept()
 KEPT = 2
+FOLLOW = True  # False: a text not remembered is scanned whole (the tests compare both)
 _lock = threading.Lock()
 
 
 def indexed(text: str) -> TextIndex:
-    """The index of `text`: remembered, or a new one."""
+    """The index of `text`: remembered (`kept`), or a new one."""
+    found = kept(text)
+    return found if found is not None else TextIndex(text)
+
+
+def kept(text: str) -> TextIndex | None:
+    """The index of `text` when it costs no scan of the whole text: remembered, else followed from a remembered
+    text that differs from it in one span of less than half of it (another writer's commit changed the text the
+    writer wrote last: only that span is scanned), and then remembered; None when there is none."""
     with _lock:
         found = _KEPT.get(text)
         if found is not None:
             _KEPT.remove(found)
             _KEPT.append(found)
             return found
-    return TextIndex(text)
+        candidates = _KEPT[::-1]  # the newest first
+    if not FOLLOW:
+        return None
+    best: tuple[int, TextIndex, list[tuple[int, int, int]]] | None = None
+    for near in candidates:
+        spans = differing_spans(near.text, text)
+        differs = sum(end - start + max(delta, 0) for start, end, delta in spans)  # characters to scan
+        if best is None or differs < best[0]:
+            best = (differs, near, spans)
+        if differs < len(text) // 8:
+            break  # close enough: the others are not compared
+    if best is None or best[0] > len(text) // 2:  # mostly different (another file): a scan is as fast
+        return None
+    followed = best[1].follow(text, best[2])
+    remember(followed)
+    return followed
 
 
 def remember(index: TextIndex) -> None:

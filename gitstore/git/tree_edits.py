@@ -127,11 +127,11 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
         if parsed is not None and not parsed.valid:
             raise ValidationError(list(parsed.problems) or [Problem(found.path, 0, "", "the file is invalid")])
         before = parsed.documents.get(namespace) if parsed is not None else None
+        text = parsed.text if parsed is not None else ""
+        result = edit_file(text, found.path, group, before)  # first: it may give `before` its key index cheaply
         for change in group:
             if change.value is not None and value_of(before, change.kind, change.key) is None:
                 edits.created.add(change.resource)
-        text = parsed.text if parsed is not None else ""
-        result = edit_file(text, found.path, group, before)
         data = edits.files[found.path] = result.text.encode("utf-8")
         edits.documents[found.path] = result.document
         edits.texts[found.path] = result.text

@@ -408,7 +408,7 @@ def test_in_place_replacements_write_what_the_walk_over_every_item_writes(
         with_base: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Changes that each replace an existing item are patched where they are, found by position (issue 18: no walk
     over 100,000 items); the text must be the one the general path writes, byte for byte, and CRLF files too."""
-    from gitstore.edit.writer import _Splicer
+    from gitstore.edit.splicer import Splicer
     from gitstore.model.documents import Segment
 
     doc = load(HAND_WRITTEN)
@@ -421,7 +421,7 @@ def test_in_place_replacements_write_what_the_walk_over_every_item_writes(
         base = doc if with_base else None
         fast = apply_changes(text, "shop/features.yaml", changes, base)
         with monkeypatch.context() as patched:
-            patched.setattr(_Splicer, "_in_place", lambda *args: False)
+            patched.setattr(Splicer, "_in_place", lambda *args: False)
             walked = apply_changes(text, "shop/features.yaml", changes, base)
         assert fast == walked
         assert diff(text.replace("\r\n", "\n"), fast.replace("\r\n", "\n")) == [
@@ -460,12 +460,11 @@ def test_the_index_of_the_text_just_written_is_the_one_a_scan_finds(comments: bo
         assert kept is not None, f"step {step}: no index kept"
         scan = locate.TextIndex(written)
         assert kept.docs == scan.docs
-        for place, found in kept.sequences.items():
-            key = next(k for d in scan.docs or () for k in d.keys.values() if (k.start, k.key) == place)
-            assert found == locate.sequence_items(written, key), f"step {step}: {place}"
+        for key in (k for d in scan.docs or () for k in d.keys.values()):
+            assert kept.items(key) == locate.sequence_items(written, key), f"step {step}: {key}"
         with monkeypatch.context() as patched:  # the same write from a scan
             patched.setattr(locate, "_KEPT", type(locate._KEPT)())
-            patched.setattr("gitstore.edit.writer.indexed", lambda t: locate.TextIndex(t))
+            patched.setattr("gitstore.edit.writer.kept", lambda t: None)
             assert apply_changes(fresh_texts, "default/features.yaml", changes, doc) == written
         text = fresh_texts = written
     assert len(load(text, "default/features.yaml").flags) == 60
