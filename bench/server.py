@@ -12,9 +12,11 @@ Every run also loads the same evaluator started with `--no-hot-lane` ("lane off"
 objects for every request) and prints its CPU per request and ratio, so the hot lane's share is visible.
 Every run also loads the evaluator with `analytics: {enabled: false}` ("analytics off"), while "ours" counts every
 evaluation into its SQLite store, flushing every `--analytics-flush` seconds (10, the default of
-`analytics.buffer.flush_period`; `--analytics-flush 1` overstates the cost tenfold: each flush costs the server some
-CPU whatever the load), and prints analytics on/off for req/s and CPU per request (issue 16: counting may cost at
-most 5 %).
+`analytics.buffer.flush_period`; 1 is the stress case), and prints analytics on/off for req/s and CPU per request
+(issue 16: counting may cost at most 5 %). A flush costs the server ~0.1 ms of CPU (~11 us a series written), so even
+at 1 s the true difference is far below what one run resolves on a shared machine: two identical evaluators differ
+by up to 3 % CPU per request (10 % req/s) within a run, and this line moved from 0.87 to 1.07 between runs at 1 s.
+Read it over several runs.
 `--against DIR` also runs an evaluator from another source tree (e.g. `git archive <rev> evaluator gitstore | tar
 -x -C DIR`) in the same alternating runs and prints its CPU per request: a before/after on the same load.
 """
