@@ -76,9 +76,8 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
     checker = Checker(0, version)
     # the changed flags' places, found without a walk over every flag when the document has an index
     index = places(doc, "flags")
-    if index is not None:
-        changed_at = sorted(index[key] for key in changed_flags if key in index)
-    else:
+    changed_at = sorted(index[key] for key in changed_flags if key in index) if index is not None else []
+    if index is None or any(doc.flags[i].key not in changed_flags for i in changed_at):  # the latter never
         changed_at = [i for i, flag in enumerate(doc.flags) if flag.key in changed_flags]
     for i in changed_at:
         data = flag_to_data(doc.flags[i], version)

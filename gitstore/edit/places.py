@@ -163,6 +163,13 @@ def _end(starts: list[int], n: int, limit: int) -> int:
     return starts[n + 1] if n + 1 < len(starts) else limit
 
 
+def forget(doc: Document) -> None:
+    """Drop the indexes of `doc` (the writer distrusts what it derived them from): built again when asked for."""
+    with _lock:
+        for attr in ATTRS:
+            _kept.pop((id(doc), attr), None)
+
+
 def _known(doc: Document, attr: str) -> tuple[weakref.ref[Document], dict[str, int] | None] | None:
     with _lock:
         found = _kept.get((id(doc), attr))

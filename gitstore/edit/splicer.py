@@ -178,7 +178,7 @@ class Splicer:
                 return False
             at = sorted({index[c.key] for c in changes})
             if any(old[index[c.key]].key != c.key for c in changes):  # never: an index is right
-                raise Fallback("key index")
+                return False  # the walk below
         else:
             keys = self.keys(attr)
             try:

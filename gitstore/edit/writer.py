@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from gitstore.edit.checks import changed_keys, check_written, written_document
 from gitstore.edit.locate import TextIndex, kept, remember
-from gitstore.edit.places import follow, value_of
+from gitstore.edit.places import follow, forget, value_of
 from gitstore.edit.splicer import Fallback, Splicer, splice
 from gitstore.errors import Problem, ValidationError
 from gitstore.format.loader import load_document
@@ -103,6 +103,8 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
             # A kept index that does not fit the text (it never should) would lose every comment and the layout
             # to a re-emitted file: scan the text once and splice again.
             log.warning("the kept index of %s did not fit (%s); scanning the file again", filename, exc)
+            forget(base)  # its key index may have been moved along the kept index: built anew
+            new = written_document(base, changes)
             fresh = TextIndex(text)
             remember(fresh)
             new_text = _spliced(text, filename, ns, base, new, changes, fresh)

@@ -266,3 +266,28 @@ def test_the_key_index_is_moved_for_a_toggle_and_an_added_flag() -> None:
         places.follow(index, other)
         found = places._known(other, "flags")
         assert found is not None and found[1] == {f.key: n for n, f in enumerate(other.flags)}
+
+
+def test_a_wrong_key_index_is_not_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every use of a key index checks the key at the place it found (an index is never wrong; if a moved one were,
+    the write must still be right): two places swapped on purpose, the commit writes what the walk writes."""
+    from gitstore.edit import writer
+
+    monkeypatch.setattr(writer, "VERIFY_WHOLE_BELOW", 0)
+    rng = random.Random(11)
+    text = _file(rng, [_flag(rng, f"f{i}") for i in range(12)], STYLES[0])
+    doc = load_document(text, FILE).document
+    assert doc is not None
+    flag = doc.flags[4]
+    change = [Change("fz", Kind.FLAG, flag.key, flag.model_copy(update={"enabled": not flag.enabled,
+                                                                         "name": "Changed"}))]
+    monkeypatch.setattr(places, "INDEXED", False)
+    walked = edit_file(text, FILE, change, doc)
+    monkeypatch.setattr(places, "INDEXED", True)
+    index = places.places(doc, "flags")
+    assert index is not None
+    index["f4"], index["f7"] = 7, 4  # wrong on purpose
+    locate._KEPT.clear()
+    result = edit_file(text, FILE, change, doc)
+    assert (result.text, result.document) == (walked.text, walked.document)
+    assert load_document(result.text, FILE).document == walked.document
