@@ -10,7 +10,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from evaluator.analytics.reader import SETTLING, FlagUsage, Gap, Tally, from_epoch, runs, steps, utc
+from evaluator.analytics.reader import (
+    ERROR_VALUE,
+    SETTLING,
+    FlagUsage,
+    Gap,
+    Tally,
+    from_epoch,
+    runs,
+    steps,
+    utc,
+)
 from evaluator.analytics.store import connect, epoch_minute, problem, span_minutes
 
 
@@ -99,13 +109,14 @@ class SqliteReader:
         return {(ns, key): minute for ns, key, minute in self._query(sql, tuple(params))}
 
     def _last_before(self, environment: str, key: tuple[str, str], start: int, end: float | None) -> int | None:
-        """The last minute with an evaluation of `key` in [start, end) (one step down the flag's index)."""
-        params = (environment, *key, start, end if end is not None else float("inf"))
+        """The last minute with an evaluation of `key` in [start, end) (one step down the flag's index); a failed
+        evaluation is not one (as in `latest`)."""
+        params = (environment, *key, start, end if end is not None else float("inf"), ERROR_VALUE)
         found = self._query("SELECT max(minute) FROM counts WHERE environment = ? AND namespace = ? AND flag = ? "
-                            "AND minute >= ? AND minute < ?", params)
+                            "AND minute >= ? AND minute < ? AND value != ?", params)
         if not found or found[0][0] is None:  # before the minutes kept: the hour
             found = self._query("SELECT max(hour) FROM hours WHERE environment = ? AND namespace = ? AND flag = ? "
-                                "AND hour >= ? AND hour < ?", params)
+                                "AND hour >= ? AND hour < ? AND value != ?", params)
         return found[0][0] if found and found[0][0] is not None else None
 
     def series(self, environment: str, namespace: str, flag: str, since: datetime, step: timedelta,

@@ -9,6 +9,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from evaluator.analytics.reader import ERROR_VALUE
 from evaluator.analytics.sqlite_reader import SqliteReader
 from evaluator.analytics.store import AnalyticsWriter
 
@@ -33,6 +34,20 @@ def test_windows_across_hours_and_last_seen_inside_the_window(tmp_path: Path) ->
     assert (whole_hours.total, whole_hours.last_seen) == (2 + 3 + 4, at(1, 59))
     assert reader.usage("prod", at(2, 41), at(3, 5)) == {}
     assert reader.last_seen("prod") == {("ns", "f"): at(3, 10)}
+
+
+def test_a_failed_evaluation_is_not_a_last_evaluation_in_a_window(tmp_path: Path) -> None:
+    """`latest` leaves failed evaluations out; a window ending before the latest evaluation, which looks further
+    down the flag's minutes and hours, must leave them out too."""
+    writer = AnalyticsWriter(tmp_path / "a.sqlite3")
+    writer.add([(at(0, 10), "prod", "ns", "f", "on", MATCH, 1), (at(0, 20), "prod", "ns", "f", ERROR_VALUE,
+                "FLAG_NOT_FOUND_ERROR_EVALUATION_REASON", 2), (at(3, 0), "prod", "ns", "f", "on", MATCH, 1),
+                (at(0, 25), "prod", "ns", "g", ERROR_VALUE, "FLAG_NOT_FOUND_ERROR_EVALUATION_REASON", 1)])
+    reader = SqliteReader(tmp_path / "a.sqlite3")
+    window = reader.usage("prod", at(0, 0), at(1, 0))
+    assert window[("ns", "f")].last_seen == at(0, 10)  # not the failure at 0:20
+    assert window[("ns", "g")].last_seen is None  # only failed: never evaluated
+    assert reader.last_seen("prod") == {("ns", "f"): at(3, 0)}
 
 
 def test_windows_equal_a_brute_force_sum(tmp_path: Path) -> None:
