@@ -56,15 +56,23 @@ def fingerprint() -> str:
     wrote."""
     global _fingerprint
     if _fingerprint is None:
-        here = Path(__file__).resolve().parent
         digest = hashlib.sha1(MAGIC)
         # and what parses and decodes: another YAML parser (or orjson, or Python) may read a file differently
         digest.update(f"yaml-rs {yaml_rs.__version__} orjson {orjson.__version__} {sys.version}\0".encode())
-        model = here.parent / "model"  # the documents, and the lifecycle rules the validator applies
-        for path in sorted([*here.glob("*.py"), model / "documents.py", model / "lifecycle.py", here.parent / "errors.py"]):
+        for path in fingerprinted():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         _fingerprint = digest.hexdigest()
     return _fingerprint
+
+
+def fingerprinted() -> list[Path]:
+    """The source files `fingerprint` hashes: every module of `gitstore.format`, and what they read from outside it
+    (the documents, the words of the format, the lifecycle rules the validator applies, the problems).
+    `tests/format/test_cache_fingerprint.py` checks that every gitstore module loading imports is among them."""
+    here = Path(__file__).resolve().parent
+    model = here.parent / "model"
+    return sorted([*here.glob("*.py"), model / "documents.py", model / "vocabulary.py", model / "lifecycle.py",
+                   here.parent / "errors.py"])
 
 
 def blob_id(data: bytes) -> str:
