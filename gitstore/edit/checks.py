@@ -9,7 +9,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from typing import Any
 
-from gitstore.edit.places import ATTRS, inherit, places, value_of
+from gitstore.edit.places import ATTRS, WALK, inherit, place_of, value_of
 from gitstore.errors import Problem
 from gitstore.format.limits import check_data
 from gitstore.format.models import build_flag, build_segment
@@ -39,9 +39,8 @@ def _replaced(doc: Document, changes: list[Change]) -> Document | None:
         if not isinstance(value, Flag | Segment) or value.key != change.key:
             return None
         attr = "flags" if change.kind is Kind.FLAG else "segments"
-        index = places(doc, attr)
-        n = index.get(change.key) if index is not None else None
-        if n is None or getattr(doc, attr)[n].key != change.key:  # the latter never: an index is right
+        n = place_of(doc, attr, change.key)
+        if n is None or n == WALK:
             return None
         lists.setdefault(attr, list(getattr(doc, attr)))[n] = value
     if not lists:
@@ -75,9 +74,9 @@ def check_written(doc: Document, changed_flags: set[str], changed_segments: set[
     the write."""
     checker = Checker(0, version)
     # the changed flags' places, found without a walk over every flag when the document has an index
-    index = places(doc, "flags")
-    changed_at = sorted(index[key] for key in changed_flags if key in index) if index is not None else []
-    if index is None or any(doc.flags[i].key not in changed_flags for i in changed_at):  # the latter never
+    found = [place_of(doc, "flags", key) for key in changed_flags]
+    changed_at = sorted(n for n in found if n is not None)
+    if WALK in found:
         changed_at = [i for i, flag in enumerate(doc.flags) if flag.key in changed_flags]
     for i in changed_at:
         data = flag_to_data(doc.flags[i], version)

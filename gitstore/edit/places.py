@@ -52,18 +52,33 @@ def inherit(old: Document, new: Document, attr: str) -> None:
         _keep(new, attr, found[1])
 
 
+WALK = -1
+"""`place_of`'s answer when the index cannot say: the caller walks the items."""
+
+
+def place_of(doc: Document, attr: str, key: str) -> int | None:
+    """Where `key` is in `doc.flags` (attr "flags") or `doc.segments`: its index, None when it is not there, or
+    `WALK` when the document has no index (a key said twice, indexing off) or the index names another item there
+    (never: an index is right; checked here, once for every caller, so a wrong one costs a walk, not a wrong
+    write)."""
+    index = places(doc, attr)
+    if index is None:
+        return WALK
+    n = index.get(key)
+    if n is None:
+        return None
+    return n if getattr(doc, attr)[n].key == key else WALK
+
+
 def value_of(doc: Document | None, kind: Kind, key: str) -> Flag | Segment | NamespaceInfo | None:
     """`gitstore.model.changes.resource_value`, through the index."""
     if doc is None or kind is Kind.NAMESPACE:
         return resource_value(doc, kind, key)
     attr = "flags" if kind is Kind.FLAG else "segments"
-    index = places(doc, attr)
-    if index is None:
+    n = place_of(doc, attr, key)
+    if n == WALK:
         return resource_value(doc, kind, key)
-    n = index.get(key)
     item: Flag | Segment | None = getattr(doc, attr)[n] if n is not None else None
-    if item is not None and item.key != key:  # never: an index is right; if it were not, walk
-        return resource_value(doc, kind, key)
     return item
 
 

@@ -12,7 +12,7 @@ import yaml_rs
 
 from gitstore.edit.locate import DocIndex, TextIndex, TopKey, content_end, leading_comments, remember
 from gitstore.edit.patch import FLAG_ORDER, SEGMENT_ORDER, detect_style, patch_item
-from gitstore.edit.places import places
+from gitstore.edit.places import WALK, place_of
 from gitstore.format.models import build_flag, build_segment
 from gitstore.format.serialize import flag_to_data, namespace_to_data, segment_to_data
 from gitstore.format.validation import Checker, namespace_key
@@ -172,13 +172,11 @@ class Splicer:
         if not self.aligned or len(new) != len(old) or not all(
                 isinstance(c.value, Flag | Segment) and c.value.key == c.key for c in changes):
             return False
-        index = places(self.base, attr)  # the base's keys are the file's (aligned)
-        if index is not None:
-            if any(c.key not in index for c in changes):  # not in the file yet: an addition
-                return False
-            at = sorted({index[c.key] for c in changes})
-            if any(old[index[c.key]].key != c.key for c in changes):  # never: an index is right
-                return False  # the walk below
+        found = [place_of(self.base, attr, c.key) for c in changes]  # the base's keys are the file's (aligned)
+        if None in found:  # not in the file yet: an addition
+            return False
+        if WALK not in found:
+            at = sorted({n for n in found if n is not None})
         else:
             keys = self.keys(attr)
             try:
