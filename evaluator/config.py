@@ -199,11 +199,10 @@ class EvaluatorConfig(Config):
                 field, message = str(exc).split(": ", 1)
                 problems.append(f"{source.at('server', 'tls', field)}: {message}")
         if config.automation.enabled and config.automation.users is not None:  # the scheduler's roles: readable
-            from gitstore.users import UsersFileError, decode, parse_entries, read_users_file
+            from gitstore.users import UsersFileError, parse_bytes, read_users_file
 
             try:
-                parse_entries(decode(read_users_file(config.automation.users), config.automation.users),
-                              str(config.automation.users))
+                parse_bytes(read_users_file(config.automation.users), config.automation.users)
             except UsersFileError as exc:
                 problems.append(f"{source.at('automation', 'users')}: {exc}")
         for at, hook in enumerate(config.webhooks):  # a webhook's secret from the serving machine's environment

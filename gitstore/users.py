@@ -114,6 +114,11 @@ def parse_entries(text: str, filename: str) -> tuple[Any, UsersFile]:
         ) from None
 
 
+def parse_bytes(data: bytes, path: Path) -> tuple[Any, UsersFile]:
+    """`parse_entries` of a users file's bytes as read (`read_users_file`)."""
+    return parse_entries(decode(data, path), str(path))
+
+
 def line_of(document: Any, *loc: int | str) -> int:
     from gitstore.format.yamlio import node_line
 

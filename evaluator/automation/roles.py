@@ -77,7 +77,7 @@ class RoleDirectory:
         self._roles = _lower(roles)
 
     def _read_users(self) -> None:
-        from gitstore.users import UsersFileError, decode, parse_entries, read_users_file
+        from gitstore.users import UsersFileError, parse_bytes, read_users_file
 
         assert self.users is not None
         try:
@@ -90,7 +90,7 @@ class RoleDirectory:
         if digest in (self._digest, self._bad):
             return
         try:
-            _, parsed = parse_entries(decode(data, self.users), str(self.users))
+            _, parsed = parse_bytes(data, self.users)
         except UsersFileError as exc:
             self._bad = digest
             if self._digest is None:
