@@ -61,5 +61,6 @@ class FlagdeckConfig(EvaluatorConfig):
 
 
 def load_flagdeck_config(path: str | Path | None = None) -> FlagdeckConfig:
-    """flagdeck.yaml (found as `gitstore.config.find_config` finds it), every section validated."""
-    return load_config(path, FlagdeckConfig)
+    """flagdeck.yaml (found as `gitstore.config.find_config` finds it), every section validated; from the cache of
+    validated configurations when this file was validated before (`gitstore.config_cache`)."""
+    return load_config(path, FlagdeckConfig, cache=True)

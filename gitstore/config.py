@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
@@ -169,6 +169,7 @@ class Source:
     file: str
     document: Any
     base: Path
+    resolved: list[tuple[str, str]] = field(default_factory=list)  # (path, what it resolved to), for the cache
 
     def at(self, *loc: Any) -> str:
         """`file:line: dotted.key` for a key of the document (the line of the deepest part of it that exists)."""
@@ -181,6 +182,12 @@ class Source:
             return value
         path = Path(os.path.expanduser(str(value)))
         return path if path.is_absolute() else self.base / path
+
+    def resolve(self, path: Path) -> Path:
+        """`path` with its links resolved, remembered: the configuration cache checks it again on every hit."""
+        resolved = path.resolve()
+        self.resolved.append((str(path), str(resolved)))
+        return resolved
 
 
 def _where(file: str, line: int, loc: tuple[Any, ...]) -> str:
@@ -238,7 +245,7 @@ class Config(Section):
                 remote = storage["remote"] = None  # `remote: ""` means no remote, not this file's directory
             if isinstance(remote, str) and "://" not in remote and not re.match(r"^[\w.-]+@[\w.-]+:", remote):
                 written = Path(os.path.expanduser(remote))  # a local path, relative to this file
-                storage["remote"] = str(written if written.is_absolute() else (source.base / written).resolve())
+                storage["remote"] = str(written if written.is_absolute() else source.resolve(source.base / written))
             if "path" not in storage:
                 raise ConfigError(f"{source.at('storage', name, 'path')}: is required")
         only_storage = next(iter(storages)) if len(storages) == 1 else None
@@ -284,6 +291,10 @@ C = TypeVar("C", bound=Config)
 def parse_config(text: str, path: Path | None = None, model: type[C] = Config) -> C:  # type: ignore[assignment]
     """Parse and check the text of a configuration file as `model` (gitstore's `Config` or a package's extension of
     it); `path` anchors relative paths and names the file."""
+    return _parsed(text, path, model)[0]
+
+
+def _parsed(text: str, path: Path | None, model: type[C]) -> tuple[C, Source]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -305,7 +316,7 @@ def parse_config(text: str, path: Path | None = None, model: type[C] = Config) -
     except PydanticValidationError as exc:
         lines = [f"{source.at(*err['loc'])}: {_message(err)}" for err in exc.errors()]
         raise ConfigError("\n".join(lines)) from None
-    return config.checked(source)
+    return config.checked(source), source
 
 
 def _message(err: Any) -> str:
@@ -342,11 +353,23 @@ def find_config(path: str | Path | None = None) -> Path:
     return candidate.resolve()
 
 
-def load_config(path: str | Path | None = None, model: type[C] = Config) -> C:  # type: ignore[assignment]
-    """Find (`find_config`), read and parse flagdeck.yaml as `model`."""
+def load_config(path: str | Path | None = None, model: type[C] = Config,  # type: ignore[assignment]
+                cache: bool = False) -> C:
+    """Find (`find_config`), read and parse flagdeck.yaml as `model`. `cache`: take it from, and keep it in, the
+    cache of validated configurations (`gitstore.config_cache`), for commands that do not read the files only the
+    evaluator reads (`flagdeck serve` never uses it)."""
     found = find_config(path)
     try:
-        text = found.read_text(encoding="utf-8")
+        data = found.read_bytes()
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{found}: cannot read: {exc}") from None
-    return parse_config(text, found, model)
+    if not cache:
+        return parse_config(text, found, model)
+    from gitstore import config_cache
+
+    config = config_cache.load(found, data, model)
+    if config is None:
+        config, source = _parsed(text, found, model)
+        config_cache.save(found, data, config, source.resolved)
+    return config
