@@ -6,7 +6,8 @@ cold start until /health serves, the console's first screen and a one-flag commi
 Printed side by side with the floor, `git show HEAD:<file> | wc -c` (reading the blob and nothing else); each
 figure is the median of several runs taken in alternation, so a busy machine slows them alike. Commands that read
 the environment run twice per round: `cold` with an empty state directory (no parse cache) and `warm` once the
-cache holds the file ("console: open the namespace": from opening the big namespace in a console started on a small
+cache holds the file; flagdeck.yaml was validated before in both (the cache of validated configurations,
+`gitstore/config_cache.py`), except in the row "eval, flagdeck.yaml just edited" ("console: open the namespace": from opening the big namespace in a console started on a small
 one to its rows on screen). The evaluator's start is timed until /health answers, then until a first evaluation and the
 namespace's client snapshot, each asked as soon as the previous answered (a big namespace is prepared after
 /health answers: evaluations compile their flag meanwhile, the snapshot waits for its body, written first).
@@ -215,7 +216,7 @@ def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path |
     print(f"-- {flags:,} flags: {size / 1e6:.1f} MB of YAML, repository made in {time.perf_counter() - started:.1f} s",
           flush=True)
     state = root / "state"
-    env = dict(os.environ, FLAGDECK_STATE_DIR=str(state))
+    env = dict(os.environ, FLAGDECK_STATE_DIR=str(state), FLAGDECK_CONFIG_CACHE=str(root / "config-cache"))
     old = dict(env, PYTHONPATH=str(against)) if against is not None else None
     out = root / "export.json"
     commands: dict[str, list[str]] = {
@@ -236,6 +237,7 @@ def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path |
         rows.setdefault(row, {}).setdefault(column, []).append(seconds)
 
     floor = ["sh", "-c", f"git --git-dir=repo show HEAD:{FILE} | wc -c"]
+    run(commands["validate"], root, env)  # flagdeck.yaml as a user has it: validated by an earlier command
     for _ in range(0 if commit_only else runs):
         add("git show | wc -c (floor)", "cold", timed(lambda: run(floor, root, env)))
         for name, args in (("flagdeck --help", [FLAGDECK, "--help"]),
@@ -250,6 +252,9 @@ def measure(flags: int, runs: int, workdir: Path, console: bool, against: Path |
             reset()
             add(name, "cold", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
             add(name, "warm", timed(lambda a=args: run(a, root, env)))  # type: ignore[misc]
+        reset()
+        shutil.rmtree(root / "config-cache", ignore_errors=True)
+        add("eval, flagdeck.yaml just edited", "cold", timed(lambda: run(commands["eval"], root, env)))
         for column, environ in ((("before", old),) if old is not None else ()) + (("cold", env), ("warm", env)):
             if column != "warm":
                 reset()

@@ -134,3 +134,41 @@ def test_one_shot_commands_are_commands() -> None:
 
     assert ONE_SHOT <= set(COMMANDS)
     assert not ONE_SHOT & {"serve", "console", "ssh-server"}
+
+
+BUILT = """
+import json, sys
+from app.cli import main
+try:
+    main(sys.argv[1:], prog_name="flagdeck")
+except SystemExit as exc:
+    code = exc.code
+from pydantic import BaseModel
+
+def every(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from every(sub)
+
+built = sorted({f"{c.__module__}.{c.__qualname__}" for c in every(BaseModel)
+                if c.__module__.split(".")[0] in ("app", "evaluator", "gitstore") and c.__pydantic_complete__})
+print(json.dumps({"code": code, "built": built}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["validate"], ["eval", "-n", "default", "-e", "u1"],
+                                  ["export", "--format", "json", "-o", "out.json"]], ids=["validate", "eval", "export"])
+def test_reading_an_environment_builds_no_validator(tmp_path: Path, args: list[str]) -> None:
+    """Once flagdeck.yaml is in the cache of validated configurations, validate, eval and export build no pydantic
+    validator: the configuration is read from the cache and documents are built from checked data (issue 18: making
+    the validators was a tenth of a 1,000-flag run). The first run validates the configuration, and only it."""
+    from gitstore.demo import init_demo
+
+    config = init_demo(tmp_path / "demo")
+    args = [str(tmp_path / arg) if arg == "out.json" else arg for arg in args]
+    runs = [json.loads(subprocess.run([sys.executable, "-c", BUILT, *args, "--config", str(config), "--env",
+                                       "staging"], cwd=ROOT, capture_output=True, text=True, timeout=60
+                                      ).stderr.strip().splitlines()[-1]) for _ in range(2)]
+    assert runs[0]["code"] == runs[1]["code"] == 0
+    assert "app.settings.FlagdeckConfig" in runs[0]["built"]
+    assert runs[1]["built"] == []

@@ -59,7 +59,7 @@ def lifecycle_problems(metadata: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 class Lifecycle(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built when first validated (issue 18, see documents)
 
     owner: str | None = None
     kind: Kind | None = None  # None: not said (neither temporary nor permanent: never reported stale)
@@ -92,7 +92,7 @@ class Lifecycle(BaseModel):
         return out or None
 
 
-NONE = Lifecycle()
+NONE = Lifecycle.model_construct()  # (not validated: importing this module builds no validator)
 
 
 def without_lifecycle(metadata: dict[str, Any] | None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from gitstore.config import Config, ProtectConfig
 from gitstore.errors import ProtectedEnvironment
 
-UNPROTECTED = ProtectConfig(proposals="optional", approvals=0)
+UNPROTECTED = ProtectConfig.model_construct(proposals="optional", approvals=0)  # (no validator built at import)
 """The policy of an environment without `protect:`: direct writes, and a proposal merges without approvals."""
 
 
