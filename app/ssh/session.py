@@ -3,7 +3,8 @@
 A console runs only for an interactive shell request with a terminal, and only while the person has fewer than
 `max_consoles_per_user` consoles and the server fewer than `max_consoles`. It gets a minimal environment: the
 identity and roles from the users file, `FLAGDECK_REMOTE=ssh` (the console then writes no files on the server
-outside its state), a state directory of its own person under the server's state directory, and the write end of
+outside its state), a state directory of its own person under the server's state directory (and the cache of
+validated configurations in the server's, `gitstore.config_cache`), and the write end of
 the pipe on which it reports the commits it makes (see `app.ssh.report`): those, and only those, are logged as
 that person's commits."""
 
@@ -69,6 +70,7 @@ def child_env(server: FlagdeckSSHServer, process: asyncssh.SSHServerProcess, use
         "FLAGDECK_ROLES": user.roles_json(),
         "FLAGDECK_REMOTE": "ssh",
         "FLAGDECK_STATE_DIR": str(person_state_dir(settings.state_dir, user)),
+        "FLAGDECK_CONFIG_CACHE": str(settings.state_dir / "config-cache"),  # the server's, not its home's ~/.cache
         REPORT_FD_ENV: str(report_fd),
     }
     if settings.config is not None:
