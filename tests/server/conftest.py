@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from .harness import FlagRepo, ServerThread, git, write_config
+from .jwt_tokens import key_file, other_key, rsa_key  # noqa: F401  (the JWT tests' keys: fixtures)
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -15,7 +15,7 @@ from gitstore.config import parse_config
 from gitstore.errors import ConfigError
 
 from .harness import FlagRepo, ServerProcess, ServerThread, wait_until, write_config
-from .test_server_jwt import jwt_header, jwt_section, pem, sign
+from .jwt_tokens import jwt_header, jwt_section, pem, sign
 
 TOKENS = """authentication:
   required: true
