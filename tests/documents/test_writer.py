@@ -1,4 +1,6 @@
-"""The minimal-diff writer: a change rewrites only what changed; everything else stays byte for byte."""
+"""The minimal-diff writer: a change rewrites only what changed; everything else stays byte for byte. Here a
+hand-written file and big ones; every kind of file Flipt reads (JSON, old versions, flow style, streams, CRLF):
+`test_writer_formats.py`."""
 
 from __future__ import annotations
 
@@ -11,7 +13,6 @@ import pytest
 from gitstore.edit.writer import apply_changes, edit_file
 from gitstore.errors import ValidationError
 from gitstore.format.loader import load_document
-from gitstore.format.models import dump_document
 from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import (
     ComparisonType,
@@ -23,7 +24,7 @@ from gitstore.model.documents import (
     SegmentRef,
 )
 
-from .synth import FIXTURES, namespace_text
+from .synth import namespace_text
 
 HAND_WRITTEN = """\
 # Flags for the web shop. Reviewed weekly.
@@ -200,53 +201,6 @@ def test_no_op_returns_the_text_unchanged() -> None:
     assert result.text is HAND_WRITTEN and not result.rewritten
 
 
-def test_new_file_is_canonical() -> None:
-    flag = Flag(key="a", name="A")
-    out = apply_changes("", "team/features.yaml", [Change("team", Kind.FLAG, "a", flag)])
-    assert out == ('version: "1.6"\nnamespace: team\nflags:\n  - key: a\n    name: A\n'
-                   "    type: VARIANT_FLAG_TYPE\n    enabled: false\n")
-    assert dump_document(load(out, "team/features.yaml")) == out
-
-
-def test_json_files_are_rewritten_as_json() -> None:
-    text = '{"namespace": "j", "flags": [{"key": "a", "name": "A", "enabled": false}]}'
-    doc = load(text, "j/features.json")
-    out = apply_changes(text, "j/features.json", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="j")])
-    assert out.startswith("{\n") and load(out, "j/features.json").flags[0].enabled is True
-
-
-def test_a_change_an_old_version_cannot_hold_rewrites_the_file_at_1_6() -> None:
-    text = 'version: "1.2"\nnamespace: old\nflags:\n  # comment\n  - key: a\n    name: A\n'
-    doc = load(text, "old/features.yaml")
-    result = edit_file(text, "old/features.yaml",
-                       [change(doc.flags[0].model_copy(update={"metadata": {"team": "x"}}), ns="old")])
-    assert result.rewritten and result.text.startswith('version: "1.6"\n')
-    assert load(result.text, "old/features.yaml").flags[0].metadata == {"team": "x"}
-
-
-def test_old_version_files_get_json_string_lists() -> None:
-    text = 'version: "1.5"\nnamespace: old\nsegments:\n  - {key: s, name: S, match_type: ALL_MATCH_TYPE}\n'
-    doc = load(text, "old/features.yaml")
-    seg = doc.segments[0].model_copy(update={"constraints": (
-        Constraint(type=ComparisonType.NUMBER, property="age", operator="isoneof", value="[18,21]"),)})
-    result = edit_file(text, "old/features.yaml", [Change("old", Kind.SEGMENT, "s", seg)])
-    assert not result.rewritten and "value: \"[18,21]\"" in result.text
-
-
-def test_flow_style_sequences_fall_back_to_a_canonical_rewrite() -> None:
-    text = "namespace: f\nflags: [{key: a, name: A}]\n"
-    doc = load(text, "f/features.yaml")
-    result = edit_file(text, "f/features.yaml", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="f")])
-    assert result.rewritten and load(result.text, "f/features.yaml").flags[0].enabled
-
-
-def test_stream_edits_touch_only_their_document() -> None:
-    text = "namespace: a\nflags:\n- {key: x, name: X}\n---\n# b's flags\nnamespace: b\nflags:\n- key: x\n  name: X\n"
-    doc = load_document(text, "s.yaml", namespace="b").document
-    out = apply_changes(text, "s.yaml", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="b")])
-    assert diff(text, out) == ["+  enabled: true"]
-
-
 def test_ten_thousand_flags_one_line_diff_with_base(tmp_path: Path) -> None:
     text = namespace_text(10_000, comments=True)
     doc = load(text, "default/features.yaml")
@@ -268,53 +222,6 @@ def test_ten_thousand_flags_one_line_diff_with_base(tmp_path: Path) -> None:
     assert out.split()[:2] == ["1", "1"]
 
 
-YAML_V3_STYLE = """\
-version: "1.6"
-namespace: v3
-flags:
-    - key: a
-      name: A
-      type: VARIANT_FLAG_TYPE
-      enabled: true
-      metadata:
-          team: web
-      variants:
-          - key: x
-            attachment:
-                deep: [1, 2]
-segments:
-    - key: s
-      name: S
-      match_type: ALL_MATCH_TYPE
-"""
-
-
-def test_appended_items_follow_the_files_indentation() -> None:
-    doc = load(YAML_V3_STYLE, "v3/features.yaml")
-    new = doc.flags[0].model_copy(update={"key": "b", "metadata": {"team": "api"}})
-    out = apply_changes(YAML_V3_STYLE, "v3/features.yaml", [change(new, ns="v3")])
-    assert diff(YAML_V3_STYLE, out) == [
-        "+    - key: b", "+      name: A", "+      type: VARIANT_FLAG_TYPE", "+      enabled: true",
-        "+      metadata:", "+          team: api", "+      variants:", "+          - key: x",
-        "+            attachment:", "+                deep:", "+                    - 1", "+                    - 2"]
-    assert load(out, "v3/features.yaml").flag("b") == new
-
-
-def test_crlf_files_and_files_without_a_final_newline() -> None:
-    text = HAND_WRITTEN.replace("\n", "\r\n")
-    doc = load(text)
-    out = apply_changes(text, "shop/features.yaml",
-                        [change(doc.flag("new-checkout").model_copy(update={"enabled": True}))])
-    assert out == HAND_WRITTEN.replace("enabled: false", "enabled: true").replace("\n", "\r\n")
-    bare = "namespace: a\nflags:\n- key: f\n  name: F\n  enabled: false"
-    doc = load(bare, "a/features.yaml")
-    toggled = apply_changes(bare, "a/features.yaml", [change(doc.flags[0].model_copy(update={"enabled": True}),
-                                                             ns="a")])
-    assert toggled == bare.replace("false", "true")
-    appended = apply_changes(bare, "a/features.yaml", [change(Flag(key="g", name="G"), ns="a")])
-    assert appended.startswith(bare + "\n- key: g\n") and load(appended, "a/features.yaml").flag("g")
-
-
 def test_a_change_for_another_namespace_is_refused() -> None:
     with pytest.raises(ValueError, match="not 'other'"):
         apply_changes(HAND_WRITTEN, "shop/features.yaml", [change(Flag(key="g", name="G"), ns="other")])
@@ -331,34 +238,6 @@ def test_values_are_normalised_so_the_written_document_equals_a_reload() -> None
     assert not result.rewritten and "# keep me" in result.text
     assert result.document == load(result.text)
     assert result.document.segment("s2").constraints[0].value == '["a","b"]'
-
-
-def test_version_1_0_files_are_edited_in_place() -> None:
-    text = (FIXTURES / "core/validation/testdata/valid_v1.yaml").read_text()
-    doc = load(text, "default/features.yaml")
-    result = edit_file(text, "default/features.yaml",
-                       [change(doc.flags[0].model_copy(update={"enabled": True}), ns="default")])
-    assert not result.rewritten and diff(text, result.text) == ["-  enabled: false", "+  enabled: true"]
-    added = edit_file(text, "default/features.yaml", [change(Flag(key="n", name="N"), ns="default")])
-    assert not added.rewritten and "  type: VARIANT" not in added.text
-
-
-@pytest.mark.parametrize("with_base", [False, True])
-def test_a_rewrite_keeps_the_other_namespaces_of_a_stream(with_base: bool) -> None:
-    text = "namespace: a\nflags: [{key: x, name: X}]\n---\nnamespace: b\nflags: [{key: y, name: Y}]\n"
-    doc = load_document(text, "s.yaml", namespace="b").document
-    result = edit_file(text, "s.yaml", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="b")],
-                       base=doc if with_base else None)
-    assert result.rewritten
-    both = load_document(result.text, "s.yaml").documents
-    assert both["a"].flags[0].key == "x" and both["b"].flags[0].enabled is True
-
-
-def test_json_streams_keep_every_namespace() -> None:
-    text = '{"namespace": "a", "flags": [{"key": "x", "name": "X"}]}\n{"namespace": "b"}\n'
-    doc = load_document(text, "s.json", namespace="a").document
-    out = apply_changes(text, "s.json", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="a")], doc)
-    assert set(load_document(out, "s.json").documents) == {"a", "b"}
 
 
 def test_nested_changes_rewrite_only_their_lines() -> None:
