@@ -162,23 +162,34 @@ def console_enter_namespace(root: Path, flags: int, env: dict[str, str]) -> floa
 SMALL = b"""version: "1.6"\nnamespace: small\nflags:\n  - {key: one, name: One, type: BOOLEAN_FLAG_TYPE, enabled: true}\n"""
 
 
+FIRST_ROW = "  first after the store opens"
+
+
+def _copy(config: Path, suffix: str) -> Path:
+    """A copy of the repository of `config` and of the config, beside it; the copy's config."""
+    other = config.parent.parent / f"{config.parent.name}-{suffix}"
+    shutil.rmtree(other, ignore_errors=True)
+    shutil.copytree(config.parent / "repo", other / "repo")
+    shutil.copy(config, other / "flagdeck.yaml")
+    return other / "flagdeck.yaml"
+
+
 def commit_one_flag(config: Path, runs: int, against: Path | None = None
                     ) -> dict[str, dict[str, list[float]]]:
     """A one-flag commit through a Store that has the snapshot loaded (as the console and the SSH sessions do),
     right after another writer's commit, then the next one in a row, side by side with Git alone writing the same
     bytes (blob, trees, commit, ref swap), each round on other flags (a new blob to hash, compress and write);
     bench/commit_worker.py runs them in a process of its own. With `against`, that source tree's store does the
-    same on its own copy of the repository, in alternation (the `before` column). Seconds per row and column."""
+    same on its own copy of the repository, in alternation (the `before` column). Each round also makes the first
+    commit of a Store just opened (FIRST_ROW: a fresh process reads the snapshot and the document, then toggles a
+    flag; `commit_worker.py --first`), on a copy of its own. Seconds per row and column."""
     workers = [(ROOT, config)]
     if against is not None:
-        other = config.parent.parent / f"{config.parent.name}-before"
-        shutil.rmtree(other, ignore_errors=True)
-        shutil.copytree(config.parent / "repo", other / "repo")
-        shutil.copy(config, other / "flagdeck.yaml")
-        workers.append((against, other / "flagdeck.yaml"))
+        workers.append((against, _copy(config, "before")))
+    firsts = [(tree, _copy(where, "first")) for tree, where in workers]
     procs = []
     rows = ("one-flag commit (store warm)", "  the next one in a row", "  Git alone, same bytes")
-    times: dict[str, dict[str, list[float]]] = {row: {} for row in rows}
+    times: dict[str, dict[str, list[float]]] = {row: {} for row in (*rows[:2], FIRST_ROW, rows[2])}
     try:
         for tree, where in workers:
             proc = subprocess.Popen([sys.executable, str(BENCH / "commit_worker.py"), str(tree), str(where)],
@@ -197,6 +208,11 @@ def commit_one_flag(config: Path, runs: int, against: Path | None = None
                 for row, seconds in zip(rows, map(float, stdout.readline().split()), strict=True):
                     if i == 0 or row != rows[-1]:
                         times[row].setdefault("before" if i else "cold", []).append(seconds)
+                tree, where = firsts[i]
+                done = subprocess.run([sys.executable, str(BENCH / "commit_worker.py"), str(tree), str(where),
+                                       "--first", str(500 + n)], stdout=subprocess.PIPE, text=True, check=True)
+                times[FIRST_ROW].setdefault("before" if i else "cold", []).append(
+                    float(done.stdout.split()[-1]))
     finally:
         for proc in procs:
             if proc.stdin is not None:

@@ -8,7 +8,12 @@ read the new commit before its user commits); prints the three times in seconds.
 `--against DIR`, bench/cli.py runs one of these for each tree, each on its own copy of the repository, in
 alternation.
 
-Run by bench/cli.py: python bench/commit_worker.py SOURCE_TREE CONFIG
+With `--first N`: the first commit after a Store starts instead (a console just opened, a `flagdeck flag set`):
+this fresh process opens a Store, reads the snapshot and the namespace's document as the console and the CLI read
+them (not timed), toggles flag-N (timed), prints its seconds and ends; nothing is kept from an earlier commit.
+`BENCH_PROFILE=FILE` writes that commit's cProfile to FILE.
+
+Run by bench/cli.py: python bench/commit_worker.py SOURCE_TREE CONFIG [--first N]
 """
 
 from __future__ import annotations
@@ -41,8 +46,35 @@ def other_writer(data: bytes, n: int) -> bytes:
     return data[:at] + b"\n    enabled: " + value + data[end:] + f"# {n}\n".encode()
 
 
+def first_commit(config: Path, n: int) -> None:
+    """`--first N` (the module docstring)."""
+    import os
+
+    with Store(load_config(config)) as store:
+        key = f"flag-{n}"
+        flag = store.snapshot("production").document("default").flag(key)
+        change = Change("default", Kind.FLAG, key, flag.model_copy(update={"enabled": not flag.enabled}))
+        base = store.head("production")
+        profile = os.environ.get("BENCH_PROFILE")
+        if profile:  # the commit runs on the repository's thread: profiled there
+            import cProfile
+
+            profiler = cProfile.Profile()
+            store.run_on("production", lambda _repo: profiler.enable())
+        started = time.perf_counter()
+        store.commit("production", [change], Author("Bench", "bench@localhost"), based_on=base)
+        seconds = time.perf_counter() - started
+        if profile:
+            store.run_on("production", lambda _repo: profiler.disable())
+            profiler.dump_stats(profile)
+        print(seconds, flush=True)
+
+
 def main() -> None:
     config = Path(sys.argv[2])
+    if sys.argv[3:4] == ["--first"]:
+        first_commit(config, int(sys.argv[4]))
+        return
     author = Author("Bench", "bench@localhost")
     repo = pygit2.Repository(str(config.parent / "repo"))
     ref = branch_ref("main")
