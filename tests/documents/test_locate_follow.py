@@ -38,7 +38,7 @@ def _view(index: TextIndex) -> tuple[object, dict[tuple[int, str], object]]:
 def _agrees(index: TextIndex, text: str) -> None:
     assert index.text is text
     assert _view(index) == _scan(text) == _view(TextIndex(text))
-    assert index.marks == scan_marks(text)
+    assert index.marks == scan_marks(text) == reference_marks(text)
     for col, found in index.dashes.items():
         assert found == scan_dashes(text, col), col
 
@@ -189,7 +189,7 @@ def test_the_writer_follows_the_text_it_wrote_last(monkeypatch: pytest.MonkeyPat
     theirs = mine.replace("f20\n", "f20\n    description: theirs\n", 1)
     assert theirs != mine
     scans: list[str] = []
-    monkeypatch.setattr(locate, "scan_marks", lambda t: scans.append(t) or reference_marks(t))
+    monkeypatch.setattr(locate, "scan", lambda t: scans.append(t) or (reference_marks(t), scan_dashes(t, 2)))
     followed = locate.indexed(theirs)
     assert scans == [] and followed.origin is not None and followed.origin[0].text is mine
     base = load_document(theirs, FILE).document
