@@ -400,6 +400,12 @@ def kept(text: str) -> TextIndex | None:
     return followed
 
 
+def remembered(text: str) -> TextIndex | None:
+    """The index of `text` when it is remembered (no follow)."""
+    with _lock:
+        return _KEPT.get(text)
+
+
 def remember(index: TextIndex) -> None:
     with _lock:
         _KEPT[:] = [*(kept for kept in _KEPT if not _same(kept.text, index.text)), index][-KEPT:]

@@ -52,21 +52,38 @@ def inherit(old: Document, new: Document, attr: str) -> None:
         _keep(new, attr, found[1])
 
 
+def known(doc: Document, attr: str) -> dict[str, int] | None:
+    """The index of `doc`'s `attr` when one is kept (never built here); None otherwise."""
+    found = _known(doc, attr)
+    return found[1] if found is not None else None
+
+
+class Unchecked(dict[str, int]):
+    """A key index read from disk (`adopt`): what it finds is checked at its place, like any; a key it does not
+    hold is looked for by walking the items (`place_of`), so a key missing from it never reads as absent."""
+
+
+def adopt(doc: Document, attr: str, index: dict[str, int]) -> None:
+    """Give `doc` this index of its `attr` (read from disk by `gitstore.edit.stored`), unless it has one."""
+    if INDEXED and _known(doc, attr) is None:
+        _keep(doc, attr, Unchecked(index))
+
+
 WALK = -1
 """`place_of`'s answer when the index cannot say: the caller walks the items."""
 
 
 def place_of(doc: Document, attr: str, key: str) -> int | None:
     """Where `key` is in `doc.flags` (attr "flags") or `doc.segments`: its index, None when it is not there, or
-    `WALK` when the document has no index (a key said twice, indexing off) or the index names another item there
+    `WALK` when the document has no index (a key said twice, indexing off), the index names another item there
     (never: an index is right; checked here, once for every caller, so a wrong one costs a walk, not a wrong
-    write)."""
+    write), or an index read from disk (`Unchecked`) does not hold the key."""
     index = places(doc, attr)
     if index is None:
         return WALK
     n = index.get(key)
     if n is None:
-        return None
+        return WALK if isinstance(index, Unchecked) else None
     return n if getattr(doc, attr)[n].key == key else WALK
 
 
@@ -149,7 +166,7 @@ def _moved(old: dict[str, int], old_index: TextIndex, index: TextIndex, docs: tu
                 or b[at:at + past - first] != ([s + moved_by for s in a[first:past]] if moved_by else a[first:past]):
             return None
         kept.append((first, past, at))
-    new = old.copy()
+    new = type(old)(old)  # an Unchecked one stays so
     moved, done_a, done_b = 0, 0, 0
     added: list[int] = []
     for first, past, at in [*kept, (len(a), len(a), len(b))]:

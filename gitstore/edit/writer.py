@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gitstore.edit.checks import changed_keys, check_written, written_document
@@ -38,6 +39,7 @@ from gitstore.model.changes import Change, Kind
 from gitstore.model.documents import Document, NamespaceInfo
 
 log = logging.getLogger(__name__)
+Stored = Callable[[str, Document], TextIndex | None]
 VERIFY_WHOLE_BELOW = 256_000  # characters: smaller results are re-loaded whole as a final check
 
 
@@ -53,17 +55,21 @@ def apply_changes(text: str, filename: str, changes: list[Change], base: Documen
     return edit_file(text, filename, changes, base).text
 
 
-def edit_file(text: str, filename: str, changes: list[Change], base: Document | None = None) -> EditResult:
-    """`apply_changes` with the new document (for the store's parse cache) and whether the file was re-emitted."""
+def edit_file(text: str, filename: str, changes: list[Change], base: Document | None = None,
+              stored: Stored | None = None) -> EditResult:
+    """`apply_changes` with the new document (for the store's parse cache) and whether the file was re-emitted.
+    `stored(text, base)`: the index of the text (with LF line ends) kept on disk (`gitstore.edit.stored.load`),
+    asked when none is kept in memory."""
     crlf = "\r" in text and "\r\n" in text  # one character is found ten times faster (46 MB: 4 ms)
     with gc_paused():
-        result = _edit(text.replace("\r\n", "\n") if crlf else text, filename, changes, base)
+        result = _edit(text.replace("\r\n", "\n") if crlf else text, filename, changes, base, stored)
     if crlf and result.text is not text:
         return EditResult(result.text.replace("\n", "\r\n"), result.document, result.rewritten)
     return result
 
 
-def _edit(text: str, filename: str, changes: list[Change], base: Document | None) -> EditResult:
+def _edit(text: str, filename: str, changes: list[Change], base: Document | None, stored: Stored | None
+          ) -> EditResult:
     namespaces = {c.namespace for c in changes}
     if len(namespaces) > 1:
         raise ValueError(f"one file holds one namespace; changes name {sorted(namespaces)}")
@@ -81,6 +87,10 @@ def _edit(text: str, filename: str, changes: list[Change], base: Document | None
             raise ValueError(f"{filename} holds namespace(s) {sorted(result.documents)}, not {ns!r}")
         base, others = result.document, {k: d for k, d in result.documents.items() if k != ns}
     known = None if is_json(filename) else kept(text)  # remembered or followed, else None (a scan is needed)
+    if known is None and stored is not None and not is_json(filename):
+        known = stored(text, base)  # kept on disk by the process that wrote this file
+        if known is not None:
+            remember(known)
     if known is not None:  # `base` may take the key index of the document the kept one was made with
         if known.document is None or known.document() is None:
             known.document = weakref.ref(base)

@@ -12,6 +12,10 @@ write there can also move the branches; the cache adds no way in for anyone else
 only (no pickle, no code), bounded in size, written to a temporary file and renamed into place (concurrent
 processes see an entry whole or not at all), and the directory is kept under `MAX_BYTES` and `MAX_ENTRIES`,
 least recently used first (`evict`, once after each snapshot's saves). `FLAGDECK_PARSE_CACHE=off` turns it off.
+
+Beside an entry, a writer may keep plain data of its own for a blob (`save_index`/`load_index`: the text index of a
+file it wrote, `gitstore.edit.stored`), named by the blob id, the file name and a fingerprint of the code that made
+it, checked the same way (length and CRC; a miss, deleted, when anything is off) and evicted with the entries.
 """
 
 from __future__ import annotations
@@ -125,21 +129,76 @@ def save(directory: Path, blob: str, filename: str, data: bytes, result: LoadRes
         "crc": zlib.crc32(docs), "valid": result.valid, "claims": result.claims,
         "problems": [[p.file, p.line, p.path, p.message, p.severity] for p in result.problems],
     })
+    return _write(directory, entry_path(directory, blob, filename), MAGIC + _HEADER.pack(len(header)) + header, data,
+                  docs)
+
+
+def _write(directory: Path, path: Path, *parts: bytes) -> bool:
+    """Write an entry whole: to a temporary file renamed into place; whether it was written."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=directory)
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(MAGIC + _HEADER.pack(len(header)) + header)
-                out.write(data)
-                out.write(docs)
-            os.replace(temp, entry_path(directory, blob, filename))
+                for part in parts:
+                    out.write(part)
+            os.replace(temp, path)
         except BaseException:
             _remove(Path(temp))
             raise
     except OSError:
         return False
     return True
+
+
+# -- what a writer keeps beside a blob's entry (gitstore.edit.stored): plain JSON data, named by the blob id, the
+# file name and a fingerprint of the code that made it (`code`), checked like an entry (a miss when anything is off)
+INDEX_MAGIC = b"flagdeck text index 1\n"
+
+
+def index_path(directory: Path, blob: str, filename: str, code: str) -> Path:
+    name = hashlib.sha1(f"{filename}\0{code}".encode()).hexdigest()[:20]
+    return directory / f"{blob}.{name}.index"
+
+
+def save_index(directory: Path, blob: str, filename: str, code: str, payload: Any) -> bool:
+    """Keep `payload` (JSON data) for the blob `blob` of `filename`, made by code whose fingerprint is `code`;
+    whether it was written (best effort, as `save`)."""
+    try:
+        body = orjson.dumps(payload)
+    except (TypeError, ValueError):
+        return False
+    header = orjson.dumps({"blob": blob, "file": filename, "code": code, "size": len(body), "crc": zlib.crc32(body)})
+    return _write(directory, index_path(directory, blob, filename, code),
+                  INDEX_MAGIC + _HEADER.pack(len(header)) + header, body)
+
+
+def load_index(directory: Path, blob: str, filename: str, code: str) -> Any:
+    """What `save_index` kept for this blob, file and code; None on a miss (no entry, or one that is cut short,
+    corrupt, for another blob, file or code, or not in this format: it is deleted)."""
+    path = index_path(directory, blob, filename, code)
+    try:
+        raw = _read(path)
+    except OSError:
+        return None
+    try:
+        start = len(INDEX_MAGIC) + _HEADER.size
+        (length,) = _HEADER.unpack_from(raw, len(INDEX_MAGIC))
+        head = orjson.loads(raw[start:start + length])
+        body = memoryview(raw)[start + length:]
+        if not raw.startswith(INDEX_MAGIC) or not isinstance(head, dict) \
+                or (head.get("blob"), head.get("file"), head.get("code")) != (blob, filename, code) \
+                or head.get("size") != len(body) or head.get("crc") != zlib.crc32(body):
+            raise ValueError("not this blob's entry")
+        payload = orjson.loads(body)
+    except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
+        _remove(path)
+        return None
+    try:
+        os.utime(path)  # recently used: evicted last
+    except OSError:
+        pass
+    return payload
 
 
 def evict(directory: Path, max_bytes: int = MAX_BYTES, max_entries: int = MAX_ENTRIES) -> None:
