@@ -120,7 +120,8 @@ class Store(Reading, BranchEnvironments, Syncing):
                 files: dict[str, bytes | None] | None = None) -> CommitResult:
         """`restore` (path -> blob id, None = delete) writes those files as they are instead of applying changes;
         `trailers` end the message (`gitstore.proposals.protection.with_trailers`); `files`: see `commit`."""
-        from gitstore.git.tree_edits import TreeEdits, check_served, check_unchanged, edit_tree, keep_indexes
+        from gitstore.git import kept_indexes
+        from gitstore.git.tree_edits import TreeEdits, check_served, check_unchanged, edit_tree
         from gitstore.model.changes import commit_message
 
         place = self._place(env)
@@ -180,7 +181,8 @@ class Store(Reading, BranchEnvironments, Syncing):
                 raise locked_error(repo, ref, locked, storage.stale_lock_after)
             raise ConflictError(f"{ref} kept moving; gave up after {CAS_ATTEMPTS} attempts", resource=ref)
         self._commits += 1
-        keep_indexes(repo, blobs, edits)
+        kept_indexes.keep(repo.path, [(str(blobs[path]), path, edits.texts[path], edits.documents[path])
+                                      for path in edits.clean if blobs.get(path) is not None])
         if self._commits % GC_EVERY == 0:
             gc_auto(storage.path)
         pushed = None

@@ -5,6 +5,7 @@ remotes to it (`gitstore.store_reading`, `gitstore.store`, `gitstore.store_branc
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -142,4 +143,7 @@ class StoreBase:
             watcher.stop()
         for repo in self._repos.values():
             repo.close()
+        kept = sys.modules.get("gitstore.git.kept_indexes")  # imported by a commit (not here: a read needs none)
+        if kept is not None:
+            kept.flush()  # the indexes of the files this process wrote, kept for the next one
 

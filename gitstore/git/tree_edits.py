@@ -14,7 +14,6 @@ from gitstore.edit.places import value_of
 from gitstore.edit.writer import edit_file
 from gitstore.errors import ConflictError, NotFoundError, Problem, ValidationError
 from gitstore.format import cache as disk_cache
-from gitstore.git import background
 from gitstore.git.objects import tree_at
 from gitstore.git.repo import blob_at, subtree
 from gitstore.git.snapshot import (
@@ -144,18 +143,6 @@ def edit_tree(repo: pygit2.Repository, base: pygit2.Commit, directory: str, chan
             edits.clean.add(found.path)
             edits.digests[found.path] = digest_soon(data)  # hashed while the blob is written
     return edits
-
-
-def keep_indexes(repo: pygit2.Repository, blobs: dict[str, pygit2.Oid | None], edits: TreeEdits) -> None:
-    """After a commit: keep the text index of each big file written (`gitstore.edit.stored.save`) beside the
-    parse cache, on a thread of its own (a few milliseconds of JSON; a process that ends waits for it), for the first
-    commit of another process on those blobs."""
-    directory = disk_cache.cache_dir(repo.path)
-    for path in edits.clean:
-        blob = blobs.get(path)
-        if directory is not None and blob is not None and len(edits.texts[path]) >= stored.SAVED_FROM:
-            background.soon("index", stored.save, directory, str(blob), path, edits.texts[path],
-                            edits.documents[path])
 
 
 def _value(repo: pygit2.Repository, commit: pygit2.Commit, directory: str, change: Change,
