@@ -115,8 +115,8 @@ def test_agent_forwarding_gives_the_console_no_agent(team, start_server, tmux):
     env = next(line for line in screen.splitlines() if line.startswith("env="))
     assert "SSH_AUTH_SOCK" not in screen
     assert env.strip().removeprefix("env=").split(",") == [
-        "COLORTERM", "FLAGDECK_REMOTE", "FLAGDECK_REPORT_FD", "FLAGDECK_ROLES", "FLAGDECK_STATE_DIR", "FLAGDECK_USER",
-        "HOME", "LANG", "PATH", "TERM",
+        "COLORTERM", "FLAGDECK_CONFIG_CACHE", "FLAGDECK_REMOTE", "FLAGDECK_REPORT_FD", "FLAGDECK_ROLES",
+        "FLAGDECK_STATE_DIR", "FLAGDECK_USER", "HOME", "LANG", "PATH", "TERM",
     ]
 
 
