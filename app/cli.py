@@ -97,7 +97,8 @@ class LazyGroup(click.Group):
 # Commands that read (or write) once and exit: Python's cyclic garbage collector is off for them. A 100,000-flag
 # snapshot is ~700,000 objects without cycles; each time a pause of the collector ends (`gitstore.gcpause`) the
 # collector would scan all of them again (~1 s of a 100,000-flag export), to free nothing the exit would not.
-ONE_SHOT = frozenset({"validate", "eval", "export", "revert", "doctor", "init", "stats", "stale", "refs"})
+ONE_SHOT = frozenset({"validate", "eval", "export", "revert", "doctor", "init", "stats", "stale", "refs", "flag", "log",
+                      "branch", "propose", "proposals", "schedule", "schedules", "unschedule", "ramp"})
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

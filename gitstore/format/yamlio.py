@@ -21,7 +21,7 @@ import yaml_rs
 
 from gitstore.format.limits import LimitError, check_text
 
-_DOC_MARKER = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
+_DOC_MARKER = re.compile(r"^---(?:[ \t\r]|$)", re.MULTILINE)  # (\r: a CRLF file's `---\r\n`)
 _ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+", re.MULTILINE)
 _RS_POSITION = re.compile(r"line (\d+), column (\d+)")
 MIN_ALIAS_EVENTS = 100_000

@@ -63,6 +63,24 @@ def test_stream_edits_touch_only_their_document() -> None:
     assert diff(text, out) == ["+  enabled: true"]
 
 
+def test_a_crlf_stream_reads_and_edits_as_its_lf_twin() -> None:
+    """A CRLF file's `---\\r\\n` separates documents as `---\\n` does (it was read as one document, whose top level
+    then looked like a list: 'a feature document must be a mapping, not a list' at line 1)."""
+    lf = "namespace: a\nflags:\n- {key: x, name: X}\n---\n# b's flags\nnamespace: b\nflags:\n- key: x\n  name: X\n"
+    crlf = lf.replace("\n", "\r\n")
+    read_lf, read_crlf = load_document(lf, "s.yaml"), load_document(crlf, "s.yaml")
+    assert [str(p) for p in read_crlf.problems] == [str(p) for p in read_lf.problems] == []
+    assert read_crlf.claims == read_lf.claims == {"a": 0, "b": 1}
+    for ns in ("a", "b"):
+        assert load_document(crlf, "s.yaml", namespace=ns).document == load_document(lf, "s.yaml", namespace=ns).document
+    doc = load_document(crlf, "s.yaml", namespace="b").document
+    out = apply_changes(crlf, "s.yaml", [change(doc.flags[0].model_copy(update={"enabled": True}), ns="b")])
+    assert out == crlf + "  enabled: true\r\n"
+    wrong = crlf + "  type: NOPE\r\n"  # a mistake in the second document: the same line as in the LF twin
+    assert [str(p) for p in load_document(wrong, "s.yaml").problems] == [
+        "s.yaml:10: flags[0].type: must be one of VARIANT_FLAG_TYPE, BOOLEAN_FLAG_TYPE, not 'NOPE'"]
+
+
 YAML_V3_STYLE = """\
 version: "1.6"
 namespace: v3
