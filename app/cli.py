@@ -106,8 +106,9 @@ ONE_SHOT = frozenset({"validate", "eval", "export", "revert", "doctor", "init", 
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Flagdeck: Git-native feature flags that Flipt's SDKs understand."""
-    if ctx.invoked_subcommand in ONE_SHOT:
+    if ctx.invoked_subcommand in ONE_SHOT and gc.isenabled():
         gc.disable()
+        ctx.call_on_close(gc.enable)  # as it was once the command is done (run in-process: tests, CliRunner)
 
 
 if __name__ == "__main__":

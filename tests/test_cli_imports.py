@@ -172,3 +172,19 @@ def test_reading_an_environment_builds_no_validator(tmp_path: Path, args: list[s
     assert runs[0]["code"] == runs[1]["code"] == 0
     assert "app.settings.FlagdeckConfig" in runs[0]["built"]
     assert runs[1]["built"] == []
+
+
+def test_a_one_shot_command_run_in_process_gives_the_collector_back(tmp_path: Path) -> None:
+    """The collector is off while a one-shot command runs and on again once it is done: run in-process (CliRunner,
+    a test), the caller keeps its collector (a worker of this suite otherwise ran every later test without it)."""
+    import gc
+
+    from gitstore.demo import init_demo
+
+    config = init_demo(tmp_path / "demo")
+    try:
+        result = CliRunner().invoke(main, ["validate", "--config", str(config), "--env", "staging"])
+        assert result.exit_code == 0, result.output
+        assert gc.isenabled()
+    finally:
+        gc.enable()

@@ -101,10 +101,7 @@ def load(directory: Path, blob: str, filename: str) -> tuple[bytes, LoadResult] 
     if found is None:
         _remove(path)
         return None
-    try:
-        os.utime(path)  # recently used: evicted last
-    except OSError:
-        pass
+    _touch(path)
     return found
 
 
@@ -194,10 +191,7 @@ def load_index(directory: Path, blob: str, filename: str, code: str) -> Any:
     except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is a miss
         _remove(path)
         return None
-    try:
-        os.utime(path)  # recently used: evicted last
-    except OSError:
-        pass
+    _touch(path)
     return payload
 
 
@@ -293,6 +287,14 @@ def _claims(value: Any) -> dict[str, int] | None:
     if not isinstance(value, dict) or not all(type(k) is str and type(v) is int for k, v in value.items()):
         raise ValueError("not claims")
     return value
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry recently used: `evict` removes it last."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
 
 
 def _remove(path: Path) -> None:
