@@ -176,15 +176,16 @@ def test_reading_an_environment_builds_no_validator(tmp_path: Path, args: list[s
 
 def test_a_one_shot_command_run_in_process_gives_the_collector_back(tmp_path: Path) -> None:
     """The collector is off while a one-shot command runs and on again once it is done: run in-process (CliRunner,
-    a test), the caller keeps its collector (a worker of this suite otherwise ran every later test without it)."""
-    import gc
-
+    a test), the caller keeps its collector (a worker of this suite otherwise ran every later test without it).
+    In a fresh interpreter: here other tests' threads may pause the collector at any moment."""
     from gitstore.demo import init_demo
 
     config = init_demo(tmp_path / "demo")
-    try:
-        result = CliRunner().invoke(main, ["validate", "--config", str(config), "--env", "staging"])
-        assert result.exit_code == 0, result.output
-        assert gc.isenabled()
-    finally:
-        gc.enable()
+    script = ("import gc, sys\nfrom click.testing import CliRunner\nfrom app.cli import main\nseen = []\n"
+              "import app.commands.validate as v\nrun = v.command.callback\n"
+              "v.command.callback = lambda *a, **k: (seen.append(gc.isenabled()), run(*a, **k))[1]\n"
+              "result = CliRunner().invoke(main, sys.argv[1:])\n"
+              "print(result.exit_code, seen, gc.isenabled())\n")
+    done = subprocess.run([sys.executable, "-c", script, "validate", "--config", str(config), "--env", "staging"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["0", "[False]", "True"], done.stdout + done.stderr
