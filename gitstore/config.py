@@ -183,9 +183,13 @@ class Source:
         path = Path(os.path.expanduser(str(value)))
         return path if path.is_absolute() else self.base / path
 
-    def resolve(self, path: Path) -> Path:
-        """`path` with its links resolved, remembered: the configuration cache checks it again on every hit."""
-        resolved = path.resolve()
+    def resolve(self, path: Path, *loc: Any) -> Path:
+        """`path` (the value of key `loc`) with its links resolved, remembered: the configuration cache checks it again
+        on every hit. A path that cannot be resolved (a link loop) is a ConfigError at `loc`."""
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError) as exc:  # (Python 3.11 raises RuntimeError for a link loop)
+            raise ConfigError(f"{self.at(*loc)}: cannot resolve {path}: {exc}") from None
         self.resolved.append((str(path), str(resolved)))
         return resolved
 
@@ -245,7 +249,8 @@ class Config(Section):
                 remote = storage["remote"] = None  # `remote: ""` means no remote, not this file's directory
             if isinstance(remote, str) and "://" not in remote and not re.match(r"^[\w.-]+@[\w.-]+:", remote):
                 written = Path(os.path.expanduser(remote))  # a local path, relative to this file
-                storage["remote"] = str(written if written.is_absolute() else source.resolve(source.base / written))
+                storage["remote"] = str(written if written.is_absolute()
+                                        else source.resolve(source.base / written, "storage", name, "remote"))
             if "path" not in storage:
                 raise ConfigError(f"{source.at('storage', name, 'path')}: is required")
         only_storage = next(iter(storages)) if len(storages) == 1 else None

@@ -18,6 +18,7 @@ puts it in DIR."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -85,11 +86,13 @@ def load(found: Path, data: bytes, model: type[C]) -> C | None:
             if str(Path(written).resolve()) != resolved:
                 return None  # a link moved since: validate again (the entry stays for the old target)
         config = _decode(model, entry["config"])
-    except (orjson.JSONDecodeError, _Unsupported, KeyError, TypeError, ValueError):
-        path.unlink(missing_ok=True)
+        if not isinstance(config, model):
+            raise TypeError(type(config).__name__)
+    except (OSError, RuntimeError):  # a path that cannot be resolved now (a link loop): validate again
         return None
-    if not isinstance(config, model):
-        path.unlink(missing_ok=True)
+    except (orjson.JSONDecodeError, _Unsupported, KeyError, TypeError, ValueError):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
         return None
     return config
 
@@ -113,12 +116,16 @@ def save(found: Path, data: bytes, config: Config, resolved: list[tuple[str, str
         if _trusted(directory) is None:
             return
         fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    except OSError:
+        return
+    try:
         with os.fdopen(fd, "wb") as file:
             file.write(body)
         os.replace(temp, directory / entry_name(found, data, type(config)))
         _evict(directory)
     except OSError:
-        return
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
 
 
 def _trusted(directory: Path | None) -> Path | None:

@@ -142,6 +142,16 @@ def test_a_moved_link_is_resolved_again(tmp_path: Path, cache: Path) -> None:
     assert load_flagdeck_config(path).storage["local"].remote == str(tmp_path / "moved" / "origin.git")
 
 
+def test_a_link_loop_is_a_clear_error_cached_or_not(tmp_path: Path, cache: Path) -> None:
+    path = every_section(tmp_path)
+    load_flagdeck_config(path)
+    (tmp_path / "link").unlink()
+    (tmp_path / "link").symlink_to(tmp_path / "link")  # a loop: it was a traceback (RuntimeError) before
+    assert cached(path) is None
+    with pytest.raises(ConfigError, match=r"flagdeck.yaml:4: storage.local.remote: cannot resolve .*origin.git"):
+        load_flagdeck_config(path)
+
+
 def test_the_home_directory_is_part_of_the_key(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = every_section(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path / "alice"))
