@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import os
 import sys
-import tempfile
 import types
 import typing
 from collections.abc import Iterator
@@ -115,17 +114,13 @@ def save(found: Path, data: bytes, config: Config, resolved: list[tuple[str, str
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         if _trusted(directory) is None:
             return
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
     except OSError:
         return
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(body)
-        os.replace(temp, directory / entry_name(found, data, type(config)))
-        _evict(directory)
-    except OSError:
+    from gitstore.atomic import write_whole  # (the miss path only)
+
+    if write_whole(directory / entry_name(found, data, type(config)), body):
         with contextlib.suppress(OSError):
-            os.unlink(temp)
+            _evict(directory)
 
 
 def _trusted(directory: Path | None) -> Path | None:

@@ -40,7 +40,7 @@ def code() -> str:
 
 def _lf(text: str) -> str:
     """The text the writer indexes (`writer.edit_file` edits CRLF files with LF line ends)."""
-    return text.replace("\r\n", "\n") if "\r" in text and "\r\n" in text else text
+    return text.replace("\r\n", "\n") if "\r\n" in text else text
 
 
 def save(directory: Path | None, blob: str, filename: str, text: str, document: Document) -> bool:

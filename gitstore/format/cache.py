@@ -24,7 +24,6 @@ import hashlib
 import os
 import struct
 import sys
-import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 import orjson
 import yaml_rs
 
+from gitstore.atomic import write_whole
 from gitstore.errors import Problem
 from gitstore.format.limits import JSON_OPTIONS, MAX_FILE_BYTES
 from gitstore.format.loader import LoadResult, load_document, result_from_data
@@ -76,7 +76,7 @@ def fingerprinted() -> list[Path]:
     here = Path(__file__).resolve().parent
     model = here.parent / "model"
     return sorted([*here.glob("*.py"), model / "documents.py", model / "vocabulary.py", model / "lifecycle.py",
-                   here.parent / "errors.py"])
+                   here.parent / "errors.py", here.parent / "atomic.py"])
 
 
 def blob_id(data: bytes) -> str:
@@ -126,26 +126,8 @@ def save(directory: Path, blob: str, filename: str, data: bytes, result: LoadRes
         "crc": zlib.crc32(docs), "valid": result.valid, "claims": result.claims,
         "problems": [[p.file, p.line, p.path, p.message, p.severity] for p in result.problems],
     })
-    return _write(directory, entry_path(directory, blob, filename), MAGIC + _HEADER.pack(len(header)) + header, data,
+    return write_whole(entry_path(directory, blob, filename), MAGIC + _HEADER.pack(len(header)) + header, data,
                   docs)
-
-
-def _write(directory: Path, path: Path, *parts: bytes) -> bool:
-    """Write an entry whole: to a temporary file renamed into place; whether it was written."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for part in parts:
-                    out.write(part)
-            os.replace(temp, path)
-        except BaseException:
-            _remove(Path(temp))
-            raise
-    except OSError:
-        return False
-    return True
 
 
 # -- what a writer keeps beside a blob's entry (gitstore.edit.stored): plain JSON data, named by the blob id, the
@@ -166,7 +148,7 @@ def save_index(directory: Path, blob: str, filename: str, code: str, payload: An
     except (TypeError, ValueError):
         return False
     header = orjson.dumps({"blob": blob, "file": filename, "code": code, "size": len(body), "crc": zlib.crc32(body)})
-    return _write(directory, index_path(directory, blob, filename, code),
+    return write_whole(index_path(directory, blob, filename, code),
                   INDEX_MAGIC + _HEADER.pack(len(header)) + header, body)
 
 

@@ -156,6 +156,14 @@ def test_another_blobs_entry_is_a_miss(tmp_path: Path, monkeypatch: pytest.Monke
     assert path.exists()  # another version's entry: left to eviction
 
 
+def _twelve_flags() -> tuple[str, Document, str, dict[str, object]]:
+    """A file of twelve flags, its document, blob id and the payload the writer would keep for it."""
+    text = _file(random.Random(3), [_flag(random.Random(n), f"f{n}") for n in range(12)], STYLES[0])
+    doc = load_document(text, FILE).document
+    assert doc is not None
+    return text, doc, _blob(text), _payload(text, doc)
+
+
 def _payload(text: str, doc: Document) -> dict[str, object]:
     index = TextIndex(text)
     return {"length": len(text), "markers": index.marks.markers, "tops": index.marks.tops,
@@ -177,11 +185,7 @@ BREAKS = {
 
 @pytest.mark.parametrize("name", list(BREAKS))
 def test_an_index_that_does_not_fit_the_text_is_a_miss(name: str, tmp_path: Path) -> None:
-    text = _file(random.Random(3), [_flag(random.Random(n), f"f{n}") for n in range(12)], STYLES[0])
-    doc = load_document(text, FILE).document
-    assert doc is not None
-    blob = _blob(text)
-    payload = _payload(text, doc)
+    text, doc, blob, payload = _twelve_flags()
     assert cache.save_index(tmp_path, blob, FILE, stored.code(), payload)
     assert stored.load(tmp_path, blob, FILE, text, doc) is not None  # unbroken: used
     places.forget(doc)
@@ -194,11 +198,7 @@ def test_an_index_that_does_not_fit_the_text_is_a_miss(name: str, tmp_path: Path
 @pytest.mark.parametrize("name", ["another key", "count", "swapped ends", "said twice", "not a string",
                                   "another namespace"])
 def test_a_key_index_that_does_not_fit_the_document_is_not_given(name: str, tmp_path: Path) -> None:
-    text = _file(random.Random(3), [_flag(random.Random(n), f"f{n}") for n in range(12)], STYLES[0])
-    doc = load_document(text, FILE).document
-    assert doc is not None
-    blob = _blob(text)
-    payload = _payload(text, doc)
+    text, doc, blob, payload = _twelve_flags()
     keys = payload["places"]["flags"]  # type: ignore[index]
     if name == "another key":
         keys[6] = "zz"
@@ -222,11 +222,7 @@ def test_a_key_missing_from_an_index_read_from_disk_is_walked_for(tmp_path: Path
     """A key index read from disk that names another key in place of one (where no probe looks) is still given,
     but the key it lacks is looked for by walking the flags: it never reads as absent (a write would add it
     twice), and the commit writes what a scan writes."""
-    text = _file(random.Random(3), [_flag(random.Random(n), f"f{n}") for n in range(12)], STYLES[0])
-    doc = load_document(text, FILE).document
-    assert doc is not None
-    blob = _blob(text)
-    payload = _payload(text, doc)
+    text, doc, blob, payload = _twelve_flags()
     payload["places"]["flags"][5] = "zz"  # type: ignore[index]
     assert cache.save_index(tmp_path, blob, FILE, stored.code(), payload)
     assert stored.load(tmp_path, blob, FILE, text, doc) is not None
